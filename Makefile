@@ -1,0 +1,98 @@
+# kumo — a C host embedding Lua 5.4 for scripted, multi-account AWS work.
+# Targets: all (bin/kumo), deps, test, demo, bench, asan, valgrind, fuzz,
+# install, uninstall, clean. See README.md.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/kumo
+MANDIR = $(PREFIX)/share/man/man1
+PKG_CONFIG ?= pkg-config
+PKGS = lua5.4 libcurl libcrypto expat
+
+CC ?= cc
+OPT ?= -O2 -g
+WARN = -Wall -Wextra -Werror -Wshadow -Wundef -Wwrite-strings \
+       -Wmissing-prototypes -Wstrict-prototypes -Wold-style-definition \
+       -Wdeclaration-after-statement
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL = -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+             $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) \
+             -DKUMO_DATADIR='"$(DATADIR)"' $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm $(LDLIBS)
+# -Wl,-E exports the Lua API to C modules loaded from LUA_CPATH (cjson).
+LDFLAGS_ALL = -Wl,-E $(LDFLAGS) $(EXTRA_LDFLAGS)
+
+BUILD ?= build
+SRCS := $(wildcard src/*.c)
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
+LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+
+KUMO = bin/kumo
+
+.PHONY: all deps test check demo bench asan valgrind fuzz install uninstall \
+        clean lint
+
+all: $(KUMO)
+
+$(KUMO): $(OBJS)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJS) $(LDLIBS_ALL)
+
+$(BUILD)/%.o: src/%.c $(wildcard include/kumo/*.h)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The Debian packages the build, the tests and the demo need; installed
+# only when missing (apt-get runs as root on the project's machines).
+deps:
+	@tools/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run
+
+check: test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run
+
+# Whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan KUMO=bin/kumo \
+	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" clean-bin all
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run
+	@$(MAKE) --no-print-directory clean-bin all
+
+valgrind: deps all
+	@tests/valgrind.sh
+
+fuzz: deps
+	@tests/fuzz/run.sh
+
+clean-bin:
+	rm -f $(KUMO)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
+	install -m 0755 $(KUMO) $(DESTDIR)$(BINDIR)/kumo
+	rm -rf $(DESTDIR)$(DATADIR)/lua $(DESTDIR)$(DATADIR)/scripts \
+	  $(DESTDIR)$(DATADIR)/sandbox
+	cp -R modules $(DESTDIR)$(DATADIR)/lua
+	cp -R scripts $(DESTDIR)$(DATADIR)/scripts
+	if [ -d sandbox ]; then cp -R sandbox $(DESTDIR)$(DATADIR)/sandbox; fi
+	install -m 0644 docs/kumo.1 $(DESTDIR)$(MANDIR)/kumo.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kumo $(DESTDIR)$(MANDIR)/kumo.1
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan build-fuzz bin

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* PLACEHOLDER kumo.http binding: replaced by the real module (issue 2). */
+#include <lua.h>
+#include <lauxlib.h>
+#include "kumo/host.h"
+
+int luaopen_kumo_http (lua_State *L) {
+  lua_newtable(L);
+  return 1;
+}

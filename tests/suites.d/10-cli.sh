@@ -1,0 +1,2 @@
+# The command line (busted, run by kumo itself).
+exec bin/kumo run /usr/bin/busted -o TAP tests/cli
