@@ -1,0 +1,530 @@
+--- The workflow's configuration: loading, defaults and static validation.
+-- Every manual choice of the reference procedure is a key here. `check`
+-- applies every rule that needs no AWS call and returns all problems at
+-- once, each naming the pair, the key and the fix; the rules that need
+-- AWS (AZ IDs across accounts, subnets in the VPC, the organization) live
+-- in `prechecks.lua` and run read-only before anything changes.
+-- @module rds-proxy.config
+local M = {}
+
+local ENGINE_FAMILIES = { MYSQL = true, POSTGRESQL = true, SQLSERVER = true }
+local IAM_AUTH = { DISABLED = true, REQUIRED = true, ENABLED = true }
+local TARGET_ROLES = { READ_WRITE = true, READ_ONLY = true }
+-- Client password auth types per engine family (UserAuthConfig).
+local AUTH_TYPES = {
+  MYSQL_NATIVE_PASSWORD = "MYSQL", MYSQL_CACHING_SHA2_PASSWORD = "MYSQL",
+  POSTGRES_SCRAM_SHA_256 = "POSTGRESQL", POSTGRES_MD5 = "POSTGRESQL",
+  SQL_SERVER_AUTHENTICATION = "SQLSERVER",
+}
+--- Port the proxy listens on, per engine family (facts §0.4).
+M.LISTENER_PORT = { MYSQL = 3306, POSTGRESQL = 5432, SQLSERVER = 1433 }
+
+--- Defaults of the proxy settings (the console's and the API's).
+M.RDS_DEFAULTS = {
+  idle_client_timeout = 1800, require_tls = true, iam_auth = "DISABLED",
+  debug_logging = false, max_connections_percent = 100,
+  max_idle_connections_percent = 50, connection_borrow_timeout = 120,
+}
+
+local KNOWN = {
+  top = { region = 1, tags = 1, pairs = 1, base_profile = 1, state_dir = 1,
+          timeouts = 1, parallel = 1 },
+  pair = { name = 1, app = 1, rds = 1, endpoint = 1, tags = 1 },
+  app = { profile = 1, role_arn = 1, external_id = 1, vpc_id = 1,
+          subnet_ids = 1, client_security_group_ids = 1, share_name = 1,
+          allow_external_principals = 1 },
+  rds = { profile = 1, account_role_arn = 1, external_id = 1, role_arn = 1,
+          db_instance_identifier = 1, db_cluster_identifier = 1,
+          engine_family = 1, secret_arn = 1, secret = 1,
+          proxy_name = 1, proxy_subnet_ids = 1, idle_client_timeout = 1,
+          require_tls = 1, iam_auth = 1, client_password_auth_type = 1,
+          debug_logging = 1, max_connections_percent = 1,
+          max_idle_connections_percent = 1, connection_borrow_timeout = 1,
+          session_pinning_filters = 1, init_query = 1 },
+  secret = { name = 1, username = 1, password = 1, kms_key_id = 1 },
+  endpoint = { name = 1, target_role = 1 },
+}
+
+-- 1-63 chars, a letter first, letters/digits/single hyphens, no trailing
+-- hyphen: the API's pattern for proxy, endpoint and target group names.
+local function rds_name_ok(s)
+  return #s >= 1 and #s <= 63 and s:match("^[A-Za-z][A-Za-z0-9%-]*$") ~= nil
+    and not s:find("--", 1, true) and s:sub(-1) ~= "-"
+end
+
+local function levenshtein(a, b)
+  local prev, cur = {}, {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    cur[0] = i
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev, cur = cur, prev
+  end
+  return prev[#b]
+end
+
+local function closest(key, known)
+  local best, bestd
+  for k in pairs(known) do
+    local d = levenshtein(key, k)
+    if not bestd or d < bestd then best, bestd = k, d end
+  end
+  if bestd and bestd <= math.max(2, #key // 3) then return best end
+end
+
+--- A collector of problems: `errors` stop the run, `warnings` are shown.
+local function reporter()
+  local r = { errors = {}, warnings = {} }
+  function r.err(where, key, msg)
+    r.errors[#r.errors + 1] = string.format("%s: %s: %s", where, key, msg)
+  end
+  function r.warn(where, key, msg)
+    r.warnings[#r.warnings + 1] = string.format("%s: %s: %s", where, key, msg)
+  end
+  return r
+end
+
+-- Unknown keys are most often typos: a key close to a known one is an
+-- error (it would be silently ignored); others are allowed for extensions.
+local function check_keys(r, where, prefix, t, known)
+  for k in pairs(t) do
+    if type(k) ~= "string" then
+      r.err(where, prefix .. tostring(k), "keys must be names")
+    elseif not known[k] then
+      local near = closest(k, known)
+      if near then
+        r.err(where, prefix .. k, string.format(
+          "unknown key (did you mean %q?)", near))
+      end
+    end
+  end
+end
+
+local function is_list(v)
+  if type(v) ~= "table" then return false end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  return n == #v
+end
+
+local function check_id_list(r, where, key, v, prefix, min, what)
+  if v == nil then return end
+  if not is_list(v) then
+    r.err(where, key, "must be a list of " .. what .. " ids, e.g. { \"" .. prefix .. "0123abcd\" }")
+    return
+  end
+  if #v < min then
+    r.err(where, key, string.format("needs at least %d %s ids, got %d", min, what, #v))
+  end
+  local seen = {}
+  for i, id in ipairs(v) do
+    if type(id) ~= "string" or not id:match("^" .. prefix:gsub("%-", "%%-") .. "%x+$") then
+      r.err(where, string.format("%s[%d]", key, i), string.format(
+        "%q is not a %s id (expected %s followed by hex digits)", tostring(id), what, prefix))
+    elseif seen[id] then
+      r.err(where, string.format("%s[%d]", key, i), string.format("%s is listed twice", id))
+    end
+    seen[id] = true
+  end
+end
+
+local function check_int(r, where, key, v, lo, hi)
+  if v == nil then return end
+  if math.type(v) ~= "integer" then
+    r.err(where, key, string.format("must be an integer from %d to %d, got %s", lo, hi, tostring(v)))
+  elseif v < lo or v > hi then
+    r.err(where, key, string.format("must be from %d to %d, got %d", lo, hi, v))
+  end
+end
+
+local function check_bool(r, where, key, v)
+  if v ~= nil and type(v) ~= "boolean" then
+    r.err(where, key, "must be true or false, got " .. tostring(v))
+  end
+end
+
+local function check_enum(r, where, key, v, set)
+  if v == nil then return end
+  if type(v) ~= "string" or not set[v] then
+    local names = {}
+    for k in pairs(set) do names[#names + 1] = k end
+    table.sort(names)
+    r.err(where, key, string.format("must be one of %s, got %s",
+      table.concat(names, ", "), tostring(v)))
+  end
+end
+
+local function check_tags(r, where, key, tags)
+  if tags == nil then return end
+  if type(tags) ~= "table" then
+    r.err(where, key, "must be a table of tag name = value")
+    return
+  end
+  for k, v in pairs(tags) do
+    if type(k) ~= "string" or #k < 1 or #k > 128 then
+      r.err(where, key, "tag names must be strings of 1-128 characters: " .. tostring(k))
+    elseif k:lower():sub(1, 4) == "aws:" then
+      r.err(where, key .. "." .. k, "tag names starting with aws: are reserved by AWS")
+    elseif type(v) ~= "string" or #v > 256 then
+      r.err(where, key .. "." .. k, "tag values must be strings of at most 256 characters")
+    end
+  end
+end
+
+-- Where an account's credentials come from: a profile, or a role assumed
+-- from the base session (app.role_arn; rds.account_role_arn, since
+-- rds.role_arn is the proxy's own role).
+local function check_account(r, where, side, t, role_key)
+  local role = t[role_key]
+  if t.profile == nil and role == nil then
+    r.err(where, side .. ".profile", "set profile = \"NAME\" (an AWS config profile) "
+      .. "or " .. role_key .. " = \"arn:aws:iam::ACCOUNT:role/NAME\" to reach the " .. side:upper() .. " account")
+  end
+  if t.profile ~= nil and role ~= nil then
+    r.err(where, side .. "." .. role_key, "set profile or " .. role_key .. ", not both")
+  end
+  if t.profile ~= nil and type(t.profile) ~= "string" then
+    r.err(where, side .. ".profile", "must be a profile name (a string)")
+  end
+  if role ~= nil and (type(role) ~= "string"
+      or not role:match("^arn:aws[%w-]*:iam::%d%d%d%d%d%d%d%d%d%d%d%d:role/.+")) then
+    r.err(where, side .. "." .. role_key, "must be an IAM role ARN, e.g. arn:aws:iam::111111111111:role/Deployer")
+  end
+  if t.external_id ~= nil and (type(t.external_id) ~= "string"
+      or #t.external_id < 2 or #t.external_id > 1224) then
+    r.err(where, side .. ".external_id", "must be a string of 2-1224 characters")
+  end
+end
+
+local function check_secret(r, where, rds)
+  if rds.secret_arn == nil and rds.secret == nil then
+    r.err(where, "rds.secret_arn", "set secret_arn = \"arn:aws:secretsmanager:...\" (an existing "
+      .. "secret with username and password) or secret = { name=, username=, password= } to create one")
+    return
+  end
+  if rds.secret_arn ~= nil and rds.secret ~= nil then
+    r.err(where, "rds.secret", "set either secret_arn (existing) or secret (to create), not both")
+  end
+  if rds.secret_arn ~= nil and (type(rds.secret_arn) ~= "string"
+      or not rds.secret_arn:match("^arn:aws[%w-]*:secretsmanager:[%w-]+:%d+:secret:.+")) then
+    r.err(where, "rds.secret_arn", "must be a Secrets Manager secret ARN")
+  end
+  local s = rds.secret
+  if s ~= nil then
+    if type(s) ~= "table" then
+      r.err(where, "rds.secret", "must be a table { name=, username=, password= }")
+      return
+    end
+    check_keys(r, where, "rds.secret.", s, KNOWN.secret)
+    if type(s.name) ~= "string" or #s.name < 1 or #s.name > 512
+        or not s.name:match("^[A-Za-z0-9/_+=.@%-]+$") then
+      r.err(where, "rds.secret.name", "must be 1-512 characters from A-Z a-z 0-9 / _ + = . @ -")
+    elseif s.name:match("%-%w%w%w%w%w%w$") then
+      r.err(where, "rds.secret.name", "must not end with a hyphen and 6 characters "
+        .. "(Secrets Manager adds such a suffix to ARNs)")
+    end
+    if type(s.username) ~= "string" or #s.username < 1 then
+      r.err(where, "rds.secret.username", "must be the database user the proxy logs in as")
+    end
+    if type(s.password) ~= "string" or #s.password < 8 then
+      -- never echo the value
+      r.err(where, "rds.secret.password", "must be a string of at least 8 characters")
+    end
+  end
+end
+
+local function check_rds(r, where, rds)
+  check_keys(r, where, "rds.", rds, KNOWN.rds)
+  check_account(r, where, "rds", rds, "account_role_arn")
+  local inst, clu = rds.db_instance_identifier, rds.db_cluster_identifier
+  if inst == nil and clu == nil then
+    r.err(where, "rds.db_instance_identifier",
+      "set db_instance_identifier (an RDS instance) or db_cluster_identifier (an Aurora cluster)")
+  elseif inst ~= nil and clu ~= nil then
+    r.err(where, "rds.db_cluster_identifier", "set db_instance_identifier or db_cluster_identifier, not both")
+  end
+  for _, k in ipairs{ "db_instance_identifier", "db_cluster_identifier" } do
+    local v = rds[k]
+    if v ~= nil and (type(v) ~= "string" or not v:match("^[A-Za-z][A-Za-z0-9%-]*$") or #v > 63) then
+      r.err(where, "rds." .. k, "must be a DB identifier: 1-63 letters, digits and hyphens, starting with a letter")
+    end
+  end
+  check_enum(r, where, "rds.engine_family", rds.engine_family, ENGINE_FAMILIES)
+  if rds.engine_family == nil then
+    r.err(where, "rds.engine_family", "required: MYSQL, POSTGRESQL or SQLSERVER (matching the database engine)")
+  end
+  check_secret(r, where, rds)
+  if rds.role_arn ~= nil and (type(rds.role_arn) ~= "string"
+      or #rds.role_arn < 20 or #rds.role_arn > 2048
+      or not rds.role_arn:match("^arn:aws[%w-]*:iam::%d+:role/.+")) then
+    r.err(where, "rds.role_arn", "must be an IAM role ARN (20-2048 characters) that rds.amazonaws.com can assume")
+  end
+  if type(rds.proxy_name) ~= "string" or not rds_name_ok(rds.proxy_name) then
+    r.err(where, "rds.proxy_name", string.format("%s is not a valid proxy name: 1-63 letters, digits "
+      .. "and hyphens, starting with a letter, no \"--\" and no trailing hyphen (e.g. \"orders-proxy\")",
+      rds.proxy_name == nil and "(missing)" or string.format("%q", tostring(rds.proxy_name))))
+  elseif rds.proxy_name ~= rds.proxy_name:lower() then
+    r.warn(where, "rds.proxy_name", "RDS stores proxy names in lower case; using " .. rds.proxy_name:lower())
+  end
+  check_id_list(r, where, "rds.proxy_subnet_ids", rds.proxy_subnet_ids, "subnet-", 2, "subnet")
+  check_int(r, where, "rds.idle_client_timeout", rds.idle_client_timeout, 1, 28800)
+  check_bool(r, where, "rds.require_tls", rds.require_tls)
+  check_bool(r, where, "rds.debug_logging", rds.debug_logging)
+  check_enum(r, where, "rds.iam_auth", rds.iam_auth, IAM_AUTH)
+  local fam = rds.engine_family
+  if rds.iam_auth == "ENABLED" and fam ~= nil and fam ~= "SQLSERVER" then
+    r.err(where, "rds.iam_auth", "ENABLED is only for SQLSERVER; use REQUIRED or DISABLED")
+  end
+  if rds.iam_auth == "REQUIRED" and rds.require_tls == false then
+    r.err(where, "rds.require_tls", "IAM authentication needs TLS: set require_tls = true or iam_auth = \"DISABLED\"")
+  end
+  local cpat = rds.client_password_auth_type
+  if cpat ~= nil then
+    if not AUTH_TYPES[cpat] then
+      local names = {}
+      for k in pairs(AUTH_TYPES) do names[#names + 1] = k end
+      table.sort(names)
+      r.err(where, "rds.client_password_auth_type", "must be one of " .. table.concat(names, ", "))
+    elseif fam and AUTH_TYPES[cpat] ~= fam then
+      r.err(where, "rds.client_password_auth_type", string.format(
+        "%s is for %s proxies, this one is %s", cpat, AUTH_TYPES[cpat], fam))
+    end
+  end
+  check_int(r, where, "rds.max_connections_percent", rds.max_connections_percent, 1, 100)
+  check_int(r, where, "rds.max_idle_connections_percent", rds.max_idle_connections_percent, 0, 100)
+  local maxc = rds.max_connections_percent or M.RDS_DEFAULTS.max_connections_percent
+  local idle = rds.max_idle_connections_percent
+  if math.type(idle) == "integer" and math.type(maxc) == "integer" and idle > maxc then
+    r.err(where, "rds.max_idle_connections_percent", string.format(
+      "%d exceeds max_connections_percent (%d): idle connections are a share of the maximum", idle, maxc))
+  end
+  check_int(r, where, "rds.connection_borrow_timeout", rds.connection_borrow_timeout, 0, 300)
+  local spf = rds.session_pinning_filters
+  if spf ~= nil then
+    if not is_list(spf) then
+      r.err(where, "rds.session_pinning_filters", "must be a list, e.g. { \"EXCLUDE_VARIABLE_SETS\" }")
+    else
+      for i, f in ipairs(spf) do
+        if f ~= "EXCLUDE_VARIABLE_SETS" then
+          r.err(where, string.format("rds.session_pinning_filters[%d]", i),
+            "the only filter is EXCLUDE_VARIABLE_SETS")
+        end
+      end
+      if #spf > 0 and fam ~= nil and fam ~= "MYSQL" then
+        r.err(where, "rds.session_pinning_filters", "session pinning filters exist only for MYSQL "
+          .. "(MySQL and MariaDB) proxies; remove them for " .. fam)
+      end
+    end
+  end
+  if rds.init_query ~= nil then
+    if type(rds.init_query) ~= "string" then
+      r.err(where, "rds.init_query", "must be SQL text, e.g. \"SET x=1, y=2\"")
+    elseif fam == "POSTGRESQL" then
+      r.err(where, "rds.init_query", "initialization queries are not supported for POSTGRESQL proxies; remove it")
+    elseif rds.init_query:lower():find("password", 1, true) then
+      r.warn(where, "rds.init_query", "anyone who can read the target group sees this text: keep secrets out of it")
+    end
+  end
+end
+
+local function check_app(r, where, app)
+  check_keys(r, where, "app.", app, KNOWN.app)
+  check_account(r, where, "app", app, "role_arn")
+  if type(app.vpc_id) ~= "string" or not app.vpc_id:match("^vpc%-%x+$") then
+    r.err(where, "app.vpc_id", "must be the APP VPC id, e.g. \"vpc-0123abcd\"")
+  end
+  if app.subnet_ids == nil then
+    r.err(where, "app.subnet_ids", "required: at least two APP subnets in distinct availability zones")
+  end
+  check_id_list(r, where, "app.subnet_ids", app.subnet_ids, "subnet-", 2, "subnet")
+  if app.client_security_group_ids == nil then
+    r.err(where, "app.client_security_group_ids", "required: the security groups of the APP clients")
+  end
+  check_id_list(r, where, "app.client_security_group_ids", app.client_security_group_ids, "sg-", 1, "security group")
+  if app.share_name ~= nil and (type(app.share_name) ~= "string" or #app.share_name < 1
+      or #app.share_name > 255) then
+    r.err(where, "app.share_name", "must be a name of 1-255 characters")
+  end
+  check_bool(r, where, "app.allow_external_principals", app.allow_external_principals)
+  if app.allow_external_principals then
+    r.err(where, "app.allow_external_principals", "subnets can only be shared inside the organization; "
+      .. "leave it false")
+  end
+end
+
+local function check_endpoint(r, where, ep, rds)
+  if type(ep) ~= "table" then
+    r.err(where, "endpoint", "required: { name = \"...\", target_role = \"READ_WRITE\" }")
+    return
+  end
+  check_keys(r, where, "endpoint.", ep, KNOWN.endpoint)
+  if type(ep.name) ~= "string" or not rds_name_ok(ep.name) then
+    r.err(where, "endpoint.name", string.format("%s is not a valid endpoint name: 1-63 letters, digits and "
+      .. "hyphens, starting with a letter, no \"--\" and no trailing hyphen",
+      ep.name == nil and "(missing)" or string.format("%q", tostring(ep.name))))
+  end
+  check_enum(r, where, "endpoint.target_role", ep.target_role, TARGET_ROLES)
+  if ep.target_role == "READ_ONLY" and type(rds) == "table" and rds.db_cluster_identifier == nil then
+    r.err(where, "endpoint.target_role", "READ_ONLY (a reader endpoint) needs an Aurora cluster "
+      .. "(db_cluster_identifier); an RDS instance takes READ_WRITE only")
+  end
+  if ep.target_role == "READ_ONLY" and type(rds) == "table" and rds.engine_family == "SQLSERVER" then
+    r.err(where, "endpoint.target_role", "SQLSERVER proxies take READ_WRITE endpoints only")
+  end
+end
+
+--- Fill in the defaults of one pair (a copy; the input is not changed).
+-- @param pair a validated pair table
+-- @param top the whole config (for region and tags)
+-- @return the pair with every optional key resolved
+function M.resolve_pair(pair, top)
+  local p = { name = pair.name, app = {}, rds = {}, endpoint = {} }
+  for k, v in pairs(pair.app) do p.app[k] = v end
+  for k, v in pairs(pair.rds) do p.rds[k] = v end
+  for k, v in pairs(pair.endpoint) do p.endpoint[k] = v end
+  for k, v in pairs(M.RDS_DEFAULTS) do
+    if p.rds[k] == nil then p.rds[k] = v end
+  end
+  p.rds.proxy_name = p.rds.proxy_name:lower()
+  p.endpoint.name = p.endpoint.name:lower()
+  p.endpoint.target_role = p.endpoint.target_role or "READ_WRITE"
+  p.app.share_name = p.app.share_name or (pair.name .. "-subnets")
+  p.rds.session_pinning_filters = p.rds.session_pinning_filters or {}
+  p.region = top.region
+  p.listener_port = M.LISTENER_PORT[p.rds.engine_family]
+  local tags = {}
+  for k, v in pairs(top.tags or {}) do tags[k] = v end
+  for k, v in pairs(pair.tags or {}) do tags[k] = v end
+  -- kumo finds what it created by these tags (see state.lua)
+  tags["kumo:pair"] = pair.name
+  tags["kumo:workflow"] = "rds-proxy-share"
+  p.tags = tags
+  -- deterministic names of what the workflow creates
+  p.names = {
+    proxy_sg = "kumo-" .. pair.name .. "-proxy",
+    endpoint_sg = "kumo-" .. pair.name .. "-endpoint",
+    role = "kumo-" .. pair.name .. "-proxy-secret",
+    role_policy = "read-proxy-secret",
+  }
+  return p
+end
+
+--- Validate a whole config table.
+-- @param cfg the table the config file returned
+-- @param[opt] only a set of pair names to keep (from `--pair`)
+-- @return[1] the resolved config `{ region=, tags=, pairs = {resolved...} }` and a list of warnings
+-- @return[2] nil, a list of error strings, a list of warnings
+function M.check(cfg, only)
+  local r = reporter()
+  if type(cfg) ~= "table" then
+    return nil, { "config: must return a table { region = ..., pairs = { ... } }" }, {}
+  end
+  check_keys(r, "config", "", cfg, KNOWN.top)
+  if type(cfg.region) ~= "string" or not cfg.region:match("^[a-z][a-z]%-[a-z%-]+%-%d+$") then
+    r.err("config", "region", string.format("%s is not an AWS region name (e.g. \"ap-northeast-1\")",
+      cfg.region == nil and "(missing)" or string.format("%q", tostring(cfg.region))))
+  end
+  check_tags(r, "config", "tags", cfg.tags)
+  if type(cfg.pairs) ~= "table" or #cfg.pairs == 0 then
+    r.err("config", "pairs", "must list at least one account pair { name=, app=, rds=, endpoint= }")
+    return nil, r.errors, r.warnings
+  end
+  local names, proxies, endpoints, shares = {}, {}, {}, {}
+  local out = { region = cfg.region, tags = cfg.tags or {}, pairs = {} }
+  for i, pair in ipairs(cfg.pairs) do
+    local where = string.format("pair %d", i)
+    if type(pair) ~= "table" then
+      r.err(where, "", "must be a table { name=, app=, rds=, endpoint= }")
+      goto continue
+    end
+    if type(pair.name) ~= "string" or not pair.name:match("^[a-z0-9][a-z0-9%-]*$") or #pair.name > 40 then
+      r.err(where, "name", "must be 1-40 characters of a-z, 0-9 and hyphens, starting with a letter or digit "
+        .. "(it names the pair in tags and state)")
+    else
+      where = string.format("pair %q", pair.name)
+      if names[pair.name] then
+        r.err(where, "name", "is used by two pairs; pair names must be unique")
+      end
+      names[pair.name] = true
+    end
+    check_keys(r, where, "", pair, KNOWN.pair)
+    check_tags(r, where, "tags", pair.tags)
+    if type(pair.app) ~= "table" then
+      r.err(where, "app", "required: the APP side { profile=, vpc_id=, subnet_ids=, client_security_group_ids= }")
+    else
+      check_app(r, where, pair.app)
+    end
+    if type(pair.rds) ~= "table" then
+      r.err(where, "rds", "required: the RDS side { profile=, db_instance_identifier=, engine_family=, ... }")
+    else
+      check_rds(r, where, pair.rds)
+    end
+    check_endpoint(r, where, pair.endpoint, pair.rds)
+    -- names RDS keeps unique per account and region, across pairs
+    if type(pair.rds) == "table" and type(pair.rds.proxy_name) == "string" then
+      local acct = tostring(pair.rds.profile or pair.rds.account_role_arn)
+      local k = acct .. "|" .. pair.rds.proxy_name:lower()
+      if proxies[k] then
+        r.err(where, "rds.proxy_name", string.format("%q is also used by pair %q in the same RDS account; "
+          .. "proxy names are unique per account and region", pair.rds.proxy_name, proxies[k]))
+      end
+      proxies[k] = pair.name
+      if type(pair.endpoint) == "table" and type(pair.endpoint.name) == "string" then
+        local ek = acct .. "|" .. pair.endpoint.name:lower()
+        if endpoints[ek] then
+          r.err(where, "endpoint.name", string.format("%q is also used by pair %q in the same RDS account; "
+            .. "endpoint names are unique per account and region, not per proxy", pair.endpoint.name, endpoints[ek]))
+        end
+        endpoints[ek] = pair.name
+      end
+    end
+    if type(pair.app) == "table" and type(pair.name) == "string" then
+      local sk = tostring(pair.app.profile or pair.app.role_arn) .. "|" .. (pair.app.share_name or pair.name .. "-subnets")
+      if shares[sk] then
+        r.err(where, "app.share_name", string.format("the share name is also used by pair %q in the same APP "
+          .. "account; set a distinct app.share_name", shares[sk]))
+      end
+      shares[sk] = pair.name
+    end
+    ::continue::
+  end
+  if only then
+    for name in pairs(only) do
+      if not names[name] then
+        r.err("--pair", name, "no pair has this name")
+      end
+    end
+  end
+  if #r.errors > 0 then return nil, r.errors, r.warnings end
+  for _, pair in ipairs(cfg.pairs) do
+    if not only or only[pair.name] then
+      out.pairs[#out.pairs + 1] = M.resolve_pair(pair, cfg)
+    end
+  end
+  return out, r.warnings
+end
+
+--- Load a config file (Lua returning a table) without giving it globals
+-- beyond a safe few.
+-- @param path the file
+-- @return[1] the table
+-- @return[2] nil, an error message naming the file
+function M.load(path)
+  local env = { os = { getenv = os.getenv }, string = string, table = table,
+                math = math, tostring = tostring, tonumber = tonumber,
+                ipairs = ipairs, pairs = pairs }
+  local chunk, err = loadfile(path, "t", env)
+  if not chunk then
+    return nil, "config: cannot load " .. tostring(err)
+  end
+  local ok, cfg = pcall(chunk)
+  if not ok then
+    return nil, "config: " .. path .. ": " .. tostring(cfg)
+  end
+  return cfg
+end
+
+return M
