@@ -1,0 +1,136 @@
+--- rds-proxy-share: reach a private RDS database in account RDS from an
+-- application in account APP through RAM-shared subnets, an RDS Proxy and
+-- a proxy endpoint (docs/workflow.md; the reference procedure).
+--
+--   kumo run scripts/rds-proxy-share.lua ACTION --config FILE [--pair NAME]...
+--       [--parallel N] [--state DIR] [--output text|json] [--graph FILE] [--quiet]
+--
+-- ACTION: plan (read-only diff), apply (converge), verify (check the live
+-- result), destroy (remove what kumo created). Exit 0 when every pair
+-- succeeded, 1 when any failed, 2 on usage or config errors.
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. here .. "/?/init.lua;" .. package.path
+
+local config = require "rds-proxy.config"
+local engine = require "rds-proxy.engine"
+local report = require "rds-proxy.report"
+
+local USAGE = [[
+usage: kumo run scripts/rds-proxy-share.lua ACTION --config FILE [options]
+
+actions:
+  plan      show what apply would create, update or leave (read-only)
+  apply     create or update everything; a second run changes nothing
+  verify    check the live result and print the connection command
+  destroy   delete what kumo created for the pairs, in teardown order
+
+options:
+  --config FILE      workflow config (a Lua file returning a table)
+  --pair NAME        only this pair (repeatable)
+  --parallel N       pairs run at once (default 4)
+  --state DIR        journal folder (default .kumo-state next to the config)
+  --output FMT       text (default) or json (one JSON document on stdout)
+  --graph FILE       write the topology as Graphviz DOT (and SVG with dot)
+  --quiet            no progress lines
+]]
+
+local function usage_error(msg)
+  io.stderr:write("rds-proxy-share: ", msg, "\n", USAGE)
+  os.exit(2)
+end
+
+local function parse_args(argv)
+  local o = { pairs = nil, parallel = 4, output = "text" }
+  local i = 1
+  local function value(flag)
+    i = i + 1
+    if argv[i] == nil then usage_error(flag .. " needs a value") end
+    return argv[i]
+  end
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--config" then o.config = value(a)
+    elseif a == "--pair" then o.pairs = o.pairs or {}; o.pairs[value(a)] = true
+    elseif a == "--parallel" then
+      o.parallel = math.tointeger(tonumber(value(a)))
+      if not o.parallel or o.parallel < 1 then usage_error("--parallel needs a positive integer") end
+    elseif a == "--state" then o.state = value(a)
+    elseif a == "--output" then
+      o.output = value(a)
+      if o.output ~= "text" and o.output ~= "json" then usage_error("--output is text or json") end
+    elseif a == "--graph" then o.graph = value(a)
+    elseif a == "--quiet" then o.quiet = true
+    elseif a == "-h" or a == "--help" then io.stdout:write(USAGE); os.exit(0)
+    elseif a:sub(1, 1) == "-" then usage_error("unknown option " .. a)
+    elseif not o.action then o.action = a
+    else usage_error("unexpected argument " .. a) end
+    i = i + 1
+  end
+  if not o.action then usage_error("missing ACTION (plan, apply, verify or destroy)") end
+  if not ({ plan = 1, apply = 1, verify = 1, destroy = 1 })[o.action] then
+    usage_error("unknown action " .. o.action .. " (plan, apply, verify or destroy)")
+  end
+  if not o.config then usage_error("missing --config FILE") end
+  return o
+end
+
+local function main(argv)
+  local o = parse_args(argv)
+  local raw, err = config.load(o.config)
+  if not raw then
+    io.stderr:write(err, "\n")
+    os.exit(2)
+  end
+  local cfg, errs, warnings = config.check(raw, o.pairs)
+  if not cfg then
+    io.stderr:write("rds-proxy-share: the config has errors; nothing was changed\n")
+    for _, e in ipairs(errs) do io.stderr:write("  ", e, "\n") end
+    os.exit(2)
+  end
+  for _, w in ipairs(warnings or {}) do io.stderr:write("warning: ", w, "\n") end
+  local state_dir = o.state or raw.state_dir
+    or ((o.config:match("^(.*)/[^/]*$") or ".") .. "/.kumo-state")
+
+  local sched = require "kumo.sched"
+  local progress = require("kumo.progress").new{ mode = o.quiet and "quiet" or "auto", out = io.stderr }
+  local function on_progress(name, text) progress:step(name, text) end
+
+  local results = {}
+  local names = {}
+  for i, p in ipairs(cfg.pairs) do names[i] = p.name end
+  sched.run(function()
+    local res = sched.parallel(cfg.pairs, function(pair)
+      progress:task_started(pair.name)
+      local r = engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
+        progress = on_progress, timeouts = raw.timeouts })
+      progress:task_done(pair.name, r.outcome == "ok", r.outcome)
+      return r
+    end, { limit = o.parallel, names = names })
+    for i, pair in ipairs(cfg.pairs) do
+      local r = res[i]
+      if type(r) ~= "table" or not r.pair then
+        r = { pair = pair.name, action = o.action, outcome = "failed", steps = {}, calls = {},
+              problems = {}, notes = {}, error = tostring(r) }
+      end
+      results[i] = r
+    end
+  end)
+  progress:close()
+
+  if o.output == "json" then
+    io.stdout:write(report.json(o.action, results), "\n")
+  else
+    for _, r in ipairs(results) do io.stdout:write(report.pair_text(r), "\n\n") end
+    io.stdout:write(report.table(results), "\n")
+  end
+  if o.graph then
+    local files = require("rds-proxy.graph").write(o.graph, results)
+    io.stderr:write("graph written: ", table.concat(files, ", "), "\n")
+  end
+  for _, r in ipairs(results) do
+    if r.outcome ~= "ok" then os.exit(1) end
+  end
+  os.exit(0)
+end
+
+main(arg)

@@ -1,0 +1,145 @@
+--- RDS: the RDS Proxy (procedure step 2): engine family, secret and role,
+-- IAM auth, client auth type, TLS, idle timeout, debug logging, subnets of
+-- the database's VPC and the proxy security group. Subnets and engine
+-- family are create-only: changing them needs a destroy and an apply.
+-- @module rds-proxy.steps.proxy
+local step = { name = "proxy", title = "RDS Proxy", account = "rds" }
+
+local function role_arn(ctx)
+  return ctx.pair.rds.role_arn or ctx.ids.role
+end
+
+local function secret_arn(ctx)
+  return ctx.pair.rds.secret_arn or ctx.ids.secret
+end
+
+local function auth(ctx)
+  return { { AuthScheme = "SECRETS", SecretArn = secret_arn(ctx), IAMAuth = ctx.pair.rds.iam_auth,
+             ClientPasswordAuthType = ctx.pair.rds.client_password_auth_type,
+             Description = "kumo pair " .. ctx.pair.name } }
+end
+
+function step.read(ctx)
+  local out, err = ctx:read("rds", "rds", "DescribeDBProxies", { DBProxyName = ctx.pair.rds.proxy_name })
+  if not out then
+    if err.code == "DBProxyNotFoundFault" then return nil end
+    error(err, 0)
+  end
+  return out.DBProxies[1]
+end
+
+function step.id(live) return live.DBProxyArn end
+
+local function sorted(list)
+  local t = {}
+  for i, v in ipairs(list or {}) do t[i] = v end
+  table.sort(t)
+  return table.concat(t, ",")
+end
+
+--- Settings compared between the config and the live proxy.
+local function compare(ctx, live)
+  local r = ctx.pair.rds
+  local a = (live.Auth or {})[1] or {}
+  return {
+    { key = "EngineFamily", have = live.EngineFamily, want = r.engine_family, replace = true },
+    { key = "VpcSubnetIds", have = sorted(live.VpcSubnetIds), want = sorted(ctx.facts.proxy_subnet_ids), replace = true },
+    { key = "RoleArn", have = live.RoleArn, want = role_arn(ctx) },
+    { key = "SecretArn", have = a.SecretArn, want = secret_arn(ctx) },
+    { key = "IAMAuth", have = a.IAMAuth, want = r.iam_auth },
+    { key = "ClientPasswordAuthType", have = a.ClientPasswordAuthType, want = r.client_password_auth_type,
+      optional = true },
+    { key = "RequireTLS", have = live.RequireTLS, want = r.require_tls },
+    { key = "IdleClientTimeout", have = live.IdleClientTimeout, want = r.idle_client_timeout },
+    { key = "DebugLogging", have = live.DebugLogging, want = r.debug_logging },
+    { key = "VpcSecurityGroupIds", have = sorted(live.VpcSecurityGroupIds), want = sorted{ ctx.ids.proxy_sg } },
+  }
+end
+
+function step.diff(ctx, live)
+  local d = {}
+  for _, c in ipairs(compare(ctx, live)) do
+    if not (c.optional and c.want == nil) and c.have ~= c.want then
+      d[#d + 1] = { key = c.key, have = tostring(c.have), want = tostring(c.want), replace = c.replace }
+    end
+  end
+  return d
+end
+
+-- AWS drops subnets in AZs RDS Proxy does not support (facts §0.11).
+local function check_subnets(ctx, live)
+  local kept = {}
+  for _, s in ipairs(live.VpcSubnetIds or {}) do kept[s] = true end
+  for _, s in ipairs(ctx.facts.proxy_subnet_ids) do
+    if not kept[s] then
+      ctx:note("AWS did not keep proxy subnet " .. s .. " (an AZ RDS Proxy does not support?)")
+    end
+  end
+end
+
+function step.create(ctx)
+  local r = ctx.pair.rds
+  ctx.state:intend("proxy", { name = r.proxy_name })
+  local params = {
+    DBProxyName = r.proxy_name, EngineFamily = r.engine_family, Auth = auth(ctx),
+    RoleArn = role_arn(ctx), VpcSubnetIds = ctx.facts.proxy_subnet_ids,
+    VpcSecurityGroupIds = { ctx.ids.proxy_sg }, RequireTLS = r.require_tls,
+    IdleClientTimeout = r.idle_client_timeout, DebugLogging = r.debug_logging,
+    Tags = ctx:tag_list(),
+  }
+  local _, already = ctx:mutate("rds", "rds", "CreateDBProxy", params, { "DBProxyAlreadyExistsFault" })
+  if already then
+    -- created by an interrupted run between the call and the journal
+    local live = step.read(ctx)
+    if live and #step.diff(ctx, live) > 0 then
+      error("a proxy named " .. r.proxy_name .. " already exists with other settings; "
+        .. "choose another rds.proxy_name or destroy it", 0)
+    end
+  end
+  ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
+  local live = step.read(ctx)
+  ctx.state:created("proxy", live.DBProxyArn)
+  check_subnets(ctx, live)
+  return live
+end
+
+function step.update(ctx, live, diffs)
+  local params, any = { DBProxyName = ctx.pair.rds.proxy_name }, false
+  for _, d in ipairs(diffs) do
+    if d.replace then
+      error(string.format("%s of proxy %s is %s, config wants %s: it cannot be changed in place; "
+        .. "run destroy, then apply", d.key, ctx.pair.rds.proxy_name, d.have, d.want), 0)
+    end
+    any = true
+  end
+  if not any then return live end
+  local r = ctx.pair.rds
+  params.Auth = auth(ctx)
+  params.RoleArn = role_arn(ctx)
+  params.RequireTLS = r.require_tls
+  params.IdleClientTimeout = r.idle_client_timeout
+  params.DebugLogging = r.debug_logging
+  params.SecurityGroups = { ctx.ids.proxy_sg }
+  ctx:mutate("rds", "rds", "ModifyDBProxy", params)
+  ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
+  return step.read(ctx)
+end
+
+function step.verify(ctx, live)
+  local problems = {}
+  if live.Status ~= "available" then
+    problems[#problems + 1] = "the proxy is " .. tostring(live.Status) .. ", not available"
+  end
+  for _, d in ipairs(step.diff(ctx, live)) do
+    problems[#problems + 1] = string.format("proxy %s is %s, config says %s", d.key, d.have, d.want)
+  end
+  return problems
+end
+
+function step.delete(ctx)
+  local name = ctx.pair.rds.proxy_name
+  ctx:mutate("rds", "rds", "DeleteDBProxy", { DBProxyName = name }, { "DBProxyNotFoundFault" })
+  ctx:wait("rds", "rds", "DBProxyDeleted", { DBProxyName = name }, ctx.timeouts.delete)
+end
+
+return step

@@ -1,0 +1,125 @@
+--- RDS: the IAM role the proxy assumes to read the secret (procedure step
+-- 2). Created only when `rds.role_arn` is not given; its one inline policy
+-- allows `secretsmanager:GetSecretValue` on that secret only (plus
+-- `kms:Decrypt` through Secrets Manager when the secret has its own key).
+-- @module rds-proxy.steps.role
+local json = require "kumo.json"
+
+local step = { name = "role", title = "IAM role for the proxy", account = "rds" }
+
+local TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+  .. '"Principal":{"Service":"rds.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+
+function step.enabled(ctx)
+  return ctx.pair.rds.role_arn == nil
+end
+
+local function urldecode(s)
+  return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+local function decode_doc(doc)
+  if type(doc) ~= "string" then return nil end
+  local t = json.decode(doc)
+  if t == nil then t = json.decode(urldecode(doc)) end
+  return t
+end
+
+--- The policy document the role should have.
+function step.policy(ctx)
+  local statements = {
+    { Effect = "Allow", Action = "secretsmanager:GetSecretValue", Resource = { ctx.ids.secret } },
+  }
+  local key = ctx.facts.secret_kms_key_id
+  if key and not key:match("alias/aws/secretsmanager$") then
+    statements[2] = { Effect = "Allow", Action = "kms:Decrypt", Resource = key,
+      Condition = { StringEquals = { ["kms:ViaService"] =
+        "secretsmanager." .. ctx.pair.region .. ".amazonaws.com" } } }
+  end
+  return { Version = "2012-10-17", Statement = statements }
+end
+
+local function policy_resources(doc)
+  local set = {}
+  for _, st in ipairs(type(doc) == "table" and doc.Statement or {}) do
+    local res = st.Resource
+    if type(res) == "string" then res = { res } end
+    local act = st.Action
+    if type(act) == "string" then act = { act } end
+    for _, a in ipairs(act or {}) do
+      for _, r in ipairs(res or {}) do set[#set + 1] = a .. " on " .. r end
+    end
+  end
+  table.sort(set)
+  return table.concat(set, "; ")
+end
+
+function step.read(ctx)
+  local out, err = ctx:read("rds", "iam", "GetRole", { RoleName = ctx.pair.names.role })
+  if not out then
+    if err.code == "NoSuchEntity" then return nil end
+    error(err, 0)
+  end
+  local live = out.Role
+  local pol = ctx:read("rds", "iam", "GetRolePolicy", { RoleName = ctx.pair.names.role,
+                                                         PolicyName = ctx.pair.names.role_policy })
+  live.policy = pol and decode_doc(pol.PolicyDocument)
+  return live
+end
+
+function step.id(live) return live.Arn end
+
+function step.diff(ctx, live)
+  local have = policy_resources(live.policy)
+  local want = policy_resources(step.policy(ctx))
+  if have ~= want then
+    return { { key = "policy", have = have ~= "" and have or "(none)", want = want } }
+  end
+  return {}
+end
+
+local function put_policy(ctx)
+  ctx:mutate("rds", "iam", "PutRolePolicy", { RoleName = ctx.pair.names.role,
+    PolicyName = ctx.pair.names.role_policy, PolicyDocument = json.encode(step.policy(ctx)) })
+end
+
+function step.create(ctx)
+  ctx.state:intend("role", { name = ctx.pair.names.role })
+  local out = ctx:mutate("rds", "iam", "CreateRole", {
+    RoleName = ctx.pair.names.role, AssumeRolePolicyDocument = TRUST,
+    Description = "RDS Proxy " .. ctx.pair.rds.proxy_name .. " reads its secret (kumo)",
+    Tags = ctx:tag_list(),
+  })
+  ctx.state:created("role", out.Role.Arn)
+  put_policy(ctx)
+  ctx:wait("rds", "iam", "RoleExists", { RoleName = ctx.pair.names.role })
+  return step.read(ctx)
+end
+
+function step.update(ctx)
+  put_policy(ctx)
+  return step.read(ctx)
+end
+
+function step.verify(ctx, live)
+  local problems = {}
+  for _, d in ipairs(step.diff(ctx, live)) do
+    problems[#problems + 1] = string.format("role policy allows %s; expected only %s", d.have, d.want)
+  end
+  local trust = decode_doc(live.AssumeRolePolicyDocument)
+  local ok = false
+  for _, st in ipairs(type(trust) == "table" and trust.Statement or {}) do
+    local p = st.Principal and st.Principal.Service
+    if p == "rds.amazonaws.com" or (type(p) == "table" and p[1] == "rds.amazonaws.com") then ok = true end
+  end
+  if not ok then problems[#problems + 1] = "the role does not trust rds.amazonaws.com" end
+  return problems
+end
+
+function step.delete(ctx)
+  ctx:mutate("rds", "iam", "DeleteRolePolicy", { RoleName = ctx.pair.names.role,
+    PolicyName = ctx.pair.names.role_policy }, { "NoSuchEntity" })
+  ctx:mutate("rds", "iam", "DeleteRole", { RoleName = ctx.pair.names.role }, { "NoSuchEntity" })
+end
+
+return step

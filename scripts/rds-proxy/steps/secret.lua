@@ -1,0 +1,79 @@
+--- RDS: the Secrets Manager secret holding the database credentials
+-- (procedure step 2, authentication). Created only when the config gives
+-- `secret = { name=, username=, password= }`; with `secret_arn` the
+-- existing secret is used and never changed or deleted. The password is
+-- never printed: a plan shows only that it differs.
+-- @module rds-proxy.steps.secret
+local json = require "kumo.json"
+
+local step = { name = "secret", title = "Secrets Manager secret", account = "rds" }
+
+function step.enabled(ctx)
+  return ctx.pair.rds.secret ~= nil
+end
+
+function step.read(ctx)
+  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = ctx.pair.rds.secret.name })
+  if not out then
+    if err.code == "ResourceNotFoundException" then return nil end
+    error(err, 0)
+  end
+  if out.DeletedDate then
+    error(string.format("rds.secret.name: the secret %q is scheduled for deletion; restore it "
+      .. "(aws secretsmanager restore-secret) or choose another name", ctx.pair.rds.secret.name), 0)
+  end
+  return out
+end
+
+function step.id(live) return live.ARN end
+
+function step.diff(ctx, live)
+  local v = ctx:read("rds", "secretsmanager", "GetSecretValue", { SecretId = live.ARN })
+  local cur = v and json.decode(v.SecretString or "") or {}
+  local want = ctx.pair.rds.secret
+  local d = {}
+  if type(cur) ~= "table" or cur.username ~= want.username then
+    d[#d + 1] = { key = "username", have = type(cur) == "table" and tostring(cur.username) or "?", want = want.username }
+  end
+  if type(cur) ~= "table" or cur.password ~= want.password then
+    d[#d + 1] = { key = "password", have = "(hidden)", want = "(hidden, differs)" }
+  end
+  return d
+end
+
+local function secret_string(ctx)
+  local s = ctx.pair.rds.secret
+  return json.encode{ username = s.username, password = s.password }
+end
+
+function step.create(ctx)
+  local s = ctx.pair.rds.secret
+  ctx.state:intend("secret", { name = s.name })
+  local out = ctx:mutate("rds", "secretsmanager", "CreateSecret", {
+    Name = s.name, SecretString = secret_string(ctx), KmsKeyId = s.kms_key_id,
+    Description = "Database credentials for RDS Proxy " .. ctx.pair.rds.proxy_name .. " (kumo)",
+    Tags = ctx:tag_list(),
+  })
+  ctx.state:created("secret", out.ARN)
+  return step.read(ctx)
+end
+
+function step.update(ctx, live)
+  ctx:mutate("rds", "secretsmanager", "PutSecretValue", { SecretId = live.ARN, SecretString = secret_string(ctx) })
+  return live
+end
+
+function step.verify(ctx, live)
+  local d = step.diff(ctx, live)
+  local problems = {}
+  for _, x in ipairs(d) do problems[#problems + 1] = "secret " .. x.key .. " differs from the config" end
+  return problems
+end
+
+function step.delete(ctx, live)
+  -- kumo made it with the config's password: nothing to recover
+  ctx:mutate("rds", "secretsmanager", "DeleteSecret", { SecretId = live.ARN, ForceDeleteWithoutRecovery = true },
+    { "ResourceNotFoundException" })
+end
+
+return step

@@ -1,0 +1,164 @@
+--- APP: share the APP subnets with the RDS account through AWS RAM
+-- (procedure step 1). In an organization with RAM sharing enabled the
+-- principal gets access at once, with no invitation (facts §0.1).
+-- @module rds-proxy.steps.share
+local step = { name = "share", title = "RAM resource share", account = "app" }
+
+local function subnet_arns(ctx)
+  local arns = {}
+  for _, id in ipairs(ctx.pair.app.subnet_ids) do
+    arns[#arns + 1] = string.format("arn:aws:ec2:%s:%s:subnet/%s", ctx.pair.region, ctx.facts.app_account, id)
+  end
+  table.sort(arns)
+  return arns
+end
+
+local function has_pair_tag(share, pair)
+  for _, t in ipairs(share.tags or {}) do
+    if t.key == "kumo:pair" and t.value == pair then return true end
+  end
+  return false
+end
+
+local function associations(ctx, arn, kind)
+  local set = {}
+  for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShareAssociations",
+      { associationType = kind, resourceShareArns = { arn } })) do
+    for _, a in ipairs(page.resourceShareAssociations or {}) do
+      if a.status == "ASSOCIATED" or a.status == "ASSOCIATING" then
+        set[a.associatedEntity] = a.status
+      end
+    end
+  end
+  return set
+end
+
+function step.read(ctx)
+  local found
+  for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShares",
+      { resourceOwner = "SELF", name = ctx.pair.app.share_name })) do
+    for _, s in ipairs(page.resourceShares or {}) do
+      if (s.status == "ACTIVE" or s.status == "PENDING") and has_pair_tag(s, ctx.pair.name) then
+        found = s
+      end
+    end
+  end
+  if not found then return nil end
+  found.resources = associations(ctx, found.resourceShareArn, "RESOURCE")
+  found.principals = associations(ctx, found.resourceShareArn, "PRINCIPAL")
+  return found
+end
+
+function step.id(live) return live.resourceShareArn end
+
+local function missing_and_extra(want, have)
+  local missing, extra = {}, {}
+  local wantset = {}
+  for _, v in ipairs(want) do
+    wantset[v] = true
+    if not have[v] then missing[#missing + 1] = v end
+  end
+  for v in pairs(have) do
+    if not wantset[v] then extra[#extra + 1] = v end
+  end
+  table.sort(extra)
+  return missing, extra
+end
+
+function step.diff(ctx, live)
+  local d = {}
+  local miss, extra = missing_and_extra(subnet_arns(ctx), live.resources)
+  if #miss > 0 then d[#d + 1] = { key = "resources (add)", want = table.concat(miss, ", ") } end
+  if #extra > 0 then d[#d + 1] = { key = "resources (remove)", have = table.concat(extra, ", ") } end
+  local pmiss, pextra = missing_and_extra({ ctx.facts.rds_account }, live.principals)
+  if #pmiss > 0 then d[#d + 1] = { key = "principals (add)", want = table.concat(pmiss, ", ") } end
+  if #pextra > 0 then d[#d + 1] = { key = "principals (remove)", have = table.concat(pextra, ", ") } end
+  if live.allowExternalPrincipals then
+    d[#d + 1] = { key = "allowExternalPrincipals", have = "true", want = "false (requires replacing the share)" }
+  end
+  return d
+end
+
+local function wait_ready(ctx, arn)
+  ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
+  ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "RESOURCE", resourceShareArns = { arn } })
+  ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "PRINCIPAL", resourceShareArns = { arn } })
+  -- the participant sees the subnets once the share propagates (facts §3.2.9)
+  ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+end
+
+function step.create(ctx)
+  ctx.state:intend("share", { name = ctx.pair.app.share_name })
+  local out = ctx:mutate("app", "ram", "CreateResourceShare", {
+    name = ctx.pair.app.share_name,
+    resourceArns = subnet_arns(ctx),
+    principals = { ctx.facts.rds_account },
+    allowExternalPrincipals = false,
+    tags = ctx:tag_list("key", "value"),
+    clientToken = require("kumo.crypto").uuid4(),
+  })
+  local arn = out.resourceShare.resourceShareArn
+  ctx.state:created("share", arn)
+  wait_ready(ctx, arn)
+  return step.read(ctx)
+end
+
+function step.update(ctx, live, diffs)
+  local arn = live.resourceShareArn
+  for _, d in ipairs(diffs) do
+    if d.key == "allowExternalPrincipals" then
+      error("the share " .. arn .. " allows external principals; destroy it (or delete it by hand) and apply again", 0)
+    end
+  end
+  local miss = missing_and_extra(subnet_arns(ctx), live.resources)
+  local pmiss = missing_and_extra({ ctx.facts.rds_account }, live.principals)
+  if #miss > 0 or #pmiss > 0 then
+    ctx:mutate("app", "ram", "AssociateResourceShare", {
+      resourceShareArn = arn,
+      resourceArns = #miss > 0 and miss or nil,
+      principals = #pmiss > 0 and pmiss or nil,
+      clientToken = require("kumo.crypto").uuid4(),
+    })
+  end
+  local _, extra = missing_and_extra(subnet_arns(ctx), live.resources)
+  local _, pextra = missing_and_extra({ ctx.facts.rds_account }, live.principals)
+  if #extra > 0 or #pextra > 0 then
+    ctx:mutate("app", "ram", "DisassociateResourceShare", {
+      resourceShareArn = arn,
+      resourceArns = #extra > 0 and extra or nil,
+      principals = #pextra > 0 and pextra or nil,
+      clientToken = require("kumo.crypto").uuid4(),
+    })
+  end
+  wait_ready(ctx, arn)
+  return step.read(ctx)
+end
+
+function step.verify(ctx, live)
+  local problems = {}
+  if live.status ~= "ACTIVE" then
+    problems[#problems + 1] = "share status is " .. tostring(live.status) .. " " .. tostring(live.statusMessage or "")
+  end
+  for _, arn in ipairs(subnet_arns(ctx)) do
+    if live.resources[arn] ~= "ASSOCIATED" then
+      problems[#problems + 1] = arn .. " is not associated with the share (" .. tostring(live.resources[arn]) .. ")"
+    end
+  end
+  if live.principals[ctx.facts.rds_account] ~= "ASSOCIATED" then
+    problems[#problems + 1] = "the RDS account " .. ctx.facts.rds_account .. " is not an associated principal"
+  end
+  local out, err = ctx:read("rds", "ec2", "DescribeSubnets", { SubnetIds = ctx.pair.app.subnet_ids })
+  if not out or #(out.Subnets or {}) ~= #ctx.pair.app.subnet_ids then
+    problems[#problems + 1] = "the RDS account does not see every shared subnet: " .. tostring(err or "missing")
+  end
+  return problems
+end
+
+function step.delete(ctx, live)
+  local arn = live.resourceShareArn
+  ctx:mutate("app", "ram", "DeleteResourceShare", { resourceShareArn = arn,
+    clientToken = require("kumo.crypto").uuid4() }, { "UnknownResourceException" })
+  ctx:wait("app", "ram", "ResourceShareDeleted", { resourceOwner = "SELF", resourceShareArns = { arn } })
+end
+
+return step

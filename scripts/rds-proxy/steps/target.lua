@@ -1,0 +1,68 @@
+--- RDS: register the database as the proxy's target and wait until the
+-- proxy can reach it (AVAILABLE). UNAVAILABLE right after registration is
+-- normal; a failure reason that persists fails with an explanation.
+-- @module rds-proxy.steps.target
+local step = { name = "target", title = "proxy target (the database)", account = "rds", with_parent = "proxy" }
+
+local function db_id(ctx)
+  return ctx.pair.rds.db_instance_identifier or ctx.pair.rds.db_cluster_identifier
+end
+
+function step.read(ctx)
+  if not ctx.ids.proxy then return nil end
+  local out, err = ctx:read("rds", "rds", "DescribeDBProxyTargets",
+    { DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default" })
+  if not out then
+    if err.code == "DBProxyNotFoundFault" or err.code == "DBProxyTargetGroupNotFoundFault" then return nil end
+    error(err, 0)
+  end
+  local want = db_id(ctx)
+  for _, t in ipairs(out.Targets or {}) do
+    if t.RdsResourceId == want or t.TrackedClusterId == want then
+      return { target = t, all = out.Targets }
+    end
+  end
+  return nil
+end
+
+function step.id(live) return live.target.RdsResourceId or live.target.TrackedClusterId end
+
+function step.diff() return {} end
+
+local function wait_healthy(ctx)
+  ctx:wait("rds", "rds", "DBProxyTargetsAvailable",
+    { DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default" }, ctx.timeouts.target)
+end
+
+function step.create(ctx)
+  local params = { DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default" }
+  if ctx.pair.rds.db_instance_identifier then
+    params.DBInstanceIdentifiers = { ctx.pair.rds.db_instance_identifier }
+  else
+    params.DBClusterIdentifiers = { ctx.pair.rds.db_cluster_identifier }
+  end
+  ctx:mutate("rds", "rds", "RegisterDBProxyTargets", params, { "DBProxyTargetAlreadyRegisteredFault" })
+  wait_healthy(ctx)
+  return step.read(ctx)
+end
+
+function step.verify(ctx, live)
+  local problems = {}
+  for _, t in ipairs(live.all) do
+    local h = t.TargetHealth
+    if t.Type ~= "TRACKED_CLUSTER" and h and h.State ~= "AVAILABLE" then
+      local hint = ""
+      if h.Reason == "AUTH_FAILURE" then
+        hint = " — the proxy cannot log in with the secret's credentials: check that the secret's "
+          .. "username and password are a database user's (\"This RDS proxy has no credentials for the role\")"
+      elseif h.Reason == "UNREACHABLE" or h.Reason == "CONNECTION_FAILED" then
+        hint = " — check that the DB security group admits the proxy security group on the DB port"
+      end
+      problems[#problems + 1] = string.format("target %s is %s (%s: %s)%s", tostring(t.RdsResourceId),
+        tostring(h.State), tostring(h.Reason), tostring(h.Description or ""), hint)
+    end
+  end
+  return problems
+end
+
+return step

@@ -1,0 +1,81 @@
+--- RDS: the connection pool of the proxy's `default` target group:
+-- max connections and idle connections (percent of the DB's
+-- max_connections), borrow timeout, session pinning filters (MySQL only)
+-- and the initialization query (not PostgreSQL). It comes and goes with
+-- the proxy, so there is nothing to create or delete.
+-- @module rds-proxy.steps.target_group
+local step = { name = "target_group", title = "target group connection pool", account = "rds",
+               with_parent = "proxy" }
+
+function step.read(ctx)
+  if not ctx.ids.proxy then return nil end
+  local out, err = ctx:read("rds", "rds", "DescribeDBProxyTargetGroups",
+    { DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default" })
+  if not out then
+    if err.code == "DBProxyNotFoundFault" or err.code == "DBProxyTargetGroupNotFoundFault" then return nil end
+    error(err, 0)
+  end
+  return out.TargetGroups[1]
+end
+
+function step.id(live) return live.TargetGroupArn or "default" end
+
+local function want(ctx)
+  local r = ctx.pair.rds
+  return {
+    MaxConnectionsPercent = r.max_connections_percent,
+    MaxIdleConnectionsPercent = r.max_idle_connections_percent,
+    ConnectionBorrowTimeout = r.connection_borrow_timeout,
+    SessionPinningFilters = r.session_pinning_filters,
+    InitQuery = r.init_query,
+  }
+end
+
+function step.diff(ctx, live)
+  local have = live.ConnectionPoolConfig or {}
+  local w = want(ctx)
+  local d = {}
+  for _, k in ipairs{ "MaxConnectionsPercent", "MaxIdleConnectionsPercent", "ConnectionBorrowTimeout" } do
+    if have[k] ~= w[k] then d[#d + 1] = { key = k, have = tostring(have[k]), want = tostring(w[k]) } end
+  end
+  local hf = table.concat(have.SessionPinningFilters or {}, ",")
+  local wf = table.concat(w.SessionPinningFilters or {}, ",")
+  if hf ~= wf then d[#d + 1] = { key = "SessionPinningFilters", have = hf, want = wf } end
+  if (have.InitQuery or "") ~= (w.InitQuery or "") then
+    d[#d + 1] = { key = "InitQuery", have = tostring(have.InitQuery or ""), want = tostring(w.InitQuery or "") }
+  end
+  return d
+end
+
+function step.update(ctx)
+  local w = want(ctx)
+  ctx:mutate("rds", "rds", "ModifyDBProxyTargetGroup", {
+    DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default",
+    ConnectionPoolConfig = {
+      MaxConnectionsPercent = w.MaxConnectionsPercent,
+      MaxIdleConnectionsPercent = w.MaxIdleConnectionsPercent,
+      ConnectionBorrowTimeout = w.ConnectionBorrowTimeout,
+      SessionPinningFilters = w.SessionPinningFilters,
+      InitQuery = w.InitQuery,
+    },
+  })
+  ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = ctx.pair.rds.proxy_name }, ctx.timeouts.proxy)
+  return step.read(ctx)
+end
+
+-- It exists once the proxy does: "create" is an update of the defaults.
+function step.create(ctx)
+  local live = step.read(ctx)
+  if live and #step.diff(ctx, live) > 0 then return step.update(ctx, live) end
+  return live
+end
+
+function step.verify(ctx, live)
+  local problems = {}
+  for _, d in ipairs(step.diff(ctx, live)) do
+    problems[#problems + 1] = string.format("target group %s is %s, config says %s", d.key, d.have, d.want)
+  end
+  return problems
+end
+
+return step
