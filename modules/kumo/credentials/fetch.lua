@@ -1,0 +1,86 @@
+--- kumo.credentials.fetch: the HTTP and JSON helpers the metadata and
+-- token providers share (container, IMDS, SSO, web identity, process).
+-- Messages never include response bodies that may carry secrets.
+-- @module kumo.credentials.fetch
+local M = {}
+
+local json_mod
+--- The JSON module: kumo.json when present, else lua-cjson.
+function M.json()
+  if not json_mod then
+    local ok, j = pcall(require, "kumo.json")
+    if ok and type(j) == "table" and j.decode then json_mod = j else json_mod = require "cjson" end
+  end
+  return json_mod
+end
+
+--- Decode JSON text into a table.
+-- @param text the JSON
+-- @param what what it is, for the error (e.g. "container credentials response")
+-- @return table; raises `what: not JSON` without echoing the text
+function M.decode(text, what)
+  local j = M.json()
+  local ok, v, err = pcall(j.decode, text)
+  if not ok or type(v) ~= "table" then
+    error(string.format("%s is not a JSON object (%s)", what,
+      tostring(err or (not ok and v) or type(v)):gsub("\n.*", "")), 0)
+  end
+  -- cjson's null is a light userdata: treat it as absent.
+  for k, x in pairs(v) do
+    if type(x) == "userdata" then v[k] = nil end
+  end
+  return v
+end
+
+--- Send a request through kumo.sched (yields inside a task), retrying
+-- transport errors and non-2xx statuses.
+-- @param req a kumo.http request table
+-- @param opts `{ attempts = 1, delay = 0, what = "…", retry_status = function(status) → bool }`
+-- @return res (status 2xx), or raises naming `what`, the URL and the last problem
+function M.request(req, opts)
+  opts = opts or {}
+  local sched = require "kumo.sched"
+  local attempts = opts.attempts or 1
+  local last
+  for i = 1, attempts do
+    local res, msg, code = sched.request(req)
+    if res and res.status >= 200 and res.status < 300 then return res end
+    if res then
+      last = string.format("HTTP %d", res.status)
+      if opts.retry_status and not opts.retry_status(res.status) then
+        return nil, last, res
+      end
+    else
+      last = tostring(msg) .. (code and (" (" .. code .. ")") or "")
+    end
+    if i < attempts and (opts.delay or 0) > 0 then sched.sleep(opts.delay) end
+  end
+  return nil, last
+end
+
+--- Split a URL into scheme, host (brackets removed), port and the rest.
+function M.parse_url(url)
+  local scheme, authority, rest = url:match("^(%a[%w+.-]*)://([^/?#]*)(.*)$")
+  if not scheme then return nil end
+  authority = authority:gsub("^.*@", "")
+  local host, port
+  if authority:sub(1, 1) == "[" then
+    host, port = authority:match("^%[([^%]]+)%]:?(%d*)$")
+  else
+    host, port = authority:match("^([^:]*):?(%d*)$")
+  end
+  if not host then return nil end
+  return scheme:lower(), host:lower(), tonumber(port), rest
+end
+
+--- Read a whole file (token files).
+-- @return contents, or nil and the error
+function M.read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+return M
