@@ -76,6 +76,9 @@ end
 
 local function main(argv)
   local o = parse_args(argv)
+  -- a config's own step modules live next to it
+  local cfgdir = o.config:match("^(.*)/[^/]*$") or "."
+  package.path = cfgdir .. "/?.lua;" .. package.path
   local raw, err = config.load(o.config)
   if not raw then
     io.stderr:write(err, "\n")
@@ -102,7 +105,7 @@ local function main(argv)
     local res = sched.parallel(cfg.pairs, function(pair)
       progress:task_started(pair.name)
       local r = engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
-        progress = on_progress, timeouts = raw.timeouts })
+        progress = on_progress, timeouts = raw.timeouts, steps = raw.steps })
       progress:task_done(pair.name, r.outcome == "ok", r.outcome)
       return r
     end, { limit = o.parallel, names = names })

@@ -28,7 +28,7 @@ M.RDS_DEFAULTS = {
 
 local KNOWN = {
   top = { region = 1, tags = 1, pairs = 1, base_profile = 1, state_dir = 1,
-          timeouts = 1, parallel = 1 },
+          timeouts = 1, parallel = 1, steps = 1 },
   pair = { name = 1, app = 1, rds = 1, endpoint = 1, tags = 1 },
   app = { profile = 1, role_arn = 1, external_id = 1, vpc_id = 1,
           subnet_ids = 1, client_security_group_ids = 1, share_name = 1,
@@ -428,6 +428,19 @@ function M.check(cfg, only)
       cfg.region == nil and "(missing)" or string.format("%q", tostring(cfg.region))))
   end
   check_tags(r, "config", "tags", cfg.tags)
+  if cfg.steps ~= nil then
+    if not is_list(cfg.steps) or #cfg.steps == 0 then
+      r.err("config", "steps", "must be a list of step module names or step tables (see docs/workflow.md)")
+    else
+      for i, st in ipairs(cfg.steps) do
+        if type(st) ~= "string" and not (type(st) == "table" and type(st.name) == "string"
+            and type(st.read) == "function") then
+          r.err("config", string.format("steps[%d]", i), "must be a step module name or a step table "
+            .. "with name and read/create/... functions")
+        end
+      end
+    end
+  end
   if type(cfg.pairs) ~= "table" or #cfg.pairs == 0 then
     r.err("config", "pairs", "must list at least one account pair { name=, app=, rds=, endpoint= }")
     return nil, r.errors, r.warnings
@@ -515,7 +528,7 @@ end
 function M.load(path)
   local env = { os = { getenv = os.getenv }, string = string, table = table,
                 math = math, tostring = tostring, tonumber = tonumber,
-                ipairs = ipairs, pairs = pairs }
+                ipairs = ipairs, pairs = pairs, require = require }
   local chunk, err = loadfile(path, "t", env)
   if not chunk then
     return nil, "config: cannot load " .. tostring(err)

@@ -16,7 +16,12 @@ function M.load_steps(names)
   names = names or require "rds-proxy.steps"
   local steps = {}
   for i, n in ipairs(names) do
-    steps[i] = type(n) == "table" and n or require("rds-proxy.steps." .. n)
+    if type(n) == "table" then
+      steps[i] = n
+    else
+      local ok, mod = pcall(require, "rds-proxy.steps." .. n)
+      steps[i] = ok and mod or require(n)  -- a user's module on package.path
+    end
   end
   return steps
 end
