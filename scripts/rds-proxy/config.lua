@@ -428,6 +428,23 @@ function M.check(cfg, only)
       cfg.region == nil and "(missing)" or string.format("%q", tostring(cfg.region))))
   end
   check_tags(r, "config", "tags", cfg.tags)
+  if cfg.timeouts ~= nil then
+    if type(cfg.timeouts) ~= "table" then
+      r.err("config", "timeouts", "must be a table, e.g. { proxy = 1800, delete = 3600 } (seconds)")
+    else
+      local known = { wait = 1, proxy = 1, endpoint = 1, target = 1, delete = 1 }
+      for k, v in pairs(cfg.timeouts) do
+        if not known[k] then
+          r.err("config", "timeouts." .. tostring(k), "unknown timeout; known: wait, proxy, endpoint, target, delete")
+        else
+          check_int(r, "config", "timeouts." .. k, v, 1, 86400)
+        end
+      end
+    end
+  end
+  if cfg.base_profile ~= nil and type(cfg.base_profile) ~= "string" then
+    r.err("config", "base_profile", "must be a profile name (the session that assumes role_arn)")
+  end
   if cfg.steps ~= nil then
     if not is_list(cfg.steps) or #cfg.steps == 0 then
       r.err("config", "steps", "must be a list of step module names or step tables (see docs/workflow.md)")
