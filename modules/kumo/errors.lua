@@ -1,0 +1,128 @@
+--- kumo.errors: the error objects every AWS call raises.
+--
+-- One table type for everything a call can fail with, so a script needs a
+-- single `pcall`/`client:try` pattern:
+--
+-- * `kind = "service"`: AWS answered with an error (`code` is AWS's error code,
+--   e.g. `DBProxyNotFoundFault`; `fields` holds the modelled error members);
+-- * `kind = "transport"`: no HTTP response (connect, TLS, timeout, reset);
+--   `code` is curl's enum name, e.g. `CURLE_COULDNT_CONNECT`;
+-- * `kind = "parse"`: a response arrived but its body could not be read
+--   (`code = "MalformedResponse"`);
+-- * `kind = "validation"`: the parameters were refused before sending;
+-- * `kind = "usage"`: the call itself is wrong (unknown operation, bad option).
+--
+-- Common fields: `code, message, http_status, request_id, service, operation,
+-- retryable, throttling, attempts`. `tostring(err)` gives one line such as
+-- `rds DescribeDBProxies: DBProxyNotFoundFault: DB proxy x not found (HTTP 404, request id 8f1c...)`.
+-- Messages never carry credentials: they are built from the response and the
+-- operation name only, and `redact` masks anything that looks like a secret.
+-- @module kumo.errors
+local errors = {}
+
+local Error = {}
+Error.__index = Error
+Error.__name = "kumo.error"
+
+--- Mask values that must never reach output (signatures, tokens, keys).
+-- Error text can quote request data echoed back by a service (moto echoes
+-- the whole Authorization header in some signature errors).
+-- @tparam string s
+-- @treturn string
+function errors.redact(s)
+  if type(s) ~= "string" then return s end
+  s = s:gsub("(Signature=)%x+", "%1<redacted>")
+  s = s:gsub("([Ss]ignature[\"']?%s*[:=]%s*[\"']?)%x%x%x%x%x%x%x%x+", "%1<redacted>")
+  s = s:gsub("([Ss]ecurity%-[Tt]oken[\"']?%s*[:=]%s*[\"']?)[%w%+/=]+", "%1<redacted>")
+  s = s:gsub("([Ss]ession_?[Tt]oken[\"']?%s*[:=]%s*[\"']?)[%w%+/=]+", "%1<redacted>")
+  s = s:gsub("([Ss]ecret_?[Aa]ccess_?[Kk]ey[\"']?%s*[:=]%s*[\"']?)[%w%+/=]+", "%1<redacted>")
+  return s
+end
+
+local function where(e)
+  if e.service and e.operation then return e.service .. " " .. e.operation .. ": " end
+  if e.service then return e.service .. ": " end
+  if e.operation then return e.operation .. ": " end
+  return ""
+end
+
+local function details(e)
+  local parts = {}
+  if e.http_status then parts[#parts + 1] = "HTTP " .. e.http_status end
+  if e.request_id then parts[#parts + 1] = "request id " .. e.request_id end
+  if e.attempts and e.attempts > 1 then parts[#parts + 1] = e.attempts .. " attempts" end
+  if e.retry_quota_exhausted then parts[#parts + 1] = "client-side retry quota exhausted" end
+  if #parts == 0 then return "" end
+  return " (" .. table.concat(parts, ", ") .. ")"
+end
+
+function Error.__tostring(e)
+  local msg = e.message
+  local kind = e.kind
+  if kind == "transport" then
+    return where(e) .. "transport error: " .. tostring(msg or e.code)
+      .. (e.code and msg and (" [" .. e.code .. "]") or "") .. details(e)
+  elseif kind == "parse" then
+    return where(e) .. "malformed response: " .. tostring(msg) .. details(e)
+  elseif kind == "validation" or kind == "usage" then
+    -- validation messages already start with the operation name
+    local prefix = e.service and (e.service .. " ") or ""
+    if e.operation and not tostring(msg):find(e.operation, 1, true) then prefix = where(e) end
+    return prefix .. tostring(msg)
+  end
+  local s = where(e) .. tostring(e.code or "UnknownError")
+  if msg and msg ~= "" then s = s .. ": " .. msg end
+  return s .. details(e)
+end
+
+--- Make an error object from its fields (see the module doc).
+-- The message is redacted on the way in.
+-- @tparam table fields
+-- @treturn table the error (same table, with the metatable set)
+function errors.new(fields)
+  fields.kind = fields.kind or "service"
+  if fields.message then fields.message = errors.redact(tostring(fields.message)) end
+  return setmetatable(fields, Error)
+end
+
+--- Is `v` a kumo error object?
+-- @param v any value
+-- @treturn boolean
+function errors.is(v)
+  return getmetatable(v) == Error
+end
+
+--- Is `v` a kumo error with this code (e.g. `errors.has_code(e, "DBProxyNotFoundFault")`)?
+-- @param v any value
+-- @tparam string code
+-- @treturn boolean
+function errors.has_code(v, code)
+  return getmetatable(v) == Error and v.code == code
+end
+
+--- Raise a kumo error built from `fields` (level 0: the object carries its own location).
+-- @tparam table fields
+function errors.raise(fields)
+  error(errors.new(fields), 0)
+end
+
+--- Find the request id of a response: headers first, then the body
+-- (query/ec2 error bodies carry `<RequestId>` / `<RequestID>`).
+-- @tparam table res an HTTP response (`headers`, `body`)
+-- @treturn string|nil
+function errors.request_id(res)
+  local h = res.headers
+  if h then
+    local id = h["x-amzn-requestid"] or h["x-amz-request-id"] or h["x-amzn-request-id"]
+    if id then return id end
+  end
+  local body = res.body
+  if type(body) == "string" and #body < 65536 then
+    return body:match("<RequestI[dD]>%s*([^<%s]+)%s*</RequestI[dD]>")
+  end
+  return nil
+end
+
+errors.Error = Error
+
+return errors
