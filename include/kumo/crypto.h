@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+** kumo crypto: hashes, HMAC, random bytes, UUIDs, hex and base64 over
+** OpenSSL. Pure C, no Lua. Functions that can fail return 0 on success
+** and -1 on failure; output buffers are the caller's.
+*/
+#ifndef KUMO_CRYPTO_H
+#define KUMO_CRYPTO_H
+
+#include <stddef.h>
+
+#define KUMO_SHA256_LEN 32
+#define KUMO_SHA1_LEN 20
+#define KUMO_MD5_LEN 16
+#define KUMO_UUID_LEN 36  /* without the terminating '\0' */
+
+int kumo_sha256 (const void *data, size_t len,
+                 unsigned char out[KUMO_SHA256_LEN]);
+int kumo_sha1 (const void *data, size_t len, unsigned char out[KUMO_SHA1_LEN]);
+int kumo_md5 (const void *data, size_t len, unsigned char out[KUMO_MD5_LEN]);
+int kumo_hmac_sha256 (const void *key, size_t keylen,
+                      const void *data, size_t len,
+                      unsigned char out[KUMO_SHA256_LEN]);
+
+/* 'n' bytes from the OpenSSL CSPRNG. */
+int kumo_random (void *buf, size_t n);
+
+/* A random (version 4) UUID, lower-case, in 'out' (37 bytes with '\0'). */
+int kumo_uuid4 (char out[KUMO_UUID_LEN + 1]);
+
+/* Lower-case hex of 'len' bytes into 'out' (2*len bytes, no '\0'). */
+void kumo_hex (const void *data, size_t len, char *out);
+
+/* Standard (RFC 4648, padded) base64. Encoded size of 'len' bytes. */
+size_t kumo_base64_len (size_t len);
+/* Writes kumo_base64_len(len) bytes (no '\0') into 'out'. */
+void kumo_base64_encode (const void *data, size_t len, char *out);
+/*
+** Decodes 'len' characters into 'out' (room for 3*len/4 bytes) and sets
+** '*outlen'. Strict: only the standard alphabet, length a multiple of 4,
+** '=' only as final padding. Returns -1 on malformed input ('*outlen'
+** untouched).
+*/
+int kumo_base64_decode (const char *in, size_t len, unsigned char *out,
+                        size_t *outlen);
+
+/* Overwrite secret material (not optimised away). */
+void kumo_cleanse (void *p, size_t len);
+
+#endif

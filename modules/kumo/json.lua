@@ -1,0 +1,486 @@
+--- JSON for AWS, over Debian's lua-cjson 2.1.0.
+--
+-- Debian's lua-cjson 2.1.0 has no `empty_array_mt`, decodes every number as
+-- a float and encodes with at most 14 significant digits. AWS needs more,
+-- so this module:
+--
+-- * decodes with cjson, then turns integral numbers into Lua integers and
+--   marks arrays (`json.array`), so `decode("[]")` re-encodes as `[]`;
+-- * falls back to an exact Lua decoder when the text may hold what cjson
+--   cannot keep: an empty array `[]` (cjson cannot tell it from `{}`) or a
+--   run of 16 or more digits (a number that may not fit a double);
+-- * encodes in Lua (cjson is used only to configure decoding): integers
+--   exactly, floats with the shortest of 14..17 digits that reads back the
+--   same, object keys sorted (stable output), `json.null` as `null`.
+--
+-- Huge integers: a JSON integer that fits in 64 bits decodes to a Lua
+-- integer exactly (1700000000123, 2^53+1, up to 2^63-1). One beyond that
+-- decodes to the nearest float. A float with an integral value below 2^53
+-- in magnitude (`1.0`, `1e3`) decodes to an integer too: Lua code cannot
+-- observe the difference except through `math.type`.
+-- @module kumo.json
+
+local cjson_lib = require "cjson"
+
+local json = {}
+
+local cjson = cjson_lib.new()  -- a private instance: global settings untouched
+cjson.decode_invalid_numbers(false)  -- NaN, Infinity, hex are not JSON
+cjson.decode_max_depth(1000)
+
+--- The JSON `null` (a light userdata, shared with cjson).
+json.null = cjson_lib.null
+
+local null = json.null
+local array_mt = { __name = "kumo.json.array" }
+
+local type, pairs, next, tostring, tonumber = type, pairs, next, tostring, tonumber
+local math_type, math_tointeger, math_floor = math.type, math.tointeger, math.floor
+local string_format, string_byte, string_sub, string_find =
+  string.format, string.byte, string.sub, string.find
+local table_concat, table_sort = table.concat, table.sort
+local getmetatable, setmetatable, rawlen = getmetatable, setmetatable, rawlen
+
+local MAX_DEPTH = 1000
+local INT_EXACT = 2 ^ 53
+
+--- Marks a table as a JSON array, so that an empty one encodes as `[]`.
+-- @tparam[opt] table t the table (a new one when nil)
+-- @treturn table t itself
+-- @raise when `t` is not a table or already has another metatable
+function json.array(t)
+  if t == nil then
+    t = {}
+  end
+  if type(t) ~= "table" then
+    error("bad argument #1 to 'array' (table expected, got " .. type(t) .. ")", 2)
+  end
+  local mt = getmetatable(t)
+  if mt ~= nil and mt ~= array_mt then
+    error("bad argument #1 to 'array' (table already has a metatable)", 2)
+  end
+  return setmetatable(t, array_mt)
+end
+
+--- True when `t` is a table marked with `json.array` (decoded arrays are).
+-- @param t any value
+-- @treturn boolean
+function json.is_array(t)
+  return type(t) == "table" and getmetatable(t) == array_mt
+end
+
+-- {======================================================================
+-- Decoding
+-- =======================================================================
+
+-- Integral floats to integers, arrays marked; cjson output only (objects
+-- there never have integer keys, arrays always have [1]).
+local function fixup(v)
+  if type(v) == "number" then
+    if v == math_floor(v) and v >= -INT_EXACT and v <= INT_EXACT then
+      return math_tointeger(v)
+    end
+    return v
+  end
+  if type(v) ~= "table" then
+    return v
+  end
+  if v[1] ~= nil then
+    for i = 1, #v do
+      local x = v[i]
+      local tx = type(x)
+      if tx == "number" or tx == "table" then
+        v[i] = fixup(x)
+      end
+    end
+    return setmetatable(v, array_mt)
+  end
+  for k, x in next, v do
+    local tx = type(x)
+    if tx == "number" or tx == "table" then
+      v[k] = fixup(x)
+    end
+  end
+  return v
+end
+
+local escapes = {
+  ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f",
+  n = "\n", r = "\r", t = "\t",
+}
+
+-- The exact decoder: a recursive descent over `s`. Each function takes a
+-- position and returns the value and the next position, or raises a
+-- message (caught by json.decode).
+local decode_value
+
+local function fail(s, i, what)
+  if i > #s then
+    error({ "unexpected end of input, expected " .. what }, 0)
+  end
+  error({ string_format("unexpected %q at character %d, expected %s",
+    string_sub(s, i, i), i, what) }, 0)
+end
+
+local function skip(s, i)
+  local _, e = string_find(s, "^[ \t\r\n]*", i)
+  return e + 1
+end
+
+local function decode_string(s, i)
+  local parts, n = {}, 0
+  local j = i + 1
+  while true do
+    local a = string_find(s, '["\\%c]', j)
+    if a == nil then
+      fail(s, #s + 1, "'\"' closing the string")
+    end
+    local c = string_sub(s, a, a)
+    if c ~= '"' and c ~= "\\" then
+      fail(s, a, "no control character inside a string")
+    end
+    n = n + 1
+    parts[n] = string_sub(s, j, a - 1)
+    if c == '"' then
+      return table_concat(parts), a + 1
+    end
+    local e = string_sub(s, a + 1, a + 1)
+    if escapes[e] then
+      n = n + 1
+      parts[n] = escapes[e]
+      j = a + 2
+    elseif e == "u" then
+      local hex = string_sub(s, a + 2, a + 5)
+      if not string_find(hex, "^%x%x%x%x$") then
+        fail(s, a, "four hex digits after \\u")
+      end
+      local cp = tonumber(hex, 16)
+      j = a + 6
+      if cp >= 0xD800 and cp <= 0xDBFF then  -- high surrogate: pair it
+        local lo = string_find(s, "^\\u[dD][c-fC-F]%x%x", j)
+          and tonumber(string_sub(s, j + 2, j + 5), 16)
+        if lo then
+          cp = 0x10000 + (cp - 0xD800) * 0x400 + (lo - 0xDC00)
+          j = j + 6
+        end
+      end
+      n = n + 1
+      parts[n] = utf8.char(cp)
+    else
+      fail(s, a + 1, "a valid escape after '\\'")
+    end
+  end
+end
+
+local function decode_number(s, i)
+  local _, e = string_find(s, "^-?0", i)
+  if not e then
+    _, e = string_find(s, "^-?[1-9]%d*", i)
+  end
+  if not e then
+    fail(s, i, "a number")
+  end
+  local integral = true
+  local _, f = string_find(s, "^%.%d+", e + 1)
+  if f then
+    e, integral = f, false
+  end
+  _, f = string_find(s, "^[eE][-+]?%d+", e + 1)
+  if f then
+    e, integral = f, false
+  end
+  local v = tonumber(string_sub(s, i, e))
+  if not integral then
+    v = fixup(v)
+  end
+  return v, e + 1
+end
+
+local function decode_array(s, i, depth)
+  local t, n = setmetatable({}, array_mt), 0
+  i = skip(s, i + 1)
+  if string_byte(s, i) == 93 then  -- ]
+    return t, i + 1
+  end
+  while true do
+    local v
+    v, i = decode_value(s, i, depth)
+    n = n + 1
+    t[n] = v
+    i = skip(s, i)
+    local c = string_byte(s, i)
+    if c == 93 then
+      return t, i + 1
+    elseif c ~= 44 then  -- ,
+      fail(s, i, "',' or ']'")
+    end
+    i = skip(s, i + 1)
+  end
+end
+
+local function decode_object(s, i, depth)
+  local t = {}
+  i = skip(s, i + 1)
+  if string_byte(s, i) == 125 then  -- }
+    return t, i + 1
+  end
+  while true do
+    if string_byte(s, i) ~= 34 then
+      fail(s, i, "a string key")
+    end
+    local k, v
+    k, i = decode_string(s, i)
+    i = skip(s, i)
+    if string_byte(s, i) ~= 58 then  -- :
+      fail(s, i, "':'")
+    end
+    v, i = decode_value(s, skip(s, i + 1), depth)
+    t[k] = v
+    i = skip(s, i)
+    local c = string_byte(s, i)
+    if c == 125 then
+      return t, i + 1
+    elseif c ~= 44 then
+      fail(s, i, "',' or '}'")
+    end
+    i = skip(s, i + 1)
+  end
+end
+
+local literals = { t = { "true", true }, f = { "false", false }, n = { "null", null } }
+
+function decode_value(s, i, depth)
+  i = skip(s, i)
+  local c = string_sub(s, i, i)
+  if c == "{" or c == "[" then
+    if depth >= MAX_DEPTH then
+      fail(s, i, "nesting at most " .. MAX_DEPTH .. " deep")
+    end
+    if c == "{" then
+      return decode_object(s, i, depth + 1)
+    end
+    return decode_array(s, i, depth + 1)
+  elseif c == '"' then
+    return decode_string(s, i)
+  elseif c == "-" or string_find(c, "^%d") then
+    return decode_number(s, i)
+  end
+  local lit = literals[c]
+  if lit and string_sub(s, i, i + #lit[1] - 1) == lit[1] then
+    return lit[2], i + #lit[1]
+  end
+  fail(s, i, "a JSON value")
+end
+
+local function exact_decode(s)
+  local ok, v, i = pcall(decode_value, s, 1, 0)
+  if not ok then
+    if type(v) == "table" then
+      return nil, "json.decode: " .. v[1]
+    end
+    error(v, 0)
+  end
+  i = skip(s, i)
+  if i <= #s then
+    return nil, "json.decode: " .. string_format(
+      "unexpected %q at character %d after the value", string_sub(s, i, i), i)
+  end
+  return v
+end
+
+--- Decodes a JSON text.
+-- Objects become tables, arrays tables marked with `json.array`, `null`
+-- becomes `json.null`, integers Lua integers (see the module notes).
+-- @tparam string s the JSON text
+-- @return[1] the value
+-- @treturn[2] nil
+-- @treturn[2] string message "json.decode: ..."
+-- @raise when `s` is not a string
+function json.decode(s)
+  if type(s) ~= "string" then
+    error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 2)
+  end
+  if string_find(s, "%[%s*%]") or string_find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") then
+    return exact_decode(s)
+  end
+  local ok, v = pcall(cjson.decode, s)
+  if not ok then
+    return nil, "json.decode: " .. tostring(v)
+  end
+  return fixup(v)
+end
+
+-- }======================================================================
+
+-- {======================================================================
+-- Encoding
+-- =======================================================================
+
+local string_escapes = {
+  ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
+  ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f",
+}
+for b = 0, 31 do
+  local c = string.char(b)
+  string_escapes[c] = string_escapes[c] or string_format("\\u%04x", b)
+end
+string_escapes["\127"] = "\\u007f"
+
+local function encode_string(s)
+  return '"' .. string.gsub(s, '[%c"\\]', string_escapes) .. '"'
+end
+
+local function where(path)
+  local parts = { "$" }
+  local first = 1
+  if #path > 12 then  -- a cycle: the tail says enough
+    first = #path - 9
+    parts[1] = "$..."
+  end
+  for i = first, #path do
+    local k = path[i]
+    parts[#parts + 1] = math_type(k) == "integer" and "[" .. k .. "]" or "." .. tostring(k)
+  end
+  return table_concat(parts)
+end
+
+local function encode_error(path, msg)
+  error("json.encode: " .. msg .. " at " .. where(path), 0)
+end
+
+local function encode_number(v, path)
+  if math_type(v) == "integer" then
+    return string_format("%d", v)
+  end
+  if v ~= v or v == math.huge or v == -math.huge then
+    encode_error(path, "cannot encode " .. tostring(v) .. " (not a JSON number)")
+  end
+  local i = math_tointeger(v)
+  if i and v >= -INT_EXACT and v <= INT_EXACT then
+    return string_format("%d", i)
+  end
+  for digits = 14, 16 do
+    local s = string_format("%." .. digits .. "g", v)
+    if tonumber(s) == v then
+      return s
+    end
+  end
+  return string_format("%.17g", v)
+end
+
+local encode_value
+
+local function key_string(k, path)
+  local tk = type(k)
+  if tk == "string" then
+    return k
+  elseif tk == "number" then
+    return encode_number(k, path)
+  end
+  encode_error(path, "object key of type " .. tk .. " (use strings)")
+end
+
+local function encode_array(t, n, buf, path, depth)
+  buf[#buf + 1] = "["
+  for i = 1, n do
+    if i > 1 then
+      buf[#buf + 1] = ","
+    end
+    path[depth] = i
+    encode_value(t[i], buf, path, depth)
+  end
+  path[depth] = nil
+  buf[#buf + 1] = "]"
+end
+
+local function key_less(a, b)
+  return a[1] < b[1]
+end
+
+local function encode_object(t, buf, path, depth)
+  local keys = {}
+  for k in pairs(t) do
+    path[depth] = k
+    keys[#keys + 1] = { key_string(k, path), k }
+  end
+  table_sort(keys, key_less)
+  buf[#buf + 1] = "{"
+  for i = 1, #keys do
+    if i > 1 then
+      buf[#buf + 1] = ","
+    end
+    path[depth] = keys[i][1]
+    buf[#buf + 1] = encode_string(keys[i][1])
+    buf[#buf + 1] = ":"
+    encode_value(t[keys[i][2]], buf, path, depth)
+  end
+  path[depth] = nil
+  buf[#buf + 1] = "}"
+end
+
+-- Array length of a plain table whose keys are all positive integers (and
+-- not too sparse, as cjson's default rule), or nil for an object.
+local function array_length(t, path)
+  local n, max = 0, 0
+  for k in pairs(t) do
+    if math_type(k) ~= "integer" or k < 1 then
+      return nil
+    end
+    n = n + 1
+    if k > max then
+      max = k
+    end
+  end
+  if max > 10 and max > 2 * n then
+    encode_error(path, "excessively sparse array (" .. n .. " values up to index "
+      .. max .. "); use an object with string keys")
+  end
+  return max
+end
+
+function encode_value(v, buf, path, depth)
+  local tv = type(v)
+  if tv == "string" then
+    buf[#buf + 1] = encode_string(v)
+  elseif tv == "number" then
+    buf[#buf + 1] = encode_number(v, path)
+  elseif tv == "boolean" then
+    buf[#buf + 1] = v and "true" or "false"
+  elseif v == nil or v == null then
+    buf[#buf + 1] = "null"
+  elseif tv == "table" then
+    if depth >= MAX_DEPTH then
+      encode_error(path, "nesting deeper than " .. MAX_DEPTH .. " (a cycle?)")
+    end
+    if getmetatable(v) == array_mt then
+      encode_array(v, rawlen(v), buf, path, depth + 1)
+    elseif next(v) == nil then
+      buf[#buf + 1] = "{}"
+    else
+      local n = array_length(v, path)
+      if n then
+        encode_array(v, n, buf, path, depth + 1)
+      else
+        encode_object(v, buf, path, depth + 1)
+      end
+    end
+  else
+    encode_error(path, "cannot encode a " .. tv)
+  end
+end
+
+--- Encodes a Lua value as JSON text.
+-- Tables with keys 1..n are arrays, other tables objects (keys sorted);
+-- an empty table is `{}` unless marked with `json.array`.
+-- @param v the value
+-- @treturn string the JSON text
+-- @raise "json.encode: <what> at $.path" for functions, NaN, cycles...
+function json.encode(v)
+  local buf = {}
+  encode_value(v, buf, {}, 0)
+  return table_concat(buf)
+end
+
+-- }======================================================================
+
+return json

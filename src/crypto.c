@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+** kumo crypto: thin, checked wrappers over OpenSSL's EVP one-shot calls,
+** plus hex and base64 codecs (written out here: OpenSSL's EVP_Encode*
+** inserts newlines and accepts whitespace, which AWS payloads never need).
+*/
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "kumo/crypto.h"
+
+
+static int digest (const EVP_MD *md, const void *data, size_t len,
+                   unsigned char *out) {
+  unsigned int n = 0;
+  return EVP_Digest(data, len, out, &n, md, NULL) == 1 ? 0 : -1;
+}
+
+
+int kumo_sha256 (const void *data, size_t len,
+                 unsigned char out[KUMO_SHA256_LEN]) {
+  return digest(EVP_sha256(), data, len, out);
+}
+
+
+int kumo_sha1 (const void *data, size_t len, unsigned char out[KUMO_SHA1_LEN]) {
+  return digest(EVP_sha1(), data, len, out);
+}
+
+
+int kumo_md5 (const void *data, size_t len, unsigned char out[KUMO_MD5_LEN]) {
+  return digest(EVP_md5(), data, len, out);
+}
+
+
+int kumo_hmac_sha256 (const void *key, size_t keylen,
+                      const void *data, size_t len,
+                      unsigned char out[KUMO_SHA256_LEN]) {
+  unsigned int n = 0;
+  static const unsigned char empty = 0;
+  if (keylen > (size_t)0x7fffffff)
+    return -1;
+  /* HMAC() treats a NULL key as "reuse the last one": never pass NULL */
+  if (key == NULL)
+    key = &empty;
+  if (data == NULL)
+    data = &empty;
+  if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data, len,
+           out, &n) == NULL)
+    return -1;
+  return 0;
+}
+
+
+int kumo_random (void *buf, size_t n) {
+  unsigned char *p = (unsigned char *)buf;
+  while (n > 0) {  /* RAND_bytes takes an int */
+    int chunk = n > 1u << 30 ? 1 << 30 : (int)n;
+    if (RAND_bytes(p, chunk) != 1)
+      return -1;
+    p += chunk;
+    n -= (size_t)chunk;
+  }
+  return 0;
+}
+
+
+void kumo_hex (const void *data, size_t len, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *p = (const unsigned char *)data;
+  size_t i;
+  for (i = 0; i < len; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 0x0f];
+  }
+}
+
+
+int kumo_uuid4 (char out[KUMO_UUID_LEN + 1]) {
+  unsigned char b[16];
+  char hex[32];
+  if (kumo_random(b, sizeof(b)) != 0)
+    return -1;
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);  /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);  /* RFC 4122 variant */
+  kumo_hex(b, sizeof(b), hex);
+  memcpy(out, hex, 8);
+  out[8] = '-';
+  memcpy(out + 9, hex + 8, 4);
+  out[13] = '-';
+  memcpy(out + 14, hex + 12, 4);
+  out[18] = '-';
+  memcpy(out + 19, hex + 16, 4);
+  out[23] = '-';
+  memcpy(out + 24, hex + 20, 12);
+  out[36] = '\0';
+  return 0;
+}
+
+
+/* {======================================================
+** base64
+** ======================================================= */
+
+static const char b64chars[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+
+size_t kumo_base64_len (size_t len) {
+  return (len + 2) / 3 * 4;
+}
+
+
+void kumo_base64_encode (const void *data, size_t len, char *out) {
+  const unsigned char *p = (const unsigned char *)data;
+  size_t i, o = 0;
+  for (i = 0; i + 2 < len; i += 3) {
+    unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8
+                      | p[i + 2];
+    out[o++] = b64chars[(v >> 18) & 63];
+    out[o++] = b64chars[(v >> 12) & 63];
+    out[o++] = b64chars[(v >> 6) & 63];
+    out[o++] = b64chars[v & 63];
+  }
+  if (len - i == 1) {
+    unsigned long v = (unsigned long)p[i] << 16;
+    out[o++] = b64chars[(v >> 18) & 63];
+    out[o++] = b64chars[(v >> 12) & 63];
+    out[o++] = '=';
+    out[o++] = '=';
+  }
+  else if (len - i == 2) {
+    unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8;
+    out[o++] = b64chars[(v >> 18) & 63];
+    out[o++] = b64chars[(v >> 12) & 63];
+    out[o++] = b64chars[(v >> 6) & 63];
+    out[o++] = '=';
+  }
+}
+
+
+/* Value of a base64 digit, or -1. */
+static int b64value (unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+
+int kumo_base64_decode (const char *in, size_t len, unsigned char *out,
+                        size_t *outlen) {
+  size_t i, o = 0, pad = 0;
+  if (len % 4 != 0)
+    return -1;
+  if (len > 0 && in[len - 1] == '=')
+    pad = (len > 1 && in[len - 2] == '=') ? 2 : 1;
+  for (i = 0; i < len; i += 4) {
+    int last = (i + 4 == len);
+    int d[4], k;
+    unsigned long v;
+    for (k = 0; k < 4; k++) {
+      if (last && k >= 4 - (int)pad) {
+        d[k] = 0;
+        continue;
+      }
+      d[k] = b64value((unsigned char)in[i + k]);
+      if (d[k] < 0)
+        return -1;
+    }
+    v = (unsigned long)d[0] << 18 | (unsigned long)d[1] << 12
+        | (unsigned long)d[2] << 6 | (unsigned long)d[3];
+    out[o++] = (unsigned char)(v >> 16);
+    if (!(last && pad == 2))
+      out[o++] = (unsigned char)(v >> 8);
+    else if ((v & 0xffff) != 0)
+      return -1;  /* non-canonical: bits set beyond the data */
+    if (!(last && pad >= 1))
+      out[o++] = (unsigned char)v;
+    else if (pad == 1 && (v & 0xff) != 0)
+      return -1;
+  }
+  *outlen = o;
+  return 0;
+}
+
+/* }====================================================== */
+
+
+void kumo_cleanse (void *p, size_t len) {
+  if (p != NULL && len > 0)
+    OPENSSL_cleanse(p, len);
+}

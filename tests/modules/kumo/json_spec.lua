@@ -1,0 +1,103 @@
+-- kumo.json: AWS-shaped JSON over lua-cjson 2.1.0 (empty arrays, exact
+-- integers, null, errors).
+local json = require "kumo.json"
+
+describe("kumo.json", function()
+  it("round-trips integers exactly as Lua integers", function()
+    local v = assert(json.decode('{"t":1700000000123,"big":9007199254740993,"max":9223372036854775807,"neg":-42}'))
+    assert.equal("integer", math.type(v.t))
+    assert.equal(1700000000123, v.t)
+    assert.equal("integer", math.type(v.big))
+    assert.equal(math.tointeger(2 ^ 53) + 1, v.big)
+    assert.equal(math.maxinteger, v.max)
+    assert.equal(-42, v.neg)
+    assert.equal('{"big":9007199254740993,"max":9223372036854775807,"neg":-42,"t":1700000000123}',
+      json.encode(v))
+    assert.equal("[9007199254740993]", json.encode(json.decode("[9007199254740993]")))
+  end)
+
+  it("decodes integral numbers to integers and others to floats", function()
+    local v = json.decode('[1, 2.5, 3.0, 1e3, -0.5, 123456789012]')
+    assert.equal("integer", math.type(v[1]))
+    assert.equal("float", math.type(v[2]))
+    assert.equal("integer", math.type(v[3]))
+    assert.equal(1000, v[4])
+    assert.equal(-0.5, v[5])
+    assert.equal("integer", math.type(v[6]))
+    -- beyond 64 bits: the nearest float
+    assert.equal("float", math.type(json.decode("[123456789012345678901234]")[1]))
+  end)
+
+  it("encodes floats with the digits needed to read them back", function()
+    assert.equal("[0.1,0.30000000000000004,1e+300,1.5]", json.encode({ 0.1, 0.1 + 0.2, 1e300, 1.5 }))
+    assert.equal("[3]", json.encode({ 3.0 }))
+    for _, x in ipairs { math.pi, 1 / 3, 2 ^ -30, 123456.789 } do
+      assert.equal(x, json.decode(json.encode({ x }))[1])
+    end
+  end)
+
+  it("tells empty arrays from empty objects", function()
+    assert.equal("{}", json.encode({}))
+    assert.equal("[]", json.encode(json.array()))
+    assert.equal('{"a":[],"b":{}}', json.encode({ a = json.array({}), b = {} }))
+    local v = json.decode('{"a":[],"b":{},"c":[1]}')
+    assert.is_true(json.is_array(v.a))
+    assert.is_false(json.is_array(v.b))
+    assert.is_true(json.is_array(v.c))
+    assert.equal('{"a":[],"b":{},"c":[1]}', json.encode(v))
+    assert.equal('[[],[[]]]', json.encode(json.decode("[[], [ [ ] ]]")))
+  end)
+
+  it("maps null both ways", function()
+    local v = json.decode('{"a":null,"b":[null,1]}')
+    assert.equal(json.null, v.a)
+    assert.equal(json.null, v.b[1])
+    assert.equal('{"a":null}', json.encode({ a = json.null }))
+    assert.equal("[1,null,3]", json.encode({ 1, nil, 3 }))
+  end)
+
+  it("escapes strings and decodes unicode escapes and surrogate pairs", function()
+    assert.equal([["a\"\\\n\t\u0001/é"]], json.encode("a\"\\\n\t\1/é"))
+    assert.equal("é😀", json.decode([["\u00e9\ud83d\ude00"]]))
+    assert.equal("é😀", json.decode([=[["\u00e9\ud83d\ude00"]]=])[1])  -- cjson path
+    assert.equal("x", json.decode('{"k":[], "s":"x"}').s)  -- exact path
+    assert.equal("é😀", json.decode([[{"e":[],"s":"\u00e9\ud83d\ude00"}]]).s)
+  end)
+
+  it("sorts object keys so output is stable", function()
+    assert.equal('{"a":1,"b":{"x":true,"y":false},"c":"s"}',
+      json.encode({ c = "s", a = 1, b = { y = false, x = true } }))
+  end)
+
+  it("returns nil, message for malformed text (both decoders)", function()
+    for _, s in ipairs { "", "[1,", "{\"a\":nan}", "[1,2] x", "{\"a\" 1}", "[01]",
+      "[] x", "[[]", '{"a":[],}', '[12345678901234567,]', '"\\q"', "tru" } do
+      local v, msg = json.decode(s)
+      assert.is_nil(v, s)
+      assert.matches("^json.decode: ", msg)
+    end
+  end)
+
+  it("raises on values JSON cannot hold, naming where", function()
+    assert.has_error(function() json.encode({ a = { b = print } }) end,
+      "json.encode: cannot encode a function at $.a.b")
+    assert.has_error(function() json.encode({ a = { 1, 0 / 0 } }) end)
+    assert.has_error(function() json.encode({ [true] = 1 }) end)
+    assert.has_error(function() json.encode({ [1] = 1, [1000] = 2 }) end)
+    local t = {}
+    t.self = t
+    local ok, err = pcall(json.encode, t)
+    assert.is_false(ok)
+    assert.matches("a cycle", err, 1, true)
+    assert.has_error(function() json.decode(42) end,
+      "bad argument #1 to 'decode' (string expected, got number)")
+    assert.has_error(function() json.array("x") end)
+  end)
+
+  it("leaves the global cjson configuration alone", function()
+    local cjson = require "cjson"
+    json.decode("[1]")
+    assert.equal("1e+300", cjson.encode(1e300))
+    assert.equal("{}", cjson.encode({}))
+  end)
+end)
