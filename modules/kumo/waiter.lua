@@ -1,0 +1,645 @@
+--- kumo.waiter: poll an AWS operation until a resource reaches a state.
+--
+-- The engine follows botocore's `waiters-2.json` semantics exactly:
+--
+-- * a definition is `{ operation, delay, maxAttempts, acceptors }`; each
+--   acceptor is `{ state = "success"|"failure"|"retry", matcher, argument?, expected }`;
+-- * matchers: `path` (JMESPath `argument` on the output equals `expected`;
+--   never matches an error response), `pathAll` (a non-empty list whose
+--   elements all equal `expected`), `pathAny` (a non-empty list with at least
+--   one element equal to `expected`), `status` (the HTTP status code, for
+--   outputs and errors), `error` (`true`: any error, `false`: no error, a
+--   string: that error code);
+-- * acceptors are tried in order and the first match decides; no match means
+--   retry, except that an error response no acceptor matches fails at once;
+-- * `delay` seconds between polls, at most `maxAttempts` polls.
+--
+-- Alternatively a time budget (Smithy semantics, as in the Go/JS/Rust SDKs):
+-- `opts.timeout` seconds, the first poll at once, then a random delay in
+-- `[min_delay, min(max_delay, min_delay * 2^(attempt-1))]`, never sleeping
+-- past the deadline (the last sleep is cut to end `min_delay` before it).
+--
+-- kumo's extensions to the acceptor format (see docs/waiters.md):
+--
+-- * `persist = seconds` (and `persistPolls = n`, default 2): the acceptor only
+--   takes effect once it has matched on every poll for that long (used for
+--   RDS Proxy targets: UNAVAILABLE right after registration is normal; the
+--   same failure reason persisting is not);
+-- * `hint = "text"` or `hint = function(ctx) return "text" end`: what to do,
+--   added to the failure message;
+-- * per waiter: `observe = "JMESPath"` (what "the last state seen" shows;
+--   default: the first path acceptor's argument), `paginate = true` (read
+--   every page and join the lists before matching), `description`;
+-- * `inputOutput = true` on a path acceptor: the argument is evaluated
+--   against `{ input = params, output = output }` (Smithy's inputOutput).
+--
+-- Each poll is one client call, so it signs with the credentials the
+-- client's provider hands out at that moment: a wait outlives the session
+-- lifetime because the provider refreshes between polls. Sleeping goes
+-- through `kumo.sched.sleep`, which yields inside a task.
+--
+-- Failures raise a `kumo.errors` object with `kind = "waiter"` and
+-- `code` `WaiterFailure` (a failure acceptor matched), `WaiterTimeout` (time
+-- or attempts ran out) or `WaiterUnexpectedError` (an error no acceptor
+-- matched); fields `waiter`, `acceptor`, `last_state`, `last_output`,
+-- `last_error`, `polls`, `elapsed`, `hint`.
+-- @module kumo.waiter
+
+local jmespath = require "kumo.jmespath"
+local errors = require "kumo.errors"
+
+local waiter = {}
+
+local MATCHERS = { path = true, pathAll = true, pathAny = true, status = true, error = true }
+local STATES = { success = true, failure = true, retry = true }
+local DEFAULT_MAX_DELAY = 120
+
+----------------------------------------------------------------------------
+-- Definitions
+
+local function def_error(where, msg)
+  errors.raise({ kind = "usage", code = "InvalidWaiterDefinition",
+                 message = "waiter " .. where .. ": " .. msg })
+end
+
+--- Check a waiter definition and compile its JMESPath arguments.
+-- Raises a usage error naming the field and the fix. Idempotent: a checked
+-- definition is marked and returned as is.
+-- @tparam table def the definition (waiters-2 format plus kumo's extensions)
+-- @tparam[opt] string name the waiter's name, for messages
+-- @treturn table def
+function waiter.check(def, name)
+  name = name or (type(def) == "table" and def.name) or "(inline)"
+  if type(def) ~= "table" then def_error(name, "the definition must be a table") end
+  if def._checked then return def end
+  if type(def.operation) ~= "string" or def.operation == "" then
+    def_error(name, "'operation' must be the operation name, e.g. \"DescribeDBProxies\"")
+  end
+  if type(def.delay) ~= "number" or def.delay < 0 then
+    def_error(name, "'delay' must be the seconds between polls (a number >= 0)")
+  end
+  if math.type(def.maxAttempts) ~= "integer" and not (type(def.maxAttempts) == "number"
+      and def.maxAttempts == math.floor(def.maxAttempts)) or def.maxAttempts < 1 then
+    def_error(name, "'maxAttempts' must be a whole number >= 1")
+  end
+  if type(def.acceptors) ~= "table" or #def.acceptors == 0 then
+    def_error(name, "'acceptors' must be a non-empty list of {state, matcher, argument, expected}")
+  end
+  for i, a in ipairs(def.acceptors) do
+    local where = string.format("%s acceptor %d", name, i)
+    if not MATCHERS[a.matcher] then
+      def_error(where, "'matcher' must be one of path, pathAll, pathAny, status, error (got "
+        .. tostring(a.matcher) .. ")")
+    end
+    if not STATES[a.state] then
+      def_error(where, "'state' must be success, failure or retry (got " .. tostring(a.state) .. ")")
+    end
+    if a.expected == nil then def_error(where, "'expected' is missing") end
+    if a.matcher:match("^path") then
+      if type(a.argument) ~= "string" then
+        def_error(where, "'argument' must be a JMESPath expression for matcher " .. a.matcher)
+      end
+      local ok, c = pcall(jmespath.compile, a.argument)
+      if not ok then def_error(where, "bad 'argument': " .. tostring(c)) end
+      a._path = c
+    elseif a.matcher == "status" and math.type(a.expected) ~= "integer" then
+      def_error(where, "'expected' must be an HTTP status code for matcher status")
+    elseif a.matcher == "error" and type(a.expected) ~= "string" and type(a.expected) ~= "boolean" then
+      def_error(where, "'expected' must be an error code or true/false for matcher error")
+    end
+    if a.persist ~= nil and (type(a.persist) ~= "number" or a.persist < 0) then
+      def_error(where, "'persist' must be seconds (a number >= 0)")
+    end
+    if a.persistPolls ~= nil and (math.type(a.persistPolls) ~= "integer" or a.persistPolls < 1) then
+      def_error(where, "'persistPolls' must be a whole number >= 1")
+    end
+    if a.hint ~= nil and type(a.hint) ~= "string" and type(a.hint) ~= "function" then
+      def_error(where, "'hint' must be a string or a function(ctx)")
+    end
+  end
+  if def.observe ~= nil then
+    local ok, c = pcall(jmespath.compile, def.observe)
+    if not ok then def_error(name, "bad 'observe': " .. tostring(c)) end
+    def._observe = c
+  else
+    for _, a in ipairs(def.acceptors) do
+      if a._path then def._observe = a._path break end
+    end
+  end
+  def.name = def.name or name
+  def._checked = true
+  return def
+end
+
+-- kumo's own waiters: modules/kumo/waiters/<service>.lua, loaded once.
+local own_cache = {}
+-- Waiters registered at run time by scripts: registered[service][name].
+local registered = {}
+
+local function load_own(service)
+  local c = own_cache[service]
+  if c ~= nil then return c or nil end
+  local path = package.searchpath("kumo.waiters." .. service, package.path)
+  if not path then own_cache[service] = false; return nil end
+  -- Definitions are data, but hints are functions that may use the standard
+  -- library; they get a fresh environment reading through to the globals.
+  local chunk, err = loadfile(path, "t", setmetatable({}, { __index = _G }))
+  if not chunk then def_error(service, "cannot load " .. path .. ": " .. err) end
+  local ok, t = pcall(chunk)
+  if not ok or type(t) ~= "table" or type(t.waiters) ~= "table" then
+    def_error(service, path .. " must return { version = 2, waiters = { Name = {...} } }"
+      .. (ok and "" or (": " .. tostring(t))))
+  end
+  own_cache[service] = t.waiters
+  return t.waiters
+end
+
+local model_cache = {}
+-- Checked definitions by "service\0name".
+local def_cache = {}
+
+-- The waiters of the shipped model of `service` (botocore's data).
+local function load_model_waiters(client, service)
+  local m = type(client) == "table" and rawget(client, "model")
+  if type(m) == "function" then m = m(client) end
+  if type(m) == "table" and type(m.waiters) == "table" then return m.waiters end
+  if model_cache[service] ~= nil then return model_cache[service] or nil end
+  local ok, model = pcall(require, "kumo.model")
+  if ok and type(model) == "table" and type(model.load) == "function" then
+    local ok2, sm = pcall(model.load, service)
+    if ok2 and type(sm) == "table" and type(sm.waiters) == "table" then
+      model_cache[service] = sm.waiters
+      return sm.waiters
+    end
+  end
+  -- Fall back to the model file itself.
+  local sys = require "kumo.sys"
+  local f = io.open(sys.moddir .. "/kumo/models/" .. service .. ".json", "rb")
+  if not f then model_cache[service] = false; return nil end
+  local text = f:read("a")
+  f:close()
+  local jok, json = pcall(require, "kumo.json")
+  if not jok then json = require "cjson" end
+  local dok, sm = pcall(json.decode, text)
+  local w = dok and type(sm) == "table" and type(sm.waiters) == "table" and sm.waiters or false
+  model_cache[service] = w
+  return w or nil
+end
+
+local function service_of(client)
+  if type(client) == "string" then return client end
+  if type(client) ~= "table" then return nil end
+  for _, k in ipairs({ "service_name", "service" }) do
+    local v = client[k]
+    if type(v) == "string" then return v end
+  end
+  local m = client.model
+  if type(m) == "table" and type(m.metadata) == "table" then
+    return m.metadata.kumoName or m.metadata.endpointPrefix
+  end
+  return nil
+end
+
+local function copy_def(d)
+  local c = {}
+  for k, v in pairs(d) do c[k] = v end
+  local acc = {}
+  for i, a in ipairs(d.acceptors or {}) do
+    local ac = {}
+    for k, v in pairs(a) do ac[k] = v end
+    acc[i] = ac
+  end
+  c.acceptors = acc
+  return c
+end
+
+--- Register a waiter for a service at run time (overrides same-named ones).
+-- @tparam string service e.g. "rds"
+-- @tparam string name e.g. "MyThingAvailable"
+-- @tparam table def the definition
+function waiter.register(service, name, def)
+  local d = waiter.check(copy_def(def), name)
+  d.name = name
+  d.service = service
+  registered[service] = registered[service] or {}
+  registered[service][name] = d
+end
+
+--- Find a waiter definition by name.
+-- Order: waiters registered at run time, kumo's own (`kumo/waiters/<service>.lua`),
+-- then the shipped model's.
+-- @param client a client (or a service name)
+-- @tparam string name the waiter name
+-- @treturn table the checked definition, or nil and a message listing the known names
+function waiter.get(client, name)
+  local service = service_of(client)
+  if not service then
+    return nil, "cannot tell the client's service (expected client.service_name)"
+  end
+  local r = registered[service] and registered[service][name]
+  if r then return r end
+  local cache_key = service .. "\0" .. name
+  local cached = def_cache[cache_key]
+  if cached then return cached end
+  local own = load_own(service)
+  local src = own and own[name]
+  local origin = "kumo"
+  if not src then
+    local mw = load_model_waiters(client, service)
+    src = mw and mw[name]
+    origin = "model"
+  end
+  if not src then
+    return nil, string.format("%s has no waiter %q (known: %s)", service, name,
+      table.concat(waiter.list(client), ", "))
+  end
+  local d = waiter.check(copy_def(src), name)
+  d.name, d.service, d.origin = name, service, origin
+  def_cache[cache_key] = d
+  return d
+end
+
+--- Names of every waiter available for a client's service, sorted.
+-- @param client a client (or a service name)
+-- @treturn table list of names
+function waiter.list(client)
+  local service = service_of(client)
+  local seen, names = {}, {}
+  local function add(t)
+    for k in pairs(t or {}) do
+      if not seen[k] then seen[k] = true; names[#names + 1] = k end
+    end
+  end
+  if service then
+    add(registered[service])
+    add(load_own(service))
+    add(load_model_waiters(client, service))
+  end
+  table.sort(names)
+  return names
+end
+
+----------------------------------------------------------------------------
+-- Matching
+
+local function status_of(out, err)
+  if err then return err.http_status end
+  local md = type(out) == "table" and out.ResponseMetadata
+  if type(md) == "table" and md.HTTPStatusCode then return md.HTTPStatusCode end
+  return 200
+end
+
+local function is_list(v)
+  return type(v) == "table" and jmespath.type(v) == "array"
+end
+
+-- Does acceptor `a` match this response (`out` or `err`)? `params` is the
+-- request, for `inputOutput` acceptors (Smithy's matcher of that name).
+local function matches(a, out, err, params)
+  local m = a.matcher
+  if m == "error" then
+    if a.expected == true then return err ~= nil end
+    if a.expected == false then return err == nil end
+    return err ~= nil and err.code == a.expected
+  elseif m == "status" then
+    return status_of(out, err) == a.expected
+  end
+  if err then return false end
+  local v
+  if a.inputOutput then
+    v = a._path:search({ input = params or {}, output = out })
+  else
+    v = a._path:search(out)
+  end
+  if m == "path" then
+    return jmespath.equal(v, a.expected)
+  elseif not is_list(v) or #v == 0 then
+    return false
+  elseif m == "pathAll" then
+    for i = 1, #v do
+      if not jmespath.equal(v[i], a.expected) then return false end
+    end
+    return true
+  else -- pathAny
+    for i = 1, #v do
+      if jmespath.equal(v[i], a.expected) then return true end
+    end
+    return false
+  end
+end
+waiter._matches = matches
+
+local function describe_acceptor(i, a)
+  local what
+  if a.matcher == "error" then
+    if a.expected == true then what = "any error"
+    elseif a.expected == false then what = "no error"
+    else what = "error " .. a.expected end
+  elseif a.matcher == "status" then
+    what = "HTTP status " .. a.expected
+  else
+    what = string.format("%s %s == %s", a.matcher, a.argument, jmespath.to_json(a.expected))
+  end
+  return string.format("acceptor %d (%s -> %s)", i, what, a.state)
+end
+waiter.describe_acceptor = describe_acceptor
+
+local function fmt_duration(s)
+  s = math.floor(s + 0.5)
+  if s < 60 then return s .. "s" end
+  if s < 3600 then return string.format("%dm%02ds", s // 60, s % 60) end
+  return string.format("%dh%02dm", s // 3600, (s % 3600) // 60)
+end
+waiter.format_duration = fmt_duration
+
+-- "The last state seen" as one short line.
+local function observe(def, out, err)
+  if err then
+    return tostring(err.code or err.kind) .. (err.message and (": " .. err.message) or "")
+  end
+  if def._observe then
+    local ok, v = pcall(def._observe.search, def._observe, out)
+    if ok then
+      local s = jmespath.to_json(v)
+      if #s > 400 then s = s:sub(1, 397) .. "..." end
+      return s
+    end
+  end
+  return "(output received)"
+end
+
+----------------------------------------------------------------------------
+-- Delays
+
+--- Smithy's waiter delay for `attempt` (1-based count of polls done so far).
+-- @tparam number attempt polls done (>= 1)
+-- @tparam number min_delay seconds
+-- @tparam number max_delay seconds
+-- @tparam number remaining seconds left in the budget
+-- @tparam[opt] function random `random()` in [0,1) (math.random by default)
+-- @treturn number seconds to sleep (<= 0 means: no time for another poll)
+function waiter.smithy_delay(attempt, min_delay, max_delay, remaining, random)
+  random = random or math.random
+  local delay
+  local ceiling = math.log(max_delay / min_delay, 2) + 1
+  if attempt > ceiling then
+    delay = max_delay
+  else
+    delay = min_delay * 2 ^ (attempt - 1)
+    if delay > max_delay then delay = max_delay end
+  end
+  if delay > min_delay then
+    delay = min_delay + random() * (delay - min_delay)
+  end
+  if remaining - delay <= min_delay then
+    delay = remaining - min_delay
+  end
+  return delay
+end
+
+----------------------------------------------------------------------------
+-- The loop
+
+local function now_fn(opts)
+  if opts.now then return opts.now end
+  local clock = require "kumo.clock"
+  return clock.monotonic
+end
+
+local function sleep_fn(opts)
+  if opts.sleep then return opts.sleep end
+  local sched = require "kumo.sched"
+  return sched.sleep
+end
+
+-- Read every page of the operation and join the list members.
+local function call_paginated(client, op, params)
+  local merged
+  local ok, err = pcall(function()
+    for page in client:paginate(op, params) do
+      if not merged then
+        merged = {}
+        for k, v in pairs(page) do merged[k] = v end
+      else
+        for k, v in pairs(page) do
+          local m = merged[k]
+          if is_list(v) and is_list(m) then
+            for i = 1, #v do m[#m + 1] = v[i] end
+          end
+        end
+      end
+    end
+  end)
+  if not ok then
+    if errors.is(err) then return nil, err end
+    error(err, 0)
+  end
+  return merged or jmespath.array({})
+end
+
+local function poll(client, def, params)
+  if def.paginate and type(client.paginate) == "function" then
+    return call_paginated(client, def.operation, params)
+  end
+  return client:try(def.operation, params)
+end
+
+local function resolve_hint(a, ctx)
+  local h = a and a.hint
+  if type(h) == "function" then
+    local ok, s = pcall(h, ctx)
+    if ok and type(s) == "string" then return s end
+    return nil
+  end
+  return h
+end
+
+local function fail(fields)
+  fields.kind = "waiter"
+  errors.raise(fields)
+end
+
+--- Wait until a waiter succeeds.
+-- @param client a kumo client (`client:try(op, params)`, `client.service_name`)
+-- @param name a waiter name (see `waiter.get`) or an inline definition table
+-- @tparam[opt] table params the operation's parameters
+-- @tparam[opt] table opts
+--   `delay`, `max_attempts`: override the definition (botocore mode);
+--   `timeout`: a time budget in seconds (Smithy mode) with `min_delay`
+--   (default: the definition's delay) and `max_delay` (default 120);
+--   `persist`: override every acceptor's `persist` seconds;
+--   `on_poll(state)`: called after every poll with `{ waiter, service,
+--   operation, attempt, elapsed, state ("retry"|"success"|"failure"),
+--   acceptor, observed, error, pending, next_delay }`;
+--   `now`, `sleep`, `random`: clock, sleep and jitter hooks (tests).
+-- @return the last output on success; raises a waiter error otherwise
+function waiter.wait(client, name, params, opts)
+  opts = opts or {}
+  params = params or {}
+  local def
+  if type(name) == "table" then
+    def = waiter.check(name)
+  else
+    local err
+    def, err = waiter.get(client, name)
+    if not def then errors.raise({ kind = "usage", code = "UnknownWaiter", message = err }) end
+  end
+  local service = service_of(client)
+  local wname = def.name or tostring(name)
+  local now, sleep = now_fn(opts), sleep_fn(opts)
+  local random = opts.random or math.random
+
+  local budget = opts.timeout
+  if budget ~= nil and (type(budget) ~= "number" or budget <= 0) then
+    errors.raise({ kind = "usage", code = "InvalidWaiterOption",
+      message = "waiter option 'timeout' must be seconds > 0" })
+  end
+  local delay = opts.delay or def.delay
+  local max_attempts = opts.max_attempts or (budget == nil and def.maxAttempts) or nil
+  local min_delay = opts.min_delay or (def.delay > 0 and def.delay or 1)
+  local max_delay = opts.max_delay or math.max(DEFAULT_MAX_DELAY, min_delay)
+  if min_delay > max_delay then
+    errors.raise({ kind = "usage", code = "InvalidWaiterOption",
+      message = "waiter option 'min_delay' must not exceed 'max_delay'" })
+  end
+
+  local start = now()
+  local deadline = budget and start + budget
+  local attempt = 0
+  local streaks = {}
+  local last_retry_acceptor
+  local out, err
+
+  while true do
+    attempt = attempt + 1
+    out, err = poll(client, def, params)
+    if err ~= nil and not errors.is(err) then
+      -- client:try returns kumo errors; anything else is a bug worth seeing
+      error(err, 0)
+    end
+    if err and err.kind ~= "service" then
+      -- Not an AWS answer (transport, validation...): the client already
+      -- retried what can be retried; acceptors only judge AWS responses.
+      fail({ code = "WaiterUnexpectedError", service = service, operation = wname,
+        waiter = wname, polls = attempt, elapsed = now() - start, last_error = err,
+        message = string.format("%s stopped on poll %d: %s", wname, attempt, tostring(err)) })
+    end
+    local t = now()
+
+    -- Track persist streaks on every poll, whatever matches first.
+    local pending
+    for i, a in ipairs(def.acceptors) do
+      local persist = a.persist and (opts.persist or a.persist)
+      if persist then
+        if matches(a, out, err, params) then
+          local s = streaks[i] or { since = t, polls = 0 }
+          s.polls = s.polls + 1
+          streaks[i] = s
+          s.ready = (t - s.since) >= persist and s.polls >= (a.persistPolls or 2)
+        else
+          streaks[i] = nil
+        end
+      end
+    end
+
+    local matched, mi
+    for i, a in ipairs(def.acceptors) do
+      if a.persist then
+        local s = streaks[i]
+        if s and s.ready then matched, mi = a, i break end
+        if s and not pending then pending = { acceptor = i, since = s.since, polls = s.polls,
+          persist = opts.persist or a.persist } end
+      elseif matches(a, out, err, params) then
+        matched, mi = a, i
+        break
+      end
+    end
+
+    local state = matched and matched.state or "retry"
+    local observed = observe(def, out, err)
+    local info = { waiter = wname, service = service, operation = def.operation,
+      attempt = attempt, elapsed = t - start, state = state, acceptor = mi,
+      observed = observed, error = err, pending = pending }
+
+    local function hint_ctx()
+      return { output = out, error = err, params = params, client = client,
+               observed = observed, waiter = wname }
+    end
+
+    if state == "success" then
+      if opts.on_poll then opts.on_poll(info) end
+      return out
+    elseif state == "failure" then
+      if opts.on_poll then opts.on_poll(info) end
+      local hint = resolve_hint(matched, hint_ctx())
+      local persisted = ""
+      if matched.persist then
+        persisted = string.format(", persisting %s over %d polls",
+          fmt_duration(t - streaks[mi].since), streaks[mi].polls)
+      end
+      fail({ code = "WaiterFailure", service = service, operation = wname, waiter = wname,
+        acceptor = mi, polls = attempt, elapsed = t - start, last_state = observed,
+        last_output = out, last_error = err, hint = hint,
+        message = string.format("%s failed on poll %d after %s: %s matched%s; last state: %s%s",
+          wname, attempt, fmt_duration(t - start), describe_acceptor(mi, matched), persisted,
+          observed, hint and (". " .. hint) or "") })
+    elseif err and not matched then
+      if opts.on_poll then opts.on_poll(info) end
+      fail({ code = "WaiterUnexpectedError", service = service, operation = wname, waiter = wname,
+        polls = attempt, elapsed = t - start, last_state = observed, last_error = err,
+        message = string.format("%s failed on poll %d: %s returned an error no acceptor expects: %s",
+          wname, attempt, def.operation, tostring(err)) })
+    end
+    if matched then last_retry_acceptor = mi end
+
+    -- retry: compute the sleep, or give up
+    local sleep_for
+    local out_of
+    if max_attempts and attempt >= max_attempts then
+      out_of = string.format("max attempts (%d) exceeded", max_attempts)
+    elseif deadline then
+      local remaining = deadline - t
+      if remaining <= min_delay then
+        out_of = string.format("timeout (%s) exceeded", fmt_duration(budget))
+      else
+        sleep_for = opts.delay or waiter.smithy_delay(attempt, min_delay, max_delay, remaining, random)
+        if sleep_for > remaining - min_delay then sleep_for = remaining - min_delay end
+        if sleep_for <= 0 then out_of = string.format("timeout (%s) exceeded", fmt_duration(budget)) end
+      end
+    else
+      sleep_for = delay
+    end
+    info.next_delay = sleep_for
+    if opts.on_poll then opts.on_poll(info) end
+    if out_of then
+      local extra = ""
+      if pending then
+        local a = def.acceptors[pending.acceptor]
+        extra = string.format("; %s has matched for %s (fails after %s)",
+          describe_acceptor(pending.acceptor, a), fmt_duration(t - pending.since),
+          fmt_duration(pending.persist))
+        local hint = resolve_hint(a, hint_ctx())
+        if hint then extra = extra .. ". " .. hint end
+      elseif last_retry_acceptor then
+        extra = "; previously matched " ..
+          describe_acceptor(last_retry_acceptor, def.acceptors[last_retry_acceptor])
+      end
+      fail({ code = "WaiterTimeout", service = service, operation = wname, waiter = wname,
+        polls = attempt, elapsed = t - start, last_state = observed, last_output = out,
+        message = string.format("%s gave up: %s after %d polls in %s; last state: %s%s",
+          wname, out_of, attempt, fmt_duration(t - start), observed, extra) })
+    end
+    if sleep_for > 0 then sleep(sleep_for) end
+  end
+end
+
+--- Like `wait`, but returns `nil, err` instead of raising a kumo error.
+-- @return output, or nil and the error
+function waiter.try_wait(client, name, params, opts)
+  local ok, r = pcall(waiter.wait, client, name, params, opts)
+  if ok then return r end
+  if errors.is(r) then return nil, r end
+  error(r, 0)
+end
+
+return waiter
