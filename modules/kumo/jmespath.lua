@@ -38,7 +38,8 @@ if not has_json then kjson = nil end
 local cjson_ok, cjson = pcall(require, "cjson")
 
 local NULL = (kjson and kjson.null) or (cjson_ok and cjson.null) or setmetatable({}, { __name = "null" })
-local ARRAY_MT = (kjson and (kjson.array_mt or kjson.ARRAY_MT)) or { __name = "kumo.json.array", __jsontype = "array" }
+local ARRAY_MT = (kjson and kjson.array and getmetatable(kjson.array({})))
+  or { __name = "kumo.json.array", __jsontype = "array" }
 local OBJECT_MT = kjson and kjson.object_mt
 
 M.null = NULL
