@@ -165,7 +165,7 @@ function Client:operation(op)
   if not op_model then
     local near = client.close_matches(tostring(op), self:operations())
     errors.raise{ kind = "usage", code = "UnknownOperation", service = self.service_name,
-      message = format("%s has no operation %q%s", self.service_name, tostring(op),
+      message = format("no operation %q in %s%s", tostring(op), self.service_name,
         #near > 0 and ("; did you mean " .. concat(near, ", ") .. "?") or "") }
   end
   local shapes = self.model.shapes

@@ -66,9 +66,12 @@ function Error.__tostring(e)
     return where(e) .. "malformed response: " .. tostring(msg) .. details(e)
   elseif kind == "validation" or kind == "usage" then
     -- validation messages already start with the operation name
-    local prefix = e.service and (e.service .. " ") or ""
-    if e.operation and not tostring(msg):find(e.operation, 1, true) then prefix = where(e) end
-    return prefix .. tostring(msg)
+    msg = tostring(msg)
+    local prefix = where(e)
+    if e.operation and msg:sub(1, #e.operation + 1) == e.operation .. ":" then
+      prefix = e.service and (e.service .. " ") or ""
+    end
+    return prefix .. msg
   end
   local s = where(e) .. tostring(e.code or "UnknownError")
   if msg and msg ~= "" then s = s .. ": " .. msg end
