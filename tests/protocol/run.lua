@@ -81,7 +81,10 @@ local function same(exp, act, path)
       return true
     end
     for k, v in pairs(exp) do
-      local ok, why = same(v, act[k], path .. "." .. tostring(k))
+      -- a Lua table cannot hold nil: an expected null member is an absent one
+      -- (nulls inside lists and sparse maps are kept as json.null and checked)
+      local ok, why = true, nil
+      if not (v == null and act[k] == nil) then ok, why = same(v, act[k], path .. "." .. tostring(k)) end
       if not ok then return false, why end
     end
     for k in pairs(act) do
@@ -198,6 +201,8 @@ local function check_input(proto, service, case, endpoint)
   if ser.host and endpoint then
     local host = endpoint:match("^%a+://([^/:]+)")
     host = (req.host_prefix or "") .. host
+    -- Smithy's resolved host includes the endpoint's path (HostWithPath cases)
+    if ser.host:find("/", 1, true) then host = host .. base_path end
     if host ~= ser.host then return false, "host: expected " .. ser.host .. ", got " .. host end
   end
   -- body
@@ -227,9 +232,13 @@ end
 
 local function check_output(proto, service, case)
   local r = case.response
-  local headers = {}
-  for k, v in pairs(r.headers or {}) do headers[k:lower()] = v end
-  local res = { status = r.status_code, headers = headers, body = r.body or "" }
+  local headers, header_list = {}, {}
+  for _, k in ipairs(common.keys(r.headers or {})) do
+    headers[k:lower()] = r.headers[k]
+    header_list[#header_list + 1] = { k, r.headers[k] }
+  end
+  local res = { status = r.status_code, headers = headers, header_list = header_list,
+                body = r.body or "" }
   local given = case.given
   if case.errorCode then
     local err = proto.parse_error(service, given, res)

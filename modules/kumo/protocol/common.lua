@@ -43,6 +43,28 @@ function M.members(shape)
   return order
 end
 
+--- Where a member is bound (`uri`, `querystring`, `header`, `headers`,
+-- `statusCode`), from the member reference or, in older models, its shape.
+function M.location(shapes, ref)
+  local loc = ref.location
+  if loc == nil then
+    local s = shapes[ref.shape]
+    loc = s and s.location or false
+    ref.location = loc or nil
+    if not loc then ref._noloc = true end
+  end
+  return loc or nil
+end
+
+--- Whether a member of an output is read from headers or the status code
+-- (members bound to the URI or query string are read from the body).
+local OUT_LOC = { header = true, headers = true, statusCode = true }
+function M.out_located(shapes, ref)
+  local loc = ref.location
+  if loc == nil and not ref._noloc then loc = M.location(shapes, ref) end
+  return loc and OUT_LOC[loc] or false
+end
+
 --- Keys of a map value in a stable order: the order a decoder recorded in
 -- the table's metatable (`__order`), else sorted.
 -- @param t map value

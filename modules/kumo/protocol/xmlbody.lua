@@ -85,7 +85,7 @@ local function parse_structure(shapes, shape, node)
   local members = shape.members or {}
   for _, name in ipairs(common.members(shape)) do
     local ref = members[name]
-    if not ref.location then
+    if not common.out_located(shapes, ref) then
       local mshape = shapes[ref.shape]
       if ref.xmlAttribute then
         local v = node.attrs[ref.locationName or name]
@@ -133,6 +133,7 @@ local write
 
 local function ns_attr(ns)
   if not ns then return "" end
+  if type(ns) == "string" then return ' xmlns="' .. escape_attr(ns) .. '"' end
   if ns.prefix then
     return ' xmlns:' .. ns.prefix .. '="' .. escape_attr(ns.uri) .. '"'
   end
@@ -155,7 +156,7 @@ local function write_structure(shapes, shape, v, name, ns, out)
   for _, mname in ipairs(order) do
     local ref = members[mname]
     local mv = v[mname]
-    if ref.xmlAttribute and mv ~= nil and not ref.location then
+    if ref.xmlAttribute and mv ~= nil and not common.location(shapes, ref) then
       out[#out + 1] = " " .. (ref.locationName or mname) .. '="'
         .. escape_attr(scalar_text(shapes[ref.shape], mv, ref)) .. '"'
     end
@@ -164,7 +165,7 @@ local function write_structure(shapes, shape, v, name, ns, out)
   for _, mname in ipairs(order) do
     local ref = members[mname]
     local mv = v[mname]
-    if mv ~= nil and mv ~= common.null and not ref.xmlAttribute and not ref.location then
+    if mv ~= nil and mv ~= common.null and not ref.xmlAttribute and not common.location(shapes, ref) then
       write(shapes, shapes[ref.shape], mv, ref, mname, out)
     end
   end
@@ -188,9 +189,9 @@ function write(shapes, shape, v, ref, default_name, out)
     local member = shape.member
     local mshape = shapes[member.shape]
     if ref.flattened or shape.flattened then
-      local iname = member.locationName or name
-      for _, item in ipairs(v) do write(shapes, mshape, item, { locationName = iname,
-        xmlNamespace = member.xmlNamespace }, iname, out) end
+      -- flattened items are named after the member (Smithy and botocore agree)
+      for _, item in ipairs(v) do write(shapes, mshape, item, { locationName = name,
+        xmlNamespace = member.xmlNamespace }, name, out) end
     else
       out[#out + 1] = "<" .. name .. ns_attr(ns) .. ">"
       for _, item in ipairs(v) do write(shapes, mshape, item, member, "member", out) end

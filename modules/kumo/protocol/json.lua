@@ -1,0 +1,84 @@
+--- The AWS `json` protocol (awsJson1_0 / awsJson1_1: KMS, Secrets Manager,
+-- CloudWatch Logs, Organizations, ...): `POST /` with
+-- `X-Amz-Target: <targetPrefix>.<Operation>` and a JSON body; responses and
+-- errors are JSON.
+-- @module kumo.protocol.json
+local common = require "kumo.protocol.common"
+local jsonbody = require "kumo.protocol.jsonbody"
+
+local M = {}
+
+local function content_type(service)
+  local meta = service.metadata
+  local ct = meta._content_type
+  if not ct then
+    ct = "application/x-amz-json-" .. (meta.jsonVersion or "1.0")
+    meta._content_type = ct
+  end
+  return ct
+end
+
+--- Serialize a request. See the protocol contract in docs/architecture.md.
+function M.serialize(service, op, params, ctx)
+  local meta = service.metadata
+  local shapes = service.shapes
+  params = params or {}
+  local body = "{}"
+  if op.input then
+    local shape = shapes[op.input.shape]
+    params = common.fill_tokens(shapes, shape, params, ctx)
+    body = jsonbody.encode(shapes, shape, params)
+  end
+  local headers = { { "Content-Type", content_type(service) } }
+  if meta.targetPrefix then
+    headers[#headers + 1] = { "X-Amz-Target", meta.targetPrefix .. "." .. op.name }
+  end
+  if meta.awsQueryCompatible then
+    headers[#headers + 1] = { "x-amzn-query-mode", "true" }
+  end
+  return {
+    method = "POST",
+    path = "/",
+    query = {},
+    headers = headers,
+    body = body,
+    host_prefix = common.host_prefix(op, params),
+  }
+end
+
+local function decode_body(res)
+  local body = res.body
+  if not body or body:match("^%s*$") then return nil end
+  return common.json_decode(body)
+end
+
+--- Parse a successful response → output table (and `{request_id=}`).
+function M.parse(service, op, res)
+  local out = {}
+  if op.output then
+    local body = decode_body(res)
+    if body then
+      out = jsonbody.read(service.shapes, service.shapes[op.output.shape], body) or {}
+    end
+  end
+  return out, { request_id = res.headers and res.headers["x-amzn-requestid"] }
+end
+
+--- Parse an error response → `{code, message, request_id, fields}`.
+function M.parse_error(service, op, res)
+  local ok, body = pcall(decode_body, res)
+  if not ok then body = nil end
+  local code, message = jsonbody.error_code(res, body)
+  local h = res.headers or {}
+  if service.metadata.awsQueryCompatible and h["x-amzn-query-error"] then
+    code = h["x-amzn-query-error"]:match("^([^;]*)")
+  end
+  local err = { code = code, message = message, request_id = h["x-amzn-requestid"], fields = {} }
+  local shape = common.error_shape(service, op, code)
+  if shape and type(body) == "table" then
+    err.fields = jsonbody.read(service.shapes, shape, body) or {}
+  end
+  return err
+end
+
+return M

@@ -1,0 +1,197 @@
+--- Shape-driven JSON for the `json` and `rest-json` protocols: write a Lua
+-- value as JSON text, and turn a decoded JSON value into the Lua value of a
+-- shape (timestamps → epoch numbers, blobs → bytes, integers → integers).
+-- @module kumo.protocol.jsonbody
+local common = require "kumo.protocol.common"
+
+local M = {}
+local concat = table.concat
+local tointeger = math.tointeger
+local json_string, json_number = common.json_string, common.json_number
+local null = common.null
+
+local write
+
+local function write_structure(shapes, shape, v, out)
+  local members = shape.members or {}
+  out[#out + 1] = "{"
+  local first = true
+  for _, name in ipairs(common.members(shape)) do
+    local mv = v[name]
+    local ref = members[name]
+    if mv ~= nil and mv ~= null and not (ref.location or (not ref._noloc and common.location(shapes, ref))) then
+      local key = ref._jkey
+      if not key then
+        key = json_string(ref.locationName or name) .. ":"
+        ref._jkey = key
+      end
+      if not first then out[#out + 1] = "," end
+      first = false
+      out[#out + 1] = key
+      write(shapes, shapes[ref.shape], mv, ref, out)
+    end
+  end
+  out[#out + 1] = "}"
+end
+
+--- Write `v` (a value of `shape`) as JSON into `out`.
+-- @param shapes shape table
+-- @param shape the shape
+-- @param v the value
+-- @param ref member reference (for a per-member timestampFormat), may be nil
+-- @param out buffer (list of strings)
+function write(shapes, shape, v, ref, out)
+  local t = shape.type
+  if shape.document then
+    common.json_any(v, out)
+  elseif t == "structure" then
+    write_structure(shapes, shape, v, out)
+  elseif t == "list" then
+    local member = shape.member
+    local mshape = shapes[member.shape]
+    out[#out + 1] = "["
+    local n = 0
+    for i = 1, #v do
+      local item = v[i]
+      if item == null then
+        if shape.sparse then
+          if n > 0 then out[#out + 1] = "," end
+          n = n + 1
+          out[#out + 1] = "null"
+        end
+      else
+        if n > 0 then out[#out + 1] = "," end
+        n = n + 1
+        write(shapes, mshape, item, member, out)
+      end
+    end
+    out[#out + 1] = "]"
+  elseif t == "map" then
+    local vref = shape.value
+    local vshape = shapes[vref.shape]
+    out[#out + 1] = "{"
+    local first = true
+    for _, k in ipairs(common.keys(v)) do
+      local item = v[k]
+      if item ~= null or shape.sparse then
+        if not first then out[#out + 1] = "," end
+        first = false
+        out[#out + 1] = json_string(k) .. ":"
+        if item == null then out[#out + 1] = "null"
+        else write(shapes, vshape, item, vref, out) end
+      end
+    end
+    out[#out + 1] = "}"
+  elseif t == "string" then
+    out[#out + 1] = json_string(v)
+  elseif t == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif t == "integer" or t == "long" then
+    out[#out + 1] = json_number(v, false)
+  elseif t == "float" or t == "double" then
+    out[#out + 1] = json_number(v, true)
+  elseif t == "timestamp" then
+    local fmt = ref and ref.timestampFormat or shape.timestampFormat or "unixTimestamp"
+    local s = common.format_time(v, fmt)
+    out[#out + 1] = fmt == "unixTimestamp" and s or json_string(s)
+  elseif t == "blob" then
+    out[#out + 1] = json_string(common.b64encode(v))
+  else
+    common.json_any(v, out)
+  end
+end
+
+M.write = write
+
+--- A value of `shape` as JSON text.
+function M.encode(shapes, shape, v)
+  local out = {}
+  write(shapes, shape, v, nil, out)
+  return concat(out)
+end
+
+local read
+
+--- Turn a decoded JSON value `v` into the Lua value of `shape`.
+function read(shapes, shape, v)
+  local t = shape.type
+  if shape.document then return v end
+  if t == "structure" then
+    if type(v) ~= "table" then return nil end
+    local out = {}
+    local members = shape.members or {}
+    for name, ref in pairs(members) do
+      if not common.out_located(shapes, ref) then
+        local mv = v[ref.locationName or name]
+        if mv ~= nil and mv ~= null then out[name] = read(shapes, shapes[ref.shape], mv) end
+      end
+    end
+    if shape.union and next(out) == nil then
+      -- a member this model does not know (newer service): say which
+      for k, mv in pairs(v) do
+        if mv ~= null and k ~= "__type" then out.SDK_UNKNOWN_MEMBER = { name = k } break end
+      end
+    end
+    return out
+  elseif t == "list" then
+    if type(v) ~= "table" then return nil end
+    local mshape = shapes[shape.member.shape]
+    local out, n = {}, 0
+    for i = 1, #v do
+      local item = v[i]
+      if item == null then
+        -- kept even in dense lists (botocore does; a hole would end the list)
+        n = n + 1
+        out[n] = null
+      else
+        n = n + 1
+        out[n] = read(shapes, mshape, item)
+      end
+    end
+    return out
+  elseif t == "map" then
+    if type(v) ~= "table" then return nil end
+    local vshape = shapes[shape.value.shape]
+    local out = {}
+    for k, item in pairs(v) do
+      if item == null then
+        if shape.sparse then out[k] = null end
+      else
+        out[k] = read(shapes, vshape, item)
+      end
+    end
+    return out
+  elseif t == "integer" or t == "long" then
+    return tointeger(v) or v
+  elseif t == "float" or t == "double" then
+    return common.float_value(v)
+  elseif t == "timestamp" then
+    return (common.parse_time(v))
+  elseif t == "blob" then
+    return (common.b64decode(v))
+  end
+  return v
+end
+
+M.read = read
+
+--- Common error code/message extraction for JSON bodies and headers.
+-- @param res response
+-- @param body decoded body (table) or nil
+function M.error_code(res, body)
+  local h = res.headers or {}
+  local code = h["x-amzn-errortype"]
+  if code == "" then code = nil end
+  if not code and type(body) == "table" then
+    code = body.__type or body.code or body.Code
+    if type(code) ~= "string" then code = nil end
+  end
+  local message
+  if type(body) == "table" then
+    message = body.message or body.Message or body.errorMessage
+    if type(message) ~= "string" then message = nil end
+  end
+  return common.clean_code(code), message
+end
+
+return M
