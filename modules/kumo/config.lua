@@ -376,8 +376,8 @@ local function service_key(service_id)
 end
 
 --- The configured endpoint for a service (the SDKs' "service-specific
--- endpoints" rules): `AWS_ENDPOINT_URL_<ID>`, then the profile's
--- `services` section entry, then `AWS_ENDPOINT_URL`, then the profile's
+-- endpoints" rules): `AWS_ENDPOINT_URL_<ID>`, then `AWS_ENDPOINT_URL`,
+-- then the profile's `services` section entry, then the profile's
 -- `endpoint_url`; none when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` /
 -- `ignore_configured_endpoint_urls` is true.
 -- @param profile profile name (may be nil)
@@ -391,6 +391,8 @@ function View:endpoint_url(profile, service_id)
   local envname = "AWS_ENDPOINT_URL_" .. key:upper()
   local v = nonempty(self.env(envname))
   if v then return v, envname end
+  v = nonempty(self.env("AWS_ENDPOINT_URL"))
+  if v then return v, "AWS_ENDPOINT_URL" end
   local sname = self:get(profile, "services")
   if type(sname) == "string" then
     local sec = self.services_sections[sname]
@@ -399,8 +401,6 @@ function View:endpoint_url(profile, service_id)
       return sub.endpoint_url, string.format("[services %s] %s.endpoint_url", sname, key:lower())
     end
   end
-  v = nonempty(self.env("AWS_ENDPOINT_URL"))
-  if v then return v, "AWS_ENDPOINT_URL" end
   v = self:get(profile, "endpoint_url")
   if type(v) == "string" then return v, string.format("profile %q endpoint_url", profile) end
   return nil

@@ -10,29 +10,35 @@ local fetch = require "kumo.credentials.fetch"
 
 local M = {}
 
---- The STS endpoint URL for a context (configured endpoint, else the
--- regional endpoint, else the global one).
+--- The STS endpoint URL for a context: the session's `endpoint_url`, the
+-- configured endpoints (`AWS_ENDPOINT_URL_STS`, ...), else the regional
+-- endpoint, else the global one.
 function M.endpoint(ctx)
+  if ctx.endpoint_url then return ctx.endpoint_url end
   local url = ctx.view:endpoint_url(ctx.profile, "sts")
-  if not url and ctx.endpoint_url then url = ctx.endpoint_url end
   if url then return url end
   if ctx.region then return string.format("https://sts.%s.amazonaws.com", ctx.region) end
   return "https://sts.amazonaws.com"
 end
 
 --- A kumo STS client that signs with `provider` (a credentials provider),
--- for the context's profile, region and endpoint settings.
+-- with the session's profile, region, endpoint and retry settings (so the
+-- endpoint overrides apply to STS too).
 function M.client(ctx, provider)
-  local aws = require "kumo.aws"
-  local s = aws.session{
-    profile = ctx.profile,
+  local s = ctx.session
+  if s and s.with then
+    local over = { credentials = provider }
+    if not s.region then over.region = ctx.region or "us-east-1" end
+    return s:with(over):client("sts")
+  end
+  return require("kumo.aws").session{
     region = ctx.region or "us-east-1",
-    config = ctx.view,
+    env = ctx.getenv,
+    config_file = ctx.view.config_file,
+    credentials_file = ctx.view.credentials_file,
     endpoint_url = ctx.endpoint_url,
     credentials = provider,
-    credential_cache = ctx.file_cache,
-  }
-  return s:client("sts")
+  }:client("sts")
 end
 
 local function urlencode(s)
