@@ -102,7 +102,7 @@ function waiter.check(def, name)
       local ok, c = pcall(jmespath.compile, a.argument)
       if not ok then def_error(where, "bad 'argument': " .. tostring(c)) end
       a._path = c
-    elseif a.matcher == "status" and math.type(a.expected) ~= "integer" then
+    elseif a.matcher == "status" and not math.tointeger(a.expected) then
       def_error(where, "'expected' must be an HTTP status code for matcher status")
     elseif a.matcher == "error" and type(a.expected) ~= "string" and type(a.expected) ~= "boolean" then
       def_error(where, "'expected' must be an error code or true/false for matcher error")
