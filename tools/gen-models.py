@@ -8,7 +8,7 @@ Reads, per service, botocore's ``service-2.json`` (or ``.json.gz``, merged with
 ``{metadata, operations, shapes, paginators, waiters}`` in botocore's own schema
 (structures also get ``_order``, their member names in model order; JSON loads
 ~1.7x faster than the same data as Lua table source under lua-cjson).  Also
-writes ``_partitions.json`` (partitions + the endpoint entries of
+writes ``_index.json`` (the services present) and ``_partitions.json`` (partitions + the endpoint entries of
 the generated services) and copies botocore's NOTICE/LICENSE beside them.
 
 Usage:
@@ -134,6 +134,21 @@ def generate_partitions(data, out_dir, metas):
                                       "services", "data/endpoints.json and partitions.json")
     dump(os.path.join(out_dir, "_partitions.json"), result)
 
+INDEX_KEYS = ("protocol", "apiVersion", "endpointPrefix", "signingName", "serviceId",
+              "jsonVersion", "targetPrefix", "globalEndpoint")
+
+def write_index(out_dir):
+    """_index.json: the services present, with the metadata a listing needs."""
+    index = {"services": [], "metadata": {}}
+    for f in sorted(os.listdir(out_dir)):
+        if f.endswith(".json") and not f.startswith("_"):
+            with open(os.path.join(out_dir, f), encoding="utf-8") as fh:
+                meta = json.load(fh)["metadata"]
+            name = f[:-5]
+            index["services"].append(name)
+            index["metadata"][name] = {k: meta[k] for k in INDEX_KEYS if k in meta}
+    dump(os.path.join(out_dir, "_index.json"), index)
+
 def copy_license(data, out_dir):
     """botocore's NOTICE and LICENSE: beside the data or in its dist-info."""
     pkg = os.path.dirname(os.path.abspath(data))
@@ -179,6 +194,7 @@ def main():
             with open(os.path.join(args.out, s + ".json"), encoding="utf-8") as f:
                 metas.append(json.load(f)["metadata"])
     generate_partitions(data, args.out, metas)
+    write_index(args.out)
     copy_license(data, args.out)
     return 0
 

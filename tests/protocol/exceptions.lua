@@ -1,4 +1,45 @@
 --- Conformance cases kumo knowingly does not pass, each with its reason.
--- Keys are case ids (or "<file>: <suite description> #<n>" for legacy cases).
+-- Keys are case ids, or "<file>: <suite description> #<n>" for legacy cases
+-- (which have no id). The runner reports these as known exceptions; run it
+-- with --no-exceptions to count them as failures. Keep this list short and
+-- every reason true: when a case starts passing, the runner says so.
+local GZIP = "request compression (requestcompression trait) is not implemented: the host "
+  .. "has no zlib binding, and compression is optional for the services (CloudWatch "
+  .. "PutMetricData accepts uncompressed bodies); kumo sends the body uncompressed"
+
 return {
+  SDKAppliedContentEncoding_ec2Query = GZIP,
+  SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsQuery = GZIP,
+  SDKAppliedContentEncoding_awsJson1_1 = GZIP,
+  SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsJson1_1 = GZIP,
+  SDKAppliedContentEncoding_awsJson1_0 = GZIP,
+  SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsJson1_0 = GZIP,
+  SDKAppliedContentEncoding_restJson1 = GZIP,
+  SDKAppendedGzipAfterProvidedEncoding_restJson1 = GZIP,
+  SDKAppendedGzipAfterProvidedEncoding_restXml = GZIP,
+
+  RestJsonNullAndEmptyHeaders = "an empty list bound to a header is not sent (botocore "
+    .. "and the legacy case 'List in header' of rest-xml forbid it); Smithy expects an "
+    .. "empty header",
+  NullAndEmptyHeaders = "same as RestJsonNullAndEmptyHeaders (rest-xml)",
+
+  HttpPayloadWithXmlNamespace = "the root element of a structure payload is named by the "
+    .. "member's locationName, as botocore's S3 model needs (LifecycleConfiguration has "
+    .. "shape BucketLifecycleConfiguration); the converted Smithy model gives the member a "
+    .. "locationName but expects the shape name",
+  XmlAttributesOnPayload = "same payload root naming as HttpPayloadWithXmlNamespace",
+  XmlAttributesInMiddle = "same payload root naming as HttpPayloadWithXmlNamespace",
+
+  MediaTypeHeaderOutputBase64 = "a jsonvalue header is returned decoded as JSON, as botocore "
+    .. "does and as the legacy rest-json case 'jsonvalue in header' expects; Smithy expects "
+    .. "the raw string (here \"true\", which decodes to the boolean true)",
+
+  ["legacy/input/rest-json.json: Content-Type and JSON body #5"] = "botocore leaves "
+    .. "Content-Length to its HTTP layer for a streaming blob payload; kumo bodies are "
+    .. "strings of known length, so Content-Length is always sent",
+
+  ["legacy/output/rest-xml.json: REST XML Event Stream #1"] = "event streams "
+    .. "(application/vnd.amazon.eventstream) are not implemented",
+  ["legacy/output/rest-xml.json: REST XML Event Stream #2"] = "event streams "
+    .. "(application/vnd.amazon.eventstream) are not implemented",
 }
