@@ -20,11 +20,13 @@ local ENDPOINT_NETWORK_HINT = "The endpoint cannot use its subnets or security g
 local LIMITS_HINT = "An account limit was reached (proxies, endpoints or network interfaces " ..
   "in the subnets): delete unused ones or request a quota increase, then recreate"
 
--- The database user named in a target's Description ("... for the role admin").
+-- The database user named in a target's Description: AWS says "... has no
+-- credentials for the role admin."; others say "(user admin)".
 local function role_in(description)
   if type(description) ~= "string" then return nil end
-  local user = description:match("[Rr]ole%s+['\"]?([%w_%-%.@]+)")
-  return user and user:gsub("%.+$", "") or nil
+  local user = description:match("credentials for the role%s+['\"]?([^%s'\"]+)")
+    or description:match("%(user%s+([^%s%)]+)%)")
+  return user and (user:gsub("[%.,;]+$", "")) or nil
 end
 
 local function first(list)
