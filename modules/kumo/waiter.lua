@@ -454,6 +454,34 @@ local function resolve_hint(a, ctx)
   return h
 end
 
+-- A short form of the observed state for progress lines: a list of
+-- strings as "a,b", anything else as its JSON.
+local function short_state(def, out, err)
+  if err then return tostring(err.code or err.kind) end
+  if not def._observe then return nil end
+  local ok, v = pcall(def._observe.search, def._observe, out)
+  if not ok then return nil end
+  if type(v) == "table" and jmespath.type(v) == "array" then
+    local parts = {}
+    for i = 1, #v do
+      if type(v[i]) ~= "string" then parts = nil break end
+      parts[i] = v[i]
+    end
+    if parts then return #parts > 0 and table.concat(parts, ",") or "(none)" end
+  end
+  local s = jmespath.to_json(v)
+  if #s > 120 then s = s:sub(1, 117) .. "..." end
+  return s
+end
+
+-- Tell kumo.sched's progress display about this poll (when it is loaded).
+local function report_poll(wname, def, out, err)
+  local sched = package.loaded["kumo.sched"]
+  if type(sched) == "table" and type(sched.poll) == "function" then
+    pcall(sched.poll, wname, short_state(def, out, err))
+  end
+end
+
 local function fail(fields)
   fields.kind = "waiter"
   errors.raise(fields)
@@ -525,6 +553,7 @@ function waiter.wait(client, name, params, opts)
         message = string.format("%s stopped on poll %d: %s", wname, attempt, tostring(err)) })
     end
     local t = now()
+    report_poll(wname, def, out, err)
 
     -- Track persist streaks on every poll, whatever matches first.
     local pending

@@ -405,3 +405,44 @@ describe("kumo.waiter engine", function()
     end)
   end)
 end)
+
+describe("kumo.waiter with kumo.sched", function()
+  local sched = require "kumo.sched"
+
+  it("sleeps through kumo.sched, so waits in parallel tasks interleave", function()
+    local log = {}
+    local function client(tag, n)
+      local polls = 0
+      return { service_name = "rds", try = function()
+        polls = polls + 1
+        log[#log + 1] = tag .. polls
+        return proxies(polls >= n and "available" or "creating")
+      end }
+    end
+    local results, errs = sched.parallel({
+      function() return waiter.wait(client("a", 3), "DBProxyAvailable", {}, { delay = 0.05 }) end,
+      function() return waiter.wait(client("b", 3), "DBProxyAvailable", {}, { delay = 0.05 }) end,
+    })
+    assert.is_nil(errs[1]); assert.is_nil(errs[2])
+    assert.equal("available", results[1].DBProxies[1].Status)
+    -- b polls before a's waits are over: the sleeps yielded
+    assert.same({ "a1", "b1", "a2", "b2", "a3", "b3" }, log)
+  end)
+
+  it("reports each poll to the task's progress", function()
+    local polls = 0
+    local c = { service_name = "rds", try = function()
+      polls = polls + 1
+      return proxies(polls >= 2 and "available" or "creating")
+    end }
+    local reported = {}
+    local orig = sched.poll
+    sched.poll = function(w, st) reported[#reported + 1] = w .. ":" .. tostring(st) end
+    local ok, e = pcall(sched.run, function()
+      return waiter.wait(c, "DBProxyAvailable", {}, { delay = 0.01 })
+    end)
+    sched.poll = orig
+    assert.is_true(ok, tostring(e))
+    assert.same({ "DBProxyAvailable:creating", "DBProxyAvailable:available" }, reported)
+  end)
+end)
