@@ -9,13 +9,10 @@
 -- @module kumo.credentials.creds
 local M = {}
 
-local Creds = {}
-Creds.__index = Creds
-Creds.__name = "kumo.credentials"
-
---- Redacted description: the key's prefix (AKIA = long-term, ASIA =
--- temporary), whether a token is present, the expiry and the source.
-Creds.__tostring = function(c)
+-- Each creds object is an empty proxy whose metatable holds the fields, so
+-- they cannot be assigned (objects are shared by tasks) and generic table
+-- dumpers (pairs) see nothing to print.
+local function describe(c)
   local parts = { "credentials" }
   local kind = type(c.access_key_id) == "string" and c.access_key_id:sub(1, 4) or "?"
   parts[#parts + 1] = kind .. "…(redacted)"
@@ -25,9 +22,18 @@ Creds.__tostring = function(c)
   return "<" .. table.concat(parts, " ") .. ">"
 end
 
--- Assigning later is almost always a bug (creds are shared by tasks).
-Creds.__newindex = function(_, k)
+local function readonly(_, k)
   error("credentials are read-only (field " .. tostring(k) .. ")", 2)
+end
+
+local function wrap(fields)
+  return setmetatable({}, {
+    __index = fields,
+    __newindex = readonly,
+    __tostring = describe,
+    __name = "kumo.credentials",
+    __kumo_creds = true,
+  })
 end
 
 local function check_string(t, field, source)
@@ -67,12 +73,13 @@ function M.new(t)
     exp = e
   end
   c.expiration = exp
-  return setmetatable(c, Creds)
+  return wrap(c)
 end
 
 --- True when `v` is a creds object.
 function M.is(v)
-  return getmetatable(v) == Creds
+  local mt = type(v) == "table" and getmetatable(v)
+  return mt and mt.__kumo_creds == true or false
 end
 
 --- Wall-clock seconds (float when kumo.clock is there).
