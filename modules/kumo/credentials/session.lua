@@ -18,6 +18,12 @@ local KNOWN = {
   lazy = true, region = true,
 }
 
+local ALIASES = {
+  RoleArn = "role_arn", ExternalId = "external_id", RoleSessionName = "session_name",
+  DurationSeconds = "duration", Policy = "policy", PolicyArns = "policy_arns", Tags = "tags",
+  TransitiveTagKeys = "transitive_tag_keys", SourceIdentity = "source_identity",
+}
+
 --- A session acting in another account through AssumeRole.
 -- The role is assumed at once (so a wrong external id or trust policy shows
 -- here, not at the first call) unless `lazy = true`; the credentials are
@@ -29,6 +35,14 @@ local KNOWN = {
 -- @return a new session (fields `role_arn`, `account`)
 function M.assume_role(s, o)
   if type(o) ~= "table" then error("session:assume_role: expected a table { role_arn = ... }", 2) end
+  -- The AssumeRole API's own names are accepted too (RoleArn, ExternalId, ...).
+  local given = o
+  o = {}
+  for k, v in pairs(given) do o[ALIASES[k] or k] = v end
+  if given.SerialNumber or given.TokenCode then
+    o.mfa = { serial = given.SerialNumber, code = given.TokenCode }
+    o.SerialNumber, o.TokenCode = nil, nil
+  end
   for k in pairs(o) do
     if not KNOWN[k] then
       local list = {}
