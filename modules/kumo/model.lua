@@ -173,6 +173,9 @@ function M.service(name)
     table.concat(M.services(), ", ")), 0)
 end
 
+--- Same as `service` (the name the client uses).
+M.load = M.service
+
 --- Whether a model exists for a service (without raising).
 function M.has(name)
   return (pcall(M.service, name))
