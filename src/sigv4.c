@@ -232,6 +232,17 @@ static void hmac_final (const SHA256_CTX *inner, const SHA256_CTX *outer,
 }
 
 
+/* SHA-256 through the low-level API: OpenSSL 3's one-shot SHA256() goes
+** through EVP and fetches the algorithm (locks, allocation) every call. */
+static void sha256 (const void *p, size_t n,
+                    unsigned char out[SHA256_DIGEST_LENGTH]) {
+  SHA256_CTX c;
+  SHA256_Init(&c);
+  SHA256_Update(&c, p, n);
+  SHA256_Final(out, &c);
+}
+
+
 /* out = HMAC(k1 || k2, msg). */
 static void hmac (const void *k1, size_t l1, const void *k2, size_t l2,
                   const void *msg, size_t n,
@@ -1218,8 +1229,7 @@ static const struct key_entry *signing_key (struct kumo_sigv4_signer *s,
   unsigned char secret_hash[SHA256_DIGEST_LENGTH], k[SHA256_DIGEST_LENGTH];
   struct key_entry *e;
   unsigned i;
-  SHA256((const unsigned char *)p->secret_access_key,
-         p->secret_access_key_len, secret_hash);
+  sha256(p->secret_access_key, p->secret_access_key_len, secret_hash);
   for (i = 0; i < KEY_CACHE_SIZE; i++) {  /* most recent first */
     e = &s->keys[(s->key_next + KEY_CACHE_SIZE - 1 - i) % KEY_CACHE_SIZE];
     if (e->used && memcmp(e->date, date, 8) == 0 &&
@@ -1394,8 +1404,7 @@ static int sign_request (struct kumo_sigv4_signer *s,
     payload_len = sizeof(UNSIGNED_PAYLOAD) - 1;
   }
   else {
-    SHA256((const unsigned char *)(req->body != NULL ? req->body : ""),
-           req->body_len, digest);
+    sha256(req->body != NULL ? req->body : "", req->body_len, digest);
     hex32(s->payload_hex, digest);
     payload = s->payload_hex;
     payload_len = 64;
@@ -1462,7 +1471,7 @@ static int sign_request (struct kumo_sigv4_signer *s,
   buf_cstr(&s->cr);
 
   /* StringToSign */
-  SHA256((const unsigned char *)s->cr.data, s->cr.len, digest);
+  sha256(s->cr.data, s->cr.len, digest);
   hex32(cr_hex, digest);
   s->sts.len = 0;
   rc = buf_reserve(&s->sts, sizeof(ALGORITHM) + 17 + s->scope.len + 1 + 64);
