@@ -611,7 +611,7 @@ function waiter.wait(client, name, params, opts)
         last_output = out, last_error = err, hint = hint,
         message = string.format("%s failed on poll %d after %s: %s matched%s; last state: %s%s",
           wname, attempt, fmt_duration(t - start), describe_acceptor(mi, matched), persisted,
-          observed, hint and (". " .. hint) or "") })
+          observed, hint and ((observed:match("%.$") and " " or ". ") .. hint) or "") })
     elseif err and not matched then
       if opts.on_poll then opts.on_poll(info) end
       fail({ code = "WaiterUnexpectedError", service = service, operation = wname, waiter = wname,
