@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of src/crypto.c: digests, HMAC, hex, base64, uuid. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kumo/crypto.h"
+#include "check.h"
+
+
+static void hexof (const unsigned char *d, size_t n, char *out) {
+  kumo_hex(d, n, out);
+  out[2 * n] = '\0';
+}
+
+
+static void test_digests (void) {
+  unsigned char d[KUMO_SHA256_LEN];
+  char hex[2 * KUMO_SHA256_LEN + 1];
+  CHECK(kumo_sha256("abc", 3, d) == 0);
+  hexof(d, sizeof(d), hex);
+  CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(kumo_sha256(NULL, 0, d) == 0);
+  hexof(d, sizeof(d), hex);
+  CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(kumo_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d) == 0);
+  hexof(d, sizeof(d), hex);
+  CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CHECK(kumo_hmac_sha256(NULL, 0, NULL, 0, d) == 0);
+  hexof(d, sizeof(d), hex);
+  CHECK_STR(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  CHECK(kumo_sha1("abc", 3, d) == 0);
+  hexof(d, KUMO_SHA1_LEN, hex);
+  CHECK_STR(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+  CHECK(kumo_md5("", 0, d) == 0);
+  hexof(d, KUMO_MD5_LEN, hex);
+  CHECK_STR(hex, "d41d8cd98f00b204e9800998ecf8427e");
+}
+
+
+static void b64 (const char *in, const char *want) {
+  char out[64];
+  unsigned char back[64];
+  size_t n = strlen(in), m = 0;
+  CHECK(kumo_base64_len(n) == strlen(want));
+  kumo_base64_encode(in, n, out);
+  out[kumo_base64_len(n)] = '\0';
+  CHECK_STR(out, want);
+  CHECK(kumo_base64_decode(want, strlen(want), back, &m) == 0);
+  back[m] = '\0';
+  CHECK_STR((char *)back, in);
+}
+
+
+static void test_base64 (void) {
+  static const char *const bad[] = {
+    "Zg=", "Z", "Zm9", "Zm9v!A==", "Z===", "====", "Zm=v", "Zh==", "Zm9=",
+    "Zm9v Zm9v", "Zg==Zg==", NULL
+  };
+  unsigned char out[64];
+  size_t n = 12345;
+  int i;
+  b64("", "");
+  b64("f", "Zg==");
+  b64("fo", "Zm8=");
+  b64("foo", "Zm9v");
+  b64("foob", "Zm9vYg==");
+  b64("fooba", "Zm9vYmE=");
+  b64("foobar", "Zm9vYmFy");
+  for (i = 0; bad[i] != NULL; i++) {
+    CHECK(kumo_base64_decode(bad[i], strlen(bad[i]), out, &n) == -1);
+    CHECK(n == 12345);  /* untouched on failure */
+  }
+}
+
+
+static void test_uuid_random (void) {
+  char a[KUMO_UUID_LEN + 1], b[KUMO_UUID_LEN + 1];
+  unsigned char r1[32], r2[32];
+  CHECK(kumo_uuid4(a) == 0);
+  CHECK(kumo_uuid4(b) == 0);
+  CHECK(strlen(a) == 36);
+  CHECK(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+  CHECK(a[14] == '4');
+  CHECK(strchr("89ab", a[19]) != NULL);
+  CHECK(strcmp(a, b) != 0);
+  CHECK(kumo_random(r1, sizeof(r1)) == 0);
+  CHECK(kumo_random(r2, sizeof(r2)) == 0);
+  CHECK(memcmp(r1, r2, sizeof(r1)) != 0);
+  kumo_cleanse(r1, sizeof(r1));
+  CHECK(r1[0] == 0 && r1[31] == 0);
+}
+
+
+int main (void) {
+  test_digests();
+  test_base64();
+  test_uuid_random();
+  return check_report("crypto_test");
+}
