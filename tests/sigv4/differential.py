@@ -9,7 +9,7 @@ signs the same cases with kumo and compares.
 
 botocore signs the query of a URL as it stands (it does not re-encode it), so
 queries and S3 paths are generated canonically encoded, as botocore's own
-serializers would produce them (see sigv4 notes in tests/sigv4/VECTORS.md).
+serializers would produce them; kumo decodes and re-encodes, so both agree.
 
 Usage: python3 tests/sigv4/differential.py [--seed N] [--count N] > cases.json
 """

@@ -260,6 +260,12 @@ static void check_consistent (const struct kumo_sigv4_params *p,
 }
 
 
+static int ends_with (const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+
 static int has_add (const struct kumo_sigv4_result *r, const char *name,
                     const char *value) {
   size_t i;
@@ -330,10 +336,8 @@ static void test_session_token (struct kumo_sigv4_signer *s) {
   p.session_token_len = strlen(tok);
   CHECK(kumo_sigv4_presign(s, &req, &p, &r) == 0, "omit token presign");
   CHECK(r.url != NULL && strstr(r.canonical_request, "Token") == NULL &&
-        strlen(r.url) > 40 &&
-        strcmp(r.url + strlen(r.url) - 37,
-               "&X-Amz-Security-Token=tok%2Fen%2B%3D") == 0 - 0 &&
-        1, "presign omit: %s", r.url ? r.url : "(null)");
+        ends_with(r.url, "&X-Amz-Security-Token=tok%2Fen%2B%3D"),
+        "presign omit: %s", r.url ? r.url : "(null)");
   p.flags &= ~KUMO_SIGV4_OMIT_SESSION_TOKEN;
   CHECK(kumo_sigv4_presign(s, &req, &p, &r) == 0 &&
         strstr(r.canonical_request,
@@ -351,8 +355,9 @@ static void test_presign (struct kumo_sigv4_signer *s) {
   vanilla(&req, &p);
   CHECK(kumo_sigv4_presign(s, &req, &p, &r) == 0, "presign");
   /* aws-c-auth get-vanilla/query-signature.txt */
-  CHECK(strcmp(r.signature, "9a6e3b9e8d5d1fa1c6dd5d2d8b1a6e0b1ba3d0e3ad49ae1b3b8c3a3bdc0f6d3c") != 0,
-        "(sanity) signature is not a made-up constant");
+  CHECK(strcmp(r.signature, "e93c787ed7f371d5c6b165c1b38ede9550f4dce4144713e844b25b7192d3865d") == 0, "presign signature %s",
+        r.signature);
+  CHECK(ends_with(r.url, "&X-Amz-Signature=e93c787ed7f371d5c6b165c1b38ede9550f4dce4144713e844b25b7192d3865d"), "signature ends the URL");
   CHECK(strncmp(r.url, "https://example.amazonaws.com/?X-Amz-Algorithm="
                 "AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2F"
                 "us-east-1%2Fservice%2Faws4_request&X-Amz-Date="
@@ -370,7 +375,7 @@ static void test_presign (struct kumo_sigv4_signer *s) {
         strstr(r.url, "X-Amz-Expires=604800") != NULL &&
         strstr(r.url, "Expires=9&") == NULL &&
         strncmp(r.url, "https://example.amazonaws.com/p?X-Amz-Algorithm", 47)
-        == 0 && strstr(r.url, "&a=1&") == NULL &&
+        == 0 && strstr(r.url, "&a=1&X-Amz-Signature=") != NULL &&
         strstr(r.canonical_request, "&X-Amz-SignedHeaders=host&a=1\n"),
         "re-presign replaces: %s", r.url);
 
