@@ -11,11 +11,9 @@
 -- @module kumo.model
 local M = {}
 
-local json
-do
-  local ok, mod = pcall(require, "kumo.json")
-  json = (ok and type(mod) == "table" and mod.decode) and mod or require("cjson")
-end
+-- lua-cjson directly (a private instance): models hold no values it cannot
+-- keep, and it decodes ec2's 1.3 MB in ~20 ms where exact decoders take 9x.
+local json = require("cjson").new()
 
 local here = (debug.getinfo(1, "S").source:match("^@(.*)[/\\][^/\\]*$")) or "."
 

@@ -112,39 +112,70 @@ end
 
 local read
 
+-- Per structure, once: JSON key → {member name, shape}; output members bound
+-- to headers or the status code are not read from the body.
+local function reader(shapes, shape)
+  local r = shape._jr
+  if r then return r end
+  r = {}
+  for name, ref in pairs(shape.members or {}) do
+    if not common.out_located(shapes, ref) then
+      r[ref.locationName or name] = { name, shapes[ref.shape] }
+    end
+  end
+  shape._jr = r
+  return r
+end
+
+local function read_structure(shapes, shape, v)
+  if type(v) ~= "table" then return nil end
+  local out = {}
+  local r = shape._jr or reader(shapes, shape)
+  for k, mv in pairs(v) do
+    local e = r[k]
+    if e and mv ~= null then
+      local ms = e[2]
+      local t = ms.type
+      if t == "string" and not ms.document then
+        out[e[1]] = mv
+      elseif t == "structure" and not ms.document then
+        out[e[1]] = read_structure(shapes, ms, mv)
+      else
+        out[e[1]] = read(shapes, ms, mv)
+      end
+    end
+  end
+  if shape.union and next(out) == nil then
+    -- a member this model does not know (newer service): say which
+    for k, mv in pairs(v) do
+      if mv ~= null and k ~= "__type" then out.SDK_UNKNOWN_MEMBER = { name = k } break end
+    end
+  end
+  return out
+end
+
 --- Turn a decoded JSON value `v` into the Lua value of `shape`.
 function read(shapes, shape, v)
   local t = shape.type
   if shape.document then return v end
   if t == "structure" then
-    if type(v) ~= "table" then return nil end
-    local out = {}
-    local members = shape.members or {}
-    for name, ref in pairs(members) do
-      if not common.out_located(shapes, ref) then
-        local mv = v[ref.locationName or name]
-        if mv ~= nil and mv ~= null then out[name] = read(shapes, shapes[ref.shape], mv) end
-      end
-    end
-    if shape.union and next(out) == nil then
-      -- a member this model does not know (newer service): say which
-      for k, mv in pairs(v) do
-        if mv ~= null and k ~= "__type" then out.SDK_UNKNOWN_MEMBER = { name = k } break end
-      end
-    end
-    return out
+    return read_structure(shapes, shape, v)
   elseif t == "list" then
     if type(v) ~= "table" then return nil end
     local mshape = shapes[shape.member.shape]
+    local mt = mshape.type
     local out, n = {}, 0
     for i = 1, #v do
       local item = v[i]
+      n = n + 1
       if item == null then
         -- kept even in dense lists (botocore does; a hole would end the list)
-        n = n + 1
         out[n] = null
+      elseif mt == "string" then
+        out[n] = item
+      elseif mt == "structure" and not mshape.document then
+        out[n] = read_structure(shapes, mshape, item)
       else
-        n = n + 1
         out[n] = read(shapes, mshape, item)
       end
     end

@@ -43,9 +43,11 @@ function M.serialize(service, op, params, ctx)
           content_type = ps.type == "blob" and "application/octet-stream" or "text/plain"
         end
       elseif v ~= nil and v ~= null then
-        -- the target shape's own name wins (Smithy xmlName); else the member's
-        -- locationName, which S3's models rely on (LifecycleConfiguration)
-        local root = ps.locationName or ref.locationName or ref.shape
+        -- A member renamed on purpose wins, then the target shape's own name
+        -- (Smithy xmlName); else the member's locationName, which S3's models
+        -- rely on (LifecycleConfiguration → shape BucketLifecycleConfiguration).
+        local root = ref.locationName
+        if not root or root == payload then root = ps.locationName or root or ref.shape end
         req.body = xmlbody.document(shapes, ps, v,
           { locationName = root, xmlNamespace = ref.xmlNamespace or ps.xmlNamespace }, root)
         content_type = "application/xml"

@@ -8,29 +8,13 @@ local xml = require "kumo.protocol.xmlparse"
 local M = {}
 local concat = table.concat
 local tointeger = math.tointeger
-local index, escape, escape_attr = xml.index, xml.escape, xml.escape_attr
+local escape, escape_attr = xml.escape, xml.escape_attr
 
 ------------------------------------------------------------------------
 -- Parsing
 ------------------------------------------------------------------------
 
 -- The element name a structure member is read from (botocore's rules).
--- Smithy names a flattened list's elements after the member; botocore's
--- older models name them after the list's member (`locationName` of the
--- list member), so that is the fallback.
-local function member_key(shapes, name, ref)
-  local key = ref._xmlkey
-  if key then return key, ref._xmlkey2 end
-  local s = shapes[ref.shape]
-  key = ref.locationName or name
-  if s.type == "list" and (ref.flattened or s.flattened) and s.member.locationName
-      and s.member.locationName ~= key then
-    ref._xmlkey2 = s.member.locationName
-  end
-  ref._xmlkey = key
-  return key, ref._xmlkey2
-end
-
 local parse
 
 local function parse_scalar(shape, text, ref)
@@ -50,59 +34,107 @@ local function parse_scalar(shape, text, ref)
   return text
 end
 
-local function parse_list(shapes, shape, nodes, flattened)
-  local member = shape.member
-  local mshape = shapes[member.shape]
-  local out = {}
-  if flattened then
-    for i, node in ipairs(nodes) do out[i] = parse(shapes, mshape, node, member) end
-  else
-    local items = index(nodes[1])[member.locationName or "member"] or {}
-    for i, node in ipairs(items) do out[i] = parse(shapes, mshape, node, member) end
-  end
-  return out
+local find, sub = string.find, string.sub
+
+-- The local part of an element name, without a namespace prefix.
+local function lname(name)
+  local c = find(name, ":", 1, true)
+  if c then return sub(name, c + 1) end
+  return name
 end
 
-local function parse_map(shapes, shape, nodes, flattened)
-  local kname = shape.key.locationName or "key"
-  local vname = shape.value.locationName or "value"
-  local kshape, vshape = shapes[shape.key.shape], shapes[shape.value.shape]
-  local entries = flattened and nodes or (index(nodes[1]).entry or {})
-  local out = {}
-  for _, entry in ipairs(entries) do
-    local idx = index(entry)
-    local k, v = idx[kname], idx[vname]
-    if k then
-      out[parse(shapes, kshape, k[1], shape.key)] = v and parse(shapes, vshape, v[1], shape.value)
-    end
-  end
-  return out
-end
-
-local function parse_structure(shapes, shape, node)
-  local out = {}
-  local idx = index(node)
+-- Per structure, once: element name → how to read it. Smithy names a
+-- flattened list's elements after the member; botocore's older models after
+-- the list's member (`locationName` of the list member): both are mapped.
+local function reader(shapes, shape)
+  local r = shape._xr
+  if r then return r, shape._xattrs end
+  r = {}
+  local attrs = {}
   local members = shape.members or {}
   for _, name in ipairs(common.members(shape)) do
     local ref = members[name]
     if not common.out_located(shapes, ref) then
-      local mshape = shapes[ref.shape]
+      local ms = shapes[ref.shape]
       if ref.xmlAttribute then
-        local v = node.attrs[ref.locationName or name]
-        if v ~= nil then out[name] = parse_scalar(mshape, v, ref) end
+        attrs[#attrs + 1] = { name, ref.locationName or name, ms, ref }
       else
-        local key, alt = member_key(shapes, name, ref)
-        local nodes = idx[key] or (alt and idx[alt])
-        if nodes then
-          local t = mshape.type
-          if t == "list" then
-            out[name] = parse_list(shapes, mshape, nodes, ref.flattened or mshape.flattened)
-          elseif t == "map" then
-            out[name] = parse_map(shapes, mshape, nodes, ref.flattened or mshape.flattened)
-          else
-            out[name] = parse(shapes, mshape, nodes[1], ref)
-          end
+        local t = ms.type
+        local flat = (t == "list" or t == "map") and (ref.flattened or ms.flattened) or false
+        local e = { name = name, shape = ms, ref = ref, flat = flat }
+        local key = ref.locationName or name
+        r[key] = e
+        if flat and t == "list" and ms.member.locationName and r[ms.member.locationName] == nil then
+          r[ms.member.locationName] = e
         end
+      end
+    end
+  end
+  shape._xr, shape._xattrs = r, attrs
+  return r, attrs
+end
+
+local function parse_list_items(shapes, shape, node)
+  local member = shape.member
+  local mshape = shapes[member.shape]
+  local out = {}
+  local children = node.children
+  for i = 1, #children do out[i] = parse(shapes, mshape, children[i], member) end
+  return out
+end
+
+local function parse_entry(shapes, shape, entry, out)
+  local kname = shape.key.locationName or "key"
+  local vname = shape.value.locationName or "value"
+  local k, v
+  for _, c in ipairs(entry.children) do
+    local ln = lname(c.name)
+    if ln == kname then k = c elseif ln == vname then v = c end
+  end
+  if k then
+    out[parse_scalar(shapes[shape.key.shape], k.text, shape.key)] =
+      v and parse(shapes, shapes[shape.value.shape], v, shape.value)
+  end
+end
+
+local function parse_structure(shapes, shape, node)
+  local out = {}
+  local r, attrs = reader(shapes, shape)
+  if #attrs > 0 then
+    local na = node.attrs
+    for i = 1, #attrs do
+      local a = attrs[i]
+      local v = na and na[a[2]]
+      if v ~= nil then out[a[1]] = parse_scalar(a[3], v, a[4]) end
+    end
+  end
+  local children = node.children
+  for i = 1, #children do
+    local child = children[i]
+    local e = r[child.name] or r[lname(child.name)]
+    if e then
+      local ms = e.shape
+      local t = ms.type
+      if t == "structure" then
+        out[e.name] = parse_structure(shapes, ms, child)
+      elseif t == "list" then
+        if e.flat then
+          local l = out[e.name]
+          if not l then l = {} out[e.name] = l end
+          l[#l + 1] = parse(shapes, shapes[ms.member.shape], child, ms.member)
+        else
+          out[e.name] = parse_list_items(shapes, ms, child)
+        end
+      elseif t == "map" then
+        local m = out[e.name]
+        if not m then m = {} out[e.name] = m end
+        if e.flat then
+          parse_entry(shapes, ms, child, m)
+        else
+          for _, entry in ipairs(child.children) do parse_entry(shapes, ms, entry, m) end
+        end
+      else
+        out[e.name] = parse_scalar(ms, child.text, e.ref)
       end
     end
   end
@@ -117,8 +149,12 @@ end
 function parse(shapes, shape, node, ref)
   local t = shape.type
   if t == "structure" then return parse_structure(shapes, shape, node) end
-  if t == "list" then return parse_list(shapes, shape, { node }, false) end
-  if t == "map" then return parse_map(shapes, shape, { node }, false) end
+  if t == "list" then return parse_list_items(shapes, shape, node) end
+  if t == "map" then
+    local out = {}
+    for _, entry in ipairs(node.children) do parse_entry(shapes, shape, entry, out) end
+    return out
+  end
   return parse_scalar(shape, node.text, ref)
 end
 
