@@ -226,9 +226,15 @@ function AssumeRole:fetch()
   params.RoleSessionName = params.RoleSessionName or self.default_session_name
   if via_mfa_session then params.SerialNumber = nil end
   if code then params.TokenCode = code end
+  local stage = string.format("assuming %s from %s", self.role_arn, self.source_what)
+  -- Source first, so its own failure reads as such (it names its profile).
+  local oks, serr = pcall(source.get, source)
+  if not oks then
+    error(string.format("%s%s: getting the source credentials (%s) failed: %s", self.what,
+      self.where and (" (" .. self.where .. ")") or "", self.source_what, tostring(serr)), 0)
+  end
   local ok, client = pcall(sts.client, ctx, source)
   if not ok then self:fail("creating the STS client", client) end
-  local stage = string.format("assuming %s from %s", self.role_arn, self.source_what)
   local okc, out, err = pcall(client.try, client, "AssumeRole", params)
   if not okc then
     -- Getting the source credentials failed (the client asked the provider).
