@@ -326,7 +326,8 @@ struct kumo_sigv4_signer {
   size_t hdrs_cap;
   struct qvec query;
   size_t err_index;
-  int64_t date_time;              /* the time amz_date holds, or -1 */
+  int64_t date_time;              /* the time amz_date holds... */
+  int date_cached;                /* ...when this is set */
   char amz_date[17];
   char payload_hex[65];
   char signature[65];
@@ -350,7 +351,6 @@ struct kumo_sigv4_signer *kumo_sigv4_signer_new (void) {
   kumo_sigv4_buf_init(&s->enc, KUMO_SIGV4_MAX_SIZE);
   kumo_sigv4_buf_init(&s->host, KUMO_SIGV4_MAX_SIZE);
   kumo_sigv4_buf_init(&s->scratch, KUMO_SIGV4_MAX_SIZE);
-  s->date_time = -1;
   return s;
 }
 
@@ -1380,11 +1380,12 @@ static int sign_request (struct kumo_sigv4_signer *s,
   if (c.date != NULL) {
     rc = parse_amz_date(s->amz_date, c.date->value,
                         c.date->value != NULL ? c.date->value_len : 0);
-    s->date_time = -1;
+    s->date_cached = 0;
   }
-  else if (p->time != s->date_time) {
+  else if (!s->date_cached || p->time != s->date_time) {
     rc = kumo_sigv4_amz_date(s->amz_date, p->time);
-    s->date_time = rc == KUMO_SIGV4_OK ? p->time : -1;
+    s->date_time = p->time;
+    s->date_cached = rc == KUMO_SIGV4_OK;
   }
   if (rc != KUMO_SIGV4_OK)
     goto fail;

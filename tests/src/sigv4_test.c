@@ -578,6 +578,11 @@ static void test_errors (struct kumo_sigv4_signer *s) {
   req.body_len = 5;
   CHECK(kumo_sigv4_sign(s, &req, &p, &r) == KUMO_SIGV4_BAD_BODY,
         "NULL body with a length");
+  vanilla(&req, &p);
+  p.time = -1;
+  CHECK(kumo_sigv4_sign(s, &req, &p, &r) == KUMO_SIGV4_BAD_TIME &&
+        kumo_sigv4_sign(s, &req, &p, &r) == KUMO_SIGV4_BAD_TIME,
+        "a bad time fails every time (no stale cached date)");
   for (i = 0; i < KUMO_SIGV4_NCODES; i++)
     CHECK(strlen(kumo_sigv4_strerror(i)) > 1, "message for code %d", i);
   CHECK(strcmp(kumo_sigv4_strerror(-1), "unknown sigv4 error") == 0,
