@@ -273,7 +273,8 @@ for _, file in ipairs(files) do
       local ok, good, why = pcall(case.serialized and check_input or check_output,
         proto, service, case, suite.clientEndpoint)
       if not ok then good, why = false, "raised: " .. tostring(good) end
-      local reason = exceptions[name]
+      local kind = case.serialized and "input" or "output"
+      local reason = exceptions[kind .. ": " .. name] or exceptions[name]
       if good then
         passed = passed + 1
         if reason and use_exceptions then unexpected_passes[#unexpected_passes + 1] = name end
