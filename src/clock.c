@@ -398,7 +398,7 @@ int kumo_clock_parse (const char *s, size_t len, double *t, const char **err) {
   if (!isdigitc(peek(&c)) && peek(&c) != '-')
     return parse_rfc822(&c, t, err);
   /* an ISO date starts with 4 digits and '-', or 8 digits and 'T' */
-  if ((ndigits == 4 && c.p[4] == '-')
+  if ((ndigits == 4 && c.p + 4 < c.end && c.p[4] == '-')
       || (ndigits == 8 && c.p + 8 < c.end
           && (c.p[8] == 'T' || c.p[8] == 't')))
     return parse_iso(&c, t, err);

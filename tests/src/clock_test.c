@@ -127,6 +127,8 @@ static void test_reject (void) {
   rejects("12:00", "epoch");
   rejects("1234567890123456", "epoch");
   rejects("2015/08/30", "epoch");
+  parses("2015", 2015);  /* fuzz: read past the end */
+  parses("12", 12);
 }
 
 
