@@ -1,0 +1,287 @@
+-- The protocol modules against the shipped models: what goes on the wire,
+-- what comes back, and the shared helpers.
+local model = require "kumo.model"
+local common = require "kumo.protocol.common"
+local xmlparse = require "kumo.protocol.xmlparse"
+
+local root = os.getenv("KUMO_ROOT") or "."
+local TOKEN = "00000000-0000-4000-8000-000000000000"
+local ctx = { uuid = function() return TOKEN end }
+
+local function proto_of(svc)
+  return require("kumo.protocol." .. svc.metadata.protocol:gsub("-", "_"))
+end
+
+local function call(service, op, params)
+  local svc = model.service(service)
+  return proto_of(svc).serialize(svc, model.operation(svc, op), params, ctx)
+end
+
+local function parse(service, op, body, headers, status)
+  local svc = model.service(service)
+  return proto_of(svc).parse(svc, model.operation(svc, op),
+    { status = status or 200, headers = headers or {}, body = body })
+end
+
+local function parse_error(service, op, body, headers, status)
+  local svc = model.service(service)
+  return proto_of(svc).parse_error(svc, model.operation(svc, op),
+    { status = status or 400, headers = headers or {}, body = body })
+end
+
+local function header(req, name)
+  for _, h in ipairs(req.headers) do
+    if h[1]:lower() == name:lower() then return h[2] end
+  end
+end
+
+local function fixture(name)
+  local f = assert(io.open(root .. "/bench/lib/" .. name, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+describe("query protocol (sts, rds, iam)", function()
+  it("writes a form body in model member order", function()
+    local req = call("sts", "AssumeRole", { RoleSessionName = "s 1",
+      RoleArn = "arn:aws:iam::111122223333:role/r", DurationSeconds = 900 })
+    assert.are.equal("POST", req.method)
+    assert.are.equal("/", req.path)
+    assert.are.equal("Action=AssumeRole&Version=2011-06-15"
+      .. "&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fr&RoleSessionName=s%201"
+      .. "&DurationSeconds=900", req.body)
+    assert.are.equal("application/x-www-form-urlencoded; charset=utf-8", header(req, "Content-Type"))
+  end)
+
+  it("numbers list members and structures from 1", function()
+    local req = call("rds", "DescribeDBProxies",
+      { Filters = { { Name = "a", Values = { "x", "y" } } }, MaxRecords = 20 })
+    assert.are.equal("Action=DescribeDBProxies&Version=2014-10-31&Filters.Filter.1.Name=a"
+      .. "&Filters.Filter.1.Values.Value.1=x&Filters.Filter.1.Values.Value.2=y&MaxRecords=20", req.body)
+    req = call("iam", "ListRoles", {})
+    assert.are.equal("Action=ListRoles&Version=2010-05-08", req.body)
+  end)
+
+  it("parses a result wrapper into AWS API names and Lua types", function()
+    local out, meta = parse("rds", "DescribeDBProxies", fixture("rds_describe_db_proxies.xml"))
+    local p = out.DBProxies[1]
+    assert.are.equal("orders-proxy", p.DBProxyName)
+    assert.are.equal("REQUIRED", p.Auth[1].IAMAuth)
+    assert.are.same({ "subnet-0a", "subnet-0b", "subnet-0c" }, p.VpcSubnetIds)
+    assert.is_true(p.RequireTLS)
+    assert.is_false(p.DebugLogging)
+    assert.are.equal(1800, p.IdleClientTimeout)
+    assert.are.equal("integer", math.type(p.IdleClientTimeout))
+    assert.is_true(math.abs(p.CreatedDate - 1714557600.123) < 1e-6)
+    assert.are.equal("8c1e4d2a-0000-4000-8000-000000000000", meta.request_id)
+  end)
+
+  it("parses an error with its code, message, request id and modeled fields", function()
+    local err = parse_error("rds", "DescribeDBProxies", [[<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/">
+  <Error><Type>Sender</Type><Code>DBProxyNotFoundFault</Code><Message>DBProxy orders not found.</Message></Error>
+  <RequestId>5e6f-11</RequestId></ErrorResponse>]], {}, 404)
+    assert.are.equal("DBProxyNotFoundFault", err.code)
+    assert.are.equal("DBProxy orders not found.", err.message)
+    assert.are.equal("5e6f-11", err.request_id)
+    assert.are.same({}, err.fields) -- the fault has no modeled members
+  end)
+
+  it("survives an error body that is not XML", function()
+    local err = parse_error("sts", "GetCallerIdentity", "<html>bad gateway", {}, 502)
+    assert.is_nil(err.code)
+    assert.are.same({}, err.fields)
+  end)
+end)
+
+describe("ec2 protocol", function()
+  it("uses capitalized locationName and flat lists", function()
+    local req = call("ec2", "DescribeSubnets",
+      { Filters = { { Name = "vpc-id", Values = { "vpc-1", "vpc-2" } } }, SubnetIds = {} })
+    assert.are.equal("Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=vpc-id"
+      .. "&Filter.1.Value.1=vpc-1&Filter.1.Value.2=vpc-2", req.body)
+  end)
+
+  it("fills an absent idempotency token and keeps a given one, without touching params", function()
+    local params = { MinCount = 1, MaxCount = 1, ImageId = "ami-1" }
+    local req = call("ec2", "RunInstances", params)
+    assert.matches("ClientToken=" .. TOKEN, req.body, 1, true)
+    assert.is_nil(params.ClientToken)
+    params.ClientToken = "mine"
+    assert.matches("ClientToken=mine", call("ec2", "RunInstances", params).body, 1, true)
+  end)
+
+  it("parses item lists and tag sets", function()
+    local out, meta = parse("ec2", "DescribeSubnets", fixture("ec2_describe_subnets.xml"))
+    assert.are.equal(6, #out.Subnets)
+    local s = out.Subnets[2]
+    assert.are.equal("subnet-01", s.SubnetId)
+    assert.are.equal(251, s.AvailableIpAddressCount)
+    assert.is_false(s.MapPublicIpOnLaunch)
+    assert.are.same({ { Key = "Name", Value = "private-1" } }, s.Tags)
+    assert.are.same({}, s.Ipv6CidrBlockAssociationSet)
+    assert.are.equal("7a62c49f-347e-4fc4-9331-6e8eEXAMPLE", meta.request_id)
+  end)
+
+  it("parses the ec2 error envelope", function()
+    local err = parse_error("ec2", "DescribeSubnets", [[<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code><Message>The subnet ID 'subnet-9' does not exist</Message></Error></Errors><RequestID>ab-12</RequestID></Response>]])
+    assert.are.equal("InvalidSubnetID.NotFound", err.code)
+    assert.are.equal("The subnet ID 'subnet-9' does not exist", err.message)
+    assert.are.equal("ab-12", err.request_id)
+  end)
+end)
+
+describe("json protocol (kms, secretsmanager, logs, cloudwatch)", function()
+  it("sends X-Amz-Target and the JSON content type", function()
+    local req = call("kms", "ListKeys", { Limit = 100 })
+    assert.are.equal("TrentService.ListKeys", header(req, "X-Amz-Target"))
+    assert.are.equal("application/x-amz-json-1.1", header(req, "Content-Type"))
+    assert.are.equal('{"Limit":100}', req.body)
+    assert.are.equal('{}', call("kms", "ListKeys", {}).body)
+  end)
+
+  it("writes blobs as base64 and timestamps as epoch seconds", function()
+    local req = call("secretsmanager", "CreateSecret",
+      { Name = "db", SecretBinary = "\0\1\2hello" })
+    assert.matches('"SecretBinary":"AAECaGVsbG8="', req.body, 1, true)
+    assert.matches('"ClientRequestToken":"' .. TOKEN .. '"', req.body, 1, true)
+    req = call("cloudwatch", "PutMetricData", { Namespace = "App", MetricData = {
+      { MetricName = "Latency", Timestamp = 1700000000.5, Value = 0.25, Unit = "Seconds" } } })
+    assert.matches('"Timestamp":1700000000.5', req.body, 1, true)
+    assert.matches('"Value":0.25', req.body, 1, true)
+    assert.are.equal("GraniteServiceVersion20100801.PutMetricData", header(req, "X-Amz-Target"))
+    assert.are.equal("true", header(req, "x-amzn-query-mode"))
+  end)
+
+  it("parses results with blobs, timestamps and integers", function()
+    local out = parse("secretsmanager", "GetSecretValue",
+      '{"ARN":"arn:x","Name":"db","SecretBinary":"AAECaGVsbG8=","CreatedDate":1714557600.5,'
+      .. '"VersionStages":["AWSCURRENT"]}')
+    assert.are.equal("\0\1\2hello", out.SecretBinary)
+    assert.are.equal(1714557600.5, out.CreatedDate)
+    assert.are.same({ "AWSCURRENT" }, out.VersionStages)
+    out = parse("logs", "DescribeLogGroups", '{"logGroups":[{"logGroupName":"g","storedBytes":42,'
+      .. '"creationTime":1714557600000}]}')
+    assert.are.equal("integer", math.type(out.logGroups[1].storedBytes))
+    assert.are.equal(1714557600000, out.logGroups[1].creationTime)
+    out = parse("kms", "ListKeys", fixture("kms_list_keys.json"))
+    assert.are.equal(50, #out.Keys)
+    assert.is_false(out.Truncated)
+  end)
+
+  it("parses errors from __type (namespace stripped) or X-Amzn-ErrorType", function()
+    local err = parse_error("kms", "DescribeKey",
+      '{"__type":"com.amazonaws.kms#NotFoundException","message":"Key not found"}',
+      { ["x-amzn-requestid"] = "r-1" })
+    assert.are.equal("NotFoundException", err.code)
+    assert.are.equal("Key not found", err.message)
+    assert.are.equal("r-1", err.request_id)
+    assert.are.same({ message = "Key not found" }, err.fields)
+    err = parse_error("secretsmanager", "GetSecretValue", '{"Message":"Secrets Manager can\'t find it."}',
+      { ["x-amzn-errortype"] = "ResourceNotFoundException:http://internal.amazon.com/coral/" })
+    assert.are.equal("ResourceNotFoundException", err.code)
+    assert.are.equal("Secrets Manager can't find it.", err.message)
+  end)
+
+  it("takes the error code from x-amzn-query-error for awsQueryCompatible services", function()
+    local err = parse_error("cloudwatch", "GetMetricData",
+      '{"__type":"com.amazonaws.cloudwatch#InvalidNextToken","message":"bad"}',
+      { ["x-amzn-query-error"] = "InvalidNextToken;Sender" })
+    assert.are.equal("InvalidNextToken", err.code)
+  end)
+end)
+
+describe("rest-json protocol (ram)", function()
+  it("maps the operation to its URI and JSON body", function()
+    local req = call("ram", "GetResourceShares", { resourceOwner = "SELF", name = "db share" })
+    assert.are.equal("POST", req.method)
+    assert.are.equal("/getresourceshares", req.path)
+    assert.are.same({}, req.query)
+    assert.are.same({ name = "db share", resourceOwner = "SELF" }, require("cjson").decode(req.body))
+    assert.are.equal("application/json", header(req, "Content-Type"))
+  end)
+
+  it("parses results and errors", function()
+    local out = parse("ram", "GetResourceShares", fixture("ram_get_resource_shares.json"))
+    assert.are.equal(5, #out.resourceShares)
+    assert.are.equal("ACTIVE", out.resourceShares[1].status)
+    assert.is_true(math.abs(out.resourceShares[1].creationTime - 1714557600.123) < 1e-6)
+    local err = parse_error("ram", "GetResourceShares", '{"message":"no such share"}',
+      { ["x-amzn-errortype"] = "UnknownResourceException:http://internal.amazon.com/" }, 400)
+    assert.are.equal("UnknownResourceException", err.code)
+    assert.are.equal("no such share", err.message)
+  end)
+
+  it("fills URI labels (percent-encoded) and refuses a missing one", function()
+    local svc = { metadata = { protocol = "rest-json" }, shapes = {
+      In = { type = "structure", members = {
+        Id = { shape = "S", location = "uri", locationName = "Id" },
+        Key = { shape = "S", location = "uri", locationName = "Key" },
+        Q = { shape = "L", location = "querystring", locationName = "q" } } },
+      S = { type = "string" }, L = { type = "list", member = { shape = "S" } } } }
+    local op = { name = "Get", http = { method = "GET", requestUri = "/things/{Id}/{Key+}?x=1" },
+      input = { shape = "In" } }
+    local rj = require "kumo.protocol.rest_json"
+    local req = rj.serialize(svc, op, { Id = "a b", Key = "dir/f#1", Q = { "1", "2" } }, ctx)
+    assert.are.equal("/things/a%20b/dir/f%231", req.path)
+    assert.are.same({ { "x", "1" }, { "q", "1" }, { "q", "2" } }, req.query)
+    assert.are.equal("", req.body)
+    local ok, err = pcall(rj.serialize, svc, op, { Key = "k" }, ctx)
+    assert.is_false(ok)
+    assert.matches("Get: Id is required (it is part of the URI", err, 1, true)
+  end)
+end)
+
+describe("protocol helpers", function()
+  it("reads timestamps in every AWS format", function()
+    assert.are.equal(1422172800, common.parse_time("2015-01-25T08:00:00Z"))
+    assert.are.equal(1422172800.123, common.parse_time("2015-01-25T08:00:00.123Z"))
+    assert.are.equal(1422172800, common.parse_time("2015-01-25T09:00:00+01:00"))
+    assert.are.equal(1422172800, common.parse_time("Sun, 25 Jan 2015 08:00:00 GMT"))
+    assert.are.equal(1422172800, common.parse_time("1422172800"))
+    assert.is_nil(common.parse_time("soon"))
+  end)
+
+  it("writes timestamps", function()
+    assert.are.equal("2015-01-25T08:00:00Z", common.iso8601(1422172800))
+    assert.are.equal("2015-01-25T08:00:00.123Z", common.iso8601(1422172800.123))
+    assert.are.equal("Sun, 25 Jan 2015 08:00:00 GMT", common.rfc822(1422172800))
+    assert.are.equal("1422172800.5", common.format_time(1422172800.5, "unixTimestamp"))
+    assert.are.equal("2015-01-25T08:00:00Z", common.format_time("Sun, 25 Jan 2015 08:00:00 GMT", "iso8601"))
+  end)
+
+  it("writes numbers exactly and special floats by name", function()
+    assert.are.equal("0.1", common.float_text(0.1))
+    assert.are.equal("1", common.float_text(1.0))
+    assert.are.equal("123456789.123", common.float_text(123456789.123))
+    assert.are.equal("NaN", common.float_text(0 / 0))
+    assert.are.equal("-Infinity", common.float_text(-math.huge))
+    assert.are.equal("9007199254740993", common.int_text(9007199254740993))
+  end)
+
+  it("percent-encodes as AWS signs", function()
+    assert.are.equal("a%20b%2Fc~d_e.f-g%C3%A9", common.urlencode("a b/c~d_e.f-gé"))
+    assert.are.equal("a%20b/c", common.urlencode("a b/c", true))
+  end)
+
+  it("round-trips base64", function()
+    for _, s in ipairs{ "", "f", "fo", "foo", "foob", "\0\255\128binary" } do
+      assert.are.equal(s, common.b64decode(common.b64encode(s)))
+    end
+    assert.are.equal("Zm9vYg==", common.b64encode("foob"))
+  end)
+
+  it("decodes XML into the same tree as kumo.xml (Lua fallback parser)", function()
+    local text = fixture("ec2_describe_subnets.xml")
+    local a = assert(xmlparse.decode(text))
+    assert.are.equal("DescribeSubnetsResponse", a.name)
+    local n = assert(xmlparse.decode('<a x="1&amp;2"><b>t&lt;<![CDATA[<raw>]]></b><!-- c --><c/></a>'))
+    assert.are.equal("1&2", n.attrs.x)
+    assert.are.equal("t<<raw>", n.children[1].text)
+    assert.are.equal("c", n.children[2].name)
+    local bad, err = xmlparse.decode("<a><b></a>")
+    assert.is_nil(bad)
+    assert.matches("^xml:", err)
+  end)
+end)
