@@ -1,0 +1,217 @@
+-- Credentials end to end, against the sandbox (real HTTP, SigV4 and IAM
+-- checks, trust policies with sts:ExternalId): profile roles, external ids,
+-- the helpful AccessDenied, STS endpoint overrides, and the credential cache
+-- shared with the AWS CLI in both directions, proved with the sandbox's
+-- request statistics.
+local aws = require "kumo.aws"
+local json = require "cjson"
+local assume_role = require "kumo.credentials.assume_role"
+local file_cache = require "kumo.credentials.file_cache"
+
+local ROOT = os.getenv("KUMO_ROOT") or "."
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(os.execute("mkdir -p " .. d))
+  return d
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  return path
+end
+
+local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+-- The sandbox: tests/lib/sandbox.lua when present, else started here the
+-- same way (python3 -m kumo_sandbox on a free port).
+local function start_sandbox()
+  local ok, lib = pcall(require, "tests.lib.sandbox")
+  if ok and type(lib) == "table" and lib.start then
+    local sb = lib.start()
+    return { dir = sb.dir, endpoint = sb.endpoint or sb.url, stop = function() sb:stop() end,
+      world = sb.world or json.decode(read(sb.dir .. "/world.json")) }
+  end
+  local dir = tmpdir()
+  assert(os.execute(string.format("cd %s && PYTHONPATH=sandbox python3 -m kumo_sandbox --port 0 --dir %s/sb "
+    .. ">%s/log 2>&1 &", sh_quote(ROOT), dir, dir)))
+  local world
+  for _ = 1, 600 do
+    local text = read(dir .. "/sb/world.json")
+    if text then
+      local okj, w = pcall(json.decode, text)
+      if okj and w.endpoint then world = w break end
+    end
+    os.execute("sleep 0.1")
+  end
+  assert(world, "the sandbox did not start: " .. tostring(read(dir .. "/log")))
+  return { dir = dir .. "/sb", endpoint = world.endpoint, world = world,
+    stop = function() os.execute("kill " .. world.pid .. " 2>/dev/null") end }
+end
+
+local sb, home, env
+
+local function http(method, path)
+  local res = assert(require("kumo.http").request{ method = method, url = sb.endpoint .. path })
+  assert(res.status < 300, path .. ": HTTP " .. res.status)
+  return res.body
+end
+
+local function reset_stats() http("DELETE", "/_kumo/stats") end
+
+-- Count of an STS operation across accounts since the last reset.
+local function count(op)
+  local stats = json.decode(http("GET", "/_kumo/stats"))
+  local n = 0
+  for _, acct in pairs(stats.accounts or {}) do
+    for name, o in pairs(acct.operations or {}) do
+      if name == op or name:match(":" .. op .. "$") then n = n + o.count end
+    end
+  end
+  return n
+end
+
+local function session(opts)
+  local o = { env = env }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return aws.session(o)
+end
+
+-- The AWS CLI (v1, default python3) with the same files and HOME.
+local function aws_cli(args)
+  local vars = { "HOME=" .. home, "AWS_CONFIG_FILE=" .. env.AWS_CONFIG_FILE,
+    "AWS_SHARED_CREDENTIALS_FILE=" .. env.AWS_SHARED_CREDENTIALS_FILE, "AWS_DEFAULT_REGION=us-east-1",
+    "AWS_EC2_METADATA_DISABLED=true", "PATH=" .. os.getenv("PATH") }
+  local p = io.popen("env -i " .. table.concat(vars, " ") .. " aws " .. args .. " --output json 2>&1; echo rc=$?")
+  local out = p:read("a")
+  p:close()
+  return tonumber(out:match("rc=(%d+)%s*$")), out
+end
+
+local function cache_files()
+  local p = io.popen("ls " .. home .. "/.aws/cli/cache 2>/dev/null")
+  local list = {}
+  for line in p:lines() do list[#list + 1] = line end
+  p:close()
+  return list
+end
+
+setup(function()
+  sb = start_sandbox()
+  home = tmpdir()
+  env = { HOME = home, AWS_CONFIG_FILE = sb.dir .. "/config", AWS_SHARED_CREDENTIALS_FILE = sb.dir .. "/credentials",
+    AWS_EC2_METADATA_DISABLED = "true" }
+end)
+
+teardown(function() if sb then sb.stop() end end)
+
+before_each(function()
+  assume_role.reset()
+  os.execute("rm -rf " .. home .. "/.aws/cli/cache")
+  reset_stats()
+end)
+
+describe("profiles with roles and external ids", function()
+  it("act in the role's account", function()
+    local w = sb.world
+    assert.are.equal(w.accounts.base, session{ profile = "base" }:identity().account)
+    local app = session{ profile = "app" }:identity()
+    assert.are.equal(w.accounts.app, app.account)
+    assert.truthy(app.arn:find("assumed%-role/kumo%-deployer/kumo%-app"))
+    assert.are.equal(w.accounts.rds, session{ profile = "rds" }:identity().account)
+    assert.are.equal(2, count("AssumeRole"))
+  end)
+
+  it("a wrong external id gives AccessDenied with the profile, file, step and hint", function()
+    local cfg = read(env.AWS_CONFIG_FILE):gsub("external_id = kumo%-sandbox%-rds", "external_id = not-the-right-one")
+    local e2 = {}
+    for k, v in pairs(env) do e2[k] = v end
+    e2.AWS_CONFIG_FILE = write(home .. "/config-wrong", cfg)
+    local s = aws.session{ profile = "rds", env = e2 }
+    local ok, err = pcall(s.identity, s)
+    assert.is_false(ok)
+    err = tostring(err)
+    assert.truthy(err:find('profile "rds" (' .. e2.AWS_CONFIG_FILE .. ":", 1, true), err)
+    assert.truthy(err:find("assuming " .. sb.world.roles.rds.arn .. ' from profile "base": AccessDenied', 1, true), err)
+    assert.truthy(err:find("check the role's trust policy and external_id", 1, true), err)
+    assert.falsy(err:find(read(env.AWS_SHARED_CREDENTIALS_FILE):match("aws_secret_access_key = (%S+)"), 1, true))
+  end)
+
+  it("session:assume_role with and without the external id", function()
+    local base = session{ profile = "base" }
+    local rds = base:assume_role{ role_arn = sb.world.roles.rds.arn, external_id = sb.world.roles.rds.external_id,
+      session_name = "e2e" }
+    local id = rds:identity()
+    assert.are.equal(sb.world.accounts.rds, id.account)
+    assert.truthy(id.arn:find("/e2e$"))
+    local ok, err = pcall(base.assume_role, base, { role_arn = sb.world.roles.rds.arn })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("AccessDenied", 1, true))
+    assert.truthy(tostring(err):find("external_id", 1, true))
+  end)
+
+  it("STS calls follow AWS_ENDPOINT_URL_STS when the profile has no endpoint", function()
+    local cfg = read(env.AWS_CONFIG_FILE):gsub("endpoint_url = [^\n]*\n", "")
+    local e2 = {}
+    for k, v in pairs(env) do e2[k] = v end
+    e2.AWS_CONFIG_FILE = write(home .. "/config-noendpoint", cfg)
+    e2.AWS_ENDPOINT_URL_STS = sb.endpoint
+    assert.are.equal(sb.world.accounts.app, aws.session{ profile = "app", env = e2 }:identity().account)
+    assert.are.equal(1, count("AssumeRole"))
+  end)
+end)
+
+describe("the credential cache shared with the AWS CLI", function()
+  it("kumo writes, then `aws sts get-caller-identity --profile app` uses it without AssumeRole", function()
+    session{ profile = "app" }:get_credentials()
+    assert.are.equal(1, count("AssumeRole"))
+    local key = file_cache.cache_key{ RoleArn = sb.world.roles.app.arn, ExternalId = sb.world.roles.app.external_id,
+      RoleSessionName = "kumo-app" }
+    assert.are.same({ key .. ".json" }, cache_files())
+    reset_stats()
+    local rc, out = aws_cli("sts get-caller-identity --profile app")
+    assert.are.equal(0, rc, out)
+    assert.are.equal(sb.world.accounts.app, json.decode((out:gsub("rc=%d+%s*$", ""))).Account)
+    assert.are.equal(0, count("AssumeRole"))
+    assert.are.equal(1, count("GetCallerIdentity"))
+  end)
+
+  it("the AWS CLI writes, then kumo uses it without AssumeRole", function()
+    local rc, out = aws_cli("sts get-caller-identity --profile rds")
+    assert.are.equal(0, rc, out)
+    assert.are.equal(1, count("AssumeRole"))
+    assert.are.equal(1, #cache_files())
+    reset_stats()
+    local s = session{ profile = "rds" }
+    local c = s:get_credentials()
+    assert.truthy(c.source:find("cached in", 1, true))
+    assert.are.equal(sb.world.accounts.rds, s:identity().account)
+    assert.are.equal(0, count("AssumeRole"))
+    assert.are.equal(1, count("GetCallerIdentity"))
+  end)
+
+  it("can be turned off", function()
+    session{ profile = "app", credential_cache = false }:get_credentials()
+    assume_role.reset()
+    session{ profile = "app", credential_cache = false }:get_credentials()
+    assert.are.equal(2, count("AssumeRole"))
+    assert.are.same({}, cache_files())
+  end)
+
+  it("cache files are private (mode 0600)", function()
+    session{ profile = "app" }:get_credentials()
+    local f = cache_files()[1]
+    assert.are.equal("600", io.popen("stat -c %a " .. home .. "/.aws/cli/cache/" .. f):read("l"))
+  end)
+end)
