@@ -10,6 +10,7 @@
 -- raises `"<Operation>: <path>: <problem>"` (one line per problem), e.g.
 -- `CreateDBProxy: Auth[1].IAMAuth: expected one of REQUIRED, DISABLED, ENABLED`.
 -- List positions are 1-based as in Lua; map keys are written `Map["key"]`.
+-- Values of `sensitive` shapes (secrets, passwords) never appear in messages.
 -- @module kumo.validate
 local regex = require "kumo.regex"
 
@@ -63,7 +64,8 @@ local function shape_type_name(shape)
   return "a string"
 end
 
-local function value_text(v)
+local function value_text(v, shape)
+  if shape and shape.sensitive then return "(sensitive value, not shown)" end
   if type(v) == "string" then
     if #v > 40 then v = v:sub(1, 37) .. "..." end
     return format("%q", v)
@@ -108,11 +110,15 @@ end
 
 local check_value
 
+local function num_text(x)
+  return tostring(tointeger(x) or x)
+end
+
 function Check:range(shape, v, n)
   if shape.min and v < shape.min then
-    self:problem(format("%s is below the minimum %s", value_text(v), tostring(shape.min)), n)
+    self:problem(format("%s is below the minimum %s", value_text(v, shape), num_text(shape.min)), n)
   elseif shape.max and v > shape.max then
-    self:problem(format("%s is above the maximum %s", value_text(v), tostring(shape.max)), n)
+    self:problem(format("%s is above the maximum %s", value_text(v, shape), num_text(shape.max)), n)
   end
 end
 
@@ -229,7 +235,7 @@ function check_value(self, shape, v, n)
   elseif t == "string" then
     if tv ~= "string" then
       if shape.jsonvalue then return end
-      return self:problem("expected a string, got " .. tv .. " " .. value_text(v), n)
+      return self:problem("expected a string, got " .. tv .. " " .. value_text(v, shape), n)
     end
     if shape._free then return end
     local enum = shape.enum
@@ -241,13 +247,13 @@ function check_value(self, shape, v, n)
         shape._enum = set
       end
       if not set[v] then
-        local msg = format("expected one of %s, got %s", concat(enum, ", "), value_text(v))
+        local msg = format("expected one of %s, got %s", concat(enum, ", "), value_text(v, shape))
         if self.strict then self:problem(msg, n)
         else self:warning(msg .. " (sending it anyway: the model may be older than the service)", n) end
       end
     end
     if shape.min or shape.max then
-      self:length(shape, utf8len(v) or #v, value_text(v), n)
+      self:length(shape, utf8len(v) or #v, value_text(v, shape), n)
     end
     local pat = shape.pattern
     if pat then
@@ -257,28 +263,28 @@ function check_value(self, shape, v, n)
         shape._re = re
       end
       if re and regex.test(re, v, true) == false then
-        self:problem(format("%s does not match the pattern %s", value_text(v), pat), n)
+        self:problem(format("%s does not match the pattern %s", value_text(v, shape), pat), n)
       end
     end
   elseif t == "integer" or t == "long" then
     if tv ~= "number" or not tointeger(v) then
-      return self:problem("expected an integer, got " .. tv .. " " .. value_text(v), n)
+      return self:problem("expected an integer, got " .. tv .. " " .. value_text(v, shape), n)
     end
     self:range(shape, v, n)
   elseif t == "float" or t == "double" then
     if tv == "string" and (v == "NaN" or v == "Infinity" or v == "-Infinity") then return end
-    if tv ~= "number" then return self:problem("expected a number, got " .. tv .. " " .. value_text(v), n) end
+    if tv ~= "number" then return self:problem("expected a number, got " .. tv .. " " .. value_text(v, shape), n) end
     self:range(shape, v, n)
   elseif t == "boolean" then
     if tv ~= "boolean" then
-      return self:problem("expected a boolean (true/false), got " .. tv .. " " .. value_text(v), n)
+      return self:problem("expected a boolean (true/false), got " .. tv .. " " .. value_text(v, shape), n)
     end
   elseif t == "timestamp" then
     if tv == "number" then return end
     if tv == "string" then
       local common = require "kumo.protocol.common"
       if common.parse_time(v) then return end
-      return self:problem(value_text(v) .. " is not a timestamp (use epoch seconds, or ISO 8601 "
+      return self:problem(value_text(v, shape) .. " is not a timestamp (use epoch seconds, or ISO 8601 "
         .. "like 2024-01-31T12:00:00Z)", n)
     end
     return self:problem("expected a timestamp (epoch seconds or ISO 8601 text), got " .. tv, n)

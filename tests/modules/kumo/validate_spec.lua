@@ -126,6 +126,15 @@ describe("kumo.validate", function()
     assert.are.equal("Op: Name: required parameter is missing", err)
   end)
 
+  it("never shows a sensitive value", function()
+    local err = problems("secretsmanager", "CreateSecret", { Name = "n", SecretString = ("s3cr3t"):rep(11000) })
+    assert.matches("SecretString: (sensitive value, not shown) has length 66000, above the maximum 65536",
+      err, 1, true)
+    assert.is_nil(err:find("s3cr3t", 1, true))
+    err = problems("secretsmanager", "CreateSecret", { Name = "n", SecretString = 42 })
+    assert.matches("SecretString: expected a string, got number (sensitive value, not shown)", err, 1, true)
+  end)
+
   it("reports several problems at once, one per line", function()
     local err = problems("rds", "CreateDBProxy", { DBProxyName = 1, Bogus = true })
     local lines = {}
