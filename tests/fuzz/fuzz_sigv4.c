@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
 ** libFuzzer target for kumo's SigV4 canonicaliser (src/sigv4.c).
-** fuzz-sources: src/sigv4.c
 **
 ** Input: byte 0 holds option bits, then lines: the URL, then header lines
 ** "name:value" up to an empty line, then the body. The whole input also
@@ -11,6 +10,7 @@
 ** to sign ends with SHA-256(canonical request), signing is deterministic,
 ** and a failure leaves the result untouched.
 */
+/* fuzz-sources: src/sigv4.c */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,7 +49,7 @@ static void check_encoded (const char *s, size_t n, const char *extra,
     unsigned char c = (unsigned char)s[i];
     if (is_unreserved(c) || (c != '\0' && strchr(extra, c) != NULL))
       continue;
-    if (c == '%' && i + 2 < n + 0 + 1 && i + 2 <= n - 1 &&
+    if (c == '%' && i + 2 < n &&
         (lower_ok ? is_any_hex((unsigned char)s[i + 1]) &&
                     is_any_hex((unsigned char)s[i + 2])
                   : is_upper_hex((unsigned char)s[i + 1]) &&
