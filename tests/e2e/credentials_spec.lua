@@ -57,7 +57,7 @@ local function start_sandbox()
   end
   assert(world, "the sandbox did not start: " .. tostring(read(dir .. "/log")))
   return { dir = dir .. "/sb", endpoint = world.endpoint, world = world,
-    stop = function() os.execute("kill " .. world.pid .. " 2>/dev/null") end }
+    stop = function() os.execute(string.format("kill %d 2>/dev/null", math.tointeger(world.pid))) end }
 end
 
 local sb, home, env
