@@ -92,18 +92,10 @@ local function keys_of(t)
   return list
 end
 
+-- kumo.model has already chosen the protocol kumo speaks (metadata.protocol).
 local function protocol_module(meta)
-  local list = meta.protocols or { meta.protocol }
-  local tried = {}
-  for _, p in ipairs(list) do
-    local name = p:gsub("-", "_")
-    local ok, mod = pcall(require, "kumo.protocol." .. name)
-    if ok then return mod, p end
-    tried[#tried + 1] = p
-    if not tostring(mod):find("not found", 1, true) then error(mod, 0) end
-  end
-  error(format("%s: none of the service's protocols is supported by kumo (%s)",
-    meta.endpointPrefix or "?", concat(tried, ", ")), 0)
+  local p = meta.protocol
+  return require("kumo.protocol." .. p:gsub("-", "_")), p
 end
 
 --- Make a client (use `session:client(name)`).
@@ -418,7 +410,13 @@ function Client:call(op, params, opts)
     local hreq = { method = method, url = url, headers = headers, body = body,
       timeout = timeout, connect_timeout = connect_timeout }
     local res, tmsg, tcode
-    if transport then res, tmsg, tcode = transport(hreq) else res, tmsg, tcode = sched.request(hreq) end
+    if transport then
+      res, tmsg, tcode = transport(hreq)
+    else
+      -- the rate bucket of kumo.sched: per account (or key), service and region
+      res, tmsg, tcode = sched.request(hreq, { limit_key = (creds.account_id or creds.access_key_id)
+        .. "/" .. ep.signing_name .. "/" .. ep.signing_region })
+    end
 
     local err, out, status
     if not res then

@@ -29,19 +29,6 @@ end
 
 local data -- the partition data, loaded on first use
 
-local function moddir()
-  local ok, sys = pcall(require, "kumo.sys")
-  if ok and type(sys) == "table" and sys.moddir then return sys.moddir end
-  local p = package.searchpath("kumo.errors", package.path)
-  return p and p:gsub("/kumo/errors%.lua$", "") or "modules"
-end
-
-local function decode_json(text)
-  local ok, json = pcall(require, "kumo.json")
-  if not ok then json = require "cjson" end
-  return json.decode(text)
-end
-
 -- Expand the few regex forms the partition `regionRegex`es use (`^`, `$`,
 -- `\-`, `\w`, `\d`, `+`, alternation groups) into a list of Lua patterns.
 local function regex_to_patterns(re)
@@ -86,12 +73,7 @@ end
 -- @treturn table `{ partitions = {...}, services = { [prefix] = { [partition] = {...} } } }`
 function endpoints.data()
   if data then return data end
-  local path = moddir() .. "/kumo/models/_partitions.json"
-  local f, err = io.open(path, "rb")
-  if not f then error("kumo.endpoints: cannot read the partition data: " .. tostring(err), 0) end
-  local text = f:read("a")
-  f:close()
-  local d = decode_json(text)
+  local d = require("kumo.model").partitions()
   for _, p in ipairs(d.partitions) do
     p.region_set = {}
     for _, r in ipairs(p.regions or {}) do p.region_set[r] = true end
