@@ -1,0 +1,118 @@
+"""kumo sandbox: a local two-account AWS cloud (moto, SigV4 + IAM always on).
+
+usage: python3 -m kumo_sandbox [--port N] [--dir DIR] [--faults SPEC] [--latency MS]
+                               [--lifecycle SPEC] [--no-org] [--no-org-sharing] [--region R]
+       python3 -m kumo_sandbox --check [--dir DIR | --port N]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.request
+
+DEFAULT_DIR = os.path.join(os.path.expanduser("~"), ".kumo", "sandbox")
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="kumo sandbox",
+        description="Start the local two-account AWS cloud in the foreground (Ctrl-C stops it). "
+                    "It prints the export lines that point the AWS CLI, boto3 and kumo at it. "
+                    "Signatures and IAM permissions are always checked.")
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: a free one)")
+    p.add_argument("--dir", default=os.environ.get("KUMO_SANDBOX_DIR") or DEFAULT_DIR,
+                   help=f"where to write config, credentials, env.sh, workflow.lua, world.json "
+                        f"(default {DEFAULT_DIR})")
+    p.add_argument("--faults", default=None,
+                   help="fault rules: JSON, @FILE, or OP[@ACCOUNT][:KIND[:TIMES]],... "
+                        "(KIND: throttle, 5xx, 503, drop, slowMS)")
+    p.add_argument("--latency", type=float, default=0.0, metavar="MS", help="delay every call by MS milliseconds")
+    p.add_argument("--lifecycle", default=None,
+                   help="status lifecycles: KIND=POLLS|SECONDSs,... with KIND proxy, endpoint, target, db "
+                        "or all (default: 2 polls each; 0 = at once)")
+    p.add_argument("--no-org", action="store_true", help="APP and RDS are in no organization")
+    p.add_argument("--no-org-sharing", action="store_true",
+                   help="the organization exists but RAM sharing with it is not enabled")
+    p.add_argument("--region", default="ap-northeast-1",
+                   help="the region of the seeded world (default ap-northeast-1; the AWS CLI v1 "
+                        "ignores endpoint_url for rds in us-east-1)")
+    p.add_argument("--check", action="store_true", help="tell whether a sandbox is running and healthy")
+    p.add_argument("--exit-with", type=int, default=0, metavar="PID",
+                   help="stop when process PID ends (test harnesses use it so that no sandbox outlives them)")
+    return p
+
+
+def check(args):
+    endpoint = None
+    if args.port:
+        endpoint = f"http://127.0.0.1:{args.port}"
+    else:
+        try:
+            with open(os.path.join(args.dir, "world.json")) as f:
+                endpoint = json.load(f)["endpoint"]
+        except (OSError, ValueError, KeyError):
+            print(f"kumo sandbox: none found: {args.dir}/world.json is missing; "
+                  "start one with 'kumo sandbox' or pass --port/--dir", file=sys.stderr)
+            return 1
+    try:
+        with urllib.request.urlopen(endpoint + "/_kumo/health", timeout=3) as r:
+            health = json.load(r)
+    except Exception as e:
+        print(f"kumo sandbox: not running at {endpoint} ({getattr(e, 'reason', e)})", file=sys.stderr)
+        return 1
+    print(f"kumo sandbox: healthy at {health['endpoint']} (pid {health['pid']}, up {health['uptime_s']:.0f} s, "
+          f"organization: {health['organization']}, dir {health['dir']})")
+    return 0
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.check:
+        return check(args)
+    t0 = time.monotonic()
+    # imports after parsing: --help and --check stay fast
+    from . import faults, lifecycle
+    from .server import Sandbox
+    try:
+        rules = faults.parse(args.faults)
+        lifecycles = lifecycle.parse(args.lifecycle) if args.lifecycle else {}
+    except (faults.FaultSpecError, lifecycle.LifecycleSpecError) as e:
+        print(f"kumo sandbox: {e}", file=sys.stderr)
+        return 2
+    if args.latency < 0:
+        print("kumo sandbox: --latency must be >= 0 milliseconds", file=sys.stderr)
+        return 2
+    if not 0 <= args.port <= 65535:
+        print("kumo sandbox: --port must be 0..65535 (0 picks a free port)", file=sys.stderr)
+        return 2
+    if os.environ.get("MOTO_ACCOUNT_ID"):
+        # moto would put every request in that one account
+        del os.environ["MOTO_ACCOUNT_ID"]
+    directory = os.path.abspath(args.dir)
+    sb = Sandbox(region=args.region, organization=not args.no_org, org_sharing=not args.no_org_sharing,
+                 fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory)
+    try:
+        sb.listen(args.port)
+    except OSError as e:
+        print(f"kumo sandbox: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}; "
+              "choose another --port (0 picks a free one)", file=sys.stderr)
+        return 1
+    from .profiles import env_lines
+    w = sb.world
+    print(f"# kumo sandbox at {sb.endpoint} (ready in {time.monotonic() - t0:.1f} s; "
+          f"accounts base {w['accounts']['base']}, app {w['accounts']['app']}, rds {w['accounts']['rds']}; "
+          f"organization: {w['organization_mode']})")
+    print(f"# files in {directory}: config credentials env.sh workflow.lua world.json")
+    for line in env_lines(w, sb.endpoint, directory):
+        print(line)
+    print("# then e.g.: aws --profile app sts get-caller-identity    (Ctrl-C stops the sandbox)", flush=True)
+    if args.exit_with:
+        sb.exit_with(args.exit_with)
+    sb.serve_forever()
+    print("# kumo sandbox stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""Signature and IAM checks, always on.
+
+moto verifies SigV4 and evaluates IAM policies once its "no auth" allowance
+(INITIAL_NO_AUTH_ACTION_COUNT) is used up; the sandbox sets it to 0 before it
+listens and refuses `/moto-api/reset-auth`, so nothing is ever unchecked.
+
+On top of moto:
+  * moto's two SigV4 bugs are fixed: it hashed the parsed parameters when the
+    raw body was empty, and it verified against werkzeug's re-quoted URL.
+    The raw request (context.py) is verified instead, as AWS does.
+  * AssumeRole enforces the role's trust policy (principals, Deny, and
+    conditions such as sts:ExternalId), the caller's identity policies for
+    the role's ARN, the role's existence and DurationSeconds limits. moto
+    alone lets anybody assume any role in another account.
+  * expired session credentials are refused (ExpiredToken).
+  * auth errors of json/rest-json services are JSON; EC2 says
+    UnauthorizedOperation for a missing permission, as AWS does.
+"""
+import json
+import re
+
+from botocore.awsrequest import AWSRequest
+from moto import settings
+from moto.core.exceptions import JsonRESTError, _RESTError
+from moto.core.responses import BaseResponse
+from moto.core.utils import get_service_model, utcnow
+from moto.iam import access_control
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
+from moto.sts.models import sts_backends
+
+from . import context
+
+
+class AuthError(_RESTError):
+    def __init__(self, code, message, status):
+        super().__init__(code, message)
+        self.code = status
+
+
+def access_denied(principal_arn, action, resource=None):
+    msg = f"User: {principal_arn} is not authorized to perform: {action}"
+    if resource:
+        msg += f" on resource: {resource}"
+    return AuthError("AccessDenied", msg, 403)
+
+
+def _param(data, key):
+    v = (data or {}).get(key)
+    if isinstance(v, list):
+        v = v[0] if v else None
+    return v
+
+
+# --- 1. verify the request as sent ----------------------------------------
+def _create_aws_request(self):
+    signed = self._get_string_between("SignedHeaders=", ",", self._headers["Authorization"]).split(";")
+    headers = self._create_headers_for_aws_request(signed, self._headers)
+    raw_uri = context.raw_uri()
+    body = context.raw_body()
+    if body is None:  # outside the gateway (not expected): moto's own view
+        body = self._body or self._data
+    request = AWSRequest(method=self._method, url=raw_uri or self._path, data=body, headers=headers)
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    return request
+
+
+# --- 2. AssumeRole: trust policy + identity policy ----------------------------
+def _as_list(v):
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def _action_matches(patterns, action):
+    for p in _as_list(patterns):
+        rx = "^" + re.escape(p).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+        if re.match(rx, action, re.IGNORECASE):
+            return True
+    return False
+
+
+def _principal_matches(principal, caller_arn, caller_account):
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    role_arn = None
+    m = re.match(r"arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/", caller_arn)
+    if m:
+        role_arn = f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}"
+    for v in _as_list(principal.get("AWS")):
+        if v == "*" or v == caller_account or v == caller_arn:
+            return True
+        if re.fullmatch(rf"arn:aws[\w-]*:iam::{caller_account}:root", v):
+            return True
+        if role_arn and re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/(?:.*/)?" + re.escape(role_arn.split("/")[-1]), v) \
+                and v.split(":")[4] == role_arn.split(":")[4]:
+            return True
+    return False
+
+
+def _like(pattern, value):
+    rx = "^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+    return re.match(rx, value, re.DOTALL) is not None
+
+
+_OPS = {
+    "stringequals": lambda e, a: a == e,
+    "stringequalsignorecase": lambda e, a: a.lower() == e.lower(),
+    "stringlike": lambda e, a: _like(e, a),
+    "arnequals": lambda e, a: a == e,
+    "arnlike": lambda e, a: _like(e, a),
+    "bool": lambda e, a: str(a).lower() == str(e).lower(),
+}
+_NEGATED = {"stringnotequals": "stringequals", "stringnotequalsignorecase": "stringequalsignorecase",
+            "stringnotlike": "stringlike", "arnnotequals": "arnequals", "arnnotlike": "arnlike"}
+
+
+def _conditions_hold(conditions, ctx):
+    """IAM condition evaluation for the keys AssumeRole knows. An operator
+    the sandbox doesn't know fails closed (the statement doesn't apply)."""
+    for op, block in (conditions or {}).items():
+        name = op.lower()
+        for prefix in ("forallvalues:", "foranyvalue:"):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+        if_exists = name.endswith("ifexists")
+        if if_exists:
+            name = name[:-len("ifexists")]
+        for key, expected in (block or {}).items():
+            actual = ctx.get(key.lower())
+            expected = [str(e) for e in _as_list(expected)]
+            if name == "null":
+                want_absent = expected[0].lower() == "true"
+                if (actual is None) != want_absent:
+                    return False
+                continue
+            if name in _NEGATED:
+                if actual is None:
+                    continue
+                if any(_OPS[_NEGATED[name]](e, actual) for e in expected):
+                    return False
+                continue
+            if name not in _OPS:
+                return False
+            if actual is None:
+                if if_exists:
+                    continue
+                return False
+            if not any(_OPS[name](e, actual) for e in expected):
+                return False
+    return True
+
+
+def trust_allows(document, caller_arn, caller_account, ctx):
+    """Does the role's trust policy let `caller_arn` assume the role?"""
+    try:
+        doc = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        return False
+    allowed = False
+    for s in _as_list(doc.get("Statement")):
+        if not _action_matches(s.get("Action"), "sts:AssumeRole"):
+            continue
+        if "Principal" not in s or not _principal_matches(s["Principal"], caller_arn, caller_account):
+            continue
+        if not _conditions_hold(s.get("Condition"), ctx):
+            continue
+        if s.get("Effect") == "Deny":
+            return False
+        if s.get("Effect") == "Allow":
+            allowed = True
+    return allowed
+
+
+def _identity_allows(policies, action, resource):
+    permitted = False
+    for p in policies:
+        result = IAMPolicy(p).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return False
+        if result == PermissionResult.PERMITTED:
+            permitted = True
+    return permitted
+
+
+def _check_assume_role(req):
+    role_arn = _param(req._data, "RoleArn") or ""
+    caller = req._access_key.arn
+    caller_account = req.account_id
+    m = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)", role_arn)
+    if not m:
+        raise AuthError("ValidationError", f"{role_arn!r} is not a valid role ARN (RoleArn).", 400)
+    external_id = _param(req._data, "ExternalId")
+    if external_id is not None and not re.fullmatch(r"[\w+=,.@:/-]{2,1224}", external_id):
+        raise AuthError("ValidationError", "ExternalId must be 2-1224 characters of [\\w+=,.@:/-].", 400)
+    if not _identity_allows(req._access_key.collect_policies(), "sts:AssumeRole", role_arn):
+        raise access_denied(caller, "sts:AssumeRole", role_arn)
+    try:
+        role = iam_backends[m.group(1)]["aws"].get_role(m.group(2))
+    except NotFoundException:
+        raise access_denied(caller, "sts:AssumeRole", role_arn)
+    ctx = {"sts:externalid": external_id, "aws:principalaccount": caller_account,
+           "aws:principalarn": caller, "sts:rolesessionname": _param(req._data, "RoleSessionName")}
+    am = re.match(r"arn:(aws[\w-]*):sts::(\d{12}):assumed-role/([^/]+)/", caller)
+    if am:
+        ctx["aws:principalarn"] = f"arn:{am.group(1)}:iam::{am.group(2)}:role/{am.group(3)}"
+    if not trust_allows(role.assume_role_policy_document, caller, caller_account, ctx):
+        raise access_denied(caller, "sts:AssumeRole", role_arn)
+    duration = _param(req._data, "DurationSeconds")
+    if duration is not None:
+        d = int(duration)
+        if d < 900:
+            raise AuthError("ValidationError",
+                            f"1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy "
+                            "constraint: Member must have value greater than or equal to 900", 400)
+        if d > int(role.max_session_duration or 3600):
+            raise AuthError("ValidationError",
+                            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)
+
+
+def check_action_permitted(self, resource):
+    if self._action == "sts:AssumeRole":
+        return _check_assume_role(self)
+    return _ORIG["check_action_permitted"](self, resource)
+
+
+# --- 3. errors as AWS gives them ------------------------------------------------
+def _raise_access_denied(self):
+    if self._service == "ec2":
+        raise AuthError("UnauthorizedOperation", "You are not authorized to perform this operation.", 403)
+    raise access_denied(self._access_key.arn, self._action)
+
+
+def _raise_invalid_access_key(self, reason):
+    if reason == "ExpiredToken":
+        raise AuthError("ExpiredToken", "The security token included in the request is expired", 400)
+    return _ORIG["_raise_invalid_access_key"](self, reason)
+
+
+def _assumed_role_key_init(self, account_id, partition, access_key_id, headers):
+    _ORIG["AssumedRoleAccessKey.__init__"](self, account_id, partition, access_key_id, headers)
+    for role in sts_backends[account_id][partition].assumed_roles:
+        if role.access_key_id == access_key_id and role.expiration < utcnow():
+            raise access_control.CreateAccessKeyFailure(reason="ExpiredToken")
+
+
+def _collect_policies(self):
+    try:
+        return _ORIG["collect_policies"](self)
+    except NotFoundException:  # the role was deleted: nothing is allowed
+        return []
+
+
+def _authenticate(self, resource="*"):
+    try:
+        _ORIG["authenticate"](self, resource)
+    except _RESTError as e:
+        if isinstance(e, JsonRESTError):
+            raise
+        try:
+            protocol = get_service_model(self.boto3_service_name).protocol
+        except Exception:
+            protocol = "query"
+        if protocol in ("json", "rest-json"):
+            raise e.to_json()
+        raise
+
+
+_ORIG = {}
+
+
+def install():
+    """Patch moto and switch the checks on for every request."""
+    Base = access_control.IAMRequestBase
+    Req = access_control.IAMRequest
+    Key = access_control.AssumedRoleAccessKey
+    _ORIG["check_action_permitted"] = Base.check_action_permitted
+    _ORIG["_raise_invalid_access_key"] = Req._raise_invalid_access_key
+    _ORIG["AssumedRoleAccessKey.__init__"] = Key.__init__
+    _ORIG["collect_policies"] = Key.collect_policies
+    _ORIG["authenticate"] = BaseResponse._authenticate_and_authorize_normal_action
+    Base._create_aws_request = _create_aws_request
+    Base.check_action_permitted = check_action_permitted
+    Req._raise_access_denied = _raise_access_denied
+    Req._raise_invalid_access_key = _raise_invalid_access_key
+    Key.__init__ = _assumed_role_key_init
+    Key.collect_policies = _collect_policies
+    BaseResponse._authenticate_and_authorize_normal_action = _authenticate
+    enforce()
+
+
+def enforce():
+    """No request goes unchecked (moto counts 'free' requests up to this)."""
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0

@@ -1,0 +1,238 @@
+"""The outermost WSGI middleware.
+
+For every request it: reads the whole body (so nothing is left on a
+keep-alive socket), records the raw URI and body for signature checks
+(context.py), routes the control API (/_kumo/...), refuses what would weaken
+the checks (/moto-api/reset-auth), refuses unsigned or malformed requests as
+AWS does, counts the call (stats.py), applies fault and latency rules
+(faults.py), and hands the rest to moto.
+"""
+import hashlib
+import io
+import json
+import re
+import socket
+import time
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import parse_qs
+
+from moto.core.utils import get_service_model
+from moto.iam.models import iam_backends
+
+from . import context, faults as faults_mod
+
+SKEW_SECONDS = 15 * 60
+_PROTOCOLS = {}
+_REST_OPS = {}
+
+
+def protocol_of(service):
+    if service not in _PROTOCOLS:
+        try:
+            _PROTOCOLS[service] = get_service_model(service).protocol
+        except Exception:
+            _PROTOCOLS[service] = "query"
+    return _PROTOCOLS[service]
+
+
+def _rest_ops(service):
+    """{(METHOD, path): OperationName} of a rest-json service (RAM)."""
+    if service not in _REST_OPS:
+        table = {}
+        try:
+            model = get_service_model(service)
+            for name in model.operation_names:
+                http = model.operation_model(name).http
+                table[(http["method"], http["requestUri"].split("?")[0].rstrip("/") or "/")] = name
+        except Exception:
+            pass
+        _REST_OPS[service] = table
+    return _REST_OPS[service]
+
+
+def operation_of(environ, body, service):
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.split(".")[-1]
+    ctype = environ.get("CONTENT_TYPE", "")
+    if body and "x-www-form-urlencoded" in ctype:
+        q = parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in q:
+            return q["Action"][0]
+    m = re.search(r"(?:^|&)Action=([^&]+)", environ.get("QUERY_STRING", ""))
+    if m:
+        return m.group(1)
+    path = environ.get("PATH_INFO", "/").rstrip("/") or "/"
+    return _rest_ops(service).get((environ.get("REQUEST_METHOD", "GET"), path), path.strip("/"))
+
+
+class Credential:
+    """The parts of an Authorization header (None when absent or malformed)."""
+    RX = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([\w-]+)/([\w-]+)/aws4_request,"
+                    r"\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$")
+
+    def __init__(self, header):
+        m = self.RX.match((header or "").strip())
+        self.ok = m is not None
+        if m:
+            self.akid, self.date, self.region, self.service, signed, _ = m.groups()
+            self.signed = signed.lower().split(";")
+        else:
+            self.akid = self.region = self.service = None
+            self.signed = []
+            loose = re.search(r"Credential=([^/,\s]+)/\d+/([\w-]+)/([\w-]+)/", header or "")
+            if loose:
+                self.akid, self.region, self.service = loose.groups()
+
+
+class Gateway:
+    def __init__(self, app, sandbox):
+        self.app = app
+        self.sandbox = sandbox
+        self._accounts = {}
+
+    # --- helpers ------------------------------------------------------------
+    def account_of(self, akid):
+        if not akid:
+            return "anonymous"
+        if akid in self._accounts:
+            return self._accounts[akid]
+        for account_id, backend in list(iam_backends.items()):
+            if "aws" in backend.keys() and akid in backend["aws"].access_keys:
+                self._accounts[akid] = account_id
+                return account_id
+        return "unknown"
+
+    def forget_accounts(self):
+        self._accounts.clear()
+
+    @staticmethod
+    def error(start_response, service, code, message, status):
+        rid = str(uuid.uuid4())
+        protocol = protocol_of(service) if service else "query"
+        if protocol == "ec2":
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
+                    f'<Message>{_xml(message)}</Message></Error></Errors><RequestID>{rid}</RequestID></Response>')
+            ctype = "text/xml;charset=UTF-8"
+        elif protocol in ("query",):
+            body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{_xml(message)}'
+                    f'</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>')
+            ctype = "text/xml"
+        else:
+            body = json.dumps({"__type": code, "message": message, "Message": message})
+            ctype = "application/x-amz-json-1.1" if protocol == "json" else "application/json"
+        data = body.encode()
+        start_response(f"{status} {_REASONS.get(status, 'Error')}",
+                       [("Content-Type", ctype), ("Content-Length", str(len(data))),
+                        ("x-amzn-RequestId", rid), ("x-amzn-ErrorType", code)])
+        return [data]
+
+    def _precheck(self, environ, body, cred):
+        """AWS's refusals before any signature math: (code, message, status) or None."""
+        header = environ.get("HTTP_AUTHORIZATION")
+        if not header:
+            if "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
+                return ("IncompleteSignature", "Presigned requests are not supported by the sandbox; "
+                        "sign with an Authorization header.", 400)
+            return ("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+        if not cred.ok:
+            return ("IncompleteSignature", "Authorization header requires 'Credential', 'SignedHeaders' and "
+                    "'Signature' parameters (AWS4-HMAC-SHA256).", 400)
+        if "host" not in cred.signed or "x-amz-date" not in cred.signed:
+            return ("IncompleteSignature", "The 'host' and 'x-amz-date' headers must be signed.", 400)
+        amz_date = environ.get("HTTP_X_AMZ_DATE", "")
+        try:
+            t = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        except ValueError:
+            return ("IncompleteSignature", f"X-Amz-Date {amz_date!r} is not in the form YYYYMMDDTHHMMSSZ.", 400)
+        if abs(time.time() - t.timestamp()) > SKEW_SECONDS:
+            now = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            if cred.service == "ec2":
+                return ("RequestExpired", f"Request has expired (X-Amz-Date {amz_date}, now {now}).", 400)
+            return ("SignatureDoesNotMatch",
+                    f"Signature expired: {amz_date} is now earlier than {now} (more than 15 minutes of skew).",
+                    403)
+        if cred.date != amz_date[:8]:
+            return ("SignatureDoesNotMatch", "The credential scope date does not match X-Amz-Date.", 403)
+        declared = environ.get("HTTP_X_AMZ_CONTENT_SHA256")
+        if declared and declared != "UNSIGNED-PAYLOAD" and declared != hashlib.sha256(body).hexdigest():
+            return ("XAmzContentSHA256Mismatch",
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
+        return None
+
+    # --- WSGI ---------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        try:
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            n = 0
+        body = environ["wsgi.input"].read(n) if n > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_kumo/") or path == "/_kumo":
+            return self.sandbox.control.handle(environ, start_response, body)
+        if path.startswith("/moto-api"):
+            if path.startswith("/moto-api/reset-auth"):
+                return self.error(start_response, None, "AccessDenied",
+                                  "The sandbox always verifies signatures and permissions; "
+                                  "/moto-api/reset-auth is disabled.", 403)
+            if path.rstrip("/") == "/moto-api/reset":
+                return self.sandbox.control.handle(dict(environ, PATH_INFO="/_kumo/reset"),
+                                                   start_response, body)
+            return self.app(environ, start_response)
+
+        cred = Credential(environ.get("HTTP_AUTHORIZATION"))
+        service = cred.service
+        op = operation_of(environ, body, service)
+        account = self.account_of(cred.akid)
+        key = self.sandbox.stats.record(account, service, op)
+
+        def counted_start_response(status, headers, exc_info=None):
+            try:
+                self.sandbox.stats.record_status(key, int(status.split()[0]))
+            except ValueError:
+                pass
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        refusal = self._precheck(environ, body, cred)
+        if refusal:
+            return self.error(counted_start_response, service, *refusal)
+
+        faults = self.sandbox.faults
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000.0)
+        rule = faults.match(service, op, account)
+        if rule:
+            if rule["delay_ms"]:
+                time.sleep(rule["delay_ms"] / 1000.0)
+            if rule["kind"] == "drop":
+                sock = environ.get("werkzeug.socket")
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                counted_start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
+                return [b""]
+            if rule["kind"] != "delay":
+                code, status, message = faults_mod.error_for(rule, service)
+                return self.error(counted_start_response, service, code, message, status)
+
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if not raw:
+            raw = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
+        context.begin(raw, body)
+        try:
+            return list(self.app(environ, counted_start_response))
+        finally:
+            context.end()
+
+
+def _xml(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable", 504: "Gateway Timeout"}

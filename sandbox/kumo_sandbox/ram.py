@@ -1,0 +1,332 @@
+"""RAM: AWS's organization rule for subnets, invitations, the participant's
+views (GetResourceShares / ListResources with resourceOwner=OTHER-ACCOUNTS),
+association status, tags and filters.
+
+Rules (AWS): a subnet can be shared only inside the owner's organization,
+and only once the management account has enabled sharing with the
+organization; the principal is then associated at once, with no invitation.
+Other resource types shared with an account outside the organization (when
+the share allows external principals) wait for the receiver to accept an
+invitation.
+"""
+import json
+import re
+
+from moto.core.exceptions import JsonRESTError
+from moto.core.utils import unix_time, utcnow
+from moto.ec2.models import ec2_backends
+from moto.moto_api._internal import mock_random as random
+import moto.ram.models as ram_models
+import moto.ram.responses as ram_responses
+import moto.ram.urls as ram_urls
+
+from . import org
+
+ORG_ONLY = ("The resource you are attempting to share can only be shared within your AWS Organization. "
+            "This error may also occur if you have not enabled sharing with your AWS organization, "
+            "or that onboarding process is still in progress.")
+
+
+class RAMError(JsonRESTError):
+    def __init__(self, error_type, message, status=400):
+        super().__init__(error_type, message)
+        self.code = status
+
+
+def _is_account(p):
+    return bool(re.fullmatch(r"\d{12}", p))
+
+
+def _pstatus(share):
+    return share.__dict__.setdefault("_kumo_pstatus", {})
+
+
+def _invitations(share):
+    return share.__dict__.setdefault("_kumo_invitations", {})
+
+
+def all_shares():
+    for _acct, _region, backend in list(ram_models.ram_backends.iter_backends()):
+        for share in list(backend.resource_shares):
+            yield share
+
+
+def _principal_matches(share, account_id):
+    """Is `account_id` a principal of `share` with an ASSOCIATED status?"""
+    if share.account_id == account_id:
+        return False
+    if account_id in share.principals:
+        return _pstatus(share).get(account_id) == "ASSOCIATED"
+    arn = org.organization_arn(share.account_id)
+    return (arn is not None and arn in share.principals and org.same_org(share.account_id, account_id)
+            and org.sharing_enabled(share.account_id))
+
+
+def shares_for_principal(account_id, region):
+    """The ACTIVE shares of other accounts that `account_id` may use."""
+    for share in all_shares():
+        if share.region == region and share.status == "ACTIVE" and _principal_matches(share, account_id):
+            yield share
+
+
+def shared_subnet_ids(account_id, region):
+    """{(owner, subnet_id)} shared with `account_id` through RAM."""
+    out = set()
+    for share in shares_for_principal(account_id, region):
+        for arn in share.resource_arns:
+            m = re.match(r"arn:aws[\w-]*:ec2:([\w-]+):(\d{12}):subnet/(subnet-\w+)$", arn)
+            if m and m.group(1) == region:
+                out.add((m.group(2), m.group(3)))
+    return out
+
+
+def _resource_type(arn):
+    m = re.match(r"arn:aws[\w-]*:([a-z0-9-]+):[a-z0-9-]*:\d{12}:([a-z-]+)[/:]", arn)
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def _check_resources(backend, arns):
+    for arn in arns:
+        service, rtype = _resource_type(arn)
+        if service == "ec2" and rtype == "subnet":
+            parts = arn.split(":")
+            if parts[4] != backend.account_id:
+                raise RAMError("OperationNotPermittedException",
+                               f"{arn} is owned by account {parts[4]}; you can share only resources you own.")
+            ec2 = ec2_backends[backend.account_id][parts[3]]
+            if not any(arn.endswith("/" + sid) for zone in ec2.subnets.values() for sid in zone):
+                raise RAMError("UnknownResourceException", f"Resource {arn} could not be found.")
+
+
+def create_resource_share(self, **kwargs):
+    principals = list(kwargs.get("principals") or [])
+    resources = list(kwargs.get("resourceArns") or [])
+    external_ok = kwargs.get("allowExternalPrincipals", True)
+    _check_resources(self, resources)
+    has_subnet = any(_resource_type(a) == ("ec2", "subnet") for a in resources)
+    plan = {}
+    for p in principals:
+        if not _is_account(p) or p == self.account_id:
+            if has_subnet and p.startswith("arn:") and ":organization/" in p and not org.sharing_enabled(self.account_id):
+                raise RAMError("OperationNotPermittedException", ORG_ONLY)
+            plan[p] = "ASSOCIATED"
+            continue
+        inside = org.same_org(self.account_id, p)
+        if has_subnet and not (inside and org.sharing_enabled(self.account_id)):
+            raise RAMError("OperationNotPermittedException", ORG_ONLY)
+        if inside and org.sharing_enabled(self.account_id):
+            plan[p] = "ASSOCIATED"
+        elif not external_ok and not inside:
+            raise RAMError("OperationNotPermittedException",
+                           f"Principal {p} is outside your organization and the resource share "
+                           "doesn't allow external principals.")
+        else:
+            plan[p] = "ASSOCIATING"
+    result = _ORIG["create_resource_share"](self, **kwargs)
+    share = self.resource_shares[-1]
+    share.__dict__["_kumo_tags"] = [{"key": t.get("key"), "value": t.get("value")}
+                                    for t in (kwargs.get("tags") or [])]
+    for p, status in plan.items():
+        _pstatus(share)[p] = status
+        if status == "ASSOCIATING":
+            _invitations(share)[p] = {
+                "resourceShareInvitationArn": (f"arn:{self.partition}:ram:{self.region_name}:{self.account_id}:"
+                                               f"resource-share-invitation/{random.uuid4()}"),
+                "resourceShareName": share.name,
+                "resourceShareArn": share.arn,
+                "senderAccountId": self.account_id,
+                "receiverAccountId": p,
+                "invitationTimestamp": unix_time(utcnow()),
+                "status": "PENDING",
+            }
+    result["resourceShare"]["tags"] = share.__dict__["_kumo_tags"]
+    return result
+
+
+def enable_sharing_with_aws_organization(self):
+    if not org.enable_sharing(self.account_id):
+        raise RAMError("OperationNotPermittedException",
+                       "EnableSharingWithAwsOrganization must be called from the management account "
+                       "of an organization.")
+    return {"returnValue": True}
+
+
+def _invitations_for(backend):
+    for share in all_shares():
+        if share.region != backend.region_name:
+            continue
+        inv = _invitations(share).get(backend.account_id)
+        if inv:
+            yield share, inv
+
+
+def get_resource_share_invitations(self, invitation_arns=None, share_arns=None):
+    out = []
+    for share, inv in _invitations_for(self):
+        if invitation_arns and inv["resourceShareInvitationArn"] not in invitation_arns:
+            continue
+        if share_arns and share.arn not in share_arns:
+            continue
+        out.append(dict(inv))
+    if invitation_arns and not out:
+        raise RAMError("ResourceShareInvitationArnNotFoundException",
+                       f"ResourceShareInvitationArn {invitation_arns[0]} could not be found.")
+    return out
+
+
+def answer_invitation(self, invitation_arn, accept):
+    for share, inv in _invitations_for(self):
+        if inv["resourceShareInvitationArn"] != invitation_arn:
+            continue
+        if inv["status"] == "ACCEPTED":
+            raise RAMError("ResourceShareInvitationAlreadyAcceptedException",
+                           f"The invitation {invitation_arn} has already been accepted.")
+        if inv["status"] == "REJECTED":
+            raise RAMError("ResourceShareInvitationAlreadyRejectedException",
+                           f"The invitation {invitation_arn} has already been rejected.")
+        inv["status"] = "ACCEPTED" if accept else "REJECTED"
+        _pstatus(share)[self.account_id] = "ASSOCIATED" if accept else "DISASSOCIATED"
+        return dict(inv)
+    raise RAMError("ResourceShareInvitationArnNotFoundException",
+                   f"ResourceShareInvitationArn {invitation_arn} could not be found.")
+
+
+def get_resource_share_associations(self, association_type, association_status, resource_share_arns,
+                                    resource_arn, principal):
+    res = _ORIG["get_resource_share_associations"](self, association_type, None, resource_share_arns,
+                                                   resource_arn, principal)
+    shares = {s.arn: s for s in self.resource_shares}
+    out = []
+    for a in res["resourceShareAssociations"]:
+        share = shares.get(a["resourceShareArn"])
+        if share is not None and share.status == "DELETED":
+            a["status"] = "DISASSOCIATED"
+        elif a["associationType"] == "PRINCIPAL" and share is not None:
+            a["status"] = _pstatus(share).get(a["associatedEntity"], "ASSOCIATED")
+            a["external"] = _is_account(a["associatedEntity"]) and \
+                not org.same_org(self.account_id, a["associatedEntity"])
+        if association_status and a["status"] != association_status:
+            continue
+        out.append(a)
+    return {"resourceShareAssociations": out}
+
+
+def _describe(share):
+    d = share.describe()
+    d["tags"] = share.__dict__.get("_kumo_tags", [])
+    return d
+
+
+def get_resource_shares(self, resource_owner, name=None, share_arns=None, status=None, tag_filters=None):
+    if resource_owner == "OTHER-ACCOUNTS":
+        shares = list(shares_for_principal(self.account_id, self.region_name))
+    elif resource_owner == "SELF":
+        shares = list(self.resource_shares)
+    else:
+        raise RAMError("InvalidParameterException",
+                       f"{resource_owner} is not a valid resource owner. Specify either SELF or "
+                       "OTHER-ACCOUNTS and try again.")
+    out = []
+    for s in shares:
+        if name and s.name != name:
+            continue
+        if share_arns and s.arn not in share_arns:
+            continue
+        if status and s.status != status:
+            continue
+        tags = {t["key"]: t["value"] for t in s.__dict__.get("_kumo_tags", [])}
+        if tag_filters and not all(f.get("tagKey") in tags and
+                                   (not f.get("tagValues") or tags[f["tagKey"]] in f["tagValues"])
+                                   for f in tag_filters):
+            continue
+        out.append(_describe(s))
+    return {"resourceShares": out}
+
+
+def list_resources(self, resource_owner, resource_type=None, resource_share_arns=None):
+    if resource_owner == "SELF":
+        shares = [s for s in self.resource_shares if s.status == "ACTIVE"]
+    elif resource_owner == "OTHER-ACCOUNTS":
+        shares = list(shares_for_principal(self.account_id, self.region_name))
+    else:
+        raise RAMError("InvalidParameterException", f"{resource_owner} is not a valid resource owner.")
+    out = []
+    for s in shares:
+        if resource_share_arns and s.arn not in resource_share_arns:
+            continue
+        for arn in s.resource_arns:
+            service, rtype = _resource_type(arn)
+            type_name = f"{service}:{rtype.title().replace('-', '')}" if service else "unknown"
+            if resource_type and type_name.lower() != resource_type.lower():
+                continue
+            out.append({"arn": arn, "type": type_name, "resourceShareArn": s.arn,
+                        "status": "AVAILABLE", "resourceRegionScope": "REGIONAL",
+                        "creationTime": unix_time(s.creation_time),
+                        "lastUpdatedTime": unix_time(s.last_updated_time)})
+    return {"resources": out}
+
+
+_ORIG = {}
+
+
+# --- responses (rest-json; moto's handlers return a JSON string) ------------
+def r_get_resource_shares(self):
+    return json.dumps(self.ram_backend.get_resource_shares(
+        self._get_param("resourceOwner"), self._get_param("name"), self._get_param("resourceShareArns"),
+        self._get_param("resourceShareStatus"), self._get_param("tagFilters")))
+
+
+def r_get_invitations(self):
+    return json.dumps({"resourceShareInvitations": self.ram_backend.get_resource_share_invitations(
+        self._get_param("resourceShareInvitationArns"), self._get_param("resourceShareArns"))})
+
+
+def r_accept(self):
+    inv = self.ram_backend.answer_invitation(self._get_param("resourceShareInvitationArn"), True)
+    return json.dumps({"resourceShareInvitation": inv, "clientToken": self._get_param("clientToken")})
+
+
+def r_reject(self):
+    inv = self.ram_backend.answer_invitation(self._get_param("resourceShareInvitationArn"), False)
+    return json.dumps({"resourceShareInvitation": inv, "clientToken": self._get_param("clientToken")})
+
+
+def r_list_resources(self):
+    return json.dumps(self.ram_backend.list_resources(
+        self._get_param("resourceOwner"), self._get_param("resourceType"),
+        self._get_param("resourceShareArns")))
+
+
+def _json_content_type(fn):
+    """moto returns bare strings, which Flask labels text/html."""
+    def wrapper(self):
+        out = fn(self)
+        return (out, {"Content-Type": "application/json"}) if isinstance(out, str) else out
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+def install():
+    B = ram_models.ResourceAccessManagerBackend
+    for name in ("create_resource_share", "get_resource_share_associations"):
+        _ORIG[name] = getattr(B, name)
+    for fn in (create_resource_share, enable_sharing_with_aws_organization, get_resource_share_invitations,
+               answer_invitation, get_resource_share_associations, get_resource_shares, list_resources):
+        setattr(B, fn.__name__, fn)
+    R = ram_responses.ResourceAccessManagerResponse
+    r_get_resource_shares.__name__ = "get_resource_shares"
+    R.get_resource_shares = r_get_resource_shares
+    for name in ("create_resource_share", "get_resource_shares", "update_resource_share",
+                 "delete_resource_share", "enable_sharing_with_aws_organization",
+                 "get_resource_share_associations", "list_resource_types", "list_permissions"):
+        setattr(R, name, _json_content_type(getattr(R, name)))
+    for name, fn in dict(get_resource_share_invitations=r_get_invitations,
+                         accept_resource_share_invitation=r_accept,
+                         reject_resource_share_invitation=r_reject,
+                         list_resources=r_list_resources).items():
+        fn.__name__ = name
+        setattr(R, name, _json_content_type(fn))
+    # The RAM Flask app reads these routes once, on the first RAM request.
+    for path in ("getresourceshareinvitations", "acceptresourceshareinvitation",
+                 "rejectresourceshareinvitation", "listresources"):
+        ram_urls.url_paths["{0}/" + path + "$"] = R.dispatch

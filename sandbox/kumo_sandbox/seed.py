@@ -1,0 +1,156 @@
+"""The seeded world (built in-process, before the server listens).
+
+  base account 123456789012   user `deployer` (may only assume the two roles)
+  APP account  111111111111   VPC 10.0.0.0/16, subnets in 3 AZs, app security group,
+                              role `kumo-deployer` (trusts deployer with an external ID)
+  RDS account  222222222222   VPC 10.0.0.0/16 (overlapping on purpose), subnets in 2 AZs,
+                              DB security group, DB subnet group, PostgreSQL and MySQL
+                              DB instances with their secrets, role `kumo-deployer`
+  APP and RDS are members of an organization managed by the base account,
+  with RAM sharing enabled (unless --no-org / --no-org-sharing).
+
+Identifiers are deterministic: moto's random generator is seeded first, so a
+reset rebuilds the same world with the same ids.
+"""
+import json
+import secrets
+
+from moto.ec2.models import ec2_backends
+from moto.iam.models import iam_backends
+from moto.moto_api._internal import mock_random
+from moto.rds.models import rds_backends
+from moto.secretsmanager.models import secretsmanager_backends
+
+from . import org, rds_db
+
+BASE, APP, RDS = "123456789012", "111111111111", "222222222222"
+DEPLOYER = "deployer"
+DEPLOYER_KEY_ID = "AKIAKUMOSANDBOX00001"  # 20 chars [A-Z0-9]: moto's key regex
+ROLE = "kumo-deployer"
+EXTERNAL_IDS = {"app": "kumo-sandbox-app", "rds": "kumo-sandbox-rds"}
+RANDOM_SEED = 20261128
+
+ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+DATABASES = [
+    # key, identifier, engine, engine family, port, master user, db name
+    ("postgres", "orders-pg", "postgres", "POSTGRESQL", 5432, "orders_admin", "orders"),
+    ("mysql", "orders-mysql", "mysql", "MYSQL", 3306, "orders_admin", "orders"),
+]
+
+
+def _tag(ec2, resource_id, name):
+    ec2.create_tags([resource_id], {"Name": name, "kumo:sandbox": "seed"})
+
+
+def _subnet_view(ec2, s):
+    return {"id": s.id, "arn": f"arn:aws:ec2:{ec2.region_name}:{s.owner_id}:subnet/{s.id}",
+            "cidr": s.cidr_block, "az": s.availability_zone, "az_id": s.availability_zone_id}
+
+
+def _vpc(ec2, name, subnets):
+    vpc = ec2.create_vpc(cidr_block="10.0.0.0/16")
+    _tag(ec2, vpc.id, f"{name}-vpc")
+    out = []
+    zones = sorted(z.name for z in ec2.describe_availability_zones())
+    for i in range(subnets):
+        az = zones[i % len(zones)]
+        s = ec2.create_subnet(vpc_id=vpc.id, cidr_block=f"10.0.{i + 1}.0/24", availability_zone=az)
+        _tag(ec2, s.id, f"{name}-private-{az[-1]}")
+        out.append(s)
+    return vpc, out
+
+
+def _role(account, external_id):
+    iam = iam_backends[account]["aws"]
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{BASE}:user/{DEPLOYER}"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": external_id}}}]})
+    role = iam.create_role(role_name=ROLE, assume_role_policy_document=trust, path="/",
+                           permissions_boundary=None, description="kumo sandbox: the deployer's role",
+                           tags=[], max_session_duration="3600", linked_service=None)
+    iam.put_role_policy(ROLE, "admin", ADMIN)
+    return role.arn
+
+
+def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer_secret=None):
+    """Create the world in moto's backends; return the world description
+    (ids, ARNs; no secrets except what `deployer_secret` is, returned apart)."""
+    mock_random.seed(RANDOM_SEED)
+    deployer_secret = deployer_secret or secrets.token_urlsafe(30)
+
+    # --- base account: the deployer, allowed to assume the two roles only ----
+    iam = iam_backends[BASE]["aws"]
+    user = iam.create_user(region_name=region, user_name=DEPLOYER, path="/", tags=[])
+    role_arns = {"app": f"arn:aws:iam::{APP}:role/{ROLE}", "rds": f"arn:aws:iam::{RDS}:role/{ROLE}"}
+    iam.put_user_policy(DEPLOYER, "assume-kumo-roles", json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": sorted(role_arns.values())},
+            {"Effect": "Allow", "Action": ["organizations:Describe*", "organizations:List*",
+                                           "iam:GetUser", "sts:GetCallerIdentity"], "Resource": "*"}]}))
+    key = iam.create_access_key(DEPLOYER)
+    iam.access_keys.pop(key.physical_resource_id, None)
+    key.access_key_id = DEPLOYER_KEY_ID
+    key.secret_access_key = deployer_secret
+    iam.access_keys[key.physical_resource_id] = key
+
+    world = {"region": region,
+             "accounts": {"base": BASE, "app": APP, "rds": RDS},
+             "deployer": {"user_arn": user.arn, "access_key_id": DEPLOYER_KEY_ID},
+             "roles": {}, "organization": None}
+
+    # --- organization ------------------------------------------------------------
+    if organization:
+        o = org.create(BASE, {APP: "app", RDS: "rds"}, region=region, sharing=org_sharing)
+        world["organization"] = {"id": o.id, "arn": o.arn, "management_account": BASE,
+                                 "ram_sharing": org_sharing}
+
+    # --- roles the deployer may assume, with an external ID ---------------------
+    for name, account in (("app", APP), ("rds", RDS)):
+        world["roles"][name] = {"arn": _role(account, EXTERNAL_IDS[name]),
+                                "external_id": EXTERNAL_IDS[name]}
+
+    # --- APP: VPC, subnets in 3 AZs, app security group --------------------------
+    ec2a = ec2_backends[APP][region]
+    vpc, subnets = _vpc(ec2a, "app", 3)
+    app_sg = ec2a.create_security_group("app-clients", "kumo sandbox: the application's instances",
+                                        vpc_id=vpc.id)
+    _tag(ec2a, app_sg.id, "app-clients")
+    world["app"] = {"vpc_id": vpc.id, "cidr": vpc.cidr_block,
+                    "subnets": [_subnet_view(ec2a, s) for s in subnets],
+                    "security_group_id": app_sg.id}
+
+    # --- RDS: VPC, DB security group, subnet group, two DBs and their secrets ----
+    ec2r = ec2_backends[RDS][region]
+    rvpc, rsubnets = _vpc(ec2r, "rds", 2)
+    db_sg = ec2r.create_security_group("orders-db", "kumo sandbox: the databases", vpc_id=rvpc.id)
+    _tag(ec2r, db_sg.id, "orders-db")
+    rds = rds_backends[RDS][region]
+    group = rds.create_subnet_group("orders-db-subnets", "kumo sandbox: the databases' subnets",
+                                    rsubnets, [])
+    sm = secretsmanager_backends[RDS][region]
+    dbs = {}
+    for key_name, ident, engine, family, port, user_name, db_name in DATABASES:
+        password = secrets.token_urlsafe(18)
+        db = rds.create_db_instance({
+            "db_instance_identifier": ident, "engine": engine, "db_instance_class": "db.t3.micro",
+            "allocated_storage": 20, "master_username": user_name, "master_user_password": password,
+            "db_name": db_name, "port": port, "db_subnet_group_name": group.name,
+            "vpc_security_group_ids": [db_sg.id], "publicly_accessible": False,
+            "availability_zone": rsubnets[0].availability_zone, "tags": [{"Key": "kumo:sandbox", "Value": "seed"}]})
+        rds_db.mark_available(db)
+        secret = json.loads(sm.create_secret(
+            name=f"kumo/{ident}", description=f"kumo sandbox: credentials of {ident}",
+            secret_string=json.dumps({"username": user_name, "password": password, "engine": engine,
+                                      "host": db.address, "port": port, "dbname": db_name}),
+            secret_binary=None, tags=[], kms_key_id=None, client_request_token=None,
+            replica_regions=[], force_overwrite=False))
+        dbs[key_name] = {"id": ident, "engine": engine, "engine_family": family, "port": port,
+                         "address": db.address, "arn": db.arn, "username": user_name,
+                         "db_name": db_name, "secret_arn": secret["ARN"], "secret_name": secret["Name"]}
+    world["rds"] = {"vpc_id": rvpc.id, "cidr": rvpc.cidr_block,
+                    "subnets": [_subnet_view(ec2r, s) for s in rsubnets],
+                    "db_security_group_id": db_sg.id, "db_subnet_group": group.name,
+                    "databases": dbs}
+    return world, deployer_secret
