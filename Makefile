@@ -63,17 +63,25 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run
 
-# Whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Whole suite under AddressSanitizer + UndefinedBehaviorSanitizer: kumo is
+# rebuilt with them (build-asan/), the C unit suites get the same flags
+# (EXTRA_CFLAGS), every suite runs, then the normal kumo is put back.
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan KUMO=bin/kumo \
-	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" clean-bin all
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run
-	@$(MAKE) --no-print-directory clean-bin all
+	@$(MAKE) --no-print-directory BUILD=build-asan KUMO=$(KUMO) \
+	  OPT="-O1 -g -fno-omit-frame-pointer $(SAN)" \
+	  EXTRA_LDFLAGS="$(SAN)" clean-bin all
+	@$(ASAN_ENV) EXTRA_CFLAGS="-fno-omit-frame-pointer $(SAN)" \
+	  EXTRA_LDFLAGS="$(SAN)" TEST_BUILD=build-asan/tests tests/run; \
+	  status=$$?; $(MAKE) --no-print-directory clean-bin all; exit $$status
 
+# The C unit tests and a Lua smoke test under valgrind: no errors, no leaks.
 valgrind: deps all
 	@tests/valgrind.sh
 
+# Short libFuzzer runs of tests/fuzz/fuzz_*.c (FUZZ_SECONDS each, default 20).
 fuzz: deps
 	@tests/fuzz/run.sh
 

@@ -21,8 +21,8 @@
 #define KUMO_DATADIR "/usr/local/share/kumo"
 #endif
 
-static char moddir[PATH_MAX];   /* .../modules (build) or DATADIR/lua */
-static char datadir[PATH_MAX];  /* tree root (build) or DATADIR */
+static char moddir[PATH_MAX + 16];   /* .../modules (build) or DATADIR/lua */
+static char datadir[PATH_MAX + 16];  /* tree root (build) or DATADIR */
 
 
 static const luaL_Reg natives[] = {
