@@ -128,7 +128,7 @@ describe("profiles with roles and external ids", function()
     assert.are.equal(w.accounts.base, session{ profile = "base" }:identity().account)
     local app = session{ profile = "app" }:identity()
     assert.are.equal(w.accounts.app, app.account)
-    assert.truthy(app.arn:find("assumed%-role/kumo%-deployer/kumo%-app"))
+    assert.truthy(app.arn:find("assumed%-role/kumo%-deployer/kumo%-app", 1))
     assert.are.equal(w.accounts.rds, session{ profile = "rds" }:identity().account)
     assert.are.equal(2, count("AssumeRole"))
   end)
@@ -176,8 +176,9 @@ describe("the credential cache shared with the AWS CLI", function()
   it("kumo writes, then `aws sts get-caller-identity --profile app` uses it without AssumeRole", function()
     session{ profile = "app" }:get_credentials()
     assert.are.equal(1, count("AssumeRole"))
-    local key = file_cache.cache_key{ RoleArn = sb.world.roles.app.arn, ExternalId = sb.world.roles.app.external_id,
-      RoleSessionName = "kumo-app" }
+    local app = require("kumo.config").load{ env = env }:profile("app")
+    local key = file_cache.cache_key{ RoleArn = app.role_arn, ExternalId = app.external_id,
+      RoleSessionName = app.role_session_name }
     assert.are.same({ key .. ".json" }, cache_files())
     reset_stats()
     local rc, out = aws_cli("sts get-caller-identity --profile app")

@@ -374,7 +374,7 @@ function M.from_profile(ctx, name, visited)
     duration = dur, mfa_serial = p.mfa_serial, what = what, source_what = source_what,
     where = where, chained = chained,
   })
-  prov.source_id = "profile-source:" .. (src or ("cs:" .. cs)) .. "@" .. view.config_file
+  prov.source_id = "profile-source:" .. (src or ("cs:" .. cs)) .. "@" .. view.config_file .. "+" .. view.credentials_file
   return prov
 end
 
