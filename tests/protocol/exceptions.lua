@@ -4,21 +4,7 @@
 -- cases (which have no id). The runner reports these as known exceptions; run it
 -- with --no-exceptions to count them as failures. Keep this list short and
 -- every reason true: when a case starts passing, the runner says so.
-local GZIP = "request compression (requestcompression trait) is not implemented: the host "
-  .. "has no zlib binding, and compression is optional for the services (CloudWatch "
-  .. "PutMetricData accepts uncompressed bodies); kumo sends the body uncompressed"
-
 return {
-  ["input: SDKAppliedContentEncoding_ec2Query"] = GZIP,
-  ["input: SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsQuery"] = GZIP,
-  ["input: SDKAppliedContentEncoding_awsJson1_1"] = GZIP,
-  ["input: SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsJson1_1"] = GZIP,
-  ["input: SDKAppliedContentEncoding_awsJson1_0"] = GZIP,
-  ["input: SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsJson1_0"] = GZIP,
-  ["input: SDKAppliedContentEncoding_restJson1"] = GZIP,
-  ["input: SDKAppendedGzipAfterProvidedEncoding_restJson1"] = GZIP,
-  ["input: SDKAppendedGzipAfterProvidedEncoding_restXml"] = GZIP,
-
   ["input: RestJsonNullAndEmptyHeaders"] = "an empty list bound to a header is not sent (botocore "
     .. "and the legacy case 'List in header' of rest-xml forbid it); Smithy expects an "
     .. "empty header",

@@ -445,6 +445,34 @@ function M.host_prefix(op, params)
   end))
 end
 
+--- Apply the operation's `requestcompression` trait: gzip a body of at
+-- least `ctx.min_compression_size` bytes (default 10240, as the SDKs) and
+-- add (or append to) Content-Encoding. `ctx.disable_request_compression`
+-- turns it off.
+-- @param op operation model
+-- @param req the serialized request (changed in place)
+-- @param ctx serialization context (may be nil)
+function M.compress(op, req, ctx)
+  local rc = op.requestcompression
+  if not rc or (ctx and ctx.disable_request_compression) then return req end
+  local body = req.body
+  if not body or #body < ((ctx and ctx.min_compression_size) or 10240) then return req end
+  for _, enc in ipairs(rc.encodings or {}) do
+    if enc == "gzip" then
+      req.body = require("kumo.protocol.gzip").gzip(body)
+      for _, h in ipairs(req.headers) do
+        if h[1]:lower() == "content-encoding" then
+          h[2] = h[2] .. ", gzip"
+          return req
+        end
+      end
+      req.headers[#req.headers + 1] = { "Content-Encoding", "gzip" }
+      return req
+    end
+  end
+  return req
+end
+
 --- Merge `x-amz-...` style error code decorations away: `ns#Code:http://...` → `Code`.
 function M.clean_code(code)
   if not code then return nil end

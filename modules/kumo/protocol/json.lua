@@ -36,14 +36,14 @@ function M.serialize(service, op, params, ctx)
   if meta.awsQueryCompatible then
     headers[#headers + 1] = { "x-amzn-query-mode", "true" }
   end
-  return {
+  return common.compress(op, {
     method = "POST",
     path = "/",
     query = {},
     headers = headers,
     body = body,
     host_prefix = common.host_prefix(op, params),
-  }
+  }, ctx)
 end
 
 local function decode_body(res)

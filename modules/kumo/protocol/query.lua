@@ -115,14 +115,14 @@ function M.form_request(service, op, params, ctx, ec2)
   local parts = {}
   for i, f in ipairs(fields) do parts[i] = urlencode(f[1]) .. "=" .. urlencode(f[2]) end
   local headers = { { "Content-Type", CONTENT_TYPE } }
-  return {
+  return common.compress(op, {
     method = "POST",
     path = "/",
     query = {},
     headers = headers,
     body = concat(parts, "&"),
     host_prefix = common.host_prefix(op, params),
-  }
+  }, ctx)
 end
 
 --- Serialize a request. See the protocol contract in docs/architecture.md.

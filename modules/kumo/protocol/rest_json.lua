@@ -56,7 +56,7 @@ function M.serialize(service, op, params, ctx)
       req.headers[#req.headers + 1] = { "Content-MD5", crypto.md5_base64(req.body) }
     end
   end
-  return req
+  return common.compress(op, req, ctx)
 end
 
 local function decode_body(res)

@@ -62,7 +62,7 @@ function M.serialize(service, op, params, ctx)
   if content_type and not has_header(req.headers, "Content-Type") then
     req.headers[#req.headers + 1] = { "Content-Type", content_type }
   end
-  return req
+  return common.compress(op, req, ctx)
 end
 
 local function decode(res)

@@ -233,6 +233,50 @@ describe("rest-json protocol (ram)", function()
   end)
 end)
 
+describe("request compression", function()
+  local function gunzip(data)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "wb"))
+    f:write(data)
+    f:close()
+    local p = io.popen("python3 -c 'import gzip,sys; sys.stdout.buffer.write(gzip.decompress(open(sys.argv[1],\"rb\").read()))' " .. path)
+    local out = p:read("a")
+    p:close()
+    os.remove(path)
+    return out
+  end
+
+  it("gzips a large CloudWatch PutMetricData body, which python's gzip reads back", function()
+    local data = {}
+    for i = 1, 200 do data[i] = { MetricName = "Latency", Value = i * 0.5, Unit = "Seconds",
+      Dimensions = { { Name = "Service", Value = "orders" } } } end
+    local params = { Namespace = "App", MetricData = data }
+    local svc = model.service("cloudwatch")
+    local op = model.operation(svc, "PutMetricData")
+    assert.is_table(op.requestcompression)
+    local json = require "kumo.protocol.json"
+    local raw = json.serialize(svc, op, params, { uuid = ctx.uuid, disable_request_compression = true })
+    assert.is_true(#raw.body >= 10240)
+    local req = json.serialize(svc, op, params, ctx)
+    assert.are.equal("gzip", header(req, "Content-Encoding"))
+    assert.is_true(#req.body < #raw.body / 5, "compressed " .. #req.body .. " of " .. #raw.body)
+    assert.are.equal(raw.body, gunzip(req.body))
+  end)
+
+  it("leaves small bodies alone", function()
+    local req = call("cloudwatch", "PutMetricData", { Namespace = "App",
+      MetricData = { { MetricName = "m", Value = 1 } } })
+    assert.is_nil(header(req, "Content-Encoding"))
+    assert.matches('"Namespace":"App"', req.body, 1, true)
+  end)
+
+  it("computes CRC-32 as zlib does", function()
+    local gz = require "kumo.protocol.gzip"
+    assert.are.equal(0xCBF43926, gz.crc32("123456789"))
+    assert.are.equal(0, gz.crc32(""))
+  end)
+end)
+
 describe("protocol helpers", function()
   it("reads timestamps in every AWS format", function()
     assert.are.equal(1422172800, common.parse_time("2015-01-25T08:00:00Z"))
