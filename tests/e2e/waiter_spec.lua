@@ -2,13 +2,12 @@
 -- moving through creating -> available as the sandbox's lifecycles say.
 local aws = require "kumo.aws"
 local json = require "kumo.json"
-local http = require "kumo.http"
 local clock = require "kumo.clock"
 local errors = require "kumo.errors"
 local waiter = require "kumo.waiter"
 local cache = require "kumo.credentials.cache"
 local creds = require "kumo.credentials.creds"
-local sandbox = dofile("tests/lib/sandbox.lua")
+local sandbox = dofile((os.getenv("KUMO_ROOT") or ".") .. "/tests/lib/sandbox.lua")
 
 local FAST = { delay = 0.2 }
 
@@ -36,23 +35,20 @@ describe("waiters against the sandbox", function()
   setup(function()
     sb = sandbox.start{ lifecycle = "all=3" }
     world = sb.world
-    base_s = sb:session("base")
-    rds_s = sb:session("rds")
-    app_s = sb:session("app")
+    local function session(profile)
+      return aws.session{ profile = profile, config_file = sb.dir .. "/config",
+        credentials_file = sb.dir .. "/credentials" }
+    end
+    base_s = session("base")
+    rds_s = session("rds")
+    app_s = session("app")
     rds, ec2, iam, sm = rds_s:client("rds"), rds_s:client("ec2"), rds_s:client("iam"),
       rds_s:client("secretsmanager")
   end)
 
   teardown(function()
-    if sb then sb:stop() end
+    if sb then sb.stop() end
   end)
-
-  local function control(method, path, body)
-    local res = assert(http.request{ method = method, url = sb.endpoint .. path,
-      headers = { ["content-type"] = "application/json" }, body = body and json.encode(body) })
-    assert.equal(200, res.status, res.body)
-    return json.decode(res.body)
-  end
 
   -- A role RDS Proxy can assume, allowed to read `secret_arns`.
   local function proxy_role(secret_arns)
@@ -206,14 +202,14 @@ describe("waiters against the sandbox", function()
       end }
     local short = base_s:with{ credentials = provider }
     local srds = short:client("rds")
-    control("POST", "/_kumo/lifecycle", { proxy = "7s" })
+    sb.lifecycle{ proxy = "7s" }
     local db = world.rds.databases.postgres
     local name = create_proxy(db, db.secret_arn)
     local t0 = clock.monotonic()
     local polls, on_poll = recorder()
     local ok, out = pcall(srds.wait, srds, "DBProxyAvailable", { DBProxyName = name },
       { delay = 0.5, on_poll = on_poll })
-    control("POST", "/_kumo/lifecycle", { proxy = 3 })
+    sb.lifecycle{ proxy = 3 }
     assert.is_true(ok, tostring(out))
     local elapsed = clock.monotonic() - t0
     assert.equal("available", out.DBProxies[1].Status)
