@@ -172,6 +172,53 @@ describe("profiles with roles and external ids", function()
   end)
 end)
 
+describe("a two-hop role chain", function()
+  it("base → app → a role in rds that trusts app's role, with the 1 h chaining limit applied", function()
+    -- The target role: created in the RDS account, trusting the APP role, with an external id.
+    local rds = session{ profile = "rds" }
+    local trust = json.encode{ Version = "2012-10-17", Statement = { {
+      Effect = "Allow", Principal = { AWS = sb.world.roles.app.arn }, Action = "sts:AssumeRole",
+      Condition = { StringEquals = { ["sts:ExternalId"] = "chain-ext" } } } } }
+    rds:client("iam"):CreateRole{ RoleName = "e2e-chain-target", AssumeRolePolicyDocument = trust,
+      MaxSessionDuration = 43200 }
+    local cfg = read(env.AWS_CONFIG_FILE) .. string.format([[
+
+[profile chained]
+role_arn = arn:aws:iam::%s:role/e2e-chain-target
+source_profile = app
+external_id = chain-ext
+duration_seconds = 7200
+]], sb.world.accounts.rds)
+    local e2 = {}
+    for k, v in pairs(env) do e2[k] = v end
+    e2.AWS_CONFIG_FILE = write(home .. "/config-chain", cfg)
+    e2.AWS_ENDPOINT_URL = sb.endpoint
+    assume_role.reset()
+    reset_stats()
+    local warned = {}
+    local s = aws.session{ profile = "chained", env = e2, warn = function(m) warned[#warned + 1] = m end }
+    local id = s:identity()
+    assert.are.equal(sb.world.accounts.rds, id.account)
+    assert.truthy(id.arn:find("assumed%-role/e2e%-chain%-target/"), id.arn)
+    assert.are.equal(2, count("AssumeRole"))
+    assert.truthy(table.concat(warned, "\n"):find("duration_seconds 7200 lowered to 3600", 1, true))
+    local c = s:get_credentials()
+    local left = c.expiration - require("kumo.credentials.creds").now()
+    assert.truthy(left > 3000 and left <= 3600, "lifetime " .. left)
+    -- the app hop's external id is checked too: a chain with a wrong one fails at that hop
+    e2.AWS_CONFIG_FILE = write(home .. "/config-chain-bad", (cfg:gsub("external_id = kumo%-sandbox%-app", "external_id = wrong")))
+    assume_role.reset()
+    os.execute("rm -rf " .. home .. "/.aws/cli/cache")
+    local bad = aws.session{ profile = "chained", env = e2, warn = function() end }
+    local ok, err = pcall(bad.identity, bad)
+    assert.is_false(ok)
+    err = tostring(err)
+    assert.truthy(err:find('profile "chained"', 1, true), err)
+    assert.truthy(err:find('profile "app" (' .. e2.AWS_CONFIG_FILE, 1, true), err)
+    assert.truthy(err:find("AccessDenied", 1, true), err)
+  end)
+end)
+
 describe("the credential cache shared with the AWS CLI", function()
   it("kumo writes, then `aws sts get-caller-identity --profile app` uses it without AssumeRole", function()
     session{ profile = "app" }:get_credentials()
