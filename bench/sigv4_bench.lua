@@ -1,6 +1,6 @@
 --- Signatures per second of kumo.sigv4.sign called from Lua, on the
 -- benchmark's request (an RDS DescribeDBProxies POST, header form).
--- Prints "<signatures per second> <signature>".
+-- Prints "<signatures per second> <signature>". Time is CPU time (os.clock).
 -- Usage: kumo run bench/sigv4_bench.lua [SECONDS]
 local sigv4 = require "kumo.sigv4"
 

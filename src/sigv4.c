@@ -40,23 +40,53 @@
 ** =======================================================
 */
 
+/* Byte classes, as one table: the hot loops look each byte up once. */
+#define C_UNRESERVED 0x1  /* A-Z a-z 0-9 - _ . ~ : never percent-encoded */
+#define C_TCHAR 0x2       /* RFC 9110 token: header names, methods */
+#define C_SPACE 0x4       /* white space squeezed in header values */
+#define C_SCOPE_BAD 0x8   /* not allowed in a region, service or key id */
+
+#define UT (C_UNRESERVED | C_TCHAR)
+#define UT10(a) [a] = UT, [a + 1] = UT, [a + 2] = UT, [a + 3] = UT, \
+  [a + 4] = UT, [a + 5] = UT, [a + 6] = UT, [a + 7] = UT, [a + 8] = UT, \
+  [a + 9] = UT
+#define UT6(a) [a] = UT, [a + 1] = UT, [a + 2] = UT, [a + 3] = UT, \
+  [a + 4] = UT, [a + 5] = UT
+#define CTL8(a) [a] = C_SCOPE_BAD, [a + 1] = C_SCOPE_BAD, \
+  [a + 2] = C_SCOPE_BAD, [a + 3] = C_SCOPE_BAD, [a + 4] = C_SCOPE_BAD, \
+  [a + 5] = C_SCOPE_BAD, [a + 6] = C_SCOPE_BAD, [a + 7] = C_SCOPE_BAD
+
+static const unsigned char byte_class[256] = {
+  CTL8(0x00), CTL8(0x10), CTL8(0x18),
+  [0x08] = C_SCOPE_BAD,
+  ['\t'] = C_SPACE | C_SCOPE_BAD, ['\n'] = C_SPACE | C_SCOPE_BAD,
+  ['\v'] = C_SPACE | C_SCOPE_BAD, ['\f'] = C_SPACE | C_SCOPE_BAD,
+  ['\r'] = C_SPACE | C_SCOPE_BAD, [0x0e] = C_SCOPE_BAD,
+  [0x0f] = C_SCOPE_BAD, [0x7f] = C_SCOPE_BAD,
+  [' '] = C_SPACE | C_SCOPE_BAD, ['/'] = C_SCOPE_BAD,
+  ['!'] = C_TCHAR, ['#'] = C_TCHAR, ['$'] = C_TCHAR, ['%'] = C_TCHAR,
+  ['&'] = C_TCHAR, ['\''] = C_TCHAR, ['*'] = C_TCHAR, ['+'] = C_TCHAR,
+  ['^'] = C_TCHAR, ['`'] = C_TCHAR, ['|'] = C_TCHAR,
+  ['-'] = UT, ['.'] = UT, ['_'] = UT, ['~'] = UT,
+  UT10('0'), UT10('A'), UT10('A' + 10), UT6('A' + 20),
+  UT10('a'), UT10('a' + 10), UT6('a' + 20),
+};
+
+#undef UT10
+#undef UT6
+#undef CTL8
+#undef UT
+
 static int is_unreserved (unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-         c == '~';
+  return (byte_class[c] & C_UNRESERVED) != 0;
 }
 
-/* RFC 9110 'tchar': the bytes a header name or a method may use. */
 static int is_tchar (unsigned char c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-      (c >= '0' && c <= '9'))
-    return 1;
-  return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+  return (byte_class[c] & C_TCHAR) != 0;
 }
 
 static int is_space (unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f';
+  return (byte_class[c] & C_SPACE) != 0;
 }
 
 static int hex_value (unsigned char c) {
@@ -116,17 +146,12 @@ void kumo_sigv4_buf_free (struct kumo_sigv4_buf *b) {
 
 
 /*
-** Make room for 'extra' more bytes plus a NUL. Growing copies by hand so
-** the old block is wiped before it is freed (it may hold a token).
+** Grow to hold 'need' bytes. Copies by hand so the old block is wiped
+** before it is freed (it may hold a token).
 */
-static int buf_reserve (struct kumo_sigv4_buf *b, size_t extra) {
-  size_t need, cap;
+static int buf_grow (struct kumo_sigv4_buf *b, size_t need) {
+  size_t cap;
   char *p;
-  if (extra > b->max || b->len > b->max - extra)
-    return KUMO_SIGV4_TOO_BIG;
-  need = b->len + extra + 1;
-  if (need <= b->cap)
-    return KUMO_SIGV4_OK;
   cap = b->cap != 0 ? b->cap : 256;
   while (cap < need)
     cap = (cap > ((size_t)-1) / 2) ? need : cap * 2;
@@ -141,6 +166,16 @@ static int buf_reserve (struct kumo_sigv4_buf *b, size_t extra) {
   b->data = p;
   b->cap = cap;
   return KUMO_SIGV4_OK;
+}
+
+
+/* Make room for 'extra' more bytes plus a NUL, within the cap. */
+static int buf_reserve (struct kumo_sigv4_buf *b, size_t extra) {
+  if (extra > b->max || b->len > b->max - extra)
+    return KUMO_SIGV4_TOO_BIG;
+  if (b->cap - b->len > extra)  /* the common case: room already */
+    return KUMO_SIGV4_OK;
+  return buf_grow(b, b->len + extra + 1);
 }
 
 
@@ -1184,7 +1219,7 @@ static int scope_field_ok (const char *p, size_t n, int no_comma) {
     return 0;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)p[i];
-    if (c <= ' ' || c == 0x7f || c == '/' || (no_comma && c == ','))
+    if ((byte_class[c] & C_SCOPE_BAD) || (no_comma && c == ','))
       return 0;
   }
   return 1;
