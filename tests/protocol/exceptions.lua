@@ -25,8 +25,4 @@ return {
     .. "Content-Length to its HTTP layer for a streaming blob payload; kumo bodies are "
     .. "strings of known length, so Content-Length is always sent",
 
-  ["legacy/output/rest-xml.json: REST XML Event Stream #1"] = "event streams "
-    .. "(application/vnd.amazon.eventstream) are not implemented",
-  ["legacy/output/rest-xml.json: REST XML Event Stream #2"] = "event streams "
-    .. "(application/vnd.amazon.eventstream) are not implemented",
 }

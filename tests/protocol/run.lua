@@ -240,6 +240,11 @@ local function check_output(proto, service, case)
   local res = { status = r.status_code, headers = headers, header_list = header_list,
                 body = r.body or "" }
   local given = case.given
+  -- event-stream bodies are given as base64 of the binary frames
+  local out_shape = given.output and service.shapes[given.output.shape]
+  for _, ref in pairs(out_shape and out_shape.members or {}) do
+    if service.shapes[ref.shape].eventstream then res.body = assert(common.b64decode(res.body)) end
+  end
   if case.errorCode then
     local err = proto.parse_error(service, given, res)
     if err.code ~= case.errorCode then

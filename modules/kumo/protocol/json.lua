@@ -55,7 +55,18 @@ end
 --- Parse a successful response → output table (and `{request_id=}`).
 function M.parse(service, op, res)
   local out = {}
+  local shapes = service.shapes
   if op.output then
+    -- an event stream member takes the whole body (e.g. Logs StartLiveTail)
+    local shape = shapes[op.output.shape]
+    for name, ref in pairs(shape.members or {}) do
+      local ms = shapes[ref.shape]
+      if ms.eventstream then
+        out[name] = require("kumo.protocol.eventstream").events(shapes, ms, res.body or "",
+          function(s, bytes) return jsonbody.read(shapes, s, common.json_decode(bytes, "event")) end)
+        return out, { request_id = res.headers and res.headers["x-amzn-requestid"] }
+      end
+    end
     local body = decode_body(res)
     if body then
       out = jsonbody.read(service.shapes, service.shapes[op.output.shape], body) or {}

@@ -77,7 +77,10 @@ function M.parse(service, op, res)
     if payload then
       local ps = shapes[shape.members[payload].shape]
       local body = res.body or ""
-      if ps.type == "blob" or ps.type == "string" then
+      if ps.eventstream then
+        out[payload] = require("kumo.protocol.eventstream").events(shapes, ps, body,
+          function(shape, bytes) return jsonbody.read(shapes, shape, common.json_decode(bytes, "event")) end)
+      elseif ps.type == "blob" or ps.type == "string" then
         if body ~= "" then out[payload] = body end
       else
         local v = decode_body(res)

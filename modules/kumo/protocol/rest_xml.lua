@@ -86,7 +86,14 @@ function M.parse(service, op, res)
       local ref = shape.members[payload]
       local ps = shapes[ref.shape]
       local body = res.body or ""
-      if ps.type == "blob" or ps.type == "string" then
+      if ps.eventstream then
+        out[payload] = require("kumo.protocol.eventstream").events(shapes, ps, body,
+          function(shape, bytes)
+            local node, err = xml.decode(bytes)
+            if not node then error("event: " .. err, 0) end
+            return xmlbody.parse(shapes, shape, node)
+          end)
+      elseif ps.type == "blob" or ps.type == "string" then
         if body ~= "" then out[payload] = body end
       else
         local root = decode(res)

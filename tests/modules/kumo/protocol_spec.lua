@@ -277,6 +277,42 @@ describe("request compression", function()
   end)
 end)
 
+describe("event streams", function()
+  local gz = require "kumo.protocol.gzip"
+  local function frame(headers, payload)
+    local hs = {}
+    for _, h in ipairs(headers) do hs[#hs + 1] = string.pack(">s1Bs2", h[1], 7, h[2]) end
+    hs = table.concat(hs)
+    local total = 12 + #hs + #payload + 4
+    local prelude = string.pack(">I4I4", total, #hs)
+    local msg = prelude .. string.pack(">I4", gz.crc32(prelude)) .. hs .. payload
+    return msg .. string.pack(">I4", gz.crc32(msg))
+  end
+
+  it("reads the events of Logs StartLiveTail from a whole body", function()
+    local body = frame({ { ":message-type", "event" }, { ":event-type", "sessionStart" },
+        { ":content-type", "application/json" } }, '{"requestId":"r-1","sessionId":"s-1"}')
+      .. frame({ { ":message-type", "event" }, { ":event-type", "sessionUpdate" } },
+        '{"sessionResults":[{"message":"hello","timestamp":1714557600000}]}')
+    local out = parse("logs", "StartLiveTail", body)
+    assert.are.equal(2, #out.responseStream)
+    assert.are.same({ requestId = "r-1", sessionId = "s-1" }, out.responseStream[1].sessionStart)
+    assert.are.equal("hello", out.responseStream[2].sessionUpdate.sessionResults[1].message)
+  end)
+
+  it("refuses a corrupt frame and raises exception events", function()
+    local good = frame({ { ":event-type", "sessionStart" } }, "{}")
+    local bad = good:sub(1, -2) .. string.char((good:byte(-1) + 1) % 256)
+    local ok, err = pcall(parse, "logs", "StartLiveTail", bad)
+    assert.is_false(ok)
+    assert.matches("message CRC mismatch", err, 1, true)
+    ok, err = pcall(parse, "logs", "StartLiveTail", frame({ { ":message-type", "exception" },
+      { ":exception-type", "SessionTimeoutException" } }, '{"message":"timed out"}'))
+    assert.is_false(ok)
+    assert.are.equal("SessionTimeoutException", err.code)
+  end)
+end)
+
 describe("protocol helpers", function()
   it("reads timestamps in every AWS format", function()
     assert.are.equal(1422172800, common.parse_time("2015-01-25T08:00:00Z"))

@@ -1,0 +1,102 @@
+--- `application/vnd.amazon.eventstream` bodies, read whole: the binary
+-- frames (prelude and message CRC-32 checked), their typed headers, and
+-- the events of an `eventstream` shape (e.g. CloudWatch Logs StartLiveTail).
+-- @module kumo.protocol.eventstream
+local gzip = require "kumo.protocol.gzip"
+local common = require "kumo.protocol.common"
+
+local M = {}
+local sub, unpack = string.sub, string.unpack
+
+local function header_value(s, pos, t)
+  if t == 0 then return true, pos end
+  if t == 1 then return false, pos end
+  if t == 2 then return unpack(">i1", s, pos) end
+  if t == 3 then return unpack(">i2", s, pos) end
+  if t == 4 then return unpack(">i4", s, pos) end
+  if t == 5 then return unpack(">i8", s, pos) end
+  if t == 6 or t == 7 then return unpack(">s2", s, pos) end
+  if t == 8 then
+    local ms, p = unpack(">i8", s, pos)
+    return ms / 1000, p
+  end
+  if t == 9 then return sub(s, pos, pos + 15), pos + 16 end
+  error("eventstream: unknown header type " .. t, 0)
+end
+
+--- Split a body into messages `{ headers = {name = value}, payload = bytes }`.
+-- @raise on a truncated frame or a CRC mismatch
+function M.messages(s)
+  local out = {}
+  local pos, n = 1, #s
+  while pos <= n do
+    if n - pos + 1 < 16 then error("eventstream: truncated frame", 0) end
+    local total, hlen, pcrc = unpack(">I4I4I4", s, pos)
+    if gzip.crc32(sub(s, pos, pos + 7)) ~= pcrc then error("eventstream: prelude CRC mismatch", 0) end
+    if total < 16 or pos + total - 1 > n then error("eventstream: truncated frame", 0) end
+    local mcrc = unpack(">I4", s, pos + total - 4)
+    if gzip.crc32(sub(s, pos, pos + total - 5)) ~= mcrc then error("eventstream: message CRC mismatch", 0) end
+    local headers = {}
+    local hp, hend = pos + 12, pos + 12 + hlen
+    while hp < hend do
+      local name, t
+      name, hp = unpack(">s1", s, hp)
+      t, hp = unpack(">B", s, hp)
+      headers[name], hp = header_value(s, hp, t)
+    end
+    out[#out + 1] = { headers = headers, payload = sub(s, hend, pos + total - 5) }
+    pos = pos + total
+  end
+  return out
+end
+
+local function header_member(shape, v)
+  local t = shape.type
+  if t == "timestamp" then return type(v) == "number" and v or common.parse_time(v) end
+  return v
+end
+
+--- The events of a body: a list of `{ <EventName> = {members...} }`.
+-- @param shapes shape table
+-- @param stream the `eventstream` shape
+-- @param body the whole body
+-- @param read_payload function(shape, payload bytes) → value (XML or JSON reader of the protocol)
+-- @raise an `{code=, message=}` table for an exception event
+function M.events(shapes, stream, body, read_payload)
+  local out = {}
+  for _, m in ipairs(M.messages(body)) do
+    local h = m.headers
+    local mtype = h[":message-type"] or "event"
+    if mtype == "exception" or mtype == "error" then
+      error({ code = h[":exception-type"] or h[":error-code"] or "EventStreamError",
+              message = h[":error-message"] or m.payload }, 0)
+    end
+    local name = h[":event-type"]
+    local ref = name and stream.members[name]
+    if ref then
+      local shape = shapes[ref.shape]
+      local ev = {}
+      local has_payload_member = false
+      for mname, mref in pairs(shape.members or {}) do
+        local ms = shapes[mref.shape]
+        if mref.eventheader then
+          if h[mname] ~= nil then ev[mname] = header_member(ms, h[mname]) end
+        elseif mref.eventpayload then
+          has_payload_member = true
+          if ms.type == "blob" or ms.type == "string" then
+            ev[mname] = m.payload
+          elseif m.payload ~= "" then
+            ev[mname] = read_payload(ms, m.payload)
+          end
+        end
+      end
+      if not has_payload_member and m.payload ~= "" then
+        for k, v in pairs(read_payload(shape, m.payload) or {}) do ev[k] = v end
+      end
+      out[#out + 1] = { [name] = ev }
+    end
+  end
+  return out
+end
+
+return M
