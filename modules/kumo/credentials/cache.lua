@@ -117,12 +117,8 @@ function Cache:get()
   return self:refresh()
 end
 
---- Same as `get`, or nil and the error message.
-function Cache:load()
-  local ok, c = pcall(self.get, self)
-  if ok then return c end
-  error(c, 0)
-end
+--- Chain members call `load`; a refreshable cache always applies.
+Cache.load = Cache.get
 
 --- Drop the credentials: the next `get` fetches new ones (e.g. after the
 -- service answered ExpiredToken).

@@ -6,8 +6,6 @@
 -- AssumeRoleWithWebIdentity is a plain query-protocol POST to the same
 -- resolved endpoint.
 -- @module kumo.credentials.sts
-local fetch = require "kumo.credentials.fetch"
-
 local M = {}
 
 --- The STS endpoint URL for a context: the session's `endpoint_url`, the
@@ -82,5 +80,4 @@ function M.unsigned_call(ctx, action, params, fields)
 end
 
 M.urlencode = urlencode
-M.fetch = fetch
 return M
