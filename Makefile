@@ -88,14 +88,20 @@ fuzz: deps
 clean-bin:
 	rm -f $(KUMO)
 
-install: all
+# The installed binary is built apart (build-install/), always with this
+# PREFIX compiled in, so it finds $(DATADIR)/lua with no environment.
+install:
+	@rm -f build-install/host.o
+	@$(MAKE) --no-print-directory BUILD=build-install \
+	  KUMO=build-install/kumo PREFIX=$(PREFIX) build-install/kumo
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
-	install -m 0755 $(KUMO) $(DESTDIR)$(BINDIR)/kumo
+	install -m 0755 build-install/kumo $(DESTDIR)$(BINDIR)/kumo
 	rm -rf $(DESTDIR)$(DATADIR)/lua $(DESTDIR)$(DATADIR)/scripts \
 	  $(DESTDIR)$(DATADIR)/sandbox
 	cp -R modules $(DESTDIR)$(DATADIR)/lua
 	cp -R scripts $(DESTDIR)$(DATADIR)/scripts
 	if [ -d sandbox ]; then cp -R sandbox $(DESTDIR)$(DATADIR)/sandbox; fi
+	find $(DESTDIR)$(DATADIR) -name __pycache__ -prune -exec rm -rf {} +
 	install -m 0644 docs/kumo.1 $(DESTDIR)$(MANDIR)/kumo.1
 
 uninstall:
@@ -103,4 +109,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf build build-asan build-fuzz bin
+	rm -rf build build-asan build-fuzz build-install bin
