@@ -129,6 +129,14 @@ local function lua_decode(s)
   return root
 end
 
+--- The Lua parser alone (tests compare it with kumo.xml).
+-- @return root node, or nil and "xml: ..." message
+function M.lua_decode(s)
+  local ok, root = pcall(lua_decode, s)
+  if ok then return root end
+  return nil, root
+end
+
 --- Decode XML text into a node tree.
 -- @return root node, or nil and "xml: ..." message
 function M.decode(s)

@@ -353,15 +353,24 @@ describe("protocol helpers", function()
   end)
 
   it("decodes XML into the same tree as kumo.xml (Lua fallback parser)", function()
-    local text = fixture("ec2_describe_subnets.xml")
-    local a = assert(xmlparse.decode(text))
-    assert.are.equal("DescribeSubnetsResponse", a.name)
-    local n = assert(xmlparse.decode('<a x="1&amp;2"><b>t&lt;<![CDATA[<raw>]]></b><!-- c --><c/></a>'))
+    local native = require "kumo.xml"
+    local function strip(n)
+      local kids = {}
+      for i, c in ipairs(n.children) do kids[i] = strip(c) end
+      return { name = n.name, attrs = n.attrs, text = n.text, children = kids }
+    end
+    for _, text in ipairs{ fixture("ec2_describe_subnets.xml"), fixture("rds_describe_db_proxies.xml"),
+        '<a x="1&amp;2" y=\'q"\'><b>t&lt;&#65;&#x42;<![CDATA[<raw>]]></b><!-- c --><c/></a>' } do
+      assert.are.same(strip(assert(native.decode(text))), strip(assert(xmlparse.lua_decode(text))))
+    end
+    local n = assert(xmlparse.lua_decode('<a x="1&amp;2"><b>t&lt;<![CDATA[<raw>]]></b><!-- c --><c/></a>'))
     assert.are.equal("1&2", n.attrs.x)
     assert.are.equal("t<<raw>", n.children[1].text)
     assert.are.equal("c", n.children[2].name)
-    local bad, err = xmlparse.decode("<a><b></a>")
-    assert.is_nil(bad)
-    assert.matches("^xml:", err)
+    for _, bad in ipairs{ "<a><b></a>", "<a>", "", "<a/><b/>" } do
+      local r, err = xmlparse.lua_decode(bad)
+      assert.is_nil(r, bad)
+      assert.matches("^xml:", err)
+    end
   end)
 end)
