@@ -19,6 +19,37 @@
 #define SIGNER_META "kumo.sigv4.Signer"
 #define DEFAULT_EXPIRES 3600
 
+/*
+** The field names, interned once as upvalues 2.. of sign and presign: a
+** lua_getfield with a C string re-checks its string cache with strcmp on
+** every call, and these are read on every signature.
+*/
+enum field {
+  F_METHOD, F_URL, F_BODY, F_REGION, F_SERVICE, F_ACCESS_KEY_ID,
+  F_SECRET_ACCESS_KEY, F_SESSION_TOKEN, F_TIME, F_NORMALIZE_PATH,
+  F_SIGN_BODY_HASH_HEADER, F_UNSIGNED_PAYLOAD, F_OMIT_SESSION_TOKEN,
+  F_EXPIRES, F_HEADERS, F_CANONICAL_REQUEST, F_STRING_TO_SIGN, F_SIGNATURE,
+  F_AUTHORIZATION, F_COUNT
+};
+
+static const char *const field_names[F_COUNT] = {
+  "method", "url", "body", "region", "service", "access_key_id",
+  "secret_access_key", "session_token", "time", "normalize_path",
+  "sign_body_hash_header", "unsigned_payload", "omit_session_token",
+  "expires", "headers", "canonical_request", "string_to_sign", "signature",
+  "authorization"
+};
+
+#define KEY_UPVALUE(f) lua_upvalueindex(2 + (int)(f))
+
+
+/* Push field 'f' of the request table (index 1); returns its type. */
+static int get_field (lua_State *L, enum field f) {
+  lua_pushvalue(L, KEY_UPVALUE(f));
+  return lua_gettable(L, 1);
+}
+
+
 /* The per-state signer and the header array reused across calls. */
 struct signer_box {
   struct kumo_sigv4_signer *signer;
@@ -42,9 +73,10 @@ static int signer_gc (lua_State *L) {
 
 /* Field 'name' of the request table (index 1), left on the stack.
 ** Returns NULL for nil when not required. */
-static const char *opt_string (lua_State *L, const char *fn, const char *name,
+static const char *opt_string (lua_State *L, const char *fn, enum field f,
                                size_t *len, int required) {
-  int t = lua_getfield(L, 1, name);
+  const char *name = field_names[f];
+  int t = get_field(L, f);
   if (t == LUA_TSTRING)
     return lua_tolstring(L, -1, len);
   if (t == LUA_TNIL && !required) {
@@ -57,9 +89,10 @@ static const char *opt_string (lua_State *L, const char *fn, const char *name,
 }
 
 
-static int opt_boolean (lua_State *L, const char *fn, const char *name,
+static int opt_boolean (lua_State *L, const char *fn, enum field f,
                         int def) {
-  int t = lua_getfield(L, 1, name);
+  const char *name = field_names[f];
+  int t = get_field(L, f);
   int v = def;
   if (t == LUA_TBOOLEAN)
     v = lua_toboolean(L, -1);
@@ -74,7 +107,7 @@ static int opt_boolean (lua_State *L, const char *fn, const char *name,
 /* 'time' in unix seconds (fractions dropped), default now. Values out of
 ** range become -1 so sigv4.c reports them. */
 static int64_t opt_time (lua_State *L, const char *fn) {
-  int t = lua_getfield(L, 1, "time");
+  int t = get_field(L, F_TIME);
   int64_t v;
   if (t == LUA_TNIL)
     v = (int64_t)time(NULL);
@@ -95,7 +128,7 @@ static int64_t opt_time (lua_State *L, const char *fn) {
 
 
 static long opt_expires (lua_State *L, const char *fn) {
-  int t = lua_getfield(L, 1, "expires");
+  int t = get_field(L, F_EXPIRES);
   lua_Integer v = DEFAULT_EXPIRES;
   if (t != LUA_TNIL) {
     int isint;
@@ -235,10 +268,12 @@ static int sign_error (lua_State *L, const char *fn, int rc,
 }
 
 
-static void set_string (lua_State *L, const char *key, const char *s,
+/* t[key] = s for the table on the top.   [-0, +0] */
+static void set_string (lua_State *L, enum field key, const char *s,
                         size_t len) {
+  lua_pushvalue(L, KEY_UPVALUE(key));
   lua_pushlstring(L, s, len);
-  lua_setfield(L, -2, key);
+  lua_rawset(L, -3);
 }
 
 
@@ -246,12 +281,12 @@ static void set_string (lua_State *L, const char *key, const char *s,
 **          authorization= (header form) }   [-0, +1] */
 static void push_info (lua_State *L, const struct kumo_sigv4_result *r) {
   lua_createtable(L, 0, 4);
-  set_string(L, "canonical_request", r->canonical_request,
+  set_string(L, F_CANONICAL_REQUEST, r->canonical_request,
              r->canonical_request_len);
-  set_string(L, "string_to_sign", r->string_to_sign, r->string_to_sign_len);
-  set_string(L, "signature", r->signature, 64);
+  set_string(L, F_STRING_TO_SIGN, r->string_to_sign, r->string_to_sign_len);
+  set_string(L, F_SIGNATURE, r->signature, 64);
   if (r->authorization != NULL)
-    set_string(L, "authorization", r->authorization, r->authorization_len);
+    set_string(L, F_AUTHORIZATION, r->authorization, r->authorization_len);
 }
 
 
@@ -270,28 +305,28 @@ static int sign_common (lua_State *L, const char *fn, int presign) {
   luaL_checkstack(L, 24, NULL);
   memset(&p, 0, sizeof(p));
   /* Every string stays on the stack until the call returns. */
-  req.method = opt_string(L, fn, "method", &req.method_len, 1);
-  req.url = opt_string(L, fn, "url", &req.url_len, 1);
-  req.body = opt_string(L, fn, "body", &req.body_len, 0);
-  p.region = opt_string(L, fn, "region", &p.region_len, 1);
-  p.service = opt_string(L, fn, "service", &p.service_len, 1);
-  p.access_key_id = opt_string(L, fn, "access_key_id",
+  req.method = opt_string(L, fn, F_METHOD, &req.method_len, 1);
+  req.url = opt_string(L, fn, F_URL, &req.url_len, 1);
+  req.body = opt_string(L, fn, F_BODY, &req.body_len, 0);
+  p.region = opt_string(L, fn, F_REGION, &p.region_len, 1);
+  p.service = opt_string(L, fn, F_SERVICE, &p.service_len, 1);
+  p.access_key_id = opt_string(L, fn, F_ACCESS_KEY_ID,
                                &p.access_key_id_len, 1);
-  p.secret_access_key = opt_string(L, fn, "secret_access_key",
+  p.secret_access_key = opt_string(L, fn, F_SECRET_ACCESS_KEY,
                                    &p.secret_access_key_len, 1);
-  p.session_token = opt_string(L, fn, "session_token",
+  p.session_token = opt_string(L, fn, F_SESSION_TOKEN,
                                &p.session_token_len, 0);
   p.time = opt_time(L, fn);
-  if (opt_boolean(L, fn, "normalize_path", 1))
+  if (opt_boolean(L, fn, F_NORMALIZE_PATH, 1))
     p.flags |= KUMO_SIGV4_NORMALIZE_PATH;
-  if (opt_boolean(L, fn, "sign_body_hash_header", 0))
+  if (opt_boolean(L, fn, F_SIGN_BODY_HASH_HEADER, 0))
     p.flags |= KUMO_SIGV4_SIGN_BODY_HASH;
-  if (opt_boolean(L, fn, "unsigned_payload", 0))
+  if (opt_boolean(L, fn, F_UNSIGNED_PAYLOAD, 0))
     p.flags |= KUMO_SIGV4_UNSIGNED_PAYLOAD;
-  if (opt_boolean(L, fn, "omit_session_token", 0))
+  if (opt_boolean(L, fn, F_OMIT_SESSION_TOKEN, 0))
     p.flags |= KUMO_SIGV4_OMIT_SESSION_TOKEN;
   p.expires = presign ? opt_expires(L, fn) : DEFAULT_EXPIRES;
-  lua_getfield(L, 1, "headers");  /* last: anchored, then read raw */
+  get_field(L, F_HEADERS);  /* last: anchored, then read raw */
   req.nheaders = read_headers(L, b, fn);
   req.headers = b->headers;
   if (presign)
@@ -361,6 +396,7 @@ static const luaL_Reg signer_meta[] = {
 
 int luaopen_kumo_sigv4 (lua_State *L) {
   struct signer_box *b;
+  int i;
   luaL_newlibtable(L, sigv4_funcs);
   b = (struct signer_box *)lua_newuserdatauv(L, sizeof(*b), 0);
   memset(b, 0, sizeof(*b));
@@ -373,6 +409,8 @@ int luaopen_kumo_sigv4 (lua_State *L) {
   b->signer = kumo_sigv4_signer_new();
   if (b->signer == NULL)
     return luaL_error(L, "kumo.sigv4: not enough memory");
-  luaL_setfuncs(L, sigv4_funcs, 1);  /* the box is every function's upvalue */
+  for (i = 0; i < F_COUNT; i++)
+    lua_pushstring(L, field_names[i]);
+  luaL_setfuncs(L, sigv4_funcs, 1 + F_COUNT);  /* box and names: upvalues */
   return 1;
 }
