@@ -12,6 +12,12 @@ end
 
 local kumo = { version = sys.version }
 
+--- Start a task (see `kumo.sched.spawn`).
+function kumo.spawn(...) return require("kumo.sched").spawn(...) end
+
+--- Run functions as tasks at once and wait for all (see `kumo.sched.parallel`).
+function kumo.parallel(...) return require("kumo.sched").parallel(...) end
+
 return setmetatable(kumo, {
   __index = function(t, key)
     local ok, mod = pcall(require, "kumo." .. key)
