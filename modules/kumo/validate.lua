@@ -176,12 +176,12 @@ function Check:structure(shape, v, n)
     local ref = members[k]
     if ref and mv ~= null then
       stack[n + 1] = k
-      check_value(self, self.shapes[ref.shape], mv, n + 1)
+      check_value(self, self.shapes[ref.shape], mv, n + 1, ref)
     end
   end
 end
 
-function check_value(self, shape, v, n)
+function check_value(self, shape, v, n, ref)
   local t = shape.type
   local tv = type(v)
   if t == "structure" then
@@ -234,7 +234,8 @@ function check_value(self, shape, v, n)
     self:length(shape, count, "the map", n)
   elseif t == "string" then
     if tv ~= "string" then
-      if shape.jsonvalue then return end
+      -- a JSON-valued header member takes any JSON-able value
+      if ref and ref.jsonvalue then return end
       return self:problem("expected a string, got " .. tv .. " " .. value_text(v, shape), n)
     end
     if shape._free then return end

@@ -120,7 +120,13 @@ local function reader(shapes, shape)
   r = {}
   for name, ref in pairs(shape.members or {}) do
     if not common.out_located(shapes, ref) then
-      r[ref.locationName or name] = { name, shapes[ref.shape] }
+      local ms = shapes[ref.shape]
+      -- kind: 1 value as decoded, 2 structure, 3 anything else
+      local t = ms.type
+      local kind = 3
+      if ms.document or t == "string" or t == "boolean" then kind = 1
+      elseif t == "structure" then kind = 2 end
+      r[ref.locationName or name] = { name, ms, kind }
     end
   end
   shape._jr = r
@@ -134,14 +140,13 @@ local function read_structure(shapes, shape, v)
   for k, mv in pairs(v) do
     local e = r[k]
     if e and mv ~= null then
-      local ms = e[2]
-      local t = ms.type
-      if t == "string" and not ms.document then
+      local kind = e[3]
+      if kind == 1 then
         out[e[1]] = mv
-      elseif t == "structure" and not ms.document then
-        out[e[1]] = read_structure(shapes, ms, mv)
+      elseif kind == 2 then
+        out[e[1]] = read_structure(shapes, e[2], mv)
       else
-        out[e[1]] = read(shapes, ms, mv)
+        out[e[1]] = read(shapes, e[2], mv)
       end
     end
   end

@@ -152,6 +152,18 @@ describe("kumo.validate", function()
     assert.matches("GetCallerIdentity: parameters must be a table, got string", err, 1, true)
   end)
 
+  it("lets a jsonvalue member take a table", function()
+    local shapes = {
+      In = { type = "structure", members = { Attr = { shape = "S", jsonvalue = true,
+        location = "header", locationName = "X-Attr" }, Name = { shape = "S" } } },
+      S = { type = "string" },
+    }
+    local svc, op = { shapes = shapes }, { name = "Op", input = { shape = "In" } }
+    assert.is_true(validate.try(svc, op, { Attr = { a = 1 } }))
+    local _, err = validate.try(svc, op, { Name = { a = 1 } })
+    assert.matches("Op: Name: expected a string, got table", err, 1, true)
+  end)
+
   it("requires exactly one member of a union", function()
     local shapes = {
       In = { type = "structure", members = { U = { shape = "U" } } },
