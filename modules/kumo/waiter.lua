@@ -501,9 +501,30 @@ end
 --   acceptor, observed, error, pending, next_delay }`;
 --   `now`, `sleep`, `random`: clock, sleep and jitter hooks (tests).
 -- @return the last output on success; raises a waiter error otherwise
+local KNOWN_OPTS = { delay = "number", max_attempts = "number", timeout = "number",
+  min_delay = "number", max_delay = "number", persist = "number", on_poll = "function",
+  now = "function", sleep = "function", random = "function" }
+
+local function check_opts(opts)
+  for k, v in pairs(opts) do
+    local want = KNOWN_OPTS[k]
+    if not want then
+      local names = {}
+      for n in pairs(KNOWN_OPTS) do names[#names + 1] = n end
+      table.sort(names)
+      errors.raise({ kind = "usage", code = "InvalidWaiterOption", message = string.format(
+        "unknown waiter option %q (known: %s)", tostring(k), table.concat(names, ", ")) })
+    elseif type(v) ~= want then
+      errors.raise({ kind = "usage", code = "InvalidWaiterOption", message = string.format(
+        "waiter option '%s' must be a %s, got %s", k, want, type(v)) })
+    end
+  end
+end
+
 function waiter.wait(client, name, params, opts)
   opts = opts or {}
   params = params or {}
+  check_opts(opts)
   local def
   if type(name) == "table" then
     def = waiter.check(name)
@@ -543,6 +564,10 @@ function waiter.wait(client, name, params, opts)
     out, err = poll(client, def, params)
     if err ~= nil and not errors.is(err) then
       -- client:try returns kumo errors; anything else is a bug worth seeing
+      error(err, 0)
+    end
+    if err and err.kind == "cancelled" then
+      -- the task was cancelled (or hit its deadline) during the call
       error(err, 0)
     end
     if err and err.kind ~= "service" then
