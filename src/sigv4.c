@@ -32,6 +32,7 @@
 #define SCOPE_FIELD_MAX 64   /* longer regions/services are not cached */
 #define SORT_SMALL 16        /* insertion sort up to this many items */
 #define LAST_YEAR_TIME ((int64_t)253402300799)  /* 9999-12-31T23:59:59Z */
+#define BUF_KEEP ((size_t)64 << 10)  /* larger buffers are freed on reuse */
 
 
 /*
@@ -407,6 +408,23 @@ void kumo_sigv4_signer_free (struct kumo_sigv4_signer *s) {
   free(s->query.v);
   OPENSSL_cleanse(s, sizeof(*s));  /* key cache and signature */
   free(s);
+}
+
+
+/*
+** Called before each signature: a buffer that one large request grew past
+** BUF_KEEP is released (wiped), so a long-lived signer stays small.
+*/
+static void signer_shrink (struct kumo_sigv4_signer *s) {
+  struct kumo_sigv4_buf *all[10];
+  size_t i;
+  all[0] = &s->cr; all[1] = &s->sts; all[2] = &s->sh; all[3] = &s->scope;
+  all[4] = &s->auth; all[5] = &s->url; all[6] = &s->names; all[7] = &s->enc;
+  all[8] = &s->host; all[9] = &s->scratch;
+  for (i = 0; i < 10; i++) {
+    if (all[i]->cap > BUF_KEEP)
+      kumo_sigv4_buf_free(all[i]);
+  }
 }
 
 
@@ -1067,6 +1085,8 @@ static int collect_headers (struct kumo_sigv4_signer *s,
   size_t i, total = 0, n = 0;
   int rc;
   memset(c, 0, sizeof(*c));
+  if (req->nheaders > KUMO_SIGV4_MAX_SIZE)
+    return KUMO_SIGV4_TOO_BIG;
   for (i = 0; i < req->nheaders; i++) {
     if (req->headers[i].name_len > KUMO_SIGV4_MAX_SIZE - total)
       return KUMO_SIGV4_TOO_BIG;
@@ -1401,6 +1421,7 @@ static int sign_request (struct kumo_sigv4_signer *s,
   int rc;
   if (token_len == 0)
     token = NULL;
+  signer_shrink(s);
   rc = check_params(req, p, presign);
   if (rc != KUMO_SIGV4_OK)
     goto fail;
@@ -1525,6 +1546,8 @@ static int sign_request (struct kumo_sigv4_signer *s,
   key = signing_key(s, p, s->amz_date);
   hmac_final(&key->inner, &key->outer, s->sts.data, s->sts.len, digest);
   hex32(s->signature, digest);
+  if (key == &s->uncached)  /* not kept: wipe it now */
+    OPENSSL_cleanse(&s->uncached, sizeof(s->uncached));
   OPENSSL_cleanse(digest, sizeof(digest));
 
   memset(&r, 0, sizeof(r));

@@ -606,6 +606,26 @@ static void test_errors (struct kumo_sigv4_signer *s) {
       free(v);
     }
   }
+  /* a large (not over-cap) request, then the signer shrinks back */
+  {
+    size_t big = 200000;
+    char *v = malloc(big);
+    struct kumo_sigv4_header h;
+    if (v != NULL) {
+      memset(v, 'b', big);
+      h.name = "X-Large";
+      h.name_len = 7;
+      h.value = v;
+      h.value_len = big;
+      vanilla(&req, &p);
+      req.headers = &h;
+      req.nheaders = 1;
+      CHECK(kumo_sigv4_sign(s, &req, &p, &r) == 0 &&
+            r.canonical_request_len > big, "large header value");
+      check_consistent(&p, &r, "large");
+      free(v);
+    }
+  }
   /* the signer still works after failures */
   vanilla(&req, &p);
   CHECK(kumo_sigv4_sign(s, &req, &p, &r) == 0 &&
