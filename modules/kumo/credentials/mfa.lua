@@ -27,15 +27,19 @@ function M.code(ctx, serial, why)
   end
   local env = ctx.getenv("KUMO_MFA_CODE")
   if env and env ~= "" then return env end
-  local tty = io.open("/dev/tty", "r+")
-  if not tty then
+  local path = ctx.tty or "/dev/tty"                  -- ctx.tty: tests
+  local input = io.open(path, "r")
+  if not input then
     error(string.format("%s needs an MFA code for %s and there is no terminal: pass "
       .. "aws.session{ mfa = function(serial) return code end } or set KUMO_MFA_CODE", why, serial), 0)
   end
-  tty:write(string.format("Enter MFA code for %s (%s): ", serial, why))
-  tty:flush()
-  local line = tty:read("l")
-  tty:close()
+  local output = io.open(path, "a")
+  if output then
+    output:write(string.format("Enter MFA code for %s (%s): ", serial, why))
+    output:close()
+  end
+  local line = input:read("l")
+  input:close()
   local code = line and line:match("^%s*(%S+)%s*$")
   if not code then error(string.format("%s: no MFA code entered for %s", why, serial), 0) end
   return code

@@ -30,12 +30,10 @@ function M.from_env(ctx)
   local file, arn = g("AWS_WEB_IDENTITY_TOKEN_FILE"), g("AWS_ROLE_ARN")
   if file == "" then file = nil end
   if arn == "" then arn = nil end
-  local p = ctx.view:profile(ctx.profile) or {}
   return new(ctx, {
     label = "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)",
     token_file = file, role_arn = arn,
     session_name = g("AWS_ROLE_SESSION_NAME") ~= "" and g("AWS_ROLE_SESSION_NAME") or nil,
-    duration = tonumber(p.duration_seconds),
     missing = (not file and not arn) and "AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN not set"
       or (not file and "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not")
       or (not arn and "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not") or nil,
@@ -50,15 +48,16 @@ function M.from_profile(ctx, name)
   return new(ctx, {
     label = string.format("profile %q web identity", name),
     token_file = p.web_identity_token_file, role_arn = p.role_arn,
-    session_name = p.role_session_name, duration = tonumber(p.duration_seconds),
+    session_name = p.role_session_name,
     where = string.format("profile %q (%s)", name, ctx.view:where(name, "web_identity_token_file")),
   })
 end
 
+-- The cache key arguments, as botocore's web identity fetcher has them
+-- (no duration: botocore does not send one either).
 function WebIdentity:args()
   local args = { RoleArn = self.role_arn }
   if self.session_name then args.RoleSessionName = self.session_name end
-  if self.duration then args.DurationSeconds = math.tointeger(self.duration) end
   return args
 end
 
@@ -84,7 +83,6 @@ function WebIdentity:fetch()
   local params = { { "RoleArn", self.role_arn },
     { "RoleSessionName", self.session_name or ("kumo-session-" .. os.time()) },
     { "WebIdentityToken", token } }
-  if args.DurationSeconds then params[#params + 1] = { "DurationSeconds", args.DurationSeconds } end
   local ok, out = pcall(sts.unsigned_call, ctx, "AssumeRoleWithWebIdentity", params,
     { "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Arn", "AssumedRoleId" })
   if not ok then

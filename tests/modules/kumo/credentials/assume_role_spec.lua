@@ -40,6 +40,11 @@ source_profile = base
 mfa_serial = arn:aws:iam::123456789012:mfa/me
 duration_seconds = 7200
 
+[profile mfa-temp]
+role_arn = arn:aws:iam::111111111111:role/admin
+source_profile = basetmp
+mfa_serial = arn:aws:iam::123456789012:mfa/me
+
 [profile local-sts]
 role_arn = arn:aws:iam::111111111111:role/automation
 source_profile = base
@@ -50,7 +55,8 @@ services = here
 sts =
   endpoint_url = http://127.0.0.1:1/via-services
 ]])
-local cred = H.write(dir .. "/credentials", "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n")
+local cred = H.write(dir .. "/credentials", "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = basesecret\n"
+  .. "[basetmp]\naws_access_key_id = ASIATEMP\naws_secret_access_key = tmpsecret\naws_session_token = tmptoken\n")
 
 -- The fake STS: AssumeRole (external ids per role), GetSessionToken, GetCallerIdentity.
 local EXTERNAL = { ["arn:aws:iam::111111111111:role/automation"] = "ext-app",
@@ -232,9 +238,27 @@ describe("MFA", function()
     assert.are.equal("3600", ar[2].params.DurationSeconds)
   end)
 
-  it("takes the code from KUMO_MFA_CODE, and says how when there is none", function()
+  it("puts the code on AssumeRole itself when the source keys are temporary", function()
+    session{ profile = "mfa-temp", mfa = "112233" }:get_credentials()
+    assert.are.equal(0, #actions("GetSessionToken"))
+    local p = actions("AssumeRole")[1].params
+    assert.are.equal("arn:aws:iam::123456789012:mfa/me", p.SerialNumber)
+    assert.are.equal("112233", p.TokenCode)
+    assert.are.equal("ASIATEMP", actions("AssumeRole")[1].key)
+  end)
+
+  it("takes the code from KUMO_MFA_CODE", function()
     session{ profile = "mfa1", env = { HOME = dir, KUMO_MFA_CODE = "654321" } }:get_credentials()
     assert.are.equal("654321", actions("GetSessionToken")[1].params.TokenCode)
+  end)
+  it("prompts on the terminal, and says how to automate when there is none", function()
+    local mfa = require "kumo.credentials.mfa"
+    local tty = H.write(dir .. "/tty", "778899\n")
+    assert.are.equal("778899", mfa.code({ getenv = H.getenv{}, tty = tty }, "arn:mfa", 'profile "p"'))
+    local ok, e = pcall(mfa.code, { getenv = H.getenv{}, tty = dir .. "/no/tty" }, "arn:mfa", 'profile "p"')
+    assert.is_false(ok)
+    assert.truthy(e:find("KUMO_MFA_CODE", 1, true), e)
+    assert.truthy(e:find("mfa = function", 1, true), e)
   end)
 end)
 
