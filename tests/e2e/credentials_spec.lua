@@ -38,10 +38,12 @@ local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" e
 -- same way (python3 -m kumo_sandbox on a free port).
 local function start_sandbox()
   local ok, lib = pcall(require, "tests.lib.sandbox")
-  if ok and type(lib) == "table" and lib.start then
-    local sb = lib.start()
-    return { dir = sb.dir, endpoint = sb.endpoint or sb.url, stop = function() sb:stop() end,
-      world = sb.world or json.decode(read(sb.dir .. "/world.json")) }
+  if ok and type(lib) == "table" and type(lib.start) == "function" then
+    local oks, sb = pcall(lib.start)
+    if oks and type(sb) == "table" and type(sb.dir) == "string" and read(sb.dir .. "/world.json") then
+      return { dir = sb.dir, endpoint = sb.endpoint or sb.url, world = json.decode(read(sb.dir .. "/world.json")),
+        stop = function() if sb.stop then sb:stop() end end }
+    end
   end
   local dir = tmpdir()
   assert(os.execute(string.format("cd %s && PYTHONPATH=sandbox python3 -m kumo_sandbox --port 0 --dir %s/sb "

@@ -73,6 +73,14 @@ describe("EC2 instance metadata", function()
     assert.truthy(e:find("no AWS credentials found", 1, true), e)  -- 1 attempt: IMDS counts as absent
   end)
 
+  it("keeps using credentials IMDS hands out about to expire (static stability)", function()
+    fake.config{ lifetime = 60 }
+    local c = resolve{ AWS_EC2_METADATA_SERVICE_ENDPOINT = fake.url }:get()
+    local left = c.expiration - creds.now()
+    assert.truthy(left > 15 * 60 + 100 and left < 15 * 60 + 610, left)
+    assert.truthy(c.source:find("expiry extended", 1, true))
+  end)
+
   it("is skipped when AWS_EC2_METADATA_DISABLED=true", function()
     local e = err_of(function()
       return resolve{ AWS_EC2_METADATA_SERVICE_ENDPOINT = fake.url, AWS_EC2_METADATA_DISABLED = "true" }:get()
