@@ -71,7 +71,7 @@ static int signer_gc (lua_State *L) {
 }
 
 
-/* Field 'name' of the request table (index 1), left on the stack.
+/* Field 'f' of the request table (index 1), left on the stack.
 ** Returns NULL for nil when not required. */
 static const char *opt_string (lua_State *L, const char *fn, enum field f,
                                size_t *len, int required) {
