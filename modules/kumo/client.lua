@@ -189,6 +189,13 @@ function Client:paginator(op)
       #near > 0 and ("; paginated operations like it: " .. concat(near, ", ")) or "") }
 end
 
+-- A boolean setting: the option, else the environment, else the profile.
+local function setting(opt, env, prof)
+  if opt ~= nil then return opt and true or false end
+  local v = (env ~= nil and env ~= "") and env or prof
+  return v ~= nil and tostring(v):lower() == "true"
+end
+
 --- Resolve (once) and return the endpoint of this client.
 -- @treturn table `{ url=, host=, signing_region=, signing_name=, source= }`
 function Client:endpoint()
@@ -219,8 +226,10 @@ function Client:endpoint()
     ignore_configured = so.ignore_configured_endpoint_urls,
     sts_regional_endpoints = so.sts_regional_endpoints
       or s.getenv("AWS_STS_REGIONAL_ENDPOINTS") or (profile and profile.sts_regional_endpoints),
-    use_fips = so.use_fips_endpoint,
-    use_dualstack = so.use_dualstack_endpoint,
+    use_fips = setting(so.use_fips_endpoint, s.getenv("AWS_USE_FIPS_ENDPOINT"),
+      profile and profile.use_fips_endpoint),
+    use_dualstack = setting(so.use_dualstack_endpoint, s.getenv("AWS_USE_DUALSTACK_ENDPOINT"),
+      profile and profile.use_dualstack_endpoint),
   })
   if not ok then
     errors.raise{ kind = "usage", code = "InvalidEndpoint", service = self.service_name,
@@ -316,13 +325,18 @@ local function check_opts(self, op, opts)
   end
 end
 
+local validate_mod -- kumo.validate, loaded on the first validated call
+
 local function validate_params(self, entry, params, opts)
   local v = opts.validate
   if v == nil then v = self.options.validate end
   if v == nil then v = self.session.options.validate end
   if v == false then return end
-  local ok, validate = pcall(require, "kumo.validate")
-  if not ok or type(validate) ~= "table" or not validate.check then return end
+  local validate = validate_mod
+  if validate == nil then
+    validate = require "kumo.validate"
+    validate_mod = validate
+  end
   local strict = opts.strict
   if strict == nil then strict = self.options.strict end
   if strict == nil then strict = self.session.options.strict end

@@ -226,6 +226,10 @@ function Session:with(overrides)
     if overrides.region == nil then s.region = self.region end
   end
   s.hooks = self.hooks
+  if overrides.on_attempt then
+    s.hooks = { table.unpack(self.hooks) }
+    s.hooks[#s.hooks + 1] = overrides.on_attempt
+  end
   s._quotas = self._quotas
   return s
 end
