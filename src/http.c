@@ -72,10 +72,15 @@ const char *kumo_http_codename (int code) {
 #undef CODE
 
 
-/* Create the multi and share handles on first use. */
+/*
+** Initialise libcurl and create the multi and share handles on first use
+** (a script that makes no request pays nothing at start-up).
+*/
 static int setup (void) {
   if (G.ready)
     return 0;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return -1;
   G.multi = curl_multi_init();
   G.share = curl_share_init();
   if (G.multi == NULL || G.share == NULL)
@@ -93,6 +98,7 @@ fail:
     curl_multi_cleanup(G.multi);
   G.share = NULL;
   G.multi = NULL;
+  curl_global_cleanup();
   return -1;
 }
 
@@ -631,5 +637,6 @@ void kumo_http_shutdown (void) {
     G.share = NULL;
     G.multi = NULL;
     G.ready = 0;
+    curl_global_cleanup();
   }
 }

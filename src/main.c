@@ -210,10 +210,8 @@ int main (int argc, char **argv) {
     snprintf(msg, sizeof(msg), "unknown command '%.200s'", cmd);
     return usage(msg);
   }
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    report("cannot initialise libcurl");
-    return EXIT_SCRIPT;
-  }
+  /* libcurl is initialised by kumo.http on first use (start-up stays
+  ** free of work a script does not ask for) */
   L = kumo_host_new(argv[0]);
   if (L == NULL) {
     report("cannot create the Lua state: not enough memory");
@@ -226,6 +224,5 @@ int main (int argc, char **argv) {
     job.status = EXIT_SCRIPT;
   }
   lua_close(L);
-  curl_global_cleanup();
   return job.status;
 }
