@@ -869,7 +869,7 @@ struct url_parts {
 
 
 static int parse_url (struct url_parts *u, const char *url, size_t len) {
-  const char *p = url, *end = url + len, *a, *h, *hend;
+  const char *p, *end = url + len, *a, *h, *hend;
   size_t i;
   for (i = 0; i + 2 < len; i++) {
     if (url[i] == ':' && url[i + 1] == '/' && url[i + 2] == '/')
@@ -877,6 +877,13 @@ static int parse_url (struct url_parts *u, const char *url, size_t len) {
   }
   if (i == 0 || i + 2 >= len)
     return KUMO_SIGV4_BAD_URL;
+  for (p = url; p < url + i; p++) {  /* RFC 3986 scheme */
+    unsigned char c = (unsigned char)*p;
+    if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+        (p == url || !((c >= '0' && c <= '9') || c == '+' || c == '-' ||
+                       c == '.')))
+      return KUMO_SIGV4_BAD_URL;
+  }
   u->scheme = url;
   u->scheme_len = i;
   p = url + i + 3;

@@ -506,10 +506,12 @@ static void test_hosts (struct kumo_sigv4_signer *s) {
     {"http://[::1]/", "host:[::1]\n"},
     {"https://h?x=1", "host:h\n"},
     {"https://h#frag", "host:h\n"},
+    {"svc+ws.1-x://h/", "host:h\n"},
   };
   static const char *bad[] = {
     "example.com/", "https://", "https:///path", "https://h:8a/",
-    "https://[::1/", "https://h x/", "://h/",
+    "https://[::1/", "https://h x/", "://h/", "h/p?u=http://x/",
+    "1http://h/", "ht tp://h/",
   };
   struct kumo_sigv4_request req;
   struct kumo_sigv4_params p;
