@@ -118,6 +118,23 @@ describe("kumo.client calls", function()
     assert.are.same({ 0.25 }, slept)
   end)
 
+  it("follows AWS_NEW_RETRIES_2026 (x-amz-retry-after) and AWS_RETRY_MODE=legacy", function()
+    local t = scripted{ { status = 500, headers = { ["x-amz-retry-after"] = "1500" }, body = "" },
+      { body = PROXIES } }
+    local slept = {}
+    local s = session(t, { env = { AWS_NEW_RETRIES_2026 = "true" },
+      sleep = function(d) slept[#slept + 1] = d end })
+    s:client("rds"):DescribeDBProxies{}
+    assert.are.same({ 1.5 }, slept)
+    t = scripted{ { status = 429, body = "" } }
+    local _, e = session(t, { env = { AWS_RETRY_MODE = "legacy" } }):client("rds"):try("DescribeDBProxies", {})
+    assert.are.equal(5, #t.requests)      -- legacy: 5 attempts, 429 retried
+    assert.are.equal(5, e.attempts)
+    t = scripted{ { status = 429, body = "" } }
+    session(t):client("rds"):try("DescribeDBProxies", {})
+    assert.are.equal(1, #t.requests)      -- standard: a bare 429 is not retried
+  end)
+
   it("gives up after max_attempts with the count in the error", function()
     local t = scripted{ { status = 400, body = query_error("Throttling", "Rate exceeded") } }
     local _, e = session(t):client("rds"):try("DescribeDBProxies", {})
