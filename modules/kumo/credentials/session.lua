@@ -83,7 +83,9 @@ end
 -- cached on the session).
 function M.identity(s)
   if s._identity then return s._identity end
-  local out = s:client("sts"):GetCallerIdentity{}
+  -- STS answers in every region: without one, use the global partition's first.
+  local client = s.region and s:client("sts") or s:client("sts", { region = "us-east-1" })
+  local out = client:GetCallerIdentity{}
   s._identity = { account = out.Account, arn = out.Arn, user_id = out.UserId }
   return s._identity
 end
