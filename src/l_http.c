@@ -51,9 +51,13 @@ static double optfield_number (lua_State *L, const char *k, double dflt) {
 }
 
 
-/* A header name or value: a string (numbers are converted). */
+/*
+** A header name or value: a string only. (Converting a number in place
+** would make a string that nothing keeps alive once popped, and would
+** confuse lua_next when done to a key.)
+*/
 static const char *header_part (lua_State *L, int idx, const char *what) {
-  if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TNUMBER)
+  if (lua_type(L, idx) != LUA_TSTRING)
     luaL_argerror(L, 1, lua_pushfstring(L, "header %s must be a string, "
                                            "got %s", what,
                                         luaL_typename(L, idx)));

@@ -3,16 +3,18 @@
 -- keep-alive reuse, errors (refused, timeout, oversize), the non-blocking
 -- start/poll primitives and argument checks.
 local http = require "kumo.http"
+local sys = require "kumo.sys"
 local json = require "kumo.json"
 local clock = require "kumo.clock"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 
--- Start the server; returns base URL and a stop function.
-local function start_server()
+-- Start the server (extra: its arguments); returns its port and a stop
+-- function.
+local function start_server(extra)
   local portfile = os.tmpname()
-  local proc = assert(io.popen("exec python3 " .. here .. "/http_spec_server.py > "
-    .. portfile, "w"))
+  local proc = assert(io.popen("exec python3 " .. here .. "/http_spec_server.py "
+    .. (extra or "") .. " > " .. portfile, "w"))
   local port
   for _ = 1, 200 do
     local f = io.open(portfile)
@@ -24,7 +26,7 @@ local function start_server()
   end
   os.remove(portfile)
   assert(port, "the test server did not start")
-  return "http://127.0.0.1:" .. port, function() proc:close() end
+  return port, function() proc:close() end
 end
 
 -- A TCP port with nothing listening: bind one, then let it go.
@@ -39,7 +41,9 @@ describe("kumo.http", function()
   local base, stop
 
   setup(function()
-    base, stop = start_server()
+    local port
+    port, stop = start_server()
+    base = "http://127.0.0.1:" .. port
   end)
 
   teardown(function()
@@ -184,7 +188,7 @@ describe("kumo.http", function()
       assert.matches("nonexistent.invalid", msg, 1, true)
     end)
 
-    it("verifies TLS certificates (a plain-HTTP port fails the handshake)", function()
+    it("fails the TLS handshake with a server that speaks plain HTTP", function()
       local port = base:match(":(%d+)$")
       local res, _, code = http.request { url = "https://127.0.0.1:" .. port .. "/", timeout = 5 }
       assert.is_nil(res)
@@ -197,6 +201,77 @@ describe("kumo.http", function()
       assert.not_matches("SECRET", msg, 1, true)
       assert.not_matches("TOKEN", msg, 1, true)
       assert.matches("/p?(query hidden)", msg, 1, true)
+    end)
+  end)
+
+  describe("TLS and proxies", function()
+    local dir, tls_port, tls_stop
+
+    setup(function()
+      dir = os.tmpname()
+      os.remove(dir)
+      assert(sys.mkdir(dir))
+      assert(os.execute("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        .. " -keyout " .. dir .. "/key.pem -out " .. dir .. "/cert.pem -days 1 -subj /CN=127.0.0.1"
+        .. " -addext subjectAltName=IP:127.0.0.1 2>/dev/null"))
+      tls_port, tls_stop = start_server("--tls " .. dir .. "/cert.pem " .. dir .. "/key.pem")
+    end)
+
+    teardown(function()
+      sys.setenv("AWS_CA_BUNDLE", nil)
+      sys.setenv("http_proxy", nil)
+      sys.setenv("no_proxy", nil)
+      tls_stop()
+      os.execute("rm -rf " .. dir)
+    end)
+
+    it("refuses a certificate the trust store does not vouch for", function()
+      sys.setenv("AWS_CA_BUNDLE", nil)
+      local url = "https://127.0.0.1:" .. tls_port .. "/echo"
+      local res, msg, code = http.request { url = url, timeout = 5 }
+      assert.is_nil(res)
+      assert.equal("CURLE_PEER_FAILED_VERIFICATION", code)
+      assert.matches("GET " .. url, msg, 1, true)
+    end)
+
+    it("trusts the CA bundle named by AWS_CA_BUNDLE, and reuses the TLS connection", function()
+      sys.setenv("AWS_CA_BUNDLE", dir .. "/cert.pem")
+      local before = http.stats().connections_opened
+      for _ = 1, 3 do
+        local res = assert(http.request { url = "https://127.0.0.1:" .. tls_port .. "/echo", timeout = 5 })
+        assert.equal(200, res.status)
+        assert.equal("GET", json.decode(res.body).method)
+      end
+      assert.equal(1, http.stats().connections_opened - before)
+    end)
+
+    it("still checks the host name against the certificate", function()
+      sys.setenv("AWS_CA_BUNDLE", dir .. "/cert.pem")
+      local res, _, code = http.request { url = "https://localhost:" .. tls_port .. "/echo", timeout = 5 }
+      assert.is_nil(res)
+      assert.equal("CURLE_PEER_FAILED_VERIFICATION", code)
+    end)
+
+    it("reports an unreadable AWS_CA_BUNDLE", function()
+      sys.setenv("AWS_CA_BUNDLE", dir .. "/missing.pem")
+      local res, _, code = http.request { url = "https://127.0.0.1:" .. tls_port .. "/echo", timeout = 5 }
+      sys.setenv("AWS_CA_BUNDLE", nil)
+      assert.is_nil(res)
+      assert.equal("CURLE_SSL_CACERT_BADFILE", code)
+    end)
+
+    it("goes through the proxy named by http_proxy, and around it for no_proxy", function()
+      sys.setenv("http_proxy", base)
+      local res = assert(http.request { url = "http://kumo-proxy-test.invalid/echo?x=1" })
+      assert.equal("http://kumo-proxy-test.invalid/echo?x=1", json.decode(res.body).path)
+      sys.setenv("http_proxy", "http://127.0.0.1:" .. closed_port())
+      sys.setenv("no_proxy", "127.0.0.1")
+      res = assert(http.request { url = base .. "/echo" })
+      assert.equal("/echo", json.decode(res.body).path)
+      sys.setenv("no_proxy", nil)
+      local _, _, code = http.request { url = base .. "/echo" }
+      assert.equal("CURLE_COULDNT_CONNECT", code)  -- the dead proxy
+      sys.setenv("http_proxy", nil)
     end)
   end)
 

@@ -11,9 +11,14 @@ so the spec can see connection reuse.
   /slow/MS     waits MS milliseconds, then 200
   /dup         two Set-Cookie headers and an X-Dup pair
   /close       200 with Connection: close
+
+As a proxy target it gets absolute-form request lines
+("GET http://host/echo"): it serves them as their path and /echo shows
+the raw request target. "--tls CERT KEY" serves HTTPS instead.
 """
 import http.server
 import json
+import ssl
 import sys
 import threading
 import time
@@ -37,8 +42,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        parts = self.path.split("?")[0].split("/") + [""]
-        if self.path.startswith("/echo"):
+        route = self.path
+        if route.startswith("http://"):  # proxied: absolute form
+            route = "/" + route.split("/", 3)[3]
+        parts = route.split("?")[0].split("/") + [""]
+        if route.startswith("/echo"):
             out = {"method": self.command, "path": self.path,
                    "headers": [[k, v] for k, v in self.headers.items()],
                    "body": body.decode("latin-1")}
@@ -81,6 +89,10 @@ class Server(http.server.ThreadingHTTPServer):
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     print(srv.server_address[1], flush=True)
