@@ -232,8 +232,11 @@ function Client:endpoint()
       profile and profile.use_dualstack_endpoint),
   })
   if not ok then
+    local msg = tostring(res)
+    local prefix = (self.metadata.endpointPrefix or "") .. ": "
+    if msg:sub(1, #prefix) == prefix then msg = msg:sub(#prefix + 1) end
     errors.raise{ kind = "usage", code = "InvalidEndpoint", service = self.service_name,
-      message = tostring(res) }
+      message = msg }
   end
   self._endpoint = res
   return res
