@@ -163,6 +163,23 @@ describe("profiles with roles and external ids", function()
     assert.truthy(tostring(err):find("external_id", 1, true))
   end)
 
+  it("a base session fans out to both accounts from many tasks, one AssumeRole per role", function()
+    local sched = require "kumo.sched"
+    local base = session{ profile = "base", credential_cache = false }
+    local jobs = {}
+    for i = 1, 16 do jobs[i] = (i % 2 == 0) and "app" or "rds" end
+    local results, errs = sched.parallel(jobs, function(name)
+      local r = sb.world.roles[name]
+      return base:assume_role{ role_arn = r.arn, external_id = r.external_id, session_name = "fan" }:identity().account
+    end)
+    for i, name in ipairs(jobs) do
+      assert.is_nil(errs[i])
+      assert.are.equal(sb.world.accounts[name], results[i])
+    end
+    assert.are.equal(2, count("AssumeRole"))
+    assert.are.equal(16, count("GetCallerIdentity"))
+  end)
+
   it("STS calls follow AWS_ENDPOINT_URL_STS when the profile has no endpoint", function()
     local cfg = read(env.AWS_CONFIG_FILE):gsub("endpoint_url = [^\n]*\n", "")
     local e2 = {}
