@@ -105,7 +105,7 @@ static int xml_decode (lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
   depth = optlimit(L, 2, "max_depth");
   size = optlimit(L, 2, "max_size");
-  lim.max_depth = depth > 1000000 ? 1000000 : (int)depth;
+  lim.max_depth = depth > 100000 ? 100000 : (int)depth;
   lim.max_size = (size_t)size;
   lua_settop(L, 2);
   bx = (struct box *)lua_newuserdatauv(L, sizeof(*bx), 0);
