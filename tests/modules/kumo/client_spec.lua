@@ -206,6 +206,21 @@ describe("kumo.client calls", function()
   end)
 end)
 
+describe("kumo.client waiters", function()
+  it("client:wait runs a model waiter through the client", function()
+    local inst = function(status)
+      return "<DescribeDBInstancesResponse><DescribeDBInstancesResult><DBInstances><member>"
+        .. "<DBInstanceIdentifier>db</DBInstanceIdentifier><DBInstanceStatus>" .. status
+        .. "</DBInstanceStatus></member></DBInstances></DescribeDBInstancesResult></DescribeDBInstancesResponse>"
+    end
+    local t = scripted{ { body = inst("creating") }, { body = inst("available") } }
+    local rds = session(t, { sleep = function() end }):client("rds")
+    rds:wait("DBInstanceAvailable", { DBInstanceIdentifier = "db" }, { delay = 0.01, max_attempts = 5, sleep = function() end })
+    assert.are.equal(2, #t.requests)
+    assert.truthy(t.requests[2].body:find("Action=DescribeDBInstances", 1, true))
+  end)
+end)
+
 describe("kumo.client usage errors", function()
   local t = scripted{ { body = PROXIES } }
   local rds = session(t):client("rds")
