@@ -60,9 +60,10 @@ function M.location(shapes, ref)
   return loc or nil
 end
 
+local OUT_LOC = { header = true, headers = true, statusCode = true }
+
 --- Whether a member of an output is read from headers or the status code
 -- (members bound to the URI or query string are read from the body).
-local OUT_LOC = { header = true, headers = true, statusCode = true }
 function M.out_located(shapes, ref)
   local loc = ref.location
   if loc == nil and not ref._noloc then loc = M.location(shapes, ref) end
