@@ -8,8 +8,9 @@ Reads, per service, botocore's ``service-2.json`` (or ``.json.gz``, merged with
 ``{metadata, operations, shapes, paginators, waiters}`` in botocore's own schema
 (structures also get ``_order``, their member names in model order; JSON loads
 ~1.7x faster than the same data as Lua table source under lua-cjson).  Also
-writes ``_index.json`` (the services present) and ``_partitions.json`` (partitions + the endpoint entries of
-the generated services) and copies botocore's NOTICE/LICENSE beside them.
+writes ``_index.json`` (the services present) and ``_partitions.json``
+(partitions + the endpoint entries of the services present) and copies
+botocore's NOTICE and LICENSE beside them.
 
 Usage:
   tools/gen-models.py [--data DIR] [--out DIR] [SERVICE...]
@@ -188,7 +189,7 @@ def main():
         meta, size = generate_service(data, s, args.out)
         metas.append(meta)
         print("gen-models: %-16s %8d bytes" % (s, size))
-    # _partitions.lua covers every model in the folder, old and new.
+    # _partitions.json covers every model in the folder, old and new.
     for s in existing:
         if s not in services:
             with open(os.path.join(args.out, s + ".json"), encoding="utf-8") as f:
