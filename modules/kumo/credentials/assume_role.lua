@@ -33,6 +33,19 @@ AssumeRole.__index = AssumeRole
 local shared = {}
 local mfa_sessions = {}
 
+-- A unique name per source provider object (tostring may be overridden).
+local ids = setmetatable({}, { __mode = "k" })
+local next_id = 0
+local function identity_of(p)
+  local id = ids[p]
+  if not id then
+    next_id = next_id + 1
+    id = "provider#" .. next_id
+    ids[p] = id
+  end
+  return id
+end
+
 --- Forget the process-wide caches (tests).
 function M.reset()
   shared = {}
@@ -204,7 +217,22 @@ function AssumeRole:fetch()
   local duration = self:effective_duration()
   local args = self:args(duration)
   local fc = ctx.file_cache and file_cache.new(ctx.cache_dir)
-  local key = file_cache.cache_key(args)
+  local key_args = args
+  if not self.profile_based then
+    -- The AWS CLI's key ignores the source identity: right for profiles (the
+    -- CLI looks them up), wrong for roles a script assumes from arbitrary
+    -- credentials. Those get the source key id in their key, so two sources
+    -- never share an entry.
+    local oks, sc = pcall(self.source.get, self.source)
+    if not oks then
+      error(string.format("%s: getting the source credentials (%s) failed: %s", self.what,
+        self.source_what, tostring(sc)), 0)
+    end
+    key_args = {}
+    for k, v in pairs(args) do key_args[k] = v end
+    key_args.KumoSourceAccessKeyId = sc.access_key_id
+  end
+  local key = file_cache.cache_key(key_args)
   self.cache_key = key
   if fc then
     -- Reuse a cached entry while it is outside the advisory window of a
@@ -269,7 +297,7 @@ end
 -- The refreshable cache for this provider, shared with identical providers.
 function AssumeRole:refresher()
   if self.refresh_cache then return self.refresh_cache end
-  local id = tostring(self.source_id or self.source) .. "\0" .. file_cache.pydumps(self:args(self.duration))
+  local id = (self.source_id or identity_of(self.source)) .. "\0" .. file_cache.pydumps(self:args(self.duration))
   local rc = shared[id]
   if not rc then
     local me = self
@@ -374,6 +402,7 @@ function M.from_profile(ctx, name, visited)
     duration = dur, mfa_serial = p.mfa_serial, what = what, source_what = source_what,
     where = where, chained = chained,
   })
+  prov.profile_based = true
   prov.source_id = "profile-source:" .. (src or ("cs:" .. cs)) .. "@" .. view.config_file .. "+" .. view.credentials_file
   return prov
 end

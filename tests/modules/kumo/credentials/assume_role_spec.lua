@@ -316,3 +316,17 @@ describe("session:assume_role and identity", function()
     assert.are.equal(3, #actions("AssumeRole"))
   end)
 end)
+
+describe("sources are never mixed up", function()
+  it("two sessions with different keys and the same role get their own credentials", function()
+    local a = session{ credentials = { access_key_id = "AKIAONE", secret_access_key = "one" } }
+    local b = session{ credentials = { access_key_id = "AKIATWO", secret_access_key = "two" } }
+    local role = { role_arn = "arn:aws:iam::333333333333:role/same" }
+    a:assume_role{ role_arn = role.role_arn }
+    b:assume_role{ role_arn = role.role_arn }
+    local ar = actions("AssumeRole")
+    assert.are.equal(2, #ar)
+    assert.are.equal("AKIAONE", ar[1].key)
+    assert.are.equal("AKIATWO", ar[2].key)
+  end)
+end)
