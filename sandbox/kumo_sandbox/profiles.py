@@ -62,6 +62,9 @@ def _lua(value, indent=""):
         items = [f"{inner}{k} = {_lua(v, inner)}," for k, v in value.items()]
         return "{\n" + "\n".join(items) + f"\n{indent}}}"
     if isinstance(value, (list, tuple)):
+        if any(isinstance(v, dict) for v in value):
+            inner = indent + "  "
+            return "{\n" + "\n".join(f"{inner}{_lua(v, inner)}," for v in value) + f"\n{indent}}}"
         return "{ " + ", ".join(_lua(v, indent) for v in value) + " }"
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -90,9 +93,8 @@ def workflow_pairs(world):
 
 
 def workflow_text(world):
-    body = {"region": world["region"], "tags": {"Project": "kumo-sandbox"}}
-    pairs = "{\n" + "\n".join("    " + _lua(p, "    ") + "," for p in workflow_pairs(world)) + "\n  }"
-    text = _lua(body)[:-2] + f",\n  pairs = {pairs},\n}}"
+    text = _lua({"region": world["region"], "tags": {"Project": "kumo-sandbox"},
+                 "pairs": workflow_pairs(world)})
     return ("-- kumo sandbox: a workflow config for the seeded world (scripts/rds-proxy-share.lua)\n"
             "-- Use it with the sandbox's env.sh sourced (profiles app and rds).\n"
             "return " + text + "\n")

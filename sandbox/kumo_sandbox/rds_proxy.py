@@ -369,7 +369,7 @@ def modify_db_proxy_target_group(self, proxy_name, config, target_group_name=Non
     proxy = get_proxy(self, proxy_name)
     _require_available(proxy)
     _target_group(proxy, target_group_name)
-    config = dict(config or {})
+    config = config if config is not None else {}
     mc = config.get("MaxConnectionsPercent")
     mi = config.get("MaxIdleConnectionsPercent")
     if mc is not None and not 1 <= int(mc) <= 100:
