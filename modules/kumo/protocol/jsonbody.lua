@@ -3,6 +3,7 @@
 -- shape (timestamps → epoch numbers, blobs → bytes, integers → integers).
 -- @module kumo.protocol.jsonbody
 local common = require "kumo.protocol.common"
+local ARRAY_MT = getmetatable(require("kumo.json").array())
 
 local M = {}
 local concat = table.concat
@@ -112,6 +113,22 @@ end
 
 local read
 
+-- A document as decoded, with integral numbers as Lua integers (lua-cjson
+-- gives every number as a float).
+local function document(v)
+  local tv = type(v)
+  if tv == "number" then
+    if v == v and v ~= math.huge and v ~= -math.huge and v % 1 == 0 and math.abs(v) < 2 ^ 53 then
+      return tointeger(v)
+    end
+    return v
+  end
+  if tv == "table" and v ~= null then
+    for k, item in pairs(v) do v[k] = document(item) end
+  end
+  return v
+end
+
 -- Per structure, once: JSON key → {member name, shape}; output members bound
 -- to headers or the status code are not read from the body.
 local function reader(shapes, shape)
@@ -124,8 +141,8 @@ local function reader(shapes, shape)
       -- kind: 1 value as decoded, 2 structure, 3 anything else
       local t = ms.type
       local kind = 3
-      if ms.document or t == "string" or t == "boolean" then kind = 1
-      elseif t == "structure" then kind = 2 end
+      if t == "string" or t == "boolean" then kind = 1
+      elseif t == "structure" and not ms.document then kind = 2 end
       r[ref.locationName or name] = { name, ms, kind }
     end
   end
@@ -162,14 +179,15 @@ end
 --- Turn a decoded JSON value `v` into the Lua value of `shape`.
 function read(shapes, shape, v)
   local t = shape.type
-  if shape.document then return v end
+  if shape.document then return document(v) end
   if t == "structure" then
     return read_structure(shapes, shape, v)
   elseif t == "list" then
     if type(v) ~= "table" then return nil end
     local mshape = shapes[shape.member.shape]
     local mt = mshape.type
-    local out, n = {}, 0
+    -- marked as a JSON array: an empty list stays `[]` (kumo.json, kumo.jmespath)
+    local out, n = setmetatable({}, ARRAY_MT), 0
     for i = 1, #v do
       local item = v[i]
       n = n + 1

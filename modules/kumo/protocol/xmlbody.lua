@@ -74,10 +74,14 @@ local function reader(shapes, shape)
   return r, attrs
 end
 
+-- Lists are marked as JSON arrays, so an empty one stays a list for
+-- kumo.json (`[]`) and kumo.jmespath (`X[?...]` gives `[]`, not null).
+local ARRAY_MT = getmetatable(require("kumo.json").array())
+
 local function parse_list_items(shapes, shape, node)
   local member = shape.member
   local mshape = shapes[member.shape]
-  local out = {}
+  local out = setmetatable({}, ARRAY_MT)
   local children = node.children
   for i = 1, #children do out[i] = parse(shapes, mshape, children[i], member) end
   return out
@@ -120,7 +124,7 @@ local function parse_structure(shapes, shape, node)
       elseif t == "list" then
         if e.flat then
           local l = out[e.name]
-          if not l then l = {} out[e.name] = l end
+          if not l then l = setmetatable({}, ARRAY_MT) out[e.name] = l end
           l[#l + 1] = parse(shapes, shapes[ms.member.shape], child, ms.member)
         else
           out[e.name] = parse_list_items(shapes, ms, child)
