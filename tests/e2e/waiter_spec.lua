@@ -123,6 +123,11 @@ describe("waiters against the sandbox", function()
     end
     assert.equal(1, healthy)
 
+    local avail = rds:DescribeDBProxies({}, { query = "DBProxies[?Status=='available'].DBProxyName" })
+    local listed = false
+    for _, nm in ipairs(avail) do listed = listed or nm == name end
+    assert.is_true(listed, name .. " not in " .. json.encode(avail))
+
     local ep = uniq("ep")
     rds:CreateDBProxyEndpoint{ DBProxyName = name, DBProxyEndpointName = ep,
       VpcSubnetIds = subnet_ids("rds") }
@@ -136,6 +141,11 @@ describe("waiters against the sandbox", function()
     rds:wait("DBProxyEndpointDeleted", { DBProxyName = name, DBProxyEndpointName = ep }, FAST)
     rds:DeleteDBProxy{ DBProxyName = name }
     rds:wait("DBProxyDeleted", { DBProxyName = name }, FAST)
+    -- JMESPath on a call: the query option of the client
+    local names = rds:DescribeDBProxies({}, { query = "DBProxies[?Status=='available'].DBProxyName" })
+    local found = false
+    for _, nm in ipairs(names) do found = found or nm == name end
+    assert.is_false(found, "a deleted proxy is still listed as available")
     local _, err = rds:try("DescribeDBProxies", { DBProxyName = name })
     assert.equal("DBProxyNotFoundFault", err and err.code)
   end)
