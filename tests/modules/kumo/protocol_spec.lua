@@ -170,6 +170,18 @@ describe("json protocol (kms, secretsmanager, logs, cloudwatch)", function()
     assert.is_false(out.Truncated)
   end)
 
+  it("returns documents as decoded, with integers as integers", function()
+    local svc = { metadata = { protocol = "json", jsonVersion = "1.1", targetPrefix = "T" }, shapes = {
+      Out = { type = "structure", members = { Doc = { shape = "D" } } },
+      D = { type = "structure", document = true } } }
+    local op = { name = "Get", output = { shape = "Out" } }
+    local out = require("kumo.protocol.json").parse(svc, op,
+      { status = 200, headers = {}, body = '{"Doc":{"n":3,"f":1.5,"l":[1,{"x":true}],"s":"t"}}' })
+    assert.are.same({ n = 3, f = 1.5, l = { 1, { x = true } }, s = "t" }, out.Doc)
+    assert.are.equal("integer", math.type(out.Doc.n))
+    assert.are.equal("integer", math.type(out.Doc.l[1]))
+  end)
+
   it("parses errors from __type (namespace stripped) or X-Amzn-ErrorType", function()
     local err = parse_error("kms", "DescribeKey",
       '{"__type":"com.amazonaws.kms#NotFoundException","message":"Key not found"}',
