@@ -3,7 +3,7 @@
 # canned responses of four protocols (bench/client/cases.json). botocore's
 # HTTP send is replaced through its own before-send event; kumo's through the
 # session's transport function. Each figure is the best of CLIENT_BENCH_RUNS
-# runs of CLIENT_BENCH_SECONDS seconds (default 3 x 1 s). Goal: kumo's
+# runs of CLIENT_BENCH_SECONDS seconds of CPU time (default 3 x 1 s). Goal: kumo's
 # overhead <= 1/10 of botocore's (ratio >= 10).
 set -u
 runs=${CLIENT_BENCH_RUNS:-3}
