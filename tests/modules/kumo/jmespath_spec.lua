@@ -23,6 +23,16 @@ describe("kumo.jmespath", function()
       assert.same({}, jmespath.search("[*]", jmespath.array({})))
     end)
 
+    it("reads kumo.json's decoded arrays, empty ones included", function()
+      local json = require "kumo.json"
+      local d = json.decode('{"L": [], "O": {}, "N": [1, null, 2]}')
+      assert.equal("array", jmespath.search("type(L)", d))
+      assert.equal("object", jmespath.search("type(O)", d))
+      assert.same({}, jmespath.search("L[?x]", d))
+      assert.same({ 1, 2 }, jmespath.search("N[*]", d))
+      assert.equal("[]", json.encode(jmespath.search("L[?x]", d)))
+    end)
+
     it("gives the same waiter answers for an empty list either way", function()
       for _, list in ipairs({ {}, jmespath.array({}) }) do
         local out = { DBProxies = list }

@@ -374,6 +374,24 @@ describe("kumo.waiter engine", function()
       assert.is_true(n > 80, "only " .. n .. " waiters")
     end)
 
+    it("documents every one of kumo's own waiters in docs/waiters.md", function()
+      local sys = require "kumo.sys"
+      local f = assert(io.open(sys.datadir .. "/docs/waiters.md"))
+      local doc = f:read("a")
+      f:close()
+      local p = io.popen('ls "' .. sys.moddir .. '/kumo/waiters/"*.lua')
+      local n = 0
+      for path in p:lines() do
+        local t = dofile(path)
+        for name in pairs(t.waiters) do
+          n = n + 1
+          assert.truthy(doc:find("`" .. name .. "`", 1, true), name .. " is not in docs/waiters.md")
+        end
+      end
+      p:close()
+      assert.is_true(n >= 19, n .. " waiters")
+    end)
+
     it("finds model waiters and kumo's own by name, and lists names on a miss", function()
       local d = assert(waiter.get("rds", "DBInstanceAvailable"))
       assert.equal("model", d.origin)
