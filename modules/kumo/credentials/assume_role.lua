@@ -198,7 +198,8 @@ function AssumeRole:call_source()
   if not session then
     local ctx, serial, what, source = self.ctx, self.mfa_serial, self.what, self.source
     local fixed = self.mfa_code
-    session = cache.new{ name = "MFA session for " .. serial, warn = ctx.warn, fetch = function()
+    session = cache.new{ name = "MFA session for " .. serial, warn = ctx.warn,
+      advisory = ctx.advisory, mandatory = ctx.mandatory, fetch = function()
       local code = fixed or mfa.code(ctx, serial, what)
       fixed = nil                                   -- a code works once
       local client = sts.client(ctx, source)
@@ -301,7 +302,8 @@ function AssumeRole:refresher()
   local rc = shared[id]
   if not rc then
     local me = self
-    rc = cache.new{ name = self.label, warn = self.ctx.warn, fetch = function() return me:fetch() end }
+    rc = cache.new{ name = self.label, warn = self.ctx.warn, advisory = self.ctx.advisory,
+      mandatory = self.ctx.mandatory, fetch = function() return me:fetch() end }
     shared[id] = rc
   end
   self.refresh_cache = rc

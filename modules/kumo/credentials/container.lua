@@ -41,6 +41,7 @@ function M.new(ctx)
   local self = setmetatable({ name = "container", label = "container credentials (ECS/EKS)",
     getenv = ctx.getenv }, Container)
   self.cache = cache.new{ name = "container credentials", warn = ctx.warn,
+    advisory = ctx.advisory, mandatory = ctx.mandatory,
     fetch = function() return self:fetch() end }
   return self
 end

@@ -61,6 +61,7 @@ function M.new(ctx)
     requests = 0,
   }, Imds)
   self.cache = cache.new{ name = "instance metadata credentials", warn = ctx.warn,
+    advisory = ctx.advisory, mandatory = ctx.mandatory,
     fetch = function() return self:fetch() end }
   return self
 end

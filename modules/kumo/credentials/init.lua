@@ -32,6 +32,16 @@ local function default_warn(msg)
   io.stderr:write("kumo: warning: ", msg, "\n")
 end
 
+local function window(getenv, name)
+  local v = getenv(name)
+  if v == nil or v == "" then return nil end
+  local n = tonumber(v)
+  if not n or n < 0 then
+    error(string.format("%s must be a number of seconds >= 0, got %q", name, v), 0)
+  end
+  return n
+end
+
 --- The resolution context shared by the providers of one session.
 -- @param session a kumo session (fields `profile`, `region`, `config`, `options`)
 -- @return ctx `{ session=, view=, getenv=, profile=, explicit_profile=, region=, file_cache=, cache_dir=, mfa=, warn= }`
@@ -61,6 +71,9 @@ function M.context(session)
       or "~/.aws/cli/cache", getenv),
     mfa = opts.mfa,
     warn = opts.warn or default_warn,
+    -- Refresh windows (seconds) instead of the lifetime-sized defaults.
+    advisory = window(getenv, "KUMO_CREDENTIAL_ADVISORY_WINDOW"),
+    mandatory = window(getenv, "KUMO_CREDENTIAL_MANDATORY_WINDOW"),
   }
   for _, w in ipairs(view.warnings) do
     if not view.warned then ctx.warn(w) end

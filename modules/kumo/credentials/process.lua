@@ -23,7 +23,8 @@ function M.new(ctx, command, what)
   end
   local self = setmetatable({ name = "process", label = (what or "credential_process") .. " credential_process",
     command = command, what = what or "credential_process", ctx = ctx, runs = 0 }, Process)
-  self.cache = cache.new{ name = self.label, warn = ctx.warn, fetch = function() return self:fetch() end }
+  self.cache = cache.new{ name = self.label, warn = ctx.warn,
+    advisory = ctx.advisory, mandatory = ctx.mandatory, fetch = function() return self:fetch() end }
   return self
 end
 

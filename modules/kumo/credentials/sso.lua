@@ -67,7 +67,8 @@ function M.from_profile(ctx, name)
     token_file = require("kumo.config").expand_home(
       (ctx.sso_cache_dir or "~/.aws/sso/cache") .. "/" .. sha1_hex(key) .. ".json", ctx.getenv),
   }, Sso)
-  self.cache = cache.new{ name = self.label, warn = ctx.warn, fetch = function() return self:fetch() end }
+  self.cache = cache.new{ name = self.label, warn = ctx.warn,
+    advisory = ctx.advisory, mandatory = ctx.mandatory, fetch = function() return self:fetch() end }
   return self
 end
 

@@ -20,7 +20,8 @@ local function new(ctx, t)
   local self = setmetatable(t, WebIdentity)
   self.name = "web_identity"
   self.ctx = ctx
-  self.cache = cache.new{ name = self.label, warn = ctx.warn, fetch = function() return self:fetch() end }
+  self.cache = cache.new{ name = self.label, warn = ctx.warn,
+    advisory = ctx.advisory, mandatory = ctx.mandatory, fetch = function() return self:fetch() end }
   return self
 end
 

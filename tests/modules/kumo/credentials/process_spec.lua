@@ -19,9 +19,11 @@ case "$1" in
 esac
 ]], "755")
 
-local function resolve(proc_args)
+local function resolve(proc_args, extra_env)
   local cfg = H.write(dir .. "/config", "[profile p]\ncredential_process = " .. script .. " " .. proc_args .. "\n")
-  local getenv = H.getenv{ AWS_EC2_METADATA_DISABLED = "true", HOME = dir }
+  local e = { AWS_EC2_METADATA_DISABLED = "true", HOME = dir }
+  for k, v in pairs(extra_env or {}) do e[k] = v end
+  local getenv = H.getenv(e)
   local view = config.load{ config_file = cfg, credentials_file = dir .. "/none", env = getenv }
   return credentials.resolve{ options = { profile = "p", env = getenv }, config = view, profile = "p" }
 end
@@ -55,6 +57,18 @@ describe("credential_process", function()
     assert.are.equal(1, runs())
     p:get()
     assert.are.equal(2, runs())
+  end)
+
+  it("follows KUMO_CREDENTIAL_ADVISORY_WINDOW / _MANDATORY_WINDOW", function()
+    os.remove(dir .. "/runs")
+    local p = resolve("ok " .. creds.iso8601(creds.now() + 90),
+      { KUMO_CREDENTIAL_ADVISORY_WINDOW = "30", KUMO_CREDENTIAL_MANDATORY_WINDOW = "10" })
+    p:get()
+    p:get()
+    assert.are.equal(1, runs())                     -- 90 s left is outside a 30 s window
+    local ok, err = pcall(resolve, "static", { KUMO_CREDENTIAL_ADVISORY_WINDOW = "soon" })
+    assert.is_false(ok)
+    assert.truthy(err:find("KUMO_CREDENTIAL_ADVISORY_WINDOW must be a number", 1, true), err)
   end)
 
   it("refuses credentials that are already expired", function()
