@@ -137,6 +137,20 @@ describe("kumo client against the sandbox", function()
     end)
   end)
 
+  describe("signature errors", function()
+    it("reports a wrong secret without showing it", function()
+      local s = aws.session{ region = "ap-northeast-1", env = {}, config_file = "/nonexistent",
+        credentials_file = "/nonexistent", endpoint_url = sb.endpoint,
+        credentials = { access_key_id = sb.world.deployer.access_key_id,
+          secret_access_key = "WRONGSECRETVALUE0000000000000000000000000" } }
+      local _, e = s:client("sts"):try("GetCallerIdentity", {})
+      assert.are.equal("service", e.kind)
+      assert.are.equal(403, e.http_status)
+      assert.truthy(e.code == "SignatureDoesNotMatch" or e.code == "InvalidClientTokenId", e.code)
+      assert.is_nil(tostring(e):find("WRONGSECRETVALUE", 1, true))
+    end)
+  end)
+
   describe("pagination", function()
     it("follows NextToken across several pages (Secrets Manager)", function()
       local sm = session("rds"):client("secretsmanager")

@@ -32,11 +32,14 @@ describe("kumo.aws sessions", function()
       secret_access_key = "x" } })
     assert.are.equal("AKIAEXPLICIT00000001", s:get_credentials().access_key_id)
     local e = aws.session(opts{ env = { AWS_ACCESS_KEY_ID = "AKIAFROMENV000000001",
-      AWS_SECRET_ACCESS_KEY = "y", AWS_SESSION_TOKEN = "tok" } })
+      AWS_SECRET_ACCESS_KEY = "SECRETVALUE123", AWS_SESSION_TOKEN = "TOKENVALUE456" } })
     local c = e:get_credentials()
     assert.are.equal("AKIAFROMENV000000001", c.access_key_id)
-    assert.are.equal("tok", c.session_token)
-    assert.is_nil(tostring(c):find("tok", 1, true) and tostring(c):find("ytok", 1, true))
+    assert.are.equal("TOKENVALUE456", c.session_token)
+    for _, text in ipairs{ tostring(c), tostring(e), tostring(e:client("rds")) } do
+      assert.is_nil(text:find("SECRETVALUE123", 1, true))
+      assert.is_nil(text:find("TOKENVALUE456", 1, true))
+    end
   end)
 
   it("caches clients made without options", function()
