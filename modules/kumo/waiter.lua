@@ -352,6 +352,24 @@ local function fmt_duration(s)
 end
 waiter.format_duration = fmt_duration
 
+-- A copy of `v` without null object members (shorter state lines).
+local function drop_nulls(v, depth)
+  if type(v) ~= "table" or depth > 8 then return v end
+  local kind = jmespath.type(v)
+  if kind == "array" then
+    local r = jmespath.array({})
+    for i = 1, #v do r[i] = drop_nulls(v[i], depth + 1) end
+    return r
+  elseif kind == "object" then
+    local r = {}
+    for k, x in pairs(v) do
+      if x ~= jmespath.null then r[k] = drop_nulls(x, depth + 1) end
+    end
+    return r
+  end
+  return v
+end
+
 -- "The last state seen" as one short line.
 local function observe(def, out, err)
   if err then
@@ -360,7 +378,7 @@ local function observe(def, out, err)
   if def._observe then
     local ok, v = pcall(def._observe.search, def._observe, out)
     if ok then
-      local s = jmespath.to_json(v)
+      local s = jmespath.to_json(drop_nulls(v, 0))
       if #s > 400 then s = s:sub(1, 397) .. "..." end
       return s
     end
