@@ -96,29 +96,19 @@ local function main(argv)
 
   local sched = require "kumo.sched"
   local progress = require("kumo.progress").new{ mode = o.quiet and "quiet" or "auto", out = io.stderr }
-  local function on_progress(name, text) progress:step(name, text) end
-
   local results = {}
-  local names = {}
-  for i, p in ipairs(cfg.pairs) do names[i] = p.name end
   sched.run(function()
-    local res = sched.parallel(cfg.pairs, function(pair)
-      progress:task_started(pair.name)
-      local r = engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
-        progress = on_progress, timeouts = raw.timeouts, steps = raw.steps })
-      progress:task_done(pair.name, r.outcome == "ok", r.outcome)
-      return r
-    end, { limit = o.parallel, names = names })
+    local res, errs = sched.parallel(cfg.pairs, function(pair)
+      return engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
+        progress = function(_, text) sched.step(text) end,
+        timeouts = raw.timeouts, steps = raw.steps })
+    end, { limit = o.parallel, name = function(pair) return pair.name end, progress = progress })
     for i, pair in ipairs(cfg.pairs) do
-      local r = res[i]
-      if type(r) ~= "table" or not r.pair then
-        r = { pair = pair.name, action = o.action, outcome = "failed", steps = {}, calls = {},
-              problems = {}, notes = {}, error = tostring(r) }
-      end
-      results[i] = r
+      results[i] = res[i] or { pair = pair.name, action = o.action, outcome = "failed", steps = {},
+        calls = {}, problems = {}, notes = {}, error = tostring(errs[i]) }
     end
   end)
-  progress:close()
+  progress:finish()
 
   if o.output == "json" then
     io.stdout:write(report.json(o.action, results), "\n")

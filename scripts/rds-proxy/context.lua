@@ -100,13 +100,10 @@ end
 
 --- Wait with a named waiter (official or kumo's own) in the `side` account.
 function Ctx:wait(side, service, name, params, timeout)
+  -- the waiter reports each poll to the scheduler's progress display
   self.progress(self.pair.name, "waiting: " .. name)
   return self:client(side, service):wait(name, params, {
     timeout = timeout or self.timeouts.wait or 1800,
-    on_poll = function(st)
-      self.progress(self.pair.name, string.format("waiting: %s (%s, %ds)", name,
-        tostring(st.state or st.last or "…"), math.floor(st.elapsed or 0)))
-    end,
   })
 end
 

@@ -28,7 +28,7 @@ end
 --- The policy document the role should have.
 function step.policy(ctx)
   local statements = {
-    { Effect = "Allow", Action = "secretsmanager:GetSecretValue", Resource = { ctx.ids.secret } },
+    { Effect = "Allow", Action = "secretsmanager:GetSecretValue", Resource = { ctx.pair.rds.secret_arn or ctx.ids.secret } },
   }
   local key = ctx.facts.secret_kms_key_id
   if key and not key:match("alias/aws/secretsmanager$") then
