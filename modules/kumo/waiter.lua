@@ -505,20 +505,6 @@ local function fail(fields)
   errors.raise(fields)
 end
 
---- Wait until a waiter succeeds.
--- @param client a kumo client (`client:try(op, params)`, `client.service_name`)
--- @param name a waiter name (see `waiter.get`) or an inline definition table
--- @tparam[opt] table params the operation's parameters
--- @tparam[opt] table opts
---   `delay`, `max_attempts`: override the definition (botocore mode);
---   `timeout`: a time budget in seconds (Smithy mode) with `min_delay`
---   (default: the definition's delay) and `max_delay` (default 120);
---   `persist`: override every acceptor's `persist` seconds;
---   `on_poll(state)`: called after every poll with `{ waiter, service,
---   operation, attempt, elapsed, state ("retry"|"success"|"failure"),
---   acceptor, observed, error, pending, next_delay }`;
---   `now`, `sleep`, `random`: clock, sleep and jitter hooks (tests).
--- @return the last output on success; raises a waiter error otherwise
 local KNOWN_OPTS = { delay = "number", max_attempts = "number", timeout = "number",
   min_delay = "number", max_delay = "number", persist = "number", on_poll = "function",
   now = "function", sleep = "function", random = "function" }
@@ -539,6 +525,20 @@ local function check_opts(opts)
   end
 end
 
+--- Wait until a waiter succeeds.
+-- @param client a kumo client (`client:try(op, params)`, `client.service_name`)
+-- @param name a waiter name (see `waiter.get`) or an inline definition table
+-- @tparam[opt] table params the operation's parameters
+-- @tparam[opt] table opts
+--   `delay`, `max_attempts`: override the definition (botocore mode);
+--   `timeout`: a time budget in seconds (Smithy mode) with `min_delay`
+--   (default: the definition's delay) and `max_delay` (default 120);
+--   `persist`: override every acceptor's `persist` seconds;
+--   `on_poll(state)`: called after every poll with `{ waiter, service,
+--   operation, attempt, elapsed, state ("retry"|"success"|"failure"),
+--   acceptor, observed, error, pending, next_delay }`;
+--   `now`, `sleep`, `random`: clock, sleep and jitter hooks (tests).
+-- @return the last output on success; raises a waiter error otherwise
 function waiter.wait(client, name, params, opts)
   opts = opts or {}
   params = params or {}
@@ -655,7 +655,8 @@ function waiter.wait(client, name, params, opts)
         message = string.format("%s failed on poll %d after %s: %s matched%s; last state: %s%s",
           wname, attempt, fmt_duration(t - start), describe_acceptor(mi, matched), persisted,
           observed, hint and ((observed:match("%.$") and " " or ". ") .. hint) or "") })
-    elseif err and not matched then
+    elseif err and not matched and not pending then
+      -- (an error a persisting acceptor is watching is not unexpected)
       if opts.on_poll then opts.on_poll(info) end
       fail({ code = "WaiterUnexpectedError", service = service, operation = wname, waiter = wname,
         polls = attempt, elapsed = t - start, last_state = observed, last_error = err,

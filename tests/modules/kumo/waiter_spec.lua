@@ -323,6 +323,23 @@ describe("kumo.waiter engine", function()
       assert.equal(3, err.polls)  -- persist overridden to 30 s, 3 polls minimum
     end)
 
+    it("lets an error acceptor persist instead of failing at once", function()
+      local def = { operation = "GetThing", delay = 10, maxAttempts = 100, acceptors = {
+        { matcher = "path", argument = "ok", expected = true, state = "success" },
+        { matcher = "error", expected = "NotVisibleYet", state = "failure", persist = 60 },
+      } }
+      local script = {}
+      for i = 1, 4 do script[i] = { err = { code = "NotVisibleYet" } } end
+      script[5] = { ok = true }
+      local c = fake_client(script)
+      waiter.wait(c, def, {}, fake_time().opts)
+      assert.equal(5, #c.calls)
+      script = { { err = { code = "NotVisibleYet" } } }
+      local err = wait_err(fake_client(script), def, {}, fake_time().opts)
+      assert.equal("WaiterFailure", err.code)
+      assert.equal(7, err.polls)   -- 60 s at 10 s per poll
+    end)
+
     it("restarts the clock when the reason changes", function()
       local script = {}
       for i = 1, 60 do
