@@ -3,7 +3,8 @@ EC2 instance metadata (IMDSv2), ECS/EKS container credentials, the IAM
 Identity Center portal (GetRoleCredentials) and OIDC token refresh, and STS
 AssumeRoleWithWebIdentity. Test-only; standard library only.
 
-Usage: python3 fake_endpoints.py PORTFILE   (binds 127.0.0.1:0, writes the port)
+Usage: python3 fake_endpoints.py PORTFILE [PARENT_PID]
+(binds 127.0.0.1:0, writes the port; exits when PARENT_PID is gone)
 Control: POST /_config (JSON merged into the settings), GET /_log (requests
 seen), POST /_reset (clears the log and the settings).
 """
@@ -169,8 +170,21 @@ class Handler(BaseHTTPRequestHandler):
         self.send(404, "{}")
 
 
+def watch_parent(pid, server):
+    import os
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            server.shutdown()
+            return
+
+
 def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if len(sys.argv) > 2:
+        threading.Thread(target=watch_parent, args=(int(sys.argv[2]), server), daemon=True).start()
     server.daemon_threads = True
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))

@@ -37,8 +37,10 @@ function H.start_fake()
   local dir = H.tmpdir()
   local portfile = dir .. "/port"
   local pidfile = dir .. "/pid"
-  assert(os.execute(string.format("python3 %s/fake_endpoints.py %s >%s/log 2>&1 & echo $! > %s",
-    here, portfile, dir, pidfile)))
+  local http = require "kumo.http"
+  local me = require("kumo.sys").getpid()          -- the fake exits when this process does
+  assert(os.execute(string.format("python3 %s/fake_endpoints.py %s %d >%s/log 2>&1 & echo $! > %s",
+    here, portfile, me, dir, pidfile)))
   local port
   for _ = 1, 200 do
     port = H.read(portfile)
@@ -48,7 +50,6 @@ function H.start_fake()
   assert(port and port ~= "", "fake endpoints did not start: " .. tostring(H.read(dir .. "/log")))
   local pid = H.read(pidfile):match("%d+")
   local json = require "cjson"
-  local http = require "kumo.http"
   local fake = { url = "http://127.0.0.1:" .. port, port = tonumber(port), dir = dir }
   function fake.config(t)
     assert(http.request{ method = "POST", url = fake.url .. "/_config", body = json.encode(t) })
