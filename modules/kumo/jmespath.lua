@@ -950,8 +950,9 @@ function compilers.field(node)
     if type(v) ~= "table" then return nil end
     local r = v[name]
     if r == nil or r == NULL then return nil end
-    -- An array indexed by a (string) name gives null.
-    if getmetatable(v) == ARRAY_MT then return nil end
+    -- An array indexed by a (string) name gives null, as does an expref.
+    local mt = getmetatable(v)
+    if mt == ARRAY_MT or mt == Expref then return nil end
     return r
   end
 end
