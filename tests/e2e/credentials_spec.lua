@@ -32,34 +32,11 @@ local function write(path, text)
   return path
 end
 
-local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- The sandbox: tests/lib/sandbox.lua when present, else started here the
--- same way (python3 -m kumo_sandbox on a free port).
+-- The sandbox (tests/lib/sandbox.lua: a child process on a free port that
+-- stops with this process).
 local function start_sandbox()
-  local ok, lib = pcall(require, "tests.lib.sandbox")
-  if ok and type(lib) == "table" and type(lib.start) == "function" then
-    local oks, sb = pcall(lib.start)
-    if oks and type(sb) == "table" and type(sb.dir) == "string" and read(sb.dir .. "/world.json") then
-      return { dir = sb.dir, endpoint = sb.endpoint or sb.url, world = json.decode(read(sb.dir .. "/world.json")),
-        stop = function() if sb.stop then sb:stop() end end }
-    end
-  end
-  local dir = tmpdir()
-  assert(os.execute(string.format("cd %s && PYTHONPATH=sandbox python3 -m kumo_sandbox --port 0 --dir %s/sb "
-    .. ">%s/log 2>&1 &", sh_quote(ROOT), dir, dir)))
-  local world
-  for _ = 1, 600 do
-    local text = read(dir .. "/sb/world.json")
-    if text then
-      local okj, w = pcall(json.decode, text)
-      if okj and w.endpoint then world = w break end
-    end
-    os.execute("sleep 0.1")
-  end
-  assert(world, "the sandbox did not start: " .. tostring(read(dir .. "/log")))
-  return { dir = dir .. "/sb", endpoint = world.endpoint, world = world,
-    stop = function() os.execute(string.format("kill %d 2>/dev/null", math.tointeger(world.pid))) end }
+  local sb = dofile(ROOT .. "/tests/lib/sandbox.lua").start()
+  return { dir = sb.dir, endpoint = sb.endpoint, world = sb.world, stop = function() sb.stop() end }
 end
 
 local sb, home, env
