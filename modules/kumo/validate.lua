@@ -30,6 +30,9 @@ end
 --- Most problems reported in one error (the rest are counted).
 M.MAX_PROBLEMS = 10
 
+--- Matched values remembered per patterned shape.
+M.MEMO = 256
+
 local function path_text(stack, n)
   local parts = {}
   for i = 1, n do
@@ -263,8 +266,20 @@ function check_value(self, shape, v, n, ref)
         re = regex.compile(pat) or false
         shape._re = re
       end
-      if re and regex.test(re, v, true) == false then
-        self:problem(format("%s does not match the pattern %s", value_text(v, shape), pat), n)
+      -- values that matched are remembered per shape (a script sends the
+      -- same names again and again: pagination, waiters), up to MEMO each
+      local seen = shape._matched
+      if re and not (seen and seen[v]) then
+        if regex.test(re, v, true) == false then
+          self:problem(format("%s does not match the pattern %s", value_text(v, shape), pat), n)
+        elseif #v <= 256 then
+          if not seen or shape._nmatched >= M.MEMO then
+            seen = {}
+            shape._matched, shape._nmatched = seen, 0
+          end
+          seen[v] = true
+          shape._nmatched = shape._nmatched + 1
+        end
       end
     end
   elseif t == "integer" or t == "long" then
