@@ -50,6 +50,21 @@ local errors = require "kumo.errors"
 
 local waiter = {}
 
+--- Process-wide defaults. `defaults.delay` (seconds) replaces every
+-- definition's delay, in both modes, unless a call passes its own `delay`:
+-- for sandboxes and demos, where resources change in a second, not minutes.
+-- Set from the environment variable `KUMO_WAITER_DELAY` at load time.
+waiter.defaults = { delay = nil }
+do
+  local env = os.getenv("KUMO_WAITER_DELAY")
+  local d = env and tonumber(env)
+  if env and env ~= "" and (not d or d < 0) then
+    io.stderr:write("kumo: warning: KUMO_WAITER_DELAY must be seconds >= 0, ignoring '", env, "'\n")
+  elseif d then
+    waiter.defaults.delay = d
+  end
+end
+
 local MATCHERS = { path = true, pathAll = true, pathAny = true, status = true, error = true }
 local STATES = { success = true, failure = true, retry = true }
 local DEFAULT_MAX_DELAY = 120
@@ -561,9 +576,10 @@ function waiter.wait(client, name, params, opts)
     errors.raise({ kind = "usage", code = "InvalidWaiterOption",
       message = "waiter option 'timeout' must be seconds > 0" })
   end
-  local delay = opts.delay or def.delay
+  local fixed = opts.delay or waiter.defaults.delay
+  local delay = fixed or def.delay
   local max_attempts = opts.max_attempts or (budget == nil and def.maxAttempts) or nil
-  local min_delay = opts.min_delay or (def.delay > 0 and def.delay or 1)
+  local min_delay = opts.min_delay or fixed or (def.delay > 0 and def.delay or 1)
   local max_delay = opts.max_delay or math.max(DEFAULT_MAX_DELAY, min_delay)
   if min_delay > max_delay then
     errors.raise({ kind = "usage", code = "InvalidWaiterOption",
@@ -675,7 +691,7 @@ function waiter.wait(client, name, params, opts)
       if remaining <= min_delay then
         out_of = string.format("timeout (%s) exceeded", fmt_duration(budget))
       else
-        sleep_for = opts.delay or waiter.smithy_delay(attempt, min_delay, max_delay, remaining, random)
+        sleep_for = fixed or waiter.smithy_delay(attempt, min_delay, max_delay, remaining, random)
         if sleep_for > remaining - min_delay then sleep_for = remaining - min_delay end
         if sleep_for <= 0 then out_of = string.format("timeout (%s) exceeded", fmt_duration(budget)) end
       end

@@ -133,6 +133,25 @@ describe("kumo.waiter engine", function()
     assert.same({ 1, 1, 1 }, t.sleeps)
   end)
 
+  it("uses waiter.defaults.delay in both modes unless the call passes one", function()
+    waiter.defaults.delay = 0.5
+    local ok, e = pcall(function()
+      local t = fake_time()
+      waiter.wait(fake_client({ proxies("creating"), proxies("available") }), "DBProxyAvailable", {}, t.opts)
+      assert.same({ 0.5 }, t.sleeps)
+      t = fake_time()
+      waiter.wait(fake_client({ proxies("creating"), proxies("creating"), proxies("available") }),
+        "DBProxyAvailable", {}, opts_with(t, { timeout = 60 }))
+      assert.same({ 0.5, 0.5 }, t.sleeps)
+      t = fake_time()
+      waiter.wait(fake_client({ proxies("creating"), proxies("available") }), "DBProxyAvailable", {},
+        opts_with(t, { delay = 2 }))
+      assert.same({ 2 }, t.sleeps)
+    end)
+    waiter.defaults.delay = nil
+    assert.is_true(ok, tostring(e))
+  end)
+
   it("does not match pathAll/pathAny on an empty list or a scalar", function()
     local def = { operation = "X", delay = 1, maxAttempts = 2, acceptors = {
       { matcher = "pathAll", argument = "L", expected = "ok", state = "success" },
