@@ -9,7 +9,7 @@ set -u
 runs=${BENCH_RUNS:-5}
 kumo=${KUMO:-bin/kumo}
 tmp=$(mktemp -d)
-PYTHONPATH=sandbox python3 -m kumo_sandbox --port 0 --dir "$tmp/sb" >"$tmp/log" 2>&1 &
+PYTHONPATH=sandbox python3 -m kumo_sandbox --port 0 --dir "$tmp/sb" --exit-with $$ >"$tmp/log" 2>&1 &
 trap 'kill $(python3 -c "import json;print(json.load(open(\"$tmp/sb/world.json\"))[\"pid\"])" 2>/dev/null) 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 300); do [ -s "$tmp/sb/world.json" ] && break; sleep 0.1; done
 [ -s "$tmp/sb/world.json" ] || { echo "credentials: the sandbox did not start"; cat "$tmp/log"; exit 1; }
