@@ -8,4 +8,4 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export HOME="$tmp/home"   # kumo's AssumeRole file cache stays out of ~/.aws
 mkdir -p "$HOME"
-exec bin/kumo run bench/fleet.lua "${FLEET_N:-50}" "${FLEET_LATENCY:-100}" "${FLEET_POLLS:-5}" "${FLEET_DELAY:-1}"
+bin/kumo run bench/fleet.lua "${FLEET_N:-50}" "${FLEET_LATENCY:-100}" "${FLEET_POLLS:-5}" "${FLEET_DELAY:-1}"
