@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 'make valgrind': the C unit tests (suite 02, KUMO_VALGRIND=1) and a Lua
-# smoke test of every native module (HTTP against a loopback server) run
+# 'make valgrind': the C unit tests (every suite that honours
+# KUMO_VALGRIND=1: 02-c-unit, 22-sigv4-c, ...) and a Lua smoke test of every native module (HTTP against a loopback server) run
 # by bin/kumo under valgrind. Any memory error or any definite, indirect or
 # possible leak fails. Prints "N passed, N failed".
 set -u
@@ -11,12 +11,14 @@ VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible
 pass=0
 fail=0
 
-echo "=== C unit tests under valgrind"
-if KUMO_VALGRIND=1 bash tests/suites.d/02-c-unit.sh; then
-  pass=$((pass + 1))
-else
-  fail=$((fail + 1))
-fi
+for suite in $(grep -l KUMO_VALGRIND tests/suites.d/*.sh); do
+  echo "=== $(basename "$suite" .sh) under valgrind"
+  if KUMO_VALGRIND=1 bash "$suite"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+  fi
+done
 
 echo "=== Lua smoke test under valgrind"
 tmp=$(mktemp -d)
