@@ -98,17 +98,24 @@ static int hex_value (unsigned char c) {
 }
 
 static const char hexdigits_upper[] = "0123456789ABCDEF";
-static const char hexdigits_lower[] = "0123456789abcdef";
 
-/* 32 raw bytes to 64 lower-case hex digits and a NUL. */
+/* 32 raw bytes to 64 lower-case hex digits and a NUL, a pair at a time. */
 static void hex32 (char out[65], const unsigned char in[32]) {
+  static const char pairs[513] =
+  "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+  "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+  "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+  "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+  "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+  "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+  "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+  "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
   int i;
-  for (i = 0; i < 32; i++) {
-    out[2 * i] = hexdigits_lower[in[i] >> 4];
-    out[2 * i + 1] = hexdigits_lower[in[i] & 0xf];
-  }
+  for (i = 0; i < 32; i++)
+    memcpy(out + 2 * i, pairs + 2 * in[i], 2);
   out[64] = '\0';
 }
+
 
 /* Percent-encode one byte into 'd' (3 bytes). */
 static char *pct (char *d, unsigned char c) {
@@ -758,25 +765,27 @@ int kumo_sigv4_canonical_query (struct kumo_sigv4_buf *out,
 ** =======================================================
 */
 
-/* Append the trimmed value without the reserve check ('d' has room). */
+/* Append the trimmed value without the reserve check ('d' has room): runs
+** of non-space bytes are copied whole, each run of white space becomes one
+** space between them. */
 static char *trimall_to (char *d, const char *v, size_t n) {
-  size_t i = 0;
-  int pending = 0;
-  while (i < n && is_space((unsigned char)v[i]))
-    i++;
-  for (; i < n; i++) {
-    unsigned char c = (unsigned char)v[i];
-    if (is_space(c))
-      pending = 1;
-    else {
-      if (pending) {
-        *d++ = ' ';
-        pending = 0;
-      }
-      *d++ = (char)c;
-    }
+  const char *end = v + n;
+  int first = 1;
+  for (;;) {
+    const char *run;
+    while (v < end && is_space((unsigned char)*v))
+      v++;
+    if (v == end)
+      return d;
+    run = v;
+    while (v < end && !is_space((unsigned char)*v))
+      v++;
+    if (!first)
+      *d++ = ' ';
+    first = 0;
+    memcpy(d, run, (size_t)(v - run));
+    d += v - run;
   }
-  return d;
 }
 
 
