@@ -98,8 +98,10 @@ struct kumo_sigv4_params {
 };
 
 /*
-** What signing produced; every pointer is owned by the signer and lives
-** until its next call. Strings are also NUL-terminated.
+** What signing produced; every pointer is owned by the signer (or, for an
+** added X-Amz-Security-Token value, is the caller's token) and lives until
+** the signer's next call. canonical_request, string_to_sign, signature,
+** authorization and url are also NUL-terminated; use the lengths of 'add'.
 ** Header form: 'add' lists the headers to add to the request, in this
 ** order: Authorization, X-Amz-Date, X-Amz-Security-Token,
 ** x-amz-content-sha256 (each only when needed). Query form: 'url' is the
