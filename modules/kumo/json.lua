@@ -15,9 +15,10 @@
 --
 -- Huge integers: a JSON integer that fits in 64 bits decodes to a Lua
 -- integer exactly (1700000000123, 2^53+1, up to 2^63-1). One beyond that
--- decodes to the nearest float. A float with an integral value below 2^53
--- in magnitude (`1.0`, `1e3`) decodes to an integer too: Lua code cannot
--- observe the difference except through `math.type`.
+-- decodes to the nearest float. A number with a fraction or exponent but
+-- an integral value that fits in 64 bits (`1.0`, `1e3`) decodes to an
+-- integer too: Lua code cannot observe the difference except through
+-- `math.type`.
 -- @module kumo.json
 
 local cjson_lib = require "cjson"
@@ -73,35 +74,38 @@ end
 -- Decoding
 -- =======================================================================
 
--- Integral floats to integers, arrays marked; cjson output only (objects
--- there never have integer keys, arrays always have [1]).
-local function fixup(v)
-  if type(v) == "number" then
-    if v == math_floor(v) and v >= -INT_EXACT and v <= INT_EXACT then
-      return math_tointeger(v)
-    end
-    return v
-  end
-  if type(v) ~= "table" then
-    return v
-  end
-  if v[1] ~= nil then
-    for i = 1, #v do
-      local x = v[i]
+-- Integral floats to integers, arrays marked, in place; cjson output only
+-- (its objects never have integer keys, its arrays always have [1]). A
+-- float cjson made from an integer literal of up to 15 digits is exact;
+-- longer literals never reach here.
+local function fixup(t)
+  if t[1] ~= nil then
+    for i = 1, #t do
+      local x = t[i]
       local tx = type(x)
-      if tx == "number" or tx == "table" then
-        v[i] = fixup(x)
+      if tx == "number" then
+        local n = math_tointeger(x)
+        if n then
+          t[i] = n
+        end
+      elseif tx == "table" then
+        fixup(x)
       end
     end
-    return setmetatable(v, array_mt)
+    return setmetatable(t, array_mt)
   end
-  for k, x in next, v do
+  for k, x in next, t do
     local tx = type(x)
-    if tx == "number" or tx == "table" then
-      v[k] = fixup(x)
+    if tx == "number" then
+      local n = math_tointeger(x)
+      if n then
+        t[k] = n
+      end
+    elseif tx == "table" then
+      fixup(x)
     end
   end
-  return v
+  return t
 end
 
 local escapes = {
@@ -191,7 +195,7 @@ local function decode_number(s, i)
   end
   local v = tonumber(string_sub(s, i, e))
   if not integral then
-    v = fixup(v)
+    v = math_tointeger(v) or v
   end
   return v, e + 1
 end
@@ -307,7 +311,13 @@ function json.decode(s)
   if not ok then
     return nil, "json.decode: " .. tostring(v)
   end
-  return fixup(v)
+  local tv = type(v)
+  if tv == "table" then
+    return fixup(v)
+  elseif tv == "number" then
+    return math_tointeger(v) or v
+  end
+  return v
 end
 
 -- }======================================================================
@@ -327,6 +337,9 @@ end
 string_escapes["\127"] = "\\u007f"
 
 local function encode_string(s)
+  if not string_find(s, '[%c"\\]') then
+    return '"' .. s .. '"'
+  end
   return '"' .. string.gsub(s, '[%c"\\]', string_escapes) .. '"'
 end
 
@@ -397,22 +410,38 @@ local function key_less(a, b)
   return a[1] < b[1]
 end
 
+-- Objects are written with their keys sorted, so output is stable.
 local function encode_object(t, buf, path, depth)
-  local keys = {}
-  for k in pairs(t) do
-    path[depth] = k
-    keys[#keys + 1] = { key_string(k, path), k }
+  local keys, n, all_strings = {}, 0, true
+  for k in next, t do
+    n = n + 1
+    keys[n] = k
+    if type(k) ~= "string" then
+      all_strings = false
+    end
   end
-  table_sort(keys, key_less)
+  if all_strings then
+    table_sort(keys)
+  else  -- sort on the key strings, keep the real keys for lookup
+    for i = 1, n do
+      path[depth] = keys[i]
+      keys[i] = { key_string(keys[i], path), keys[i] }
+    end
+    table_sort(keys, key_less)
+  end
   buf[#buf + 1] = "{"
-  for i = 1, #keys do
+  for i = 1, n do
+    local name, k = keys[i], keys[i]
+    if not all_strings then
+      name, k = k[1], k[2]
+    end
     if i > 1 then
       buf[#buf + 1] = ","
     end
-    path[depth] = keys[i][1]
-    buf[#buf + 1] = encode_string(keys[i][1])
+    path[depth] = name
+    buf[#buf + 1] = encode_string(name)
     buf[#buf + 1] = ":"
-    encode_value(t[keys[i][2]], buf, path, depth)
+    encode_value(t[k], buf, path, depth)
   end
   path[depth] = nil
   buf[#buf + 1] = "}"
