@@ -1371,17 +1371,23 @@ static int presign_params (struct kumo_sigv4_signer *s,
   if (rc == KUMO_SIGV4_OK)
     rc = buf_add(&s->auth, s->scope.data, s->scope.len);
   n = snprintf(expires, sizeof(expires), "%ld", p->expires);
-#define QADD(k, v, vl) \
-  if (rc == KUMO_SIGV4_OK) \
-    rc = query_add(&s->enc, &s->query, k, sizeof(k) - 1, v, vl, 0)
-  QADD("X-Amz-Algorithm", ALGORITHM, sizeof(ALGORITHM) - 1);
-  QADD("X-Amz-Credential", s->auth.data, s->auth.len);
-  QADD("X-Amz-Date", s->amz_date, 16);
-  QADD("X-Amz-Expires", expires, (size_t)n);
-  if (token != NULL && !(p->flags & KUMO_SIGV4_OMIT_SESSION_TOKEN))
-    QADD("X-Amz-Security-Token", token, token_len);
-  QADD("X-Amz-SignedHeaders", s->sh.data, s->sh.len);
-#undef QADD
+  {
+    const struct { const char *k; const char *v; size_t vl; int on; } q[] = {
+      {"X-Amz-Algorithm", ALGORITHM, sizeof(ALGORITHM) - 1, 1},
+      {"X-Amz-Credential", s->auth.data, s->auth.len, 1},
+      {"X-Amz-Date", s->amz_date, 16, 1},
+      {"X-Amz-Expires", expires, (size_t)n, 1},
+      {"X-Amz-Security-Token", token, token_len,
+       token != NULL && !(p->flags & KUMO_SIGV4_OMIT_SESSION_TOKEN)},
+      {"X-Amz-SignedHeaders", s->sh.data, s->sh.len, 1},
+    };
+    size_t i;
+    for (i = 0; rc == KUMO_SIGV4_OK && i < sizeof(q) / sizeof(q[0]); i++) {
+      if (q[i].on)
+        rc = query_add(&s->enc, &s->query, q[i].k, strlen(q[i].k), q[i].v,
+                       q[i].vl, 0);
+    }
+  }
   return rc;
 }
 
@@ -1418,6 +1424,17 @@ static int build_url (struct kumo_sigv4_signer *s, const struct url_parts *u,
   }
   buf_cstr(&s->url);
   return KUMO_SIGV4_OK;
+}
+
+
+/* One more header for the caller to add (at most four). */
+static void add_header (struct kumo_sigv4_result *r, const char *name,
+                        const char *value, size_t len) {
+  struct kumo_sigv4_header *h = &r->add[r->nadd++];
+  h->name = name;
+  h->name_len = strlen(name);
+  h->value = value;
+  h->value_len = len;
 }
 
 
@@ -1591,17 +1608,13 @@ static int sign_request (struct kumo_sigv4_signer *s,
     buf_add(&s->auth, s->signature, 64);
     r.authorization = buf_cstr(&s->auth);
     r.authorization_len = s->auth.len;
-#define ADD(nm, v, vl) \
-  (r.add[r.nadd].name = (nm), r.add[r.nadd].name_len = sizeof(nm) - 1, \
-   r.add[r.nadd].value = (v), r.add[r.nadd].value_len = (vl), r.nadd++)
-    ADD("Authorization", r.authorization, r.authorization_len);
+    add_header(&r, "Authorization", r.authorization, r.authorization_len);
     if (c.date == NULL)
-      ADD("X-Amz-Date", s->amz_date, (size_t)16);
+      add_header(&r, "X-Amz-Date", s->amz_date, 16);
     if (token != NULL && !c.token)
-      ADD("X-Amz-Security-Token", token, token_len);
+      add_header(&r, "X-Amz-Security-Token", token, token_len);
     if ((p->flags & KUMO_SIGV4_SIGN_BODY_HASH) && c.sha256 == NULL)
-      ADD("x-amz-content-sha256", payload, payload_len);
-#undef ADD
+      add_header(&r, "x-amz-content-sha256", payload, payload_len);
   }
   r.canonical_request = s->cr.data;
   r.canonical_request_len = s->cr.len;
