@@ -81,7 +81,7 @@ local function pop_ready()
   if h > S.rtail then return nil end
   local e = S.ready[h]
   S.ready[h] = nil
-  S.rhead = h + 1
+  if h == S.rtail then S.rhead, S.rtail = 1, 0 else S.rhead = h + 1 end
   return e
 end
 
@@ -323,7 +323,8 @@ function sched.spawn(fn, opts)
     status = "ready", tseq = 0, children = {}, joiners = {}, parent = parent,
     hidden = opts.hidden, quiet = opts.quiet, defer_report = opts.defer_report,
   }, Task)
-  local args = opts.args and table.pack(table.unpack(opts.args)) or table.pack()
+  local a = opts.args
+  local args = a and table.pack(table.unpack(a, 1, a.n or #a)) or table.pack()
   t.co = coroutine.create(function()
     local r = table.pack(xpcall(fn, traceback_handler(t), table.unpack(args, 1, args.n)))
     if r[1] then

@@ -265,6 +265,21 @@ describe("kumo.sched (virtual clock)", function()
     assert.same({ "11", "12", "21", "22" }, out)
   end)
 
+  it("passes args to a task, nils included, and sched.yield lets others run", function()
+    local order = {}
+    local t = sched.spawn(function(a, b, c)
+      order[#order + 1] = "t1"
+      sched.yield()
+      order[#order + 1] = "t1 again"
+      return a, b, c
+    end, { args = table.pack(1, nil, 3) })
+    sched.spawn(function() order[#order + 1] = "t2" end)
+    sched.run()
+    assert.same({ true, 1, nil, 3, n = 4 }, table.pack(t:result()))
+    assert.equal(4, select("#", t:result()))
+    assert.same({ "t1", "t2", "t1 again" }, order)
+  end)
+
   it("refuses bad arguments with messages naming them", function()
     assert.has_error(function() sched.spawn("x") end, "sched.spawn: expects a function (got string)")
     assert.has_error(function() sched.sleep(-1) end)
