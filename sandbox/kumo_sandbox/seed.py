@@ -1,6 +1,7 @@
 """The seeded world (built in-process, before the server listens).
 
-  base account 123456789012   user `deployer` (may only assume the two roles)
+  base account 123456789012   user `deployer` (may assume the two roles, read the organization
+                              and enable RAM sharing with it; nothing else)
   APP account  111111111111   VPC 10.0.0.0/16, subnets in 3 AZs, app security group,
                               role `kumo-deployer` (trusts deployer with an external ID)
   RDS account  222222222222   VPC 10.0.0.0/16 (overlapping on purpose), subnets in 2 AZs,
@@ -88,7 +89,9 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": sorted(role_arns.values())},
             {"Effect": "Allow", "Action": ["organizations:Describe*", "organizations:List*",
-                                           "iam:GetUser", "sts:GetCallerIdentity"], "Resource": "*"}]}))
+                                           "iam:GetUser", "sts:GetCallerIdentity"], "Resource": "*"},
+            # the organization's management account turns RAM sharing with it on
+            {"Effect": "Allow", "Action": "ram:EnableSharingWithAwsOrganization", "Resource": "*"}]}))
     key = iam.create_access_key(DEPLOYER)
     iam.access_keys.pop(key.physical_resource_id, None)
     key.access_key_id = DEPLOYER_KEY_ID
