@@ -37,10 +37,19 @@ local function closed_port()
   return port
 end
 
+-- Proxy settings of the machine would route loopback requests away.
+local PROXY_VARS = { "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+  "no_proxy", "NO_PROXY", "AWS_CA_BUNDLE" }
+
 describe("kumo.http", function()
   local base, stop
+  local saved = {}
 
   setup(function()
+    for _, name in ipairs(PROXY_VARS) do
+      saved[name] = os.getenv(name)
+      sys.setenv(name, nil)
+    end
     local port
     port, stop = start_server()
     base = "http://127.0.0.1:" .. port
@@ -53,6 +62,9 @@ describe("kumo.http", function()
       http.poll(0.1)
     end
     stop()
+    for _, name in ipairs(PROXY_VARS) do
+      sys.setenv(name, saved[name])
+    end
   end)
 
   describe("request", function()
