@@ -17,8 +17,8 @@ if ! command -v "$CLANG" >/dev/null; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude $(pkg-config --cflags libcurl libcrypto expat)"
-libs="$(pkg-config --libs libcurl libcrypto expat) -lm"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude $(pkg-config --cflags lua5.4 libcurl libcrypto expat)"
+libs="$(pkg-config --libs lua5.4 libcurl libcrypto expat) -lm"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.c; do targets+=("$(basename "$f" .c)"); done
