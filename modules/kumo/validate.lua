@@ -253,7 +253,15 @@ function check_value(self, shape, v, n, ref)
       if not set[v] then
         local msg = format("expected one of %s, got %s", concat(enum, ", "), value_text(v, shape))
         if self.strict then self:problem(msg, n)
-        else self:warning(msg .. " (sending it anyway: the model may be older than the service)", n) end
+        else
+          -- once per shape and value: a polling loop must not repeat it
+          local warned = shape._warned
+          if not warned then warned = {} shape._warned = warned end
+          if not warned[v] then
+            warned[v] = true
+            self:warning(msg .. " (sending it anyway: the model may be older than the service)", n)
+          end
+        end
       end
     end
     if shape.min or shape.max then

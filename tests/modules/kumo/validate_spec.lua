@@ -42,6 +42,11 @@ describe("kumo.validate", function()
     assert.are.equal(1, #warnings)
     assert.matches('CreateDBProxy: EngineFamily: expected one of MYSQL, POSTGRESQL, SQLSERVER, got "ORACLE"',
       warnings[1], 1, true)
+    -- said once per value, not on every call
+    assert.is_nil(problems("rds", "CreateDBProxy", p, { warn = function(m) warnings[#warnings + 1] = m end }))
+    assert.are.equal(1, #warnings)
+    -- and still an error when strict
+    assert.matches('EngineFamily: expected one of', problems("rds", "CreateDBProxy", p, { strict = true }), 1, true)
   end)
 
   it("rejects unknown members and suggests the close one", function()
