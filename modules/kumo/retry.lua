@@ -45,25 +45,54 @@ retry.THROTTLING_CODES = set{
 --- Transport failures that are timeouts (a standard-mode retry of one costs 10).
 retry.TIMEOUT_CODES = set{ "CURLE_OPERATION_TIMEDOUT" }
 
--- Legacy mode (`_retry.json`): statuses retried whatever the code, and
--- (code, status) pairs, by endpoint prefix.
-local LEGACY_STATUS = set{ 500, 502, 503, 504, 509, 429 }
-local LEGACY_DEFAULT_PAIRS = {
-  Throttling = 400, ThrottlingException = 400, ThrottledException = 400,
-  RequestThrottledException = 400, ProvisionedThroughputExceededException = 400,
+-- Legacy mode (`_retry.json`): named policies, a status alone or a (code,
+-- status) pair; a service's policies replace the default ones of the same
+-- name (organizations' too_many_requests is TooManyRequestsException/400,
+-- so a bare 429 is not retried there), as botocore's merge does.
+local LEGACY_DEFAULT = {
+  general_server_error = { 500 }, bad_gateway = { 502 }, service_unavailable = { 503 },
+  gateway_timeout = { 504 }, limit_exceeded = { 509 }, too_many_requests = { 429 },
+  throttling_exception = { 400, "ThrottlingException" }, throttled_exception = { 400, "ThrottledException" },
+  request_throttled_exception = { 400, "RequestThrottledException" }, throttling = { 400, "Throttling" },
+  throughput_exceeded = { 400, "ProvisionedThroughputExceededException" },
 }
-local LEGACY_SERVICE_PAIRS = {
-  ec2 = { RequestLimitExceeded = 503, EC2ThrottledException = 503 },
-  sts = { IDPCommunicationError = 400 },
-  organizations = { TooManyRequestsException = 400 },
-  route53 = { Throttling = 400, PriorRequestNotComplete = 400 },
-  sqs = { RequestThrottled = 403 },
-  s3 = { RequestTimeout = 400, BadDigest = 400 },
-  glacier = { RequestTimeoutException = 408 },
-  kinesis = { LimitExceededException = 400 },
-  cloudsearch = { BandwidthLimitExceeded = 509 },
-  dynamodb = { ReplicatedWriteConflictException = 409, TransactionInProgressException = 400 },
+local LEGACY_SERVICE = {
+  organizations = { too_many_requests = { 400, "TooManyRequestsException" } },
+  dynamodb = { write_conflict = { 409, "ReplicatedWriteConflictException" },
+    still_processing = { 400, "TransactionInProgressException" } },
+  ec2 = { request_limit_exceeded = { 503, "RequestLimitExceeded" },
+    ec2_throttled_exception = { 503, "EC2ThrottledException" } },
+  cloudsearch = { request_limit_exceeded = { 509, "BandwidthLimitExceeded" } },
+  kinesis = { request_limit_exceeded = { 400, "LimitExceededException" } },
+  sqs = { request_limit_exceeded = { 403, "RequestThrottled" } },
+  s3 = { timeouts = { 400, "RequestTimeout" }, contentmd5 = { 400, "BadDigest" } },
+  glacier = { timeouts = { 408, "RequestTimeoutException" } },
+  route53 = { request_limit_exceeded = { 400, "Throttling" }, still_processing = { 400, "PriorRequestNotComplete" } },
+  sts = { idp_unreachable_error = { 400, "IDPCommunicationError" } },
 }
+
+-- The legacy rules of one service: `status → true` and `status → { code → true }`.
+local legacy_rules_cache = {}
+local function legacy_rules(service)
+  local key = service or ""
+  local r = legacy_rules_cache[key]
+  if r then return r end
+  local merged = {}
+  for name, rule in pairs(LEGACY_DEFAULT) do merged[name] = rule end
+  for name, rule in pairs(LEGACY_SERVICE[service] or {}) do merged[name] = rule end
+  r = { status = {}, pairs = {} }
+  for _, rule in pairs(merged) do
+    local status, code = rule[1], rule[2]
+    if code then
+      r.pairs[status] = r.pairs[status] or {}
+      r.pairs[status][code] = true
+    else
+      r.status[status] = true
+    end
+  end
+  legacy_rules_cache[key] = r
+  return r
+end
 local LEGACY_SERVICE_CONFIG = { dynamodb = { max_attempts = 10, base = 0.05 } }
 
 local SERVICE_MAX_ATTEMPTS_2026 = { dynamodb = 4, ["dynamodb-streams"] = 4 }
@@ -167,7 +196,7 @@ function retry.policy(cfg)
     local sc = LEGACY_SERVICE_CONFIG[p.service] or {}
     p.max_attempts = cfg.max_attempts or sc.max_attempts or 5
     p.legacy_base = sc.base
-    p.legacy_pairs = LEGACY_SERVICE_PAIRS[p.service]
+    p.legacy = legacy_rules(p.service)
   else
     p.max_attempts = cfg.max_attempts
       or (p.new_2026 and SERVICE_MAX_ATTEMPTS_2026[p.service]) or 3
@@ -206,12 +235,10 @@ local function legacy_retryable(self, err)
   if err.kind == "transport" then return true end
   local status = err.http_status
   if not status then return false end
-  if LEGACY_STATUS[status] then return true end
-  local code = err.code
-  if err.kind ~= "service" or not code then return false end
-  if LEGACY_DEFAULT_PAIRS[code] == status then return true end
-  local pairs_ = self.legacy_pairs
-  return pairs_ ~= nil and pairs_[code] == status
+  local rules = self.legacy
+  if rules.status[status] then return true end
+  local codes = rules.pairs[status]
+  return codes ~= nil and err.kind == "service" and err.code ~= nil and codes[err.code] == true
 end
 
 --- Mark `err.retryable` and `err.throttling` as this policy sees them
