@@ -1438,184 +1438,266 @@ static void add_header (struct kumo_sigv4_result *r, const char *name,
 }
 
 
-static int sign_request (struct kumo_sigv4_signer *s,
-                         const struct kumo_sigv4_request *req,
-                         const struct kumo_sigv4_params *p, int presign,
-                         struct kumo_sigv4_result *out) {
-  struct kumo_sigv4_result r;
+/* One signature's state: what the request carries, what was derived. */
+struct sign_state {
+  const struct kumo_sigv4_request *req;
+  const struct kumo_sigv4_params *p;
+  int presign;
   struct url_parts u;
   struct carried c;
-  const struct key_entry *key;
-  const char *payload, *token = p->session_token;
-  size_t payload_len, n, qoff = 0, qlen = 0, extra;
-  size_t token_len = token != NULL ? p->session_token_len : 0;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  char cr_hex[65];
+  const char *token;          /* NULL when none (or empty) */
+  size_t token_len;
+  const char *payload;        /* HashedPayload */
+  size_t payload_len;
+  size_t nhdrs;               /* headers to sign, in s->hdrs */
+  size_t qoff, qlen;          /* the canonical query, inside s->cr */
+};
+
+
+/* RequestDateTime: a carried X-Amz-Date wins over the given time. */
+static int request_time (struct kumo_sigv4_signer *s,
+                         const struct sign_state *st) {
   int rc;
-  if (token_len == 0)
-    token = NULL;
-  signer_shrink(s);
-  rc = check_params(req, p, presign);
-  if (rc != KUMO_SIGV4_OK)
-    goto fail;
-  rc = parse_url(&u, req->url, req->url_len);
-  if (rc != KUMO_SIGV4_OK)
-    goto fail;
-  rc = collect_headers(s, req, presign, &c, &n);
-  if (rc != KUMO_SIGV4_OK)
-    goto fail;
-
-  /* The time: a carried X-Amz-Date wins. */
-  if (c.date != NULL) {
-    rc = parse_amz_date(s->amz_date, c.date->value,
-                        c.date->value != NULL ? c.date->value_len : 0);
+  const struct kumo_sigv4_header *d = st->c.date;
+  if (d != NULL) {
     s->date_cached = 0;
+    return parse_amz_date(s->amz_date, d->value,
+                          d->value != NULL ? d->value_len : 0);
   }
-  else if (!s->date_cached || p->time != s->date_time) {
-    rc = kumo_sigv4_amz_date(s->amz_date, p->time);
-    s->date_time = p->time;
-    s->date_cached = rc == KUMO_SIGV4_OK;
-  }
-  if (rc != KUMO_SIGV4_OK)
-    goto fail;
+  if (s->date_cached && st->p->time == s->date_time)
+    return KUMO_SIGV4_OK;
+  rc = kumo_sigv4_amz_date(s->amz_date, st->p->time);
+  s->date_time = st->p->time;
+  s->date_cached = rc == KUMO_SIGV4_OK;
+  return rc;
+}
 
-  /* HashedPayload: a carried x-amz-content-sha256 wins. */
-  if (c.sha256 != NULL) {
+
+/* HashedPayload: a carried x-amz-content-sha256 wins, then
+** UNSIGNED-PAYLOAD when asked, else SHA-256 of the body. */
+static int payload_hash (struct kumo_sigv4_signer *s, struct sign_state *st) {
+  const struct kumo_sigv4_header *h = st->c.sha256;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  if (h != NULL) {
+    int rc;
     s->scratch.len = 0;
-    rc = kumo_sigv4_trimall(&s->scratch, c.sha256->value,
-                            c.sha256->value != NULL ? c.sha256->value_len : 0);
+    rc = kumo_sigv4_trimall(&s->scratch, h->value,
+                            h->value != NULL ? h->value_len : 0);
     if (rc != KUMO_SIGV4_OK)
-      goto fail;
-    payload = buf_cstr(&s->scratch);
-    payload_len = s->scratch.len;
+      return rc;
+    st->payload = buf_cstr(&s->scratch);
+    st->payload_len = s->scratch.len;
   }
-  else if (p->flags & KUMO_SIGV4_UNSIGNED_PAYLOAD) {
-    payload = UNSIGNED_PAYLOAD;
-    payload_len = sizeof(UNSIGNED_PAYLOAD) - 1;
+  else if (st->p->flags & KUMO_SIGV4_UNSIGNED_PAYLOAD) {
+    st->payload = UNSIGNED_PAYLOAD;
+    st->payload_len = sizeof(UNSIGNED_PAYLOAD) - 1;
   }
   else {
-    sha256(req->body != NULL ? req->body : "", req->body_len, digest);
+    sha256(st->req->body != NULL ? st->req->body : "", st->req->body_len,
+           digest);
     hex32(s->payload_hex, digest);
-    payload = s->payload_hex;
-    payload_len = 64;
+    st->payload = s->payload_hex;
+    st->payload_len = 64;
   }
+  return KUMO_SIGV4_OK;
+}
 
-  /* The headers the signer adds itself, then the sort. */
-  extra = req->nheaders;
-  if (!c.host) {
-    rc = host_from_url(&s->host, &u);
+
+/* The headers the signer adds and signs itself (the header form adds the
+** date, the token and the body hash), then the sort and SignedHeaders. */
+static int header_list (struct kumo_sigv4_signer *s, struct sign_state *st) {
+  size_t order = st->req->nheaders;
+  unsigned flags = st->p->flags;
+  if (!st->c.host) {
+    int rc = host_from_url(&s->host, &st->u);
     if (rc != KUMO_SIGV4_OK)
-      goto fail;
-    push_hdr(s, &n, "host", buf_cstr(&s->host), s->host.len, extra++);
+      return rc;
+    push_hdr(s, &st->nhdrs, "host", buf_cstr(&s->host), s->host.len,
+             order++);
   }
-  if (!presign) {
-    if (c.date == NULL)
-      push_hdr(s, &n, "x-amz-date", s->amz_date, 16, extra++);
-    if (token != NULL && !c.token &&
-        !(p->flags & KUMO_SIGV4_OMIT_SESSION_TOKEN))
-      push_hdr(s, &n, "x-amz-security-token", token, token_len, extra++);
-    if ((p->flags & KUMO_SIGV4_SIGN_BODY_HASH) && c.sha256 == NULL)
-      push_hdr(s, &n, "x-amz-content-sha256", payload, payload_len, extra++);
+  if (!st->presign) {
+    if (st->c.date == NULL)
+      push_hdr(s, &st->nhdrs, "x-amz-date", s->amz_date, 16, order++);
+    if (st->token != NULL && !st->c.token &&
+        !(flags & KUMO_SIGV4_OMIT_SESSION_TOKEN))
+      push_hdr(s, &st->nhdrs, "x-amz-security-token", st->token,
+               st->token_len, order++);
+    if ((flags & KUMO_SIGV4_SIGN_BODY_HASH) && st->c.sha256 == NULL)
+      push_hdr(s, &st->nhdrs, "x-amz-content-sha256", st->payload,
+               st->payload_len, order++);
   }
-  sort_hdrs(s->hdrs, n);
-  rc = signed_headers(s, n);
-  if (rc == KUMO_SIGV4_OK)
-    rc = build_scope(s, p);
-  if (rc != KUMO_SIGV4_OK)
-    goto fail;
+  sort_hdrs(s->hdrs, st->nhdrs);
+  return signed_headers(s, st->nhdrs);
+}
 
-  /* CanonicalRequest */
+
+/*
+** CanonicalRequest =
+**   HTTPMethod \n CanonicalURI \n CanonicalQueryString \n
+**   CanonicalHeaders \n SignedHeaders \n HashedPayload
+*/
+static int canonical_request (struct kumo_sigv4_signer *s,
+                              struct sign_state *st) {
+  const struct kumo_sigv4_request *req = st->req;
+  int rc;
   s->cr.len = 0;
   s->enc.len = 0;
   s->query.n = 0;
-  rc = buf_add(&s->cr, req->method, req->method_len);   /* HTTPMethod */
+  rc = buf_add(&s->cr, req->method, req->method_len);
   if (rc == KUMO_SIGV4_OK)
     rc = buf_addc(&s->cr, '\n');
-  if (rc == KUMO_SIGV4_OK)                              /* CanonicalURI */
-    rc = kumo_sigv4_canonical_uri(&s->cr, u.path, u.path_len,
-                                  (p->flags & KUMO_SIGV4_NORMALIZE_PATH) != 0);
+  if (rc == KUMO_SIGV4_OK)
+    rc = kumo_sigv4_canonical_uri(&s->cr, st->u.path, st->u.path_len,
+                                  (st->p->flags & KUMO_SIGV4_NORMALIZE_PATH)
+                                  != 0);
   if (rc == KUMO_SIGV4_OK)
     rc = buf_addc(&s->cr, '\n');
-  if (rc == KUMO_SIGV4_OK && u.query != NULL)           /* CanonicalQuery */
-    rc = query_parse(&s->enc, &s->query, u.query, u.query_len, presign);
-  if (rc == KUMO_SIGV4_OK && presign)
-    rc = presign_params(s, p, token, token_len);
-  qoff = s->cr.len;
+  if (rc == KUMO_SIGV4_OK && st->u.query != NULL)
+    rc = query_parse(&s->enc, &s->query, st->u.query, st->u.query_len,
+                     st->presign);
+  if (rc == KUMO_SIGV4_OK && st->presign)
+    rc = presign_params(s, st->p, st->token, st->token_len);
+  st->qoff = s->cr.len;
   if (rc == KUMO_SIGV4_OK)
     rc = query_emit(&s->cr, &s->enc, &s->query);
-  qlen = s->cr.len - qoff;
+  st->qlen = s->cr.len - st->qoff;
   if (rc == KUMO_SIGV4_OK)
     rc = buf_addc(&s->cr, '\n');
-  if (rc == KUMO_SIGV4_OK)                              /* CanonicalHeaders */
-    rc = canonical_headers(s, n);
+  if (rc == KUMO_SIGV4_OK)
+    rc = canonical_headers(s, st->nhdrs);
   if (rc == KUMO_SIGV4_OK)
     rc = buf_addc(&s->cr, '\n');
-  if (rc == KUMO_SIGV4_OK)                              /* SignedHeaders */
+  if (rc == KUMO_SIGV4_OK)
     rc = buf_add(&s->cr, s->sh.data, s->sh.len);
   if (rc == KUMO_SIGV4_OK)
     rc = buf_addc(&s->cr, '\n');
-  if (rc == KUMO_SIGV4_OK)                              /* HashedPayload */
-    rc = buf_add(&s->cr, payload, payload_len);
-  if (rc != KUMO_SIGV4_OK)
-    goto fail;
-  buf_cstr(&s->cr);
+  if (rc == KUMO_SIGV4_OK)
+    rc = buf_add(&s->cr, st->payload, st->payload_len);
+  if (rc == KUMO_SIGV4_OK)
+    buf_cstr(&s->cr);
+  return rc;
+}
 
-  /* StringToSign */
+
+/*
+** StringToSign =
+**   Algorithm \n RequestDateTime \n CredentialScope \n
+**   HashedCanonicalRequest
+*/
+static int string_to_sign (struct kumo_sigv4_signer *s) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  char cr_hex[65];
+  int rc;
   sha256(s->cr.data, s->cr.len, digest);
   hex32(cr_hex, digest);
   s->sts.len = 0;
   rc = buf_reserve(&s->sts, sizeof(ALGORITHM) + 17 + s->scope.len + 1 + 64);
   if (rc != KUMO_SIGV4_OK)
-    goto fail;
-  buf_addlit(&s->sts, ALGORITHM "\n");                  /* Algorithm */
-  buf_add(&s->sts, s->amz_date, 16);                    /* RequestDateTime */
+    return rc;
+  buf_addlit(&s->sts, ALGORITHM "\n");
+  buf_add(&s->sts, s->amz_date, 16);
   buf_addc(&s->sts, '\n');
-  buf_add(&s->sts, s->scope.data, s->scope.len);        /* CredentialScope */
+  buf_add(&s->sts, s->scope.data, s->scope.len);
   buf_addc(&s->sts, '\n');
-  buf_add(&s->sts, cr_hex, 64);                         /* HashedCanonicalRequest */
+  buf_add(&s->sts, cr_hex, 64);
   buf_cstr(&s->sts);
+  return KUMO_SIGV4_OK;
+}
 
-  /* Signature */
-  key = signing_key(s, p, s->amz_date);
+
+/* Signature = Hex(HMAC(SigningKey, StringToSign)). */
+static void signature (struct kumo_sigv4_signer *s,
+                       const struct kumo_sigv4_params *p) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  const struct key_entry *key = signing_key(s, p, s->amz_date);
   hmac_final(&key->inner, &key->outer, s->sts.data, s->sts.len, digest);
   hex32(s->signature, digest);
   if (key == &s->uncached)  /* not kept: wipe it now */
     OPENSSL_cleanse(&s->uncached, sizeof(s->uncached));
   OPENSSL_cleanse(digest, sizeof(digest));
+}
 
+
+/* Header form: the Authorization value and the headers to add. */
+static int authorization (struct kumo_sigv4_signer *s,
+                          const struct sign_state *st,
+                          struct kumo_sigv4_result *r) {
+  const struct kumo_sigv4_params *p = st->p;
+  int rc;
+  s->auth.len = 0;
+  rc = buf_reserve(&s->auth, sizeof(ALGORITHM) + 12 + p->access_key_id_len +
+                             1 + s->scope.len + 16 + s->sh.len + 12 + 64);
+  if (rc != KUMO_SIGV4_OK)
+    return rc;
+  buf_addlit(&s->auth, ALGORITHM " Credential=");
+  buf_add(&s->auth, p->access_key_id, p->access_key_id_len);
+  buf_addc(&s->auth, '/');
+  buf_add(&s->auth, s->scope.data, s->scope.len);
+  buf_addlit(&s->auth, ", SignedHeaders=");
+  buf_add(&s->auth, s->sh.data, s->sh.len);
+  buf_addlit(&s->auth, ", Signature=");
+  buf_add(&s->auth, s->signature, 64);
+  r->authorization = buf_cstr(&s->auth);
+  r->authorization_len = s->auth.len;
+  add_header(r, "Authorization", r->authorization, r->authorization_len);
+  if (st->c.date == NULL)
+    add_header(r, "X-Amz-Date", s->amz_date, 16);
+  if (st->token != NULL && !st->c.token)
+    add_header(r, "X-Amz-Security-Token", st->token, st->token_len);
+  if ((p->flags & KUMO_SIGV4_SIGN_BODY_HASH) && st->c.sha256 == NULL)
+    add_header(r, "x-amz-content-sha256", st->payload, st->payload_len);
+  return KUMO_SIGV4_OK;
+}
+
+
+/* The stages in order; 'out' is written only when all succeed. */
+static int sign_request (struct kumo_sigv4_signer *s,
+                         const struct kumo_sigv4_request *req,
+                         const struct kumo_sigv4_params *p, int presign,
+                         struct kumo_sigv4_result *out) {
+  struct sign_state st;
+  struct kumo_sigv4_result r;
+  int rc;
+  memset(&st, 0, sizeof(st));
   memset(&r, 0, sizeof(r));
+  st.req = req;
+  st.p = p;
+  st.presign = presign;
+  st.token = p->session_token;
+  st.token_len = st.token != NULL ? p->session_token_len : 0;
+  if (st.token_len == 0)
+    st.token = NULL;
+  signer_shrink(s);
+  rc = check_params(req, p, presign);
+  if (rc == KUMO_SIGV4_OK)
+    rc = parse_url(&st.u, req->url, req->url_len);
+  if (rc == KUMO_SIGV4_OK)
+    rc = collect_headers(s, req, presign, &st.c, &st.nhdrs);
+  if (rc == KUMO_SIGV4_OK)
+    rc = request_time(s, &st);
+  if (rc == KUMO_SIGV4_OK)
+    rc = payload_hash(s, &st);
+  if (rc == KUMO_SIGV4_OK)
+    rc = header_list(s, &st);
+  if (rc == KUMO_SIGV4_OK)
+    rc = build_scope(s, p);
+  if (rc == KUMO_SIGV4_OK)
+    rc = canonical_request(s, &st);
+  if (rc == KUMO_SIGV4_OK)
+    rc = string_to_sign(s);
+  if (rc != KUMO_SIGV4_OK)
+    goto fail;
+  signature(s, p);
   if (presign) {
-    rc = build_url(s, &u, qoff, qlen, token, token_len, p->flags);
-    if (rc != KUMO_SIGV4_OK)
-      goto fail;
+    rc = build_url(s, &st.u, st.qoff, st.qlen, st.token, st.token_len,
+                   p->flags);
     r.url = s->url.data;
     r.url_len = s->url.len;
   }
-  else {
-    s->auth.len = 0;
-    rc = buf_reserve(&s->auth, sizeof(ALGORITHM) + 12 +
-                               p->access_key_id_len + 1 + s->scope.len +
-                               16 + s->sh.len + 12 + 64);
-    if (rc != KUMO_SIGV4_OK)
-      goto fail;
-    buf_addlit(&s->auth, ALGORITHM " Credential=");
-    buf_add(&s->auth, p->access_key_id, p->access_key_id_len);
-    buf_addc(&s->auth, '/');
-    buf_add(&s->auth, s->scope.data, s->scope.len);
-    buf_addlit(&s->auth, ", SignedHeaders=");
-    buf_add(&s->auth, s->sh.data, s->sh.len);
-    buf_addlit(&s->auth, ", Signature=");
-    buf_add(&s->auth, s->signature, 64);
-    r.authorization = buf_cstr(&s->auth);
-    r.authorization_len = s->auth.len;
-    add_header(&r, "Authorization", r.authorization, r.authorization_len);
-    if (c.date == NULL)
-      add_header(&r, "X-Amz-Date", s->amz_date, 16);
-    if (token != NULL && !c.token)
-      add_header(&r, "X-Amz-Security-Token", token, token_len);
-    if ((p->flags & KUMO_SIGV4_SIGN_BODY_HASH) && c.sha256 == NULL)
-      add_header(&r, "x-amz-content-sha256", payload, payload_len);
-  }
+  else
+    rc = authorization(s, &st, &r);
+  if (rc != KUMO_SIGV4_OK)
+    goto fail;
   r.canonical_request = s->cr.data;
   r.canonical_request_len = s->cr.len;
   r.string_to_sign = s->sts.data;
