@@ -27,9 +27,10 @@ local function opt(v)
   return v
 end
 
--- Test credentials are random, but never print a token or secret anyway.
+-- Test credentials are random, but never print a token, a secret or a
+-- signature (Authorization values) anyway.
 local function redact(s, fields)
-  s = tostring(s)
+  s = tostring(s):gsub("Signature=%x+", "Signature=<redacted>")
   for _, k in ipairs({ "session_token", "secret_access_key" }) do
     local v = opt(fields[k])
     if v then
@@ -93,7 +94,9 @@ for _, case in ipairs(doc.cases) do
   else
     expect("canonical request", info.canonical_request, want.canonical_request)
     expect("string to sign", info.string_to_sign, want.string_to_sign)
-    expect("signature", info.signature, want.signature)
+    if info.signature ~= want.signature then
+      problems[#problems + 1] = "signature differs"
+    end
     if case.form == "query" then
       local got, exp = query_list(out), want.query
       table.sort(exp)
