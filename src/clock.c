@@ -239,8 +239,9 @@ static int check_fields (const struct fields *f, const char **err) {
 
 static double epoch_of (const struct fields *f) {
   long long days = kumo_days_from_civil(f->y, f->mo, f->d);
-  return (double)(days * 86400 + f->h * 3600 + f->mi * 60 + f->s
-                  - f->offset) + f->frac;
+  long long secs = (long long)f->h * 3600 + (long long)f->mi * 60 + f->s
+                   - f->offset;
+  return (double)(days * 86400 + secs) + f->frac;
 }
 
 
