@@ -119,7 +119,9 @@ local function parse_structure(shapes, shape, node)
     if e then
       local ms = e.shape
       local t = ms.type
-      if t == "structure" then
+      if t == "string" then
+        out[e.name] = child.text
+      elseif t == "structure" then
         out[e.name] = parse_structure(shapes, ms, child)
       elseif t == "list" then
         if e.flat then
