@@ -192,17 +192,25 @@ function endpoints.from_partition(meta, region, opts)
   local hostname = ep.hostname
   local fips, dual = opts.use_fips and true or false, opts.use_dualstack and true or false
   if fips or dual then
+    -- The endpoint's own variant, else the partition's variant template, else
+    -- the rule sets' generic form from the partition outputs
+    -- (`{service}[-fips].{region}.{dnsSuffix | dualStackDnsSuffix}`).
+    -- A global endpoint without a variant of its own has no such host.
+    local out = part.outputs or {}
+    local global = key ~= region
     local v = variant_of(ep.variants, fips, dual) or variant_of(sdef.variants, fips, dual)
-    local pv = variant_of(part.defaults and part.defaults.variants, fips, dual)
+    local pv = not global and variant_of(part.defaults and part.defaults.variants, fips, dual)
+    local what = fips and (dual and "FIPS dual-stack" or "FIPS") or "dual-stack"
     if v and v.hostname then
       hostname = v.hostname
     elseif pv then
-      hostname = nil
       dns = pv.dnsSuffix or dns
-      hostname = expand(pv.hostname, prefix, ep.hostname and region or key, dns)
+      hostname = expand(pv.hostname, prefix, region, dns)
+    elseif global or (fips and not out.supportsFIPS) or (dual and not out.supportsDualStack) then
+      error(string.format("%s: no %s endpoint known in region %s", prefix, what, region), 0)
     else
-      error(string.format("%s: no %s endpoint in region %s", prefix,
-        fips and (dual and "FIPS dual-stack" or "FIPS") or "dual-stack", region), 0)
+      dns = dual and (out.dualStackDnsSuffix or dns) or (out.dnsSuffix or dns)
+      hostname = prefix .. (fips and "-fips." or ".") .. region .. "." .. dns
     end
   end
   if not hostname then
