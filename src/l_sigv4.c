@@ -354,15 +354,26 @@ static int sign_common (lua_State *L, const char *fn, int presign) {
 
 
 /***
-** Sign a request in the header form.
+** Sign a request in the header form (AWS Signature Version 4).
 ** @function sign
-** @tparam table req method, url, headers, body, region, service,
-**   access_key_id, secret_access_key, session_token, time,
-**   normalize_path, sign_body_hash_header, unsigned_payload,
-**   omit_session_token
-** @treturn table add: the {name, value} headers to add
+** @tparam table req
+**   method, url (strings); headers: a list of {name, value} (integer keys
+**   only) or a name -> value map, values strings or numbers; body (string,
+**   default ""); region, service, access_key_id, secret_access_key;
+**   session_token (optional); time (unix seconds, default now);
+**   normalize_path (true; false for S3: no normalisation, encode once);
+**   sign_body_hash_header (false: add x-amz-content-sha256);
+**   unsigned_payload (false: sign UNSIGNED-PAYLOAD instead of the body);
+**   omit_session_token (false: add X-Amz-Security-Token after signing).
+**   A carried X-Amz-Date sets the time and is not added again; a carried
+**   X-Amz-Security-Token or x-amz-content-sha256 is not added again;
+**   Authorization, User-Agent and hop-by-hop headers are not signed.
+** @treturn table add: the {name, value} headers to add, in this order:
+**   Authorization, X-Amz-Date, X-Amz-Security-Token, x-amz-content-sha256
+**   (each only when needed)
 ** @treturn table info: canonical_request, string_to_sign, signature,
 **   authorization
+** @raise on a bad field, naming it (never showing a secret)
 */
 static int sigv4_sign (lua_State *L) {
   return sign_common(L, "sign", 0);
@@ -370,10 +381,14 @@ static int sigv4_sign (lua_State *L) {
 
 
 /***
-** Presign a request (the query form).
+** Presign a request (the query form): the signature goes in the URL.
 ** @function presign
-** @tparam table req the fields of sign, plus expires (seconds, 3600)
-** @treturn string the presigned URL
+** @tparam table req the fields of sign, plus expires (seconds, 1 to
+**   604800, default 3600); the body is still hashed unless
+**   unsigned_payload; with omit_session_token the token follows
+**   X-Amz-Signature in the URL instead of being signed
+** @treturn string the presigned URL (the canonical query, then
+**   X-Amz-Signature)
 ** @treturn table info: canonical_request, string_to_sign, signature
 */
 static int sigv4_presign (lua_State *L) {
