@@ -1,45 +1,97 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on the local cloud. Starts a sandbox (two
-# accounts in one organization, a PostgreSQL and a MySQL database), runs the
-# cross-account RDS Proxy workflow on it — plan, apply, verify, a second
-# apply that changes nothing, destroy — shows the result, stops the sandbox.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-KUMO="$PWD/bin/kumo"
-dir=$(mktemp -d /tmp/kumo-demo.XXXXXX)
+# make demo: start the local two-account cloud (kumo sandbox), run the
+# cross-account RDS Proxy workflow against it (plan -> apply -> verify ->
+# apply again -> destroy), show the result and the request statistics, stop
+# the sandbox. Without the workflow script, it shows the seeded world with
+# the AWS CLI instead. Exit status 0 when every step succeeded.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$PWD
+KUMO=${KUMO:-$ROOT/bin/kumo}
+DIR=$(mktemp -d /tmp/kumo-demo.XXXXXX)
+PID=
 cleanup() {
-  if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$dir"
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+    kill -TERM "$PID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$PID" 2>/dev/null
+  fi
+  rm -rf "$DIR"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+fail=0
+run() {  # run a command, show it, remember a failure
+  printf '$ %s\n' "$*"
+  "$@" || { echo "demo: step failed (exit $?): $*" >&2; fail=1; }
+}
 
-step "starting the local two-account cloud (moto, SigV4 and IAM checks on)"
-# waiters poll the sandbox every 0.2 s instead of AWS's 15 s
-export KUMO_WAITER_DELAY=0.2
-"$KUMO" sandbox --port 0 --dir "$dir" --lifecycle all=2 --exit-with $$ >"$dir/sandbox.out" 2>"$dir/sandbox.log" &
-pid=$!
+step "kumo sandbox: starting the local cloud (SigV4 + IAM checked on every call)"
+"$KUMO" sandbox --port 0 --dir "$DIR/sandbox" --lifecycle all=2 --exit-with $$ \
+  > "$DIR/sandbox.out" 2> "$DIR/sandbox.log" &
+PID=$!
 for _ in $(seq 1 300); do
-  grep -q '^# then' "$dir/sandbox.out" 2>/dev/null && break
-  kill -0 "$pid" 2>/dev/null || { cat "$dir/sandbox.log" >&2; exit 1; }
+  grep -q '^# then' "$DIR/sandbox.out" 2>/dev/null && break
+  kill -0 "$PID" 2>/dev/null || break
   sleep 0.1
 done
-head -1 "$dir/sandbox.out"
+if ! grep -q '^# then' "$DIR/sandbox.out" 2>/dev/null; then
+  echo "demo: the sandbox did not start:" >&2
+  cat "$DIR/sandbox.out" "$DIR/sandbox.log" >&2
+  exit 1
+fi
+head -1 "$DIR/sandbox.out"
 # shellcheck disable=SC1091
-. "$dir/env.sh"
-cfg="$dir/workflow.lua"
-run() { "$KUMO" run scripts/rds-proxy-share.lua "$@" --config "$cfg" --state "$dir/state"; }
+. "$DIR/sandbox/env.sh"
+export HOME="$DIR"   # a private ~/.aws/cli/cache for the AWS CLI
+# the sandbox's lifecycles take 2 polls; poll every second rather than AWS's 15-30 s
+export KUMO_WAITER_DELAY=${KUMO_WAITER_DELAY:-1}
+CONFIG="$DIR/sandbox/workflow.lua"
+stats() {
+  curl -s "$KUMO_SANDBOX_ENDPOINT/_kumo/stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("  sandbox statistics: %d calls, %d mutating, %d error answers (not-found included)" % (s["total"], s["mutating"], s["errors"]))
+for acct, a in sorted(s["accounts"].items()):
+    print("    account %s: %d calls, %d mutating" % (acct, a["total"], a["mutating"]))'
+}
+reset_stats() { curl -s -X DELETE "$KUMO_SANDBOX_ENDPOINT/_kumo/stats" > /dev/null; }
 
-step "plan (read-only)"
-run plan
-step "apply: RAM share, secret access role, proxy, target, endpoint in the APP VPC, security groups"
-run apply --graph "$dir/topology.dot"
-step "verify"
-run verify
-step "apply again: nothing to change"
-run apply --quiet | tail -4
-step "destroy (teardown order)"
-run destroy
-echo
-echo "demo done: both pairs applied, verified and destroyed on the local cloud."
+step "who am I: the deployer and its two roles (profiles from $DIR/sandbox/config)"
+for p in base app rds; do
+  printf '%-5s ' "$p"
+  "$KUMO" -e "local aws = require('kumo.aws')
+    print(aws.session{ profile = '$p' }:client('sts'):GetCallerIdentity{}.Arn)" 2>/dev/null \
+  || aws --profile "$p" sts get-caller-identity --query Arn --output text || fail=1
+done
+
+if [ -f scripts/rds-proxy-share.lua ]; then
+  WF=(run "$KUMO" run scripts/rds-proxy-share.lua)
+  step "plan (read-only)"
+  reset_stats; "${WF[@]}" plan --config "$CONFIG"; stats
+  step "apply: share the subnets, create the proxy and the cross-account endpoint"
+  reset_stats; "${WF[@]}" apply --config "$CONFIG"; stats
+  step "verify the live result"
+  "${WF[@]}" verify --config "$CONFIG"
+  step "apply again: converged, so zero mutating calls"
+  reset_stats; "${WF[@]}" apply --config "$CONFIG"; stats
+  mut=$(curl -s "$KUMO_SANDBOX_ENDPOINT/_kumo/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["mutating"])')
+  [ "$mut" = 0 ] || { echo "demo: the second apply made $mut mutating calls" >&2; fail=1; }
+  step "destroy: teardown in order, waiting for each deletion"
+  reset_stats; "${WF[@]}" destroy --config "$CONFIG"; stats
+else
+  step "the seeded world through the AWS CLI (the workflow script is not there yet)"
+  run aws --profile app ec2 describe-subnets --filters "Name=vpc-id,Values=$(python3 -c \
+    'import json,sys; print(json.load(open(sys.argv[1]))["app"]["vpc_id"])' "$DIR/sandbox/world.json")" \
+    --query 'Subnets[].[SubnetId,AvailabilityZoneId,CidrBlock]' --output table
+  run aws --profile rds rds describe-db-instances \
+    --query 'DBInstances[].[DBInstanceIdentifier,Engine,DBInstanceStatus,Endpoint.Port]' --output table
+  stats
+fi
+
+step "stopping the sandbox"
+kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
+if [ "$fail" -eq 0 ]; then echo "demo: done, every step succeeded"; else echo "demo: some steps failed" >&2; fi
+exit "$fail"

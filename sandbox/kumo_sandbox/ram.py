@@ -1,6 +1,6 @@
 """RAM: AWS's organization rule for subnets, invitations, the participant's
 views (GetResourceShares / ListResources with resourceOwner=OTHER-ACCOUNTS),
-association status, tags and filters.
+Associate/DisassociateResourceShare, association status, tags and filters.
 
 Rules (AWS): a subnet can be shared only inside the owner's organization,
 and only once the management account has enabled sharing with the
@@ -98,23 +98,20 @@ def _check_resources(backend, arns):
                 raise RAMError("UnknownResourceException", f"Resource {arn} could not be found.")
 
 
-def create_resource_share(self, **kwargs):
-    principals = list(kwargs.get("principals") or [])
-    resources = list(kwargs.get("resourceArns") or [])
-    external_ok = kwargs.get("allowExternalPrincipals", True)
-    _check_resources(self, resources)
-    has_subnet = any(_resource_type(a) == ("ec2", "subnet") for a in resources)
+def _plan_principals(backend, principals, has_subnet, external_ok):
+    """{principal: ASSOCIATED | ASSOCIATING} under AWS's rules, or raise."""
     plan = {}
     for p in principals:
-        if not _is_account(p) or p == self.account_id:
-            if has_subnet and p.startswith("arn:") and ":organization/" in p and not org.sharing_enabled(self.account_id):
+        if not _is_account(p) or p == backend.account_id:
+            if has_subnet and p.startswith("arn:") and ":organization/" in p \
+                    and not org.sharing_enabled(backend.account_id):
                 raise RAMError("OperationNotPermittedException", ORG_ONLY)
             plan[p] = "ASSOCIATED"
             continue
-        inside = org.same_org(self.account_id, p)
-        if has_subnet and not (inside and org.sharing_enabled(self.account_id)):
+        inside = org.same_org(backend.account_id, p)
+        if has_subnet and not (inside and org.sharing_enabled(backend.account_id)):
             raise RAMError("OperationNotPermittedException", ORG_ONLY)
-        if inside and org.sharing_enabled(self.account_id):
+        if inside and org.sharing_enabled(backend.account_id):
             plan[p] = "ASSOCIATED"
         elif not external_ok and not inside:
             raise RAMError("OperationNotPermittedException",
@@ -122,25 +119,100 @@ def create_resource_share(self, **kwargs):
                            "doesn't allow external principals.")
         else:
             plan[p] = "ASSOCIATING"
-    result = _ORIG["create_resource_share"](self, **kwargs)
-    share = self.resource_shares[-1]
-    share.__dict__["_kumo_tags"] = [{"key": t.get("key"), "value": t.get("value")}
-                                    for t in (kwargs.get("tags") or [])]
+    return plan
+
+
+def _has_subnet(arns):
+    return any(_resource_type(a) == ("ec2", "subnet") for a in arns)
+
+
+def _apply_plan(backend, share, plan):
     for p, status in plan.items():
         _pstatus(share)[p] = status
+        _gone(share).pop(("PRINCIPAL", p), None)
         if status == "ASSOCIATING":
             _invitations(share)[p] = {
-                "resourceShareInvitationArn": (f"arn:{self.partition}:ram:{self.region_name}:{self.account_id}:"
-                                               f"resource-share-invitation/{random.uuid4()}"),
+                "resourceShareInvitationArn": (f"arn:{backend.partition}:ram:{backend.region_name}:"
+                                               f"{backend.account_id}:resource-share-invitation/{random.uuid4()}"),
                 "resourceShareName": share.name,
                 "resourceShareArn": share.arn,
-                "senderAccountId": self.account_id,
+                "senderAccountId": backend.account_id,
                 "receiverAccountId": p,
                 "invitationTimestamp": unix_time(utcnow()),
                 "status": "PENDING",
             }
+
+
+def _gone(share):
+    """Associations removed by DisassociateResourceShare: listed as DISASSOCIATED."""
+    return share.__dict__.setdefault("_kumo_gone", {})
+
+
+def create_resource_share(self, **kwargs):
+    principals = list(kwargs.get("principals") or [])
+    resources = list(kwargs.get("resourceArns") or [])
+    _check_resources(self, resources)
+    plan = _plan_principals(self, principals, _has_subnet(resources), kwargs.get("allowExternalPrincipals", True))
+    result = _ORIG["create_resource_share"](self, **kwargs)
+    share = self.resource_shares[-1]
+    share.__dict__["_kumo_tags"] = [{"key": t.get("key"), "value": t.get("value")}
+                                    for t in (kwargs.get("tags") or [])]
+    _apply_plan(self, share, plan)
     result["resourceShare"]["tags"] = share.__dict__["_kumo_tags"]
     return result
+
+
+def _own_share(backend, arn):
+    for share in backend.resource_shares:
+        if share.arn == arn:
+            if share.status != "ACTIVE":
+                raise RAMError("UnknownResourceException", f"ResourceShare {arn} is {share.status}.")
+            return share
+    raise RAMError("UnknownResourceException", f"ResourceShare {arn} could not be found.")
+
+
+def _association(share, kind, entity, status):
+    return {"resourceShareArn": share.arn, "resourceShareName": share.name, "associatedEntity": entity,
+            "associationType": kind, "status": status, "creationTime": unix_time(utcnow()),
+            "lastUpdatedTime": unix_time(utcnow()), "external": False}
+
+
+def associate_resource_share(self, arn, resource_arns=None, principals=None):
+    share = _own_share(self, arn)
+    resource_arns = [r for r in (resource_arns or []) if r not in share.resource_arns]
+    principals = [p for p in (principals or []) if p not in share.principals]
+    _check_resources(self, resource_arns)
+    has_subnet = _has_subnet(list(share.resource_arns) + resource_arns)
+    plan = _plan_principals(self, principals, has_subnet, share.allow_external_principals)
+    if resource_arns and has_subnet:  # subnets added to a share: every principal must qualify
+        _plan_principals(self, [p for p in share.principals if _is_account(p)], True, True)
+    share.add_resources(resource_arns)
+    share.add_principals(principals)
+    _apply_plan(self, share, plan)
+    for r in resource_arns:
+        _gone(share).pop(("RESOURCE", r), None)
+    share.last_updated_time = utcnow()
+    return [_association(share, "RESOURCE", r, "ASSOCIATING") for r in resource_arns] + \
+        [_association(share, "PRINCIPAL", p, "ASSOCIATING") for p in principals]
+
+
+def disassociate_resource_share(self, arn, resource_arns=None, principals=None):
+    share = _own_share(self, arn)
+    out = []
+    for r in resource_arns or []:
+        if r in share.resource_arns:
+            share.resource_arns.remove(r)
+            _gone(share)[("RESOURCE", r)] = unix_time(utcnow())
+            out.append(_association(share, "RESOURCE", r, "DISASSOCIATING"))
+    for p in principals or []:
+        if p in share.principals:
+            share.principals.remove(p)
+            _pstatus(share).pop(p, None)
+            _invitations(share).pop(p, None)
+            _gone(share)[("PRINCIPAL", p)] = unix_time(utcnow())
+            out.append(_association(share, "PRINCIPAL", p, "DISASSOCIATING"))
+    share.last_updated_time = utcnow()
+    return out
 
 
 def enable_sharing_with_aws_organization(self):
@@ -208,6 +280,17 @@ def get_resource_share_associations(self, association_type, association_status, 
         if association_status and a["status"] != association_status:
             continue
         out.append(a)
+    for share in self.resource_shares:
+        if resource_share_arns and share.arn not in resource_share_arns:
+            continue
+        for (kind, entity), when in _gone(share).items():
+            if kind != association_type or (association_status and association_status != "DISASSOCIATED"):
+                continue
+            if (resource_arn and entity != resource_arn) or (principal and entity != principal):
+                continue
+            a = _association(share, kind, entity, "DISASSOCIATED")
+            a["lastUpdatedTime"] = when
+            out.append(a)
     return {"resourceShareAssociations": out}
 
 
@@ -291,6 +374,18 @@ def r_reject(self):
     return json.dumps({"resourceShareInvitation": inv, "clientToken": self._get_param("clientToken")})
 
 
+def r_associate(self):
+    out = self.ram_backend.associate_resource_share(
+        self._get_param("resourceShareArn"), self._get_param("resourceArns"), self._get_param("principals"))
+    return json.dumps({"resourceShareAssociations": out, "clientToken": self._get_param("clientToken")})
+
+
+def r_disassociate(self):
+    out = self.ram_backend.disassociate_resource_share(
+        self._get_param("resourceShareArn"), self._get_param("resourceArns"), self._get_param("principals"))
+    return json.dumps({"resourceShareAssociations": out, "clientToken": self._get_param("clientToken")})
+
+
 def r_list_resources(self):
     return json.dumps(self.ram_backend.list_resources(
         self._get_param("resourceOwner"), self._get_param("resourceType"),
@@ -311,7 +406,8 @@ def install():
     for name in ("create_resource_share", "get_resource_share_associations"):
         _ORIG[name] = getattr(B, name)
     for fn in (create_resource_share, enable_sharing_with_aws_organization, get_resource_share_invitations,
-               answer_invitation, get_resource_share_associations, get_resource_shares, list_resources):
+               answer_invitation, get_resource_share_associations, get_resource_shares, list_resources,
+               associate_resource_share, disassociate_resource_share):
         setattr(B, fn.__name__, fn)
     R = ram_responses.ResourceAccessManagerResponse
     r_get_resource_shares.__name__ = "get_resource_shares"
@@ -323,10 +419,13 @@ def install():
     for name, fn in dict(get_resource_share_invitations=r_get_invitations,
                          accept_resource_share_invitation=r_accept,
                          reject_resource_share_invitation=r_reject,
+                         associate_resource_share=r_associate,
+                         disassociate_resource_share=r_disassociate,
                          list_resources=r_list_resources).items():
         fn.__name__ = name
         setattr(R, name, _json_content_type(fn))
     # The RAM Flask app reads these routes once, on the first RAM request.
     for path in ("getresourceshareinvitations", "acceptresourceshareinvitation",
-                 "rejectresourceshareinvitation", "listresources"):
+                 "rejectresourceshareinvitation", "listresources", "associateresourceshare",
+                 "disassociateresourceshare"):
         ram_urls.url_paths["{0}/" + path + "$"] = R.dispatch

@@ -105,6 +105,33 @@ class OrganizationSharing(unittest.TestCase):
             "UserIdGroupPairs": [{"UserId": w["accounts"]["app"], "GroupId": scratch}]}])
         self.assertEqual(err(lambda: ec2a.delete_security_group(GroupId=scratch)), "DependencyViolation")
 
+    def test_associate_and_disassociate(self):
+        sb = SB["org"]
+        w = sb.world
+        ram_a, ec2r = sb.client("ram", "app"), sb.client("ec2", "rds")
+        a, b, c = w["app"]["subnets"]
+        share = ram_a.create_resource_share(name="assoc", resourceArns=[a["arn"]],
+                                            allowExternalPrincipals=False)["resourceShare"]["resourceShareArn"]
+        self.addCleanup(lambda: ram_a.delete_resource_share(resourceShareArn=share))
+        self.assertEqual(err(lambda: ec2r.describe_subnets(SubnetIds=[a["id"]])), "InvalidSubnetID.NotFound")
+        out = ram_a.associate_resource_share(resourceShareArn=share, resourceArns=[b["arn"]],
+                                             principals=[w["accounts"]["rds"]])
+        self.assertEqual(sorted((x["associationType"], x["status"]) for x in out["resourceShareAssociations"]),
+                         [("PRINCIPAL", "ASSOCIATING"), ("RESOURCE", "ASSOCIATING")])
+        self.assertEqual(sorted(s["SubnetId"] for s in ec2r.describe_subnets(SubnetIds=[a["id"], b["id"]])
+                                ["Subnets"]), sorted([a["id"], b["id"]]))
+        ram_a.disassociate_resource_share(resourceShareArn=share, resourceArns=[a["arn"]])
+        self.assertEqual(err(lambda: ec2r.describe_subnets(SubnetIds=[a["id"]])), "InvalidSubnetID.NotFound")
+        res = ram_a.get_resource_share_associations(associationType="RESOURCE", resourceShareArns=[share])
+        self.assertEqual(sorted((x["associatedEntity"], x["status"]) for x in res["resourceShareAssociations"]),
+                         sorted([(a["arn"], "DISASSOCIATED"), (b["arn"], "ASSOCIATED")]))
+        self.assertEqual(err(lambda: ram_a.associate_resource_share(resourceShareArn=share,
+                                                                    principals=["999999999999"])),
+                         "OperationNotPermittedException")
+        self.assertEqual(err(lambda: ram_a.associate_resource_share(resourceShareArn=share + "0",
+                                                                    resourceArns=[c["arn"]])),
+                         "UnknownResourceException")
+
     def test_sharing_rules(self):
         sb = SB["org"]
         w = sb.world
