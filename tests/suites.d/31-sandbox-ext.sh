@@ -1,3 +1,3 @@
 # The sandbox's extensions of moto: RDS proxy endpoints, lifecycles and target
 # health; RAM/EC2 sharing in the three organization modes; faults and statistics.
-exec python3 tests/sandbox/run.py -j 3 test_rds test_ram_ec2 test_faults
+exec python3 tests/sandbox/run.py -j 3 test_rds test_ram_ec2 test_faults test_inprocess
