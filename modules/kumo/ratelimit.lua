@@ -90,7 +90,8 @@ function Limiter:configure(opts)
   if opts.now then self.now = opts.now end
   for key, b in pairs(self.buckets) do
     b.base, b.burst = self:limits_for(key)
-    if b.rate > b.base then b.rate = b.base end
+    if not b.throttled_at or b.rate > b.base then b.rate = b.base end
+    if b.low > b.base then b.low = b.base end
     if b.tokens > b.burst then b.tokens = b.burst end
   end
 end

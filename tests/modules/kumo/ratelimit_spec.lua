@@ -73,6 +73,23 @@ describe("kumo.ratelimit", function()
     assert.equal(3, l:stats().throttles)
   end)
 
+  it("applies a new rate to buckets already in use, up or down", function()
+    local c = clock()
+    local l = ratelimit.new{ rate = 2, burst = 1, now = c.now }
+    assert.equal(0, l:reserve("k"))
+    assert.near(0.5, l:reserve("k"), 1e-9)
+    l:configure{ rate = 100, burst = 50 }
+    assert.equal(100, l:bucket("k").rate)
+    c.t = c.t + 1
+    assert.equal(0, l:reserve("k"))
+    l:configure{ rate = 4 }
+    assert.equal(4, l:bucket("k").rate)
+    -- a throttled bucket keeps recovering, towards the new rate
+    l:on_throttle("k")
+    l:configure{ rate = 10 }
+    assert.equal(2, l:bucket("k").rate)
+  end)
+
   it("never slows below min_rate", function()
     local c = clock()
     local l = ratelimit.new{ rate = 1, min_rate = 0.4, cooldown = 0, now = c.now }

@@ -61,7 +61,7 @@ describe("kumo.sched with the AWS client against the sandbox", function()
       function() return #rds_s:client("rds"):DescribeDBProxies{}.DBProxies end,
       function() return #app_s:client("rds"):DescribeDBProxies{}.DBProxies end,
     }
-    sb.faults({})
+    sb.faults(json.array{}) -- no rules (an empty Lua table would encode as one rule: {})
     assert.same({}, errs) -- the client retried the throttled calls
     assert.equal(0, results[1])
     local _, all = buckets_of()
