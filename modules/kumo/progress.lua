@@ -10,7 +10,8 @@
 -- * `json`: one JSON object per line per event, every poll included
 --   (`{"event":"poll","task":"app-7","waiter":"DBProxyAvailable","state":"creating",...}`).
 -- * `quiet`: nothing.
--- * `auto` (default): `tty` when the output is a terminal, else `lines`.
+-- * `auto` (default): `tty` when the output is a terminal (not `TERM=dumb`),
+--   else `lines`.
 --
 -- kumo.sched reports task starts and ends itself (`sched.run` /
 -- `sched.parallel` with `progress = p`, or `sched.set_progress(p)`); steps
@@ -88,7 +89,10 @@ function progress.new(opts)
   if fd then sys = require "kumo.sys" end
   if mode == "auto" then
     local tty = opts.isatty
-    if tty == nil then tty = fd ~= nil and sys.isatty(fd) or false end
+    if tty == nil then
+      -- a dumb terminal cannot move the cursor: timestamped lines instead
+      tty = fd ~= nil and sys.isatty(fd) and os.getenv("TERM") ~= "dumb" or false
+    end
     mode = tty and "tty" or "lines"
   end
   local width = opts.width
