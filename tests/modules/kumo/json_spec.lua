@@ -94,6 +94,68 @@ describe("kumo.json", function()
     assert.has_error(function() json.array("x") end)
   end)
 
+  it("round-trips randomized values through both decoders", function()
+    local seed = tonumber(os.getenv("JSON_FUZZ_SEED")) or 20260830
+    math.randomseed(seed)
+    local function rstring()
+      local t = {}
+      for i = 1, math.random(0, 12) do
+        local r = math.random(1, 10)
+        if r == 1 then t[i] = string.char(math.random(0, 31))
+        elseif r == 2 then t[i] = ({ '"', "\\", "/", "[]", "\\u", "é", "😀" })[math.random(1, 7)]
+        else t[i] = string.char(math.random(32, 126)) end
+      end
+      return table.concat(t)
+    end
+    local function rnumber()
+      local r = math.random(1, 6)
+      if r == 1 then return math.random(math.mininteger, math.maxinteger)
+      elseif r == 2 then return math.random(-1000, 1000)
+      elseif r == 3 then return math.tointeger(2 ^ 53) + math.random(-5, 5)
+      elseif r == 4 then return (math.random() - 0.5) * 10 ^ math.random(-300, 300)
+      elseif r == 5 then return 1700000000000 + math.random(0, 999)
+      else return math.random() end
+    end
+    local function rvalue(depth)
+      local r = math.random(1, depth > 3 and 5 or 8)
+      if r == 1 then return rstring()
+      elseif r == 2 then return rnumber()
+      elseif r == 3 then return math.random(0, 1) == 1
+      elseif r == 4 then return json.null
+      elseif r == 5 then return rstring() .. "x"
+      elseif r == 6 then
+        local a = json.array()
+        for i = 1, math.random(0, 4) do a[i] = rvalue(depth + 1) end
+        return a
+      else
+        local o = {}
+        for _ = 1, math.random(0, 4) do o[rstring() .. "k"] = rvalue(depth + 1) end
+        return o
+      end
+    end
+    local function same(a, b, path)
+      if type(a) ~= "table" then
+        assert(a == b or (a ~= a and b ~= b), path .. ": " .. tostring(a) .. " ~= " .. tostring(b))
+        if math.type(a) == "integer" then
+          assert(math.type(b) == "integer", path .. ": integer came back as a float")
+        end
+        return
+      end
+      assert(type(b) == "table", path .. ": table expected")
+      assert(json.is_array(a) == json.is_array(b), path .. ": array/object mixed up")
+      for k, v in pairs(a) do same(v, b[k], path .. "." .. tostring(k)) end
+      for k in pairs(b) do assert(a[k] ~= nil, path .. ": extra key " .. tostring(k)) end
+    end
+    for n = 1, 400 do
+      local v = rvalue(0)
+      local text = json.encode(v)
+      local back, err = json.decode(text)
+      assert(err == nil, err)
+      same(v, back, "case " .. n .. " (seed " .. seed .. ")")
+      assert.equal(text, json.encode(back))
+    end
+  end)
+
   it("leaves the global cjson configuration alone", function()
     local cjson = require "cjson"
     json.decode("[1]")
