@@ -368,6 +368,27 @@ describe("kumo.http", function()
       assert.is_true(dt >= 0.55, "3 x 200 ms on one connection took " .. dt)
       assert.equal(1, http.stats().connections_opened - before)
     end)
+
+    it("limits connections in total", function()
+      for _ = 1, 8 do http.start { url = base .. "/close" } end
+      local n = 0
+      while n < 8 do n = n + #http.poll(5) end
+      http.configure { max_total = 2 }
+      local t0 = clock.monotonic()
+      for _ = 1, 4 do http.start { url = base .. "/slow/200" } end
+      n = 0
+      while n < 4 do n = n + #http.poll(5) end
+      local dt = clock.monotonic() - t0
+      http.configure { max_host = 0, max_total = 0 }
+      assert.is_true(dt >= 0.38 and dt < 0.7, "4 x 200 ms on two connections took " .. dt)
+      -- and without limits they all run at once
+      t0 = clock.monotonic()
+      for _ = 1, 4 do http.start { url = base .. "/slow/200" } end
+      n = 0
+      while n < 4 do n = n + #http.poll(5) end
+      dt = clock.monotonic() - t0
+      assert.is_true(dt < 0.38, "4 x 200 ms unlimited took " .. dt)
+    end)
   end)
 
   describe("bad arguments", function()
