@@ -82,6 +82,9 @@ def _rules_from(body):
         return [], None
     if text.startswith("{"):
         data = json.loads(text)
+        if not data:  # {} (an empty Lua table encodes so): no rules
+            return [], None
         if "rules" in data or "latency_ms" in data:
-            return faults_mod.parse(json.dumps(data.get("rules", []))), data.get("latency_ms")
+            rules = data.get("rules") or []  # {} from Lua is an empty list too
+            return faults_mod.parse(json.dumps(rules)), data.get("latency_ms")
     return faults_mod.parse(text), None

@@ -131,6 +131,10 @@ class Sandbox:
     def reset(self):
         from moto.moto_api._internal.models import moto_api_backend
         from . import auth, lifecycle
+        # ids are deterministic only if nothing else draws from moto's random
+        # generator meanwhile: let the warm-up (which may create backends) finish
+        if getattr(self, "_warm", None):
+            self._warm.join()
         with self._build_lock:
             sessions = _assumed_sessions()
             moto_api_backend.reset()
@@ -169,7 +173,8 @@ class Sandbox:
         self.port = sock.getsockname()[1]
         self._publish()
         # ready now; building the per-service apps can go on while the first calls come in
-        threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
+        self._warm = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
+        self._warm.start()
         return self.httpd
 
     def exit_with(self, pid):

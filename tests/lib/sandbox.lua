@@ -145,29 +145,38 @@ function M.start(opts)
   self.port = self.world.port
   self.region = self.world.region
   local sb = self
+  -- every function works called as sb.f(...) and as sb:f(...)
+  local function method(fn)
+    return function(first, ...)
+      if first == sb then return fn(...) end
+      return fn(first, ...)
+    end
+  end
   --- Call the control API: method, path ("/_kumo/stats"), optional body (table or string).
-  function self.control(method, path, body)
+  self.control = method(function(verb, path, body)
     if type(body) == "table" then body = json_encode(body) end
-    local res = http(method, sb.endpoint .. path, body)
+    local res = http(verb, sb.endpoint .. path, body)
     local ok, v = pcall(json_decode, res)
-    if not ok then error("sandbox control " .. method .. " " .. path .. ": " .. res, 2) end
+    if not ok then error("sandbox control " .. verb .. " " .. path .. ": " .. res, 2) end
     return v
-  end
-  function self.stats() return sb.control("GET", "/_kumo/stats") end
-  function self.reset_stats() return sb.control("DELETE", "/_kumo/stats") end
-  function self.reset() return sb.control("POST", "/_kumo/reset", "{}") end
-  function self.faults(rules, latency_ms)
-    return sb.control("POST", "/_kumo/faults", { rules = rules, latency_ms = latency_ms })
-  end
-  function self.lifecycle(settings) return sb.control("POST", "/_kumo/lifecycle", settings) end
-  function self.stop() return sb:stop_server() end
+  end)
+  self.stats = method(function() return sb.control("GET", "/_kumo/stats") end)
+  self.reset_stats = method(function() return sb.control("DELETE", "/_kumo/stats") end)
+  self.reset = method(function() return sb.control("POST", "/_kumo/reset", "{}") end)
+  self.faults = method(function(rules, latency_ms)
+    local body = { rules = rules or {}, latency_ms = latency_ms }
+    if #body.rules == 0 then body.rules = nil end
+    return sb.control("POST", "/_kumo/faults", body)
+  end)
+  self.lifecycle = method(function(settings) return sb.control("POST", "/_kumo/lifecycle", settings) end)
+  self.stop = method(function() return sb:stop_server() end)
   --- Set the env.sh variables (and unset static keys) in this process.
-  function self.apply_env()
+  self.apply_env = method(function()
     for _, k in ipairs({ "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE" }) do
       sys.setenv(k, nil)
     end
     for k, v in pairs(sb.env) do sys.setenv(k, v) end
-  end
+  end)
   return self
 end
 

@@ -92,4 +92,12 @@ describe("kumo against the sandbox", function()
     assert.are.equal("InternalFailure", e.code)
     assert.are.equal("OK", code_of(function() return sts:GetCallerIdentity{} end))
   end)
+
+  it("takes method calls too, and an empty rule list clears the faults", function()
+    sb:faults({ { op = "ListSecrets", kind = "throttle", times = 5 } })
+    assert.are.equal(1, #sb:control("GET", "/_kumo/faults").rules)
+    sb:faults{}
+    assert.are.equal(0, #sb.control("GET", "/_kumo/faults").rules)
+    assert.are.equal("number", type(sb:stats().total))
+  end)
 end)
