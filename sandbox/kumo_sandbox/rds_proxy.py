@@ -5,6 +5,7 @@ modeled errors where moto answers HTTP 500.
 moto 5.2.1 has proxies and targets but no proxy endpoints, reports every
 proxy `available` at once and raises KeyError (HTTP 500) for unknown names.
 """
+import os
 import re
 
 from moto.core.responses import ActionResult, EmptyResult
@@ -685,6 +686,8 @@ def _patch_responses():
 
 
 def install():
+    # AWS's default quota: 20 proxies per account and Region (moto's is 100)
+    os.environ.setdefault("MOTO_RDS_PROXY_LIMIT", "20")
     _patch_models()
     _patch_backend()
     _patch_responses()

@@ -11,7 +11,8 @@
   with RAM sharing enabled (unless --no-org / --no-org-sharing).
 
 Identifiers are deterministic: moto's random generator is seeded first, so a
-reset rebuilds the same world with the same ids.
+reset rebuilds the same world with the same ids; it is reseeded from the
+system afterwards, so what users create gets fresh ids in every run.
 """
 import json
 import secrets
@@ -156,4 +157,7 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
                     "subnets": [_subnet_view(ec2r, s) for s in rsubnets],
                     "db_security_group_id": db_sg.id, "db_subnet_group": group.name,
                     "databases": dbs}
+    # what users create afterwards gets unpredictable ids again (and session
+    # keys of one run never repeat in the next)
+    mock_random.seed()
     return world, deployer_secret
