@@ -97,7 +97,13 @@ function session.new(opts)
   local getenv = getenv_of(opts.env)
   local view = require("kumo.config").load{ config_file = opts.config_file,
     credentials_file = opts.credentials_file, env = getenv }
-  local profile = view:profile_name(opts.profile)
+  local profile, how = view:profile_name(opts.profile)
+  if profile ~= "default" and not view:has_profile(profile) then
+    -- as botocore's ProfileNotFound: a named profile must exist
+    error(string.format("aws.session: profile %q (%s) not found in %s or %s; check the name%s",
+      profile, how == "explicit" and "the profile option" or how, view.config_file,
+      view.credentials_file, how == "explicit" and "" or (" or unset " .. how)), 2)
+  end
   if opts.on_attempt ~= nil and type(opts.on_attempt) ~= "function" then
     error("aws.session: on_attempt must be a function(info)", 2)
   end

@@ -18,6 +18,16 @@ describe("kumo.aws sessions", function()
     assert.truthy(msg:find("endpoint_url", 1, true))
   end)
 
+  it("refuses a named profile that does not exist", function()
+    local ok, msg = pcall(aws.session, opts{ profile = "nope" })
+    assert.is_false(ok)
+    assert.truthy(msg:find('profile "nope" (the profile option) not found', 1, true))
+    ok, msg = pcall(aws.session, opts{ env = { AWS_PROFILE = "gone" } })
+    assert.is_false(ok)
+    assert.truthy(msg:find("unset AWS_PROFILE", 1, true))
+    assert.is_truthy(aws.session(opts()))  -- a missing "default" is fine
+  end)
+
   it("takes the region from the option, AWS_REGION, AWS_DEFAULT_REGION", function()
     assert.are.equal("eu-west-1", aws.session(opts{ region = "eu-west-1" }).region)
     local o = opts{ env = { AWS_REGION = "ap-south-1", AWS_DEFAULT_REGION = "eu-north-1" } }
