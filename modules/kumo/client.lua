@@ -527,6 +527,20 @@ function Client:paginate(op, params, opts)
   return require("kumo.paginate").pages(self, op, params, opts)
 end
 
+--- All the items of a paginated operation's result list, across every page.
+-- @tparam string op
+-- @tparam[opt] table params
+-- @tparam[opt] table opts as for `paginate` (`items` is implied)
+-- @treturn table list of items (e.g. every DBProxies element)
+function Client:all(op, params, opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.items = true
+  local list = {}
+  for item in self:paginate(op, params, o) do list[#list + 1] = item end
+  return list
+end
+
 --- Wait for a resource state (see `kumo.waiter`).
 -- @tparam string name the waiter name (`"DBInstanceAvailable"`)
 -- @tparam table params the operation's parameters

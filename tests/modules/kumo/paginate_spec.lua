@@ -48,6 +48,14 @@ describe("kumo.paginate", function()
     assert.truthy(t.requests[1]:find("Marker=m0", 1, true))
   end)
 
+  it("collects every item with client:all", function()
+    local rds, t = client{ page({ "a", "b" }, "m1"), page({ "c" }) }
+    local all = rds:all("DescribeDBProxies", {})
+    assert.are.equal(3, #all)
+    assert.are.equal("c", all[3].DBProxyName)
+    assert.are.equal(2, #t.requests)
+  end)
+
   it("stops after max_pages and applies a query to each page", function()
     local rds, t = client{ page({ "a" }, "m1"), page({ "b" }, "m2"), page({ "c" }) }
     local got = {}
