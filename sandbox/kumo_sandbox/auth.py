@@ -7,7 +7,9 @@ listens and refuses `/moto-api/reset-auth`, so nothing is ever unchecked.
 On top of moto:
   * moto's two SigV4 bugs are fixed: it hashed the parsed parameters when the
     raw body was empty, and it verified against werkzeug's re-quoted URL.
-    The raw request (context.py) is verified instead, as AWS does.
+    The raw request (context.py) is verified instead, as AWS does, over
+    exactly the headers the client signed (botocore's canonicalizer skips
+    transfer-encoding and user-agent, which curl and others may sign).
   * AssumeRole enforces the role's trust policy (principals, Deny, and
     conditions such as sts:ExternalId), the caller's identity policies for
     the role's ARN, the role's existence and DurationSeconds limits. moto
@@ -19,7 +21,8 @@ On top of moto:
 import json
 import re
 
-from botocore.awsrequest import AWSRequest
+from botocore.auth import SigV4Auth, _host_from_url
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from moto import settings
 from moto.core.exceptions import JsonRESTError, _RESTError
 from moto.core.responses import BaseResponse
@@ -64,6 +67,25 @@ def _create_aws_request(self):
     request = AWSRequest(method=self._method, url=raw_uri or self._path, data=body, headers=headers)
     request.context["timestamp"] = headers["X-Amz-Date"]
     return request
+
+
+class ExactSigV4(SigV4Auth):
+    """botocore never signs some headers (transfer-encoding, user-agent, expect,
+    x-amzn-trace-id); a client that does (curl signs transfer-encoding) is
+    right, and AWS canonicalizes exactly the SignedHeaders the client named.
+    The request here carries only those headers, so all of them are used."""
+
+    def headers_to_sign(self, request):
+        header_map = HTTPHeaders()
+        for name, value in request.headers.items():
+            header_map[name.lower()] = value
+        if "host" not in header_map:
+            header_map["host"] = _host_from_url(request.url)
+        return header_map
+
+
+def _create_auth(self, credentials):
+    return ExactSigV4(credentials, self._service, self._region)
 
 
 # --- 2. AssumeRole: trust policy + identity policy ----------------------------
@@ -283,6 +305,7 @@ def install():
     _ORIG["collect_policies"] = Key.collect_policies
     _ORIG["authenticate"] = BaseResponse._authenticate_and_authorize_normal_action
     Base._create_aws_request = _create_aws_request
+    Req._create_auth = _create_auth
     Base.check_action_permitted = check_action_permitted
     Req._raise_access_denied = _raise_access_denied
     Req._raise_invalid_access_key = _raise_invalid_access_key

@@ -167,8 +167,14 @@ class Gateway:
             n = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             n = 0
-        body = environ["wsgi.input"].read(n) if n > 0 else b""
+        if n > 0:
+            body = environ["wsgi.input"].read(n)
+        elif environ.get("wsgi.input_terminated"):  # chunked: read to its end
+            body = environ["wsgi.input"].read()
+        else:
+            body = b""
         environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_kumo/") or path == "/_kumo":
             return self.sandbox.control.handle(environ, start_response, body)

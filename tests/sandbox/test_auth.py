@@ -187,6 +187,23 @@ class Signatures(unittest.TestCase):
         self.assertEqual(status, 200, text)
         self.assertIn("<subnetSet/>", text.replace(" ", ""))
 
+    def test_libcurl_signer_with_a_chunked_body(self):
+        # curl's built-in SigV4 (as kumo's HTTP layer can use) signs transfer-encoding,
+        # which botocore's canonicalizer would skip
+        import shutil
+        import subprocess
+        if not shutil.which("curl"):
+            self.fail("curl is needed (Debian package curl)")
+        akid, secret = SB.keys()
+        for user, want in ((f"{akid}:{secret}", "<Arn>arn:aws:iam::123456789012:user/deployer</Arn>"),
+                           (f"{akid}:{secret}x", "<Code>SignatureDoesNotMatch</Code>")):
+            for extra in ([], ["-H", "Transfer-Encoding: chunked"]):
+                out = subprocess.run(["curl", "-s", "--aws-sigv4", f"aws:amz:{SB.region}:sts", "--user", user,
+                                      "-H", "Content-Type: application/x-www-form-urlencoded"] + extra +
+                                     ["--data-binary", "Action=GetCallerIdentity&Version=2011-06-15",
+                                      SB.endpoint + "/"], capture_output=True, text=True, timeout=30)
+                self.assertIn(want, out.stdout, (user[:4], extra))
+
     def _app_creds(self):
         c = SB.client("sts").assume_role(RoleArn=SB.world["roles"]["app"]["arn"], RoleSessionName="raw",
                                          ExternalId=SB.world["roles"]["app"]["external_id"])["Credentials"]
