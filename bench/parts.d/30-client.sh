@@ -32,3 +32,9 @@ join -t "$(printf '\t')" -1 2 -2 2 <(sort -t "$(printf '\t')" -k2 "$tmp/kumo.bes
 awk -F '\t' '{ k = $2; b = $3; printf "%-40s %12.1f %12.1f %14d %6.1fx\n", $1, 1e6 / k, 1e6 / b, k, k / b;
   lk += log(k); lb += log(b); n++ }
   END { if (n) printf "%-40s %12.1f %12.1f %14d %6.1fx  (goal >= 10x)\n", "geometric mean", 1e6 / exp(lk / n), 1e6 / exp(lb / n), exp(lk / n), exp((lk - lb) / n) }'
+
+# Where kumo's time goes (one run): validation, serialization, signing and
+# parsing measured alone; "client" is the rest of a call (this module's own work
+# plus the garbage collection the call's tables cost).
+echo
+"$kumo" run bench/client/client_bench.lua "$cases" "$secs" breakdown || echo "client: breakdown failed"
