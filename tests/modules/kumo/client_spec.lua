@@ -295,6 +295,18 @@ describe("kumo.client endpoints and configuration", function()
       s3:client("rds", { endpoint_url = "http://127.0.0.1:1555" }):endpoint().url)
   end)
 
+  it("reads AWS_STS_REGIONAL_ENDPOINTS and AWS_USE_FIPS_ENDPOINT", function()
+    local t = scripted{ { body = PROXIES } }
+    local s = session(t, { region = "eu-west-1", env = { AWS_STS_REGIONAL_ENDPOINTS = "legacy" } })
+    assert.are.equal("https://sts.amazonaws.com", s:client("sts"):endpoint().url)
+    assert.are.equal("https://sts.eu-west-1.amazonaws.com", session(t, { region = "eu-west-1" })
+      :client("sts"):endpoint().url)
+    local f = session(t, { region = "us-east-1", env = { AWS_USE_FIPS_ENDPOINT = "true" } })
+    assert.are.equal("https://rds-fips.us-east-1.amazonaws.com", f:client("rds"):endpoint().url)
+    local g = session(t, { region = "us-east-1", use_fips_endpoint = false, env = { AWS_USE_FIPS_ENDPOINT = "true" } })
+    assert.are.equal("https://rds.us-east-1.amazonaws.com", g:client("rds"):endpoint().url)
+  end)
+
   it("refuses plain http to a remote host with a clear error", function()
     local t = scripted{ { body = PROXIES } }
     local s = session(t, { endpoint_url = "http://rds.example.com" })
