@@ -11,8 +11,9 @@
 --
 -- Options: `page_size` (sets the paginator's `limit_key`), `starting_token`
 -- (a token from an earlier page's `NextToken`-like member), `max_pages`,
--- `items = true` (yield the elements of the first `result_key` instead of
--- pages), and every call option (`on_attempt`, ...).
+-- `max_items` (stop after that many elements of the first `result_key`; the
+-- last page's list is cut to fit), `items = true` (yield the elements of the
+-- first `result_key` instead of pages), and every call option (`on_attempt`, ...).
 -- @module kumo.paginate
 local errors = require "kumo.errors"
 
@@ -84,14 +85,25 @@ function paginate.pages(client, op, params, opts)
   end
   local call_opts = {}
   for k, v in pairs(opts) do
-    if k ~= "page_size" and k ~= "starting_token" and k ~= "max_pages" and k ~= "items" then
+    if k ~= "page_size" and k ~= "starting_token" and k ~= "max_pages" and k ~= "items"
+        and k ~= "max_items" then
       call_opts[k] = v
     end
   end
   call_opts.query = nil -- applies to pages below, not to each raw call
   local seen_prev = nil
   local done, pages = false, 0
-  local max_pages = opts.max_pages
+  local max_pages, max_items = opts.max_pages, opts.max_items
+  local result_get
+  if max_items or opts.items then
+    local key = list(pag.result_key)[1]
+    if not key then
+      errors.raise{ kind = "usage", service = client.service_name, operation = op,
+        message = op .. ": this paginator has no result key (items / max_items need one)" }
+    end
+    result_get = getter(key)
+  end
+  local items_seen = 0
 
   local function next_page()
     if done then return nil end
@@ -103,8 +115,16 @@ function paginate.pages(client, op, params, opts)
       tokens[i] = t
       if not empty(t) then all_empty = false end
     end
+    if max_items then
+      local l = result_get(page)
+      if type(l) == "table" then
+        local room = max_items - items_seen
+        for i = #l, room + 1, -1 do l[i] = nil end
+        items_seen = items_seen + #l
+      end
+    end
     if all_empty or (more_get and not more_get(page))
-        or (max_pages and pages >= max_pages) then
+        or (max_pages and pages >= max_pages) or (max_items and items_seen >= max_items) then
       done = true
     else
       local key = table.concat((function()
@@ -128,7 +148,6 @@ function paginate.pages(client, op, params, opts)
   end
 
   if not opts.items then return next_page end
-  local result_get = getter(list(pag.result_key)[1] or error(op .. ": paginator has no result_key", 0))
   local items, idx = nil, 0
   return function()
     while true do

@@ -48,6 +48,20 @@ describe("kumo.paginate", function()
     assert.truthy(t.requests[1]:find("Marker=m0", 1, true))
   end)
 
+  it("stops at max_items, cutting the last page", function()
+    local rds, t = client{ page({ "a", "b" }, "m1"), page({ "c", "d" }, "m2"), page({ "e" }) }
+    local names = {}
+    for px in rds:paginate("DescribeDBProxies", {}, { items = true, max_items = 3 }) do
+      names[#names + 1] = px.DBProxyName
+    end
+    assert.are.same({ "a", "b", "c" }, names)
+    assert.are.equal(2, #t.requests)
+    local rds2 = client{ page({ "a", "b" }, "m1"), page({ "c", "d" }, "m2") }
+    local sizes = {}
+    for p in rds2:paginate("DescribeDBProxies", {}, { max_items = 1 }) do sizes[#sizes + 1] = #p.DBProxies end
+    assert.are.same({ 1 }, sizes)
+  end)
+
   it("collects every item with client:all", function()
     local rds, t = client{ page({ "a", "b" }, "m1"), page({ "c" }) }
     local all = rds:all("DescribeDBProxies", {})
