@@ -6,9 +6,12 @@
 --
 -- * decodes with cjson, then turns integral numbers into Lua integers and
 --   marks arrays (`json.array`), so `decode("[]")` re-encodes as `[]`;
--- * falls back to an exact Lua decoder when the text may hold what cjson
---   cannot keep: an empty array `[]` (cjson cannot tell it from `{}`) or a
---   run of 16 or more digits (a number that may not fit a double);
+-- * decodes texts with empty arrays (cjson cannot tell `[]` from `{}`)
+--   with cjson too, after rewriting each `[]` as `[nan]` (see cjson_nan);
+-- * falls back to an exact Lua decoder when cjson's result may be wrong
+--   (an integer beyond 2^53, which a double may have rounded; a `[]`
+--   inside a string) or the rewrite cannot be trusted ("nan", "inf" or
+--   "0x" anywhere in the text), and to report errors in such texts;
 -- * encodes in Lua (cjson is used only to configure decoding): integers
 --   exactly, floats with the shortest of 14..17 digits that reads back the
 --   same, object keys sorted (stable output), `json.null` as `null`.
@@ -29,6 +32,16 @@ local cjson = cjson_lib.new()  -- a private instance: global settings untouched
 cjson.decode_invalid_numbers(false)  -- NaN, Infinity, hex are not JSON
 cjson.decode_max_depth(1000)
 
+-- For texts with empty arrays: every "[]" (or "[ ]") is rewritten "[nan]"
+-- and this instance, which accepts NaN, decodes it; a one-element array
+-- holding NaN is then an empty array. Valid JSON has no NaN, and the text
+-- is checked to hold no "nan", "inf" or "0x" at all, so no other NaN and
+-- no invalid number gets through. When fewer sentinels come back than
+-- were written, some "[]" was inside a string: the exact decoder redoes it.
+local cjson_nan = cjson_lib.new()
+cjson_nan.decode_invalid_numbers(true)
+cjson_nan.decode_max_depth(1000)
+
 --- The JSON `null` (a light userdata, shared with cjson).
 json.null = cjson_lib.null
 
@@ -43,7 +56,6 @@ local table_concat, table_sort = table.concat, table.sort
 local getmetatable, setmetatable, rawlen = getmetatable, setmetatable, rawlen
 
 local MAX_DEPTH = 1000
-local INT_EXACT = 2 ^ 53
 
 --- Marks a table as a JSON array, so that an empty one encodes as `[]`.
 -- @tparam[opt] table t the table (a new one when nil)
@@ -74,38 +86,56 @@ end
 -- Decoding
 -- =======================================================================
 
--- Integral floats to integers, arrays marked, in place; cjson output only
--- (its objects never have integer keys, its arrays always have [1]). A
--- float cjson made from an integer literal of up to 15 digits is exact;
--- longer literals never reach here.
-local function fixup(t)
+local string_gsub, string_lower = string.gsub, string.lower
+
+-- A decoded integral number this large may have lost digits in a double.
+local BIG = 2 ^ 53
+
+-- Integral floats to integers and arrays marked, in place, in cjson's
+-- output (its objects never have integer keys, its arrays always have
+-- [1]). With 'nan', a one-element array holding NaN is the sentinel of an
+-- empty array (see cjson_nan). Returns the number of such arrays and true
+-- when some integer is beyond 2^53 (so the text must be decoded exactly).
+local function fixup(t, nan)
+  local found, big = 0, false
   if t[1] ~= nil then
-    for i = 1, #t do
+    local n = #t
+    if nan and n == 1 and t[1] ~= t[1] then
+      t[1] = nil
+      setmetatable(t, array_mt)
+      return 1, false
+    end
+    for i = 1, n do
       local x = t[i]
       local tx = type(x)
       if tx == "number" then
-        local n = math_tointeger(x)
-        if n then
-          t[i] = n
+        local v = math_tointeger(x)
+        if v then
+          t[i] = v
+          big = big or v >= BIG or v <= -BIG
         end
       elseif tx == "table" then
-        fixup(x)
+        local f, b = fixup(x, nan)
+        found, big = found + f, big or b
       end
     end
-    return setmetatable(t, array_mt)
+    setmetatable(t, array_mt)
+    return found, big
   end
   for k, x in next, t do
     local tx = type(x)
     if tx == "number" then
-      local n = math_tointeger(x)
-      if n then
-        t[k] = n
+      local v = math_tointeger(x)
+      if v then
+        t[k] = v
+        big = big or v >= BIG or v <= -BIG
       end
     elseif tx == "table" then
-      fixup(x)
+      local f, b = fixup(x, nan)
+      found, big = found + f, big or b
     end
   end
-  return t
+  return found, big
 end
 
 local escapes = {
@@ -304,18 +334,38 @@ function json.decode(s)
   if type(s) ~= "string" then
     error("bad argument #1 to 'decode' (string expected, got " .. type(s) .. ")", 2)
   end
-  if string_find(s, "%[%s*%]") or string_find(s, "%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") then
+  local rewritten, count = string_gsub(s, "%[%s*%]", "[nan]")
+  local ok, v
+  if count == 0 then
+    ok, v = pcall(cjson.decode, s)
+    if not ok then
+      return nil, "json.decode: " .. tostring(v)
+    end
+  else
+    local lower = string_lower(s)
+    if string_find(lower, "nan", 1, true) or string_find(lower, "inf", 1, true)
+        or string_find(lower, "0x", 1, true) then
+      return exact_decode(s)
+    end
+    ok, v = pcall(cjson_nan.decode, rewritten)
+    if not ok then  -- the exact decoder reports against the text as given
+      return exact_decode(s)
+    end
+  end
+  if type(v) == "table" then
+    local found, big = fixup(v, count > 0)
+    if found ~= count or big then  -- a "[]" inside a string, or a big number
+      return exact_decode(s)
+    end
+    return v
+  elseif type(v) == "number" then
+    local i = math_tointeger(v)
+    if i and (i >= BIG or i <= -BIG) then
+      return exact_decode(s)
+    end
+    return i or v
+  elseif count > 0 then  -- a lone string holding "[]"
     return exact_decode(s)
-  end
-  local ok, v = pcall(cjson.decode, s)
-  if not ok then
-    return nil, "json.decode: " .. tostring(v)
-  end
-  local tv = type(v)
-  if tv == "table" then
-    return fixup(v)
-  elseif tv == "number" then
-    return math_tointeger(v) or v
   end
   return v
 end
@@ -368,8 +418,8 @@ local function encode_number(v, path)
   if v ~= v or v == math.huge or v == -math.huge then
     encode_error(path, "cannot encode " .. tostring(v) .. " (not a JSON number)")
   end
-  local i = math_tointeger(v)
-  if i and v >= -INT_EXACT and v <= INT_EXACT then
+  local i = math_tointeger(v)  -- integral: its exact value, as an integer
+  if i then
     return string_format("%d", i)
   end
   for digits = 14, 16 do

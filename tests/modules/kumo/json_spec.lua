@@ -46,6 +46,12 @@ describe("kumo.json", function()
     assert.is_true(json.is_array(v.c))
     assert.equal('{"a":[],"b":{},"c":[1]}', json.encode(v))
     assert.equal('[[],[[]]]', json.encode(json.decode("[[], [ [ ] ]]")))
+    -- "[]" inside strings and keys is left alone
+    assert.equal('{"e":[],"k[]":"v[ ]","s":["[]"]}', json.encode(json.decode('{"k[]":"v[ ]","e":[],"s":["[]"]}')))
+    assert.equal("[]", json.decode('"[]"'))
+    assert.equal('[[],"[]"]', json.encode(json.decode('[[],"\\u005b]"]')))
+    -- words that look like invalid numbers do not disturb the decoding
+    assert.equal('{"info":[],"nano":"0x1"}', json.encode(json.decode('{"info":[],"nano":"0x1"}')))
   end)
 
   it("maps null both ways", function()
@@ -102,7 +108,7 @@ describe("kumo.json", function()
       for i = 1, math.random(0, 12) do
         local r = math.random(1, 10)
         if r == 1 then t[i] = string.char(math.random(0, 31))
-        elseif r == 2 then t[i] = ({ '"', "\\", "/", "[]", "\\u", "é", "😀" })[math.random(1, 7)]
+        elseif r == 2 then t[i] = ({ '"', "\\", "/", "[]", "[ ]", "\\u", "é", "😀" })[math.random(1, 8)]
         else t[i] = string.char(math.random(32, 126)) end
       end
       return table.concat(t)
