@@ -12,6 +12,7 @@ import io
 import json
 import re
 import socket
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -91,6 +92,11 @@ class Gateway:
         self.app = app
         self.sandbox = sandbox
         self._accounts = {}
+        # moto's backends are not thread-safe (e.g. two AuthorizeSecurityGroupIngress
+        # on one group at once can lose a rule). AWS is: one call at a time inside
+        # moto. Faults and latency sleep outside the lock; the GIL serialized the
+        # work anyway, so throughput stays the same.
+        self.moto_lock = threading.RLock()
 
     # --- helpers ------------------------------------------------------------
     def account_of(self, akid):
@@ -186,7 +192,8 @@ class Gateway:
             if path.rstrip("/") == "/moto-api/reset":
                 return self.sandbox.control.handle(dict(environ, PATH_INFO="/_kumo/reset"),
                                                    start_response, body)
-            return self.app(environ, start_response)
+            with self.moto_lock:
+                return list(self.app(environ, start_response))
 
         cred = Credential(environ.get("HTTP_AUTHORIZATION"))
         service = cred.service
@@ -228,11 +235,12 @@ class Gateway:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         if not raw:
             raw = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
-        context.begin(raw, body)
-        try:
-            return list(self.app(environ, counted_start_response))
-        finally:
-            context.end()
+        with self.moto_lock:
+            context.begin(raw, body)
+            try:
+                return list(self.app(environ, counted_start_response))
+            finally:
+                context.end()
 
 
 def _xml(text):

@@ -135,7 +135,7 @@ class Sandbox:
         # generator meanwhile: let the warm-up (which may create backends) finish
         if getattr(self, "_warm", None):
             self._warm.join()
-        with self._build_lock:
+        with self._build_lock, self.gateway.moto_lock:
             sessions = _assumed_sessions()
             moto_api_backend.reset()
             auth.enforce()

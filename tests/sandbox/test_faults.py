@@ -142,3 +142,26 @@ class Stats(unittest.TestCase):
         self.assertEqual(st["mutating"], 0)
         self.assertEqual(st["accounts"]["123456789012"]["operations"]["sts:AssumeRole"]["mutating"], False)
         self.assertIn("ram:GetResourceShares", st["accounts"]["111111111111"]["operations"])
+
+
+class Concurrency(unittest.TestCase):
+    def test_parallel_writes_to_one_group_are_all_kept(self):
+        # moto alone can lose rules when calls on one group overlap; AWS doesn't
+        import concurrent.futures
+        SB.control("DELETE", "/_kumo/faults")
+        ec2 = SB.client("ec2", "rds")
+        vpc = SB.world["rds"]["vpc_id"]
+        target = ec2.create_security_group(GroupName="many", Description="x", VpcId=vpc)["GroupId"]
+        sources = [ec2.create_security_group(GroupName=f"src{i}", Description="x", VpcId=vpc)["GroupId"]
+                   for i in range(16)]
+        clients = [SB.client("ec2", "rds") for _ in range(8)]
+
+        def add(i):
+            clients[i % 8].authorize_security_group_ingress(GroupId=target, IpPermissions=[{
+                "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                "UserIdGroupPairs": [{"GroupId": sources[i]}]}])
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(add, range(16)))
+        perms = ec2.describe_security_groups(GroupIds=[target])["SecurityGroups"][0]["IpPermissions"]
+        got = {g["GroupId"] for p in perms for g in p["UserIdGroupPairs"]}
+        self.assertEqual(got, set(sources))
