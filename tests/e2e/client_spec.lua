@@ -263,6 +263,28 @@ describe("kumo client against the sandbox", function()
       assert.are.equal(200, a[#a].status)
     end)
 
+    it("sleeps its backoff through kumo.sched, so parallel tasks wait together", function()
+      local sched = require "kumo.sched"
+      local clock = require "kumo.clock"
+      local s = session("rds", { random = function() return 1 end }) -- delays 1 s, then 2 s
+      s:client("sts"):GetCallerIdentity{}
+      local rds = s:client("rds")
+      sb.faults({ { op = "DescribeDBProxies", kind = "throttle", times = 8 } })
+      attempts = {}
+      local t0 = clock.monotonic()
+      local results = sched.run(function()
+        return sched.parallel({ 1, 2, 3, 4 }, function()
+          return rds:DescribeDBProxies{}.ResponseMetadata.RetryAttempts
+        end)
+      end)
+      local elapsed = clock.monotonic() - t0
+      assert.are.same({ 2, 2, 2, 2 }, results)
+      local slept = 0
+      for _, a in ipairs(seen("DescribeDBProxies")) do slept = slept + (a.delay or 0) end
+      assert.are.equal(12, slept)         -- 4 tasks x (1 s + 2 s)
+      assert.is_true(elapsed < 6, "took " .. elapsed .. " s: the sleeps did not overlap")
+    end)
+
     it("reports a refused connection clearly after the retries", function()
       local s = aws.session{ region = "us-east-1", env = {}, config_file = "/nonexistent",
         credentials_file = "/nonexistent", endpoint_url = "http://127.0.0.1:9",
