@@ -15,6 +15,9 @@ On top of moto:
     the role's ARN, the role's existence and DurationSeconds limits. moto
     alone lets anybody assume any role in another account.
   * expired session credentials are refused (ExpiredToken).
+  * AssumeRoleWithWebIdentity (unsigned, as in AWS) needs an OIDC provider in
+    the role's account matching the token's issuer and audience, and a trust
+    policy for that provider (the token's signature isn't verified).
   * auth errors of json/rest-json services are JSON; EC2 says
     UnauthorizedOperation for a missing permission, as AWS does.
 """
@@ -243,6 +246,71 @@ def _check_assume_role(req):
                             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400)
 
 
+# --- 2b. AssumeRoleWithWebIdentity: unsigned, checked against IAM's OIDC provider
+UNSIGNED_ACTIONS = ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")
+
+
+def _b64url_json(part):
+    import base64
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def check_web_identity(resp):
+    """What AWS checks before it answers AssumeRoleWithWebIdentity: a JWT whose
+    issuer is an OIDC provider registered in the role's account, an audience
+    among the provider's client ids, not expired, and a trust policy that lets
+    that provider (Federated) assume the role under its conditions
+    (`<issuer>:aud`, `<issuer>:sub`). The sandbox can't check the token's
+    signature against the issuer's keys: it doesn't."""
+    role_arn = resp._get_param("RoleArn") or ""
+    token = resp._get_param("WebIdentityToken") or ""
+    m = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)", role_arn)
+    if not m:
+        raise AuthError("ValidationError", f"{role_arn!r} is not a valid role ARN (RoleArn).", 400)
+    try:
+        claims = _b64url_json(token.split(".")[1])
+    except Exception:
+        raise AuthError("InvalidIdentityToken", "The web identity token is not a JWT (header.payload.signature).", 400)
+    issuer = str(claims.get("iss", "")).replace("https://", "", 1).rstrip("/")
+    account = m.group(1)
+    iam = iam_backends[account]["aws"]
+    provider_arn = f"arn:aws:iam::{account}:oidc-provider/{issuer}"
+    provider = iam.open_id_providers.get(provider_arn)
+    if provider is None:
+        raise AuthError("InvalidIdentityToken",
+                        f"No OpenIDConnect provider found in your account for https://{issuer}", 400)
+    aud = claims.get("aud")
+    auds = aud if isinstance(aud, list) else [aud]
+    if not any(a in (provider.client_id_list or []) for a in auds):
+        raise AuthError("InvalidIdentityToken", "Incorrect token audience", 400)
+    exp = claims.get("exp")
+    if exp is not None and float(exp) < __import__("time").time():
+        raise AuthError("ExpiredTokenException", "Token expired: current date/time is past the token's exp", 400)
+    try:
+        role = iam.get_role(m.group(2))
+    except NotFoundException:
+        raise AuthError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity", 403)
+    ctx = {f"{issuer}:aud".lower(): auds[0], f"{issuer}:sub".lower(): claims.get("sub"),
+           "sts:rolesessionname": resp._get_param("RoleSessionName")}
+    doc = json.loads(role.assume_role_policy_document)
+    allowed = False
+    for st in _as_list(doc.get("Statement")):
+        if not _action_matches(st.get("Action"), "sts:AssumeRoleWithWebIdentity"):
+            continue
+        fed = st.get("Principal", {}).get("Federated") if isinstance(st.get("Principal"), dict) else None
+        if provider_arn not in _as_list(fed):
+            continue
+        if not _conditions_hold({op: {k.lower(): v for k, v in block.items()}
+                                 for op, block in (st.get("Condition") or {}).items()}, ctx):
+            continue
+        if st.get("Effect") == "Deny":
+            allowed = False
+            break
+        allowed = allowed or st.get("Effect") == "Allow"
+    if not allowed:
+        raise AuthError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity", 403)
+
+
 def check_action_permitted(self, resource):
     if self._action == "sts:AssumeRole":
         return _check_assume_role(self)
@@ -277,6 +345,10 @@ def _collect_policies(self):
 
 
 def _authenticate(self, resource="*"):
+    if "Authorization" not in self.headers and self._get_action() in UNSIGNED_ACTIONS:
+        if self._get_action() == "AssumeRoleWithWebIdentity":
+            return check_web_identity(self)
+        raise AuthError("InvalidAction", "The sandbox does not support AssumeRoleWithSAML.", 400)
     try:
         _ORIG["authenticate"](self, resource)
     except _RESTError as e:

@@ -318,3 +318,42 @@ class AssumeRole(unittest.TestCase):
     def test_assumed_identity_acts_in_the_role_account(self):
         arn = SB.client("sts", "rds").get_caller_identity()["Arn"]
         self.assertRegex(arn, rf"^arn:aws:sts::{SB.world['accounts']['rds']}:assumed-role/kumo-deployer/")
+
+
+class WebIdentity(unittest.TestCase):
+    @staticmethod
+    def jwt(**claims):
+        import base64
+        enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+        return f"{enc({'alg': 'RS256', 'typ': 'JWT'})}.{enc(claims)}.c2lnbmF0dXJl"
+
+    def test_unsigned_web_identity_against_the_oidc_provider_and_trust(self):
+        import time as _t
+        app = SB.world["accounts"]["app"]
+        iam = SB.client("iam", "app")
+        provider = iam.create_open_id_connect_provider(Url="https://token.example.com/ci", ClientIDList=["sts.amazonaws.com"],
+                                                       ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+        iam.create_role(RoleName="ci-deploy", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity", "Principal": {"Federated": provider},
+                "Condition": {"StringLike": {"token.example.com/ci:sub": "repo:orders/*"}}}]}))
+        arn = f"arn:aws:iam::{app}:role/ci-deploy"
+        sts = boto3.client("sts", endpoint_url=SB.endpoint, region_name=SB.region, config=CFG,
+                           aws_access_key_id="x", aws_secret_access_key="x")
+
+        def assume(token):
+            return code(lambda: sts.assume_role_with_web_identity(RoleArn=arn, RoleSessionName="ci",
+                                                                  WebIdentityToken=token))
+        now = int(_t.time())
+        good = dict(iss="https://token.example.com/ci", aud="sts.amazonaws.com", sub="repo:orders/main", exp=now + 600)
+        # boto3 sends this call unsigned, as AWS allows
+        self.assertEqual(assume(self.jwt(**good)), "OK")
+        self.assertEqual(assume(self.jwt(**dict(good, sub="repo:other/main"))), "AccessDenied/403")
+        self.assertEqual(assume(self.jwt(**dict(good, aud="someone-else"))), "InvalidIdentityToken/400")
+        self.assertEqual(assume(self.jwt(**dict(good, iss="https://evil.example.com"))), "InvalidIdentityToken/400")
+        self.assertEqual(assume(self.jwt(**dict(good, exp=now - 5))), "ExpiredTokenException/400")
+        self.assertEqual(assume("not-a-jwt"), "InvalidIdentityToken/400")
+        c = sts.assume_role_with_web_identity(RoleArn=arn, RoleSessionName="ci",
+                                              WebIdentityToken=self.jwt(**good))["Credentials"]
+        who = keyed("sts", c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]).get_caller_identity()
+        self.assertEqual(who["Arn"], f"arn:aws:sts::{app}:assumed-role/ci-deploy/ci")
