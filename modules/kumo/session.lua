@@ -213,7 +213,8 @@ function Session:remove_hook(fn)
 end
 
 --- A new session with some options changed (the others copied), sharing this
--- one's configuration files, hooks and retry quotas. Used for per-account
+-- one's configuration files and hooks. It has retry quotas of its own, so one
+-- account's throttling cannot drain another's (botocore keeps one per client). Used for per-account
 -- sessions: `s:with{ credentials = provider, region = "eu-west-1" }`.
 -- @tparam table overrides
 -- @treturn table session
@@ -236,7 +237,6 @@ function Session:with(overrides)
     s.hooks = { table.unpack(self.hooks) }
     s.hooks[#s.hooks + 1] = overrides.on_attempt
   end
-  s._quotas = self._quotas
   return s
 end
 

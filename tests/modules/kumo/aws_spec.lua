@@ -65,7 +65,7 @@ describe("kumo.aws sessions", function()
     assert.truthy(tostring(msg):find("rdss", 1, true))
   end)
 
-  it("derives sessions with :with, sharing hooks and quotas", function()
+  it("derives sessions with :with, sharing hooks but not retry quotas", function()
     local s = aws.session(opts{ credentials = { access_key_id = "AKIAEXPLICIT00000001", secret_access_key = "x" } })
     local seen = 0
     s:add_hook(function() seen = seen + 1 end)
@@ -73,7 +73,8 @@ describe("kumo.aws sessions", function()
     assert.are.equal("eu-west-1", d.region)
     assert.are.equal("AKIAEXPLICIT00000001", d:get_credentials().access_key_id)
     assert.are.equal(s.hooks, d.hooks)
-    assert.are.equal(s:retry_quota("h"), d:retry_quota("h"))
+    assert.are_not.equal(s:retry_quota("h"), d:retry_quota("h"))
+    assert.are.equal(d:retry_quota("h"), d:retry_quota("h"))
   end)
 
   it("exposes the error helpers", function()
