@@ -214,8 +214,9 @@ end
 
 --- A new session with some options changed (the others copied), sharing this
 -- one's configuration files and hooks. It has retry quotas of its own, so one
--- account's throttling cannot drain another's (botocore keeps one per client). Used for per-account
--- sessions: `s:with{ credentials = provider, region = "eu-west-1" }`.
+-- account's throttling cannot drain another's (botocore keeps one per
+-- client). Used for per-account sessions:
+-- `s:with{ credentials = provider, region = "eu-west-1" }`.
 -- @tparam table overrides
 -- @treturn table session
 function Session:with(overrides)
