@@ -1,7 +1,7 @@
 """kumo sandbox: a local two-account AWS cloud (moto, SigV4 + IAM always on).
 
 usage: python3 -m kumo_sandbox [--port N] [--dir DIR] [--faults SPEC] [--latency MS]
-                               [--lifecycle SPEC] [--no-org] [--no-org-sharing] [--region R]
+                               [--lifecycle SPEC] [--no-org] [--no-org-sharing] [--region R] [--log]
        python3 -m kumo_sandbox --check [--dir DIR | --port N]
 """
 import argparse
@@ -37,6 +37,8 @@ def _parser():
     p.add_argument("--region", default="ap-northeast-1",
                    help="the region of the seeded world (default ap-northeast-1; the AWS CLI v1 "
                         "ignores endpoint_url for rds in us-east-1)")
+    p.add_argument("--log", action="store_true",
+                   help="print one line per call on stderr: account, service:operation, status, milliseconds")
     p.add_argument("--check", action="store_true", help="tell whether a sandbox is running and healthy")
     p.add_argument("--exit-with", type=int, default=0, metavar="PID",
                    help="stop when process PID ends (test harnesses use it so that no sandbox outlives them)")
@@ -91,7 +93,8 @@ def main(argv=None):
         del os.environ["MOTO_ACCOUNT_ID"]
     directory = os.path.abspath(args.dir)
     sb = Sandbox(region=args.region, organization=not args.no_org, org_sharing=not args.no_org_sharing,
-                 fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory)
+                 fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory,
+                 log_requests=args.log)
     try:
         sb.listen(args.port)
     except OSError as e:

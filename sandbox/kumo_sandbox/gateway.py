@@ -12,6 +12,7 @@ import io
 import json
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -203,11 +204,17 @@ class Gateway:
         account = self.account_of(cred.akid)
         key = self.sandbox.stats.record(account, service, op)
 
+        t0 = time.monotonic()
+
         def counted_start_response(status, headers, exc_info=None):
             try:
                 self.sandbox.stats.record_status(key, int(status.split()[0]))
             except ValueError:
                 pass
+            if self.sandbox.log_requests:
+                # account, service:operation, status, time; never headers or bodies (secrets)
+                print(f"{time.strftime('%H:%M:%S')} {account} {service}:{op} {status.split()[0]} "
+                      f"{(time.monotonic() - t0) * 1000:.0f} ms", file=sys.stderr, flush=True)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         refusal = self._precheck(environ, body, cred, op)

@@ -53,7 +53,7 @@ def keepalive_handler():
 
 class Sandbox:
     def __init__(self, region="ap-northeast-1", organization=True, org_sharing=True, fault_rules=None,
-                 latency_ms=0.0, lifecycles=None, directory=None):
+                 latency_ms=0.0, lifecycles=None, directory=None, log_requests=False):
         self.region = region
         self.organization = organization
         self.org_sharing = org_sharing and organization
@@ -61,6 +61,7 @@ class Sandbox:
         self.start_latency = float(latency_ms or 0)
         self.start_lifecycles = dict(lifecycles or {})
         self.directory = directory
+        self.log_requests = log_requests
         self.world = {}
         self.secret = None
         self.port = None

@@ -148,7 +148,7 @@ class Command(unittest.TestCase):
         d = os.path.join(SB.dir, "cmd")
         env = SB.env()
         env.pop("KUMO_SANDBOX_DIR", None)
-        p = subprocess.Popen([KUMO, "sandbox", "--port", "0", "--dir", d, "--lifecycle", "all=0"],
+        p = subprocess.Popen([KUMO, "sandbox", "--port", "0", "--dir", d, "--lifecycle", "all=0", "--log"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:
             first = p.stdout.readline()
@@ -166,12 +166,23 @@ class Command(unittest.TestCase):
                                  env=env, timeout=30)
             self.assertEqual(chk.returncode, 0, chk.stderr)
             self.assertIn("healthy at " + m.group(1), chk.stdout)
+            import boto3
+            import configparser
+            cp = configparser.ConfigParser()
+            cp.read(os.path.join(d, "credentials"))
+            boto3.client("sts", endpoint_url=m.group(1), region_name="ap-northeast-1",
+                         aws_access_key_id=cp["base"]["aws_access_key_id"],
+                         aws_secret_access_key=cp["base"]["aws_secret_access_key"]).get_caller_identity()
         finally:
             p.send_signal(signal.SIGTERM)
             rc = p.wait(15)
             p.stdout.close()
+            log = p.stderr.read()
             p.stderr.close()
         self.assertEqual(rc, 0)
+        # --log: one line per call, no secrets
+        self.assertRegex(log, r"\d\d:\d\d:\d\d 123456789012 sts:GetCallerIdentity 200 \d+ ms")
+        self.assertNotIn(cp["base"]["aws_secret_access_key"], log)
         chk = subprocess.run([KUMO, "sandbox", "--check", "--dir", d], capture_output=True, text=True,
                              env=env, timeout=30)
         self.assertEqual(chk.returncode, 1)
