@@ -14,7 +14,8 @@ On top of moto:
     conditions such as sts:ExternalId), the caller's identity policies for
     the role's ARN, the role's existence and DurationSeconds limits. moto
     alone lets anybody assume any role in another account.
-  * expired session credentials are refused (ExpiredToken).
+  * expired session credentials are refused (ExpiredToken); CreateDBProxy and
+    ModifyDBProxy with a RoleArn need iam:PassRole on that role.
   * AssumeRoleWithWebIdentity (unsigned, as in AWS) needs an OIDC provider in
     the role's account matching the token's issuer and audience, and a trust
     policy for that provider (the token's signature isn't verified).
@@ -311,10 +312,17 @@ def check_web_identity(resp):
         raise AuthError("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity", 403)
 
 
+# Calls that hand a role to a service: the caller also needs iam:PassRole on it.
+PASSES_ROLE = {"rds:CreateDBProxy": "RoleArn", "rds:ModifyDBProxy": "RoleArn"}
+
+
 def check_action_permitted(self, resource):
     if self._action == "sts:AssumeRole":
         return _check_assume_role(self)
-    return _ORIG["check_action_permitted"](self, resource)
+    _ORIG["check_action_permitted"](self, resource)
+    role_arn = _param(self._data, PASSES_ROLE.get(self._action, "-"))
+    if role_arn and not _identity_allows(self._access_key.collect_policies(), "iam:PassRole", role_arn):
+        raise access_denied(self._access_key.arn, "iam:PassRole", role_arn)
 
 
 # --- 3. errors as AWS gives them ------------------------------------------------

@@ -307,6 +307,30 @@ class AssumeRole(unittest.TestCase):
         # the RDS account's own deployer session is not the APP account
         self.assertEqual(self.assume(arn, "team-orders", client=SB.client("sts", "rds")), "AccessDenied/403")
 
+    def test_pass_role_is_needed_to_give_a_proxy_its_role(self):
+        rds_acct = SB.world["accounts"]["rds"]
+        iam = SB.client("iam", "rds")
+        iam.create_role(RoleName="rds-only", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"AWS": f"arn:aws:iam::{rds_acct}:root"}}]}))
+        iam.put_role_policy(RoleName="rds-only", PolicyName="rds", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["rds:*", "ec2:Describe*"],
+                                                    "Resource": "*"}]}))
+        c = SB.client("sts", "rds").assume_role(RoleArn=f"arn:aws:iam::{rds_acct}:role/rds-only",
+                                                RoleSessionName="limited")["Credentials"]
+        rds = keyed("rds", c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+        args = dict(DBProxyName="passrole", EngineFamily="POSTGRESQL",
+                    RoleArn=f"arn:aws:iam::{rds_acct}:role/kumo-deployer",
+                    VpcSubnetIds=[s["id"] for s in SB.world["rds"]["subnets"]])
+        try:
+            rds.create_db_proxy(**args)
+            self.fail("CreateDBProxy without iam:PassRole was accepted")
+        except botocore.exceptions.ClientError as e:
+            self.assertEqual(e.response["Error"]["Code"], "AccessDenied")
+            self.assertIn("iam:PassRole", e.response["Error"]["Message"])
+        # the admin role has it
+        self.assertEqual(code(lambda: SB.client("rds", "rds").create_db_proxy(**args)), "OK")
+
     def test_duration_limits(self):
         role = SB.world["roles"]["app"]
         raw = SB.client("sts", parameter_validation=False)  # botocore would refuse 899 itself
