@@ -6,7 +6,6 @@ import re
 import signal
 import stat
 import subprocess
-import time
 import unittest
 
 import util
