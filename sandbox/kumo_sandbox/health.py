@@ -73,6 +73,11 @@ def _secret(account, region, arn):
         return None
 
 
+def _cluster(backend, db):
+    cid = getattr(db, "db_cluster_identifier", None)
+    return backend.clusters.get(cid) if cid else None
+
+
 def check_auth(backend, proxy, db):
     """None when the proxy can log in to `db`, else the UNAVAILABLE health."""
     role = _role(proxy.role_arn)
@@ -105,7 +110,8 @@ def check_auth(backend, proxy, db):
             return _unavailable("AUTH_FAILURE",
                                 f"The secret {arn} has no 'username' and 'password' fields.")
         logins.append((doc["username"], doc["password"]))
-    master = (getattr(db, "master_username", None), db.__dict__.get("_master_user_password"))
+    owner = _cluster(backend, db) or db  # an Aurora instance logs in with its cluster's master user
+    master = (getattr(owner, "master_username", None), owner.__dict__.get("_master_user_password"))
     if master[0] and master not in logins:
         return _unavailable("AUTH_FAILURE",
                             f"No secret of the proxy holds valid credentials for DB instance "
@@ -134,7 +140,9 @@ def check_network(backend, proxy, db):
     proxy_subnets = [s for s in ec2.describe_subnets() if s.id in set(proxy.vpc_subnet_ids)]
     port = int(db.port)
     admitted = False
-    for sg_id in db.vpc_security_group_ids or []:
+    cluster = _cluster(backend, db)
+    db_sg_ids = (cluster.vpc_security_group_ids if cluster else db.vpc_security_group_ids) or []
+    for sg_id in db_sg_ids:
         sg = ec2.get_security_group_from_id(sg_id)
         for rule in (sg.ingress_rules if sg else []):
             if not _covers(rule, port):
@@ -147,7 +155,7 @@ def check_network(backend, proxy, db):
         return _unavailable("UNREACHABLE",
                             f"The DB instance's security groups don't admit the proxy's security groups "
                             f"({', '.join(sorted(proxy_sgs))}) on port {port}.")
-    db_sgs = set(db.vpc_security_group_ids or [])
+    db_sgs = set(db_sg_ids)
     for sg_id in proxy_sgs:
         sg = ec2.get_security_group_from_id(sg_id)
         for rule in (sg.egress_rules if sg else []):

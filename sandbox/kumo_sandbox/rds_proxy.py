@@ -333,6 +333,16 @@ def register_db_proxy_targets(self, db_proxy_name, target_group_name, db_cluster
         raise InvalidParameterValue("A DB proxy target group can have only one target (instance or cluster).")
     targets = _ORIG["register_db_proxy_targets"](self, proxy.db_proxy_name, target_group_name,
                                                  db_cluster_identifiers or [], db_instance_identifiers or [])
+    # an Aurora cluster is tracked, and each of its instances is a target of its own
+    tg = _target_group(proxy, target_group_name)
+    for cid in db_cluster_identifiers or []:
+        for member in self.clusters[cid].members:
+            t = rds_models.DBProxyTarget(backend=self, resource_id=member.db_instance_identifier,
+                                         endpoint=None, type="RDS_INSTANCE")
+            t.role = "READ_WRITE" if getattr(member, "is_cluster_writer", False) else "READ_ONLY"
+            t.__dict__["_kumo_cluster"] = cid
+            tg.targets.append(t)
+            targets.append(t)
     for t in targets:
         t.__dict__["_kumo_proxy"] = proxy
     return targets
@@ -346,8 +356,11 @@ def deregister_db_proxy_targets(self, db_proxy_name, target_group_name, db_clust
     for rid in list(db_cluster_identifiers or []) + list(db_instance_identifiers or []):
         if rid not in registered:
             raise DBProxyTargetNotFoundFault(rid)
-    return _ORIG["deregister_db_proxy_targets"](self, proxy.db_proxy_name, target_group_name,
-                                                db_cluster_identifiers or [], db_instance_identifiers or [])
+    out = _ORIG["deregister_db_proxy_targets"](self, proxy.db_proxy_name, target_group_name,
+                                               db_cluster_identifiers or [], db_instance_identifiers or [])
+    gone = set(db_cluster_identifiers or [])
+    tg.targets = [t for t in tg.targets if t.__dict__.get("_kumo_cluster") not in gone]
+    return out
 
 
 def describe_db_proxy_targets(self, proxy_name, target_group_name=None):

@@ -296,3 +296,37 @@ class TargetHealth(unittest.TestCase):
         env.rds.register_db_proxy_targets(DBProxyName=name, DBInstanceIdentifiers=[env.db["id"]])
         h = self.targets(env, name)[-1]
         self.assertEqual((h["State"], h["Reason"]), ("UNAVAILABLE", "AUTH_FAILURE"))
+
+
+class AuroraCluster(unittest.TestCase):
+    def test_a_cluster_target_lists_its_instances(self):
+        w = SB.world
+        rds, ec2 = SB.client("rds", "rds"), SB.client("ec2", "rds")
+        pw = "aurora-password-1"
+        rds.create_db_cluster(DBClusterIdentifier="aurora1", Engine="aurora-postgresql", MasterUsername="boss",
+                              MasterUserPassword=pw, DBSubnetGroupName=w["rds"]["db_subnet_group"],
+                              VpcSecurityGroupIds=[w["rds"]["db_security_group_id"]])
+        for i in (1, 2):
+            rds.create_db_instance(DBInstanceIdentifier=f"aurora1-{i}", DBClusterIdentifier="aurora1",
+                                   Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+            rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=f"aurora1-{i}",
+                                                          WaiterConfig={"Delay": 0, "MaxAttempts": 5})
+        env = Env()
+        sm = SB.client("secretsmanager", "rds")
+        arn = sm.create_secret(Name="aurora1-creds", SecretString=json.dumps({"username": "boss", "password": pw}))
+        env.iam.put_role_policy(RoleName=f"{env.name}-role", PolicyName="a", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                                    "Resource": arn["ARN"]}]}))
+        name = env.proxy(Auth=[{"AuthScheme": "SECRETS", "SecretArn": arn["ARN"]}])["DBProxyName"]
+        rds.register_db_proxy_targets(DBProxyName=name, DBClusterIdentifiers=["aurora1"])
+        for _ in range(3):
+            targets = rds.describe_db_proxy_targets(DBProxyName=name)["Targets"]
+        kinds = sorted((t["Type"], t["RdsResourceId"], t.get("TargetHealth", {}).get("State"), t.get("Role"))
+                       for t in targets)
+        self.assertNotIn("UNAVAILABLE", str(targets), targets)
+        self.assertEqual([k[:3] for k in kinds], [("RDS_INSTANCE", "aurora1-1", "AVAILABLE"),
+                                                  ("RDS_INSTANCE", "aurora1-2", "AVAILABLE"),
+                                                  ("TRACKED_CLUSTER", "aurora1", None)])
+        self.assertEqual(sorted(k[3] for k in kinds[:2]), ["READ_ONLY", "READ_WRITE"])
+        rds.deregister_db_proxy_targets(DBProxyName=name, DBClusterIdentifiers=["aurora1"])
+        self.assertEqual(rds.describe_db_proxy_targets(DBProxyName=name)["Targets"], [])
