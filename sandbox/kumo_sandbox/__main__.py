@@ -63,6 +63,9 @@ def check(args):
     except Exception as e:
         print(f"kumo sandbox: not running at {endpoint} ({getattr(e, 'reason', e)})", file=sys.stderr)
         return 1
+    if not isinstance(health, dict) or health.get("service") != "kumo-sandbox" or not health.get("ok"):
+        print(f"kumo sandbox: something else answers at {endpoint}, not a healthy kumo sandbox", file=sys.stderr)
+        return 1
     print(f"kumo sandbox: healthy at {health['endpoint']} (pid {health['pid']}, up {health['uptime_s']:.0f} s, "
           f"organization: {health['organization']}, dir {health['dir']})")
     return 0
