@@ -122,7 +122,8 @@ function Progress:live_line(t, now, namew)
   if t.waiter then
     detail = t.waiter .. (t.state and (": " .. t.state) or "")
       .. (t.polls > 1 and string.format(" (poll %d)", t.polls) or "")
-    if t.step then detail = t.step .. " > " .. detail end
+    -- the step often just names the waiter ("waiting: X"): then say it once
+    if t.step and not t.step:find(t.waiter, 1, true) then detail = t.step .. " > " .. detail end
   else
     detail = t.step or "running"
   end

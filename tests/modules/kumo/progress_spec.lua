@@ -79,6 +79,7 @@ describe("kumo.progress", function()
     p:task_started("app-2")
     c.t = c.t + 3
     p:step("app-1", "assume role")
+    p:step("app-2", "waiting: DBProxyAvailable")
     p:poll("app-2", "DBProxyAvailable", "creating", 3)
     p:poll("app-2", "DBProxyAvailable", "creating", 4)
     local text = out:text()
