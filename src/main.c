@@ -169,7 +169,17 @@ static int pmain (lua_State *L) {
       job->status = (int)luaL_optinteger(L, -1, 0);
     return 0;
   }
-  job->status = docall(L, n) == LUA_OK ? EXIT_SUCCESS : EXIT_SCRIPT;
+  status = docall(L, n);
+  /* tasks a script spawned (kumo.spawn) run to completion before exit */
+  if (status == LUA_OK) {
+    status = luaL_loadstring(L, "local s = package.loaded['kumo.sched']\n"
+                                "if s then s.run() end");
+    if (status == LUA_OK)
+      status = docall(L, 0);
+    else
+      report(lua_tostring(L, -1));
+  }
+  job->status = status == LUA_OK ? EXIT_SUCCESS : EXIT_SCRIPT;
   return 0;
 }
 

@@ -60,6 +60,12 @@ describe("kumo cli", function()
     end
   end)
 
+  it("runs the tasks a script spawned before it exits", function()
+    local rc, out = run([[-e 'require("kumo").spawn(function() require("kumo.sched").sleep(0.05); print("task-done") end); print("script-end")']])
+    assert.are.equal(0, rc)
+    assert.truthy(out:find("script-end\ntask-done", 1, true), out)
+  end)
+
   it("finds kumo's modules first and Debian's cjson", function()
     local rc, out = run([[-e 'print(require("kumo").version, require("cjson") ~= nil)']])
     assert.are.equal(0, rc)
