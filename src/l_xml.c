@@ -10,6 +10,7 @@
 
 #include "kumo/host.h"
 #include "kumo/xml.h"
+#include "kumo/xmlread.h"
 
 #define PARSER_MT "kumo.xml.Parser"
 
@@ -151,6 +152,7 @@ static int xml_escape (lua_State *L) {
 static const luaL_Reg xml_funcs[] = {
   {"decode", xml_decode},
   {"escape", xml_escape},
+  {"read", kumo_xml_read},
   {NULL, NULL}
 };
 
