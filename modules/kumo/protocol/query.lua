@@ -154,6 +154,16 @@ end
 
 --- Parse a successful response → output table (and `{request_id=}`).
 function M.parse(service, op, res)
+  local body = res.body
+  if op.output and body and body ~= "" then
+    local shape = service.shapes[op.output.shape]
+    local out, rid = xmlbody.read(service.shapes, shape, body,
+      op.output.resultWrapper or shape.resultWrapper)
+    if out then
+      local h = res.headers or {}
+      return out, { request_id = h["x-amzn-requestid"] or h["x-amz-request-id"] or rid }
+    end
+  end
   local root = decode(res)
   local out = {}
   if op.output and root then

@@ -168,6 +168,104 @@ M.parse = parse
 M.parse_scalar = parse_scalar
 
 ------------------------------------------------------------------------
+-- Fast reading: kumo.xml.read builds the output from the XML events by a
+-- compiled shape (no node tree). Same values as `parse`; shapes it cannot
+-- take (XML attributes, maps with non-string keys) use `parse`.
+------------------------------------------------------------------------
+
+local native_read
+do
+  local ok, kx = pcall(require, "kumo.xml")
+  if ok and type(kx) == "table" then native_read = kx.read end
+end
+
+-- Value kinds of src/xmlread.c.
+local KIND = { string = 1, structure = 2, list = 3, map = 4, integer = 5, long = 5,
+  boolean = 6, float = 7, double = 7, timestamp = 8, blob = 9 }
+
+local compile_value
+
+-- A structure's wire name → compiled member, cached on the shape.
+local function compile_structure(shapes, shape, fresh)
+  local d = shape._xc
+  if d ~= nil then return d end
+  local r, attrs = reader(shapes, shape)
+  if #attrs > 0 then shape._xc = false return false end
+  d = {}
+  shape._xc = d
+  fresh[#fresh + 1] = shape
+  local done = {}
+  for key, e in pairs(r) do
+    local c = done[e]
+    if not c then
+      c = compile_value(shapes, e.shape, e.name, e.flat and true or false, fresh)
+      if not c then return false end
+      done[e] = c
+    end
+    d[key] = c
+  end
+  return d
+end
+
+-- { member name, kind, sub, flattened } (see src/xmlread.c).
+function compile_value(shapes, shape, name, flat, fresh)
+  local t = shape.type
+  local kind = KIND[t] or 1
+  local sub = false
+  if t == "structure" then
+    sub = compile_structure(shapes, shape, fresh)
+  elseif t == "list" then
+    sub = compile_value(shapes, shapes[shape.member.shape], false, false, fresh)
+  elseif t == "map" then
+    if shapes[shape.key.shape].type ~= "string" then return false end
+    local v = compile_value(shapes, shapes[shape.value.shape], false, false, fresh)
+    sub = v and { shape.key.locationName or "key", shape.value.locationName or "value", v }
+  else
+    sub = true
+  end
+  if not sub then return false end
+  return { name, kind, sub, flat }
+end
+
+local READ_AUX = { ARRAY_MT, common.float_value, common.parse_time, common.b64decode }
+
+--- The compiled form of an output structure, or false when kumo.xml.read
+-- cannot read it (cached per shape).
+-- @param shapes shape table
+-- @param shape a structure shape
+function M.compile(shapes, shape)
+  local c = shape._xtop
+  if c ~= nil then return c end
+  local fresh = {}
+  local d = compile_structure(shapes, shape, fresh)
+  if not d then
+    -- a failed compile may leave half-built structures behind: drop them
+    for _, s in ipairs(fresh) do s._xc = false end
+    c = false
+  else
+    c = { false, 2, d, false }
+  end
+  shape._xtop = c
+  return c
+end
+
+--- Read an XML response body straight into the output of `shape`.
+-- @param shapes shape table
+-- @param shape output structure shape
+-- @param body XML text (not empty)
+-- @param wrapper the root's child holding the output (query), or nil
+-- @return output and request id (or nil); false when the shape or body
+-- needs `parse` (uncompilable shape, malformed XML: `parse` says why)
+function M.read(shapes, shape, body, wrapper)
+  if not native_read then return false end
+  local c = M.compile(shapes, shape)
+  if not c then return false end
+  local out, rid = native_read(body, c, wrapper, READ_AUX)
+  if not out then return false end
+  return out, rid
+end
+
+------------------------------------------------------------------------
 -- Writing (rest-xml bodies)
 ------------------------------------------------------------------------
 
