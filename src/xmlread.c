@@ -42,6 +42,7 @@ struct frame {
   int base;          /* first of the frame's NSLOTS stack slots */
   int child_key;     /* F_ENTRY: the open child is the key */
   int flat;          /* F_STRUCT: the open child is a flattened item */
+  int child_kind;    /* F_STRUCT: the open child's value kind */
   lua_Integer n;     /* F_LIST: items so far */
 };
 
@@ -91,6 +92,7 @@ static struct frame *push_frame (struct reader *r, int type) {
   f->base = lua_gettop(L) + 1;
   f->child_key = 0;
   f->flat = 0;
+  f->child_kind = 0;
   f->n = 0;
   lua_settop(L, f->base + NSLOTS - 1);
   return f;
@@ -216,6 +218,7 @@ static int on_start (void *ud, const char *name, const char **attrs) {
       lua_replace(L, p->base + 2);
       e = p->base + 2;
       kind = (int)geti_int(L, e, 2);
+      p->child_kind = kind;
       lua_rawgeti(L, e, 4);
       p->flat = lua_toboolean(L, -1);
       lua_pop(L, 1);
@@ -401,7 +404,7 @@ static int on_end (void *ud, const char *name, const char *text,
   p = &r->frames[r->nframes - 1];
   switch (p->type) {
     case F_STRUCT:
-      if (p->flat && geti_int(L, p->base + 2, 2) == K_LIST) {
+      if (p->flat && p->child_kind == K_LIST) {
         if (!lua_isnil(L, -1)) {
           lua_rawgeti(L, p->base + 2, 1);
           lua_rawget(L, p->base);
@@ -410,7 +413,7 @@ static int on_end (void *ud, const char *name, const char *text,
         }
         lua_pop(L, 1);
       }
-      else if (geti_int(L, p->base + 2, 2) == K_MAP) {
+      else if (p->child_kind == K_MAP) {
         lua_pop(L, 1);  /* the map is out[name] already */
       }
       else {
