@@ -52,27 +52,11 @@ local function rds_name_ok(s)
     and not s:find("--", 1, true) and s:sub(-1) ~= "-"
 end
 
-local function levenshtein(a, b)
-  local prev, cur = {}, {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    cur[0] = i
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev, cur = cur, prev
-  end
-  return prev[#b]
-end
-
+-- The closest known key, for "did you mean" on typos.
 local function closest(key, known)
-  local best, bestd
-  for k in pairs(known) do
-    local d = levenshtein(key, k)
-    if not bestd or d < bestd then best, bestd = k, d end
-  end
-  if bestd and bestd <= math.max(2, #key // 3) then return best end
+  local names = {}
+  for k in pairs(known) do names[#names + 1] = k end
+  return require("kumo.suggest").close_matches(key, names, 1)[1]
 end
 
 --- A collector of problems: `errors` stop the run, `warnings` are shown.
