@@ -100,6 +100,22 @@ function M.revoke(ctx, group_id, port, source, user)
   }, { "InvalidPermission.NotFound", "InvalidGroup.NotFound" })
 end
 
+--- A step for a security group kumo makes: found by name in a VPC,
+-- created tagged, deleted once nothing uses it. The caller adds `verify`.
+-- @param o `{ name=, title=, group_name = function(ctx), vpc_id = function(ctx),
+--   description = function(ctx) }`
+function M.group_step(o)
+  local step = { name = o.name, title = o.title, account = "rds" }
+  function step.read(ctx) return M.find(ctx, o.group_name(ctx), o.vpc_id(ctx)) end
+  function step.id(live) return live.GroupId end
+  function step.diff() return {} end
+  function step.create(ctx)
+    return M.create(ctx, o.name, o.group_name(ctx), o.vpc_id(ctx), o.description(ctx))
+  end
+  function step.delete(ctx, live) M.delete(ctx, live.GroupId) end
+  return step
+end
+
 --- A readable rule, e.g. `tcp/5432 from 111111111111/sg-1`.
 function M.describe(r)
   local from = r.cidr or ((r.from_user and (r.from_user .. "/") or "") .. tostring(r.from_group))

@@ -4,21 +4,16 @@
 -- @module rds-proxy.steps.endpoint_sg
 local sg = require "rds-proxy.sg"
 
-local step = { name = "endpoint_sg", title = "endpoint security group (in APP VPC)", account = "rds" }
+local step = sg.group_step{
+  name = "endpoint_sg", title = "endpoint security group (in APP VPC)",
+  group_name = function(ctx) return ctx.pair.names.endpoint_sg end,
+  vpc_id = function(ctx) return ctx.pair.app.vpc_id end,
+  description = function(ctx)
+    return "RDS Proxy endpoint " .. ctx.pair.endpoint.name .. " (kumo pair " .. ctx.pair.name .. ")"
+  end,
+}
 
-function step.read(ctx)
-  return sg.find(ctx, ctx.pair.names.endpoint_sg, ctx.pair.app.vpc_id)
-end
-
-function step.id(live) return live.GroupId end
-
-function step.diff() return {} end
-
-function step.create(ctx)
-  return sg.create(ctx, "endpoint_sg", ctx.pair.names.endpoint_sg, ctx.pair.app.vpc_id,
-    "RDS Proxy endpoint " .. ctx.pair.endpoint.name .. " (kumo pair " .. ctx.pair.name .. ")")
-end
-
+-- Only the listener port, only from the APP clients' groups: never a CIDR.
 function step.verify(ctx, live)
   local problems = {}
   local allowed = {}
@@ -30,10 +25,6 @@ function step.verify(ctx, live)
     end
   end
   return problems
-end
-
-function step.delete(ctx, live)
-  sg.delete(ctx, live.GroupId)
 end
 
 return step
