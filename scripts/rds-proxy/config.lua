@@ -207,8 +207,8 @@ local function check_secret(r, where, rds)
         or not s.name:match("^[A-Za-z0-9/_+=.@%-]+$") then
       r.err(where, "rds.secret.name", "must be 1-512 characters from A-Z a-z 0-9 / _ + = . @ -")
     elseif s.name:match("%-%w%w%w%w%w%w$") then
-      r.err(where, "rds.secret.name", "must not end with a hyphen and 6 characters "
-        .. "(Secrets Manager adds such a suffix to ARNs)")
+      r.warn(where, "rds.secret.name", "ends with a hyphen and 6 characters, like the suffix Secrets "
+        .. "Manager adds to ARNs: a partial ARN could be ambiguous; consider another name")
     end
     if type(s.username) ~= "string" or #s.username < 1 then
       r.err(where, "rds.secret.username", "must be the database user the proxy logs in as")
