@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
-** kumo xml: expat with limits. Direct text is kept per open element in
-** one buffer per depth (reused by siblings), so mixed content such as
-** "<a>x<b/>y</a>" gives 'a' the text "xy".
+** kumo xml: expat with limits, behind a fast scanner (xmlscan.c) that
+** reads the plain XML of AWS responses and declines the rest to expat.
+** Direct text is kept per open element in one buffer per depth (reused
+** by siblings), so mixed content such as "<a>x<b/>y</a>" gives 'a' the
+** text "xy"; a text that is one piece of the document is not copied.
 */
 #include <limits.h>
 #include <stdio.h>
@@ -12,36 +14,28 @@
 #include <expat.h>
 
 #include "kumo/xml.h"
+#include "kumo/xmlscan.h"
 
 
 struct textbuf {
   char *p;
   size_t len, cap;
+  const char *ref;  /* the text is one piece still in the document */
 };
 
 struct kumo_xml {
-  XML_Parser parser;
+  XML_Parser parser;       /* created when the scanner declines */
   struct kumo_xml_handler h;
   size_t max_size;
   int max_depth;
   int depth;               /* open elements */
-  struct textbuf *texts;   /* [max_depth], allocated on first use */
-  const char *stop;        /* why we stopped expat, or NULL */
+  struct textbuf *texts;   /* [max_depth] */
+  const char *stop;        /* why we stopped, or NULL */
   char stopbuf[80];
   unsigned long stopline, stopcol;  /* where the event that stopped began */
   int used;
+  int expat_only;
 };
-
-
-/* Stop expat with our own reason (a static or x->stopbuf string). */
-static void halt (struct kumo_xml *x, const char *why) {
-  if (x->stop == NULL) {
-    x->stop = why;
-    x->stopline = (unsigned long)XML_GetCurrentLineNumber(x->parser);
-    x->stopcol = (unsigned long)XML_GetCurrentColumnNumber(x->parser);
-  }
-  XML_StopParser(x->parser, XML_FALSE);
-}
 
 
 static int text_append (struct textbuf *t, const char *s, size_t len) {
@@ -62,42 +56,100 @@ static int text_append (struct textbuf *t, const char *s, size_t len) {
 }
 
 
-static void XMLCALL on_start (void *ud, const XML_Char *name,
-                              const XML_Char **attrs) {
-  struct kumo_xml *x = (struct kumo_xml *)ud;
+/*
+** The events, whichever reader delivers them. Each returns NULL, or why
+** the parse stops (a static or x->stopbuf string).
+*/
+static const char *open_element (struct kumo_xml *x, const char *name,
+                                 const char **attrs) {
+  struct textbuf *t;
   if (x->depth >= x->max_depth) {
     snprintf(x->stopbuf, sizeof(x->stopbuf),
              "elements nested deeper than the limit of %d", x->max_depth);
-    halt(x, x->stopbuf);
-    return;
+    return x->stopbuf;
   }
-  x->texts[x->depth].len = 0;
-  if (x->h.start != NULL && x->h.start(x->h.ud, name, attrs) != 0) {
-    halt(x, "stopped by the handler");
-    return;
-  }
+  t = &x->texts[x->depth];
+  t->len = 0;
+  t->ref = NULL;
+  if (x->h.start != NULL && x->h.start(x->h.ud, name, attrs) != 0)
+    return "stopped by the handler";
   x->depth++;
+  return NULL;
+}
+
+
+static const char *close_element (struct kumo_xml *x, const char *name) {
+  struct textbuf *t;
+  const char *text;
+  if (x->depth <= 0)  /* cannot happen: both readers check the nesting */
+    return NULL;
+  t = &x->texts[--x->depth];
+  text = t->ref ? t->ref : t->p ? t->p : "";
+  if (x->h.end != NULL && x->h.end(x->h.ud, name, text, t->len) != 0)
+    return "stopped by the handler";
+  t->len = 0;
+  t->ref = NULL;
+  return NULL;
+}
+
+
+/* A piece of direct text; a single 'lasting' piece is not copied. */
+static const char *add_text (struct kumo_xml *x, const char *s, size_t len,
+                             int lasting) {
+  struct textbuf *t;
+  if (x->depth <= 0 || len == 0)
+    return NULL;
+  t = &x->texts[x->depth - 1];
+  if (lasting && t->len == 0) {
+    t->ref = s;
+    t->len = len;
+    return NULL;
+  }
+  if (t->ref != NULL) {  /* a second piece: copy the first */
+    const char *first = t->ref;
+    size_t n = t->len;
+    t->ref = NULL;
+    t->len = 0;
+    if (text_append(t, first, n) != 0)
+      return "out of memory";
+  }
+  return text_append(t, s, len) != 0 ? "out of memory" : NULL;
+}
+
+
+/* Stop expat with our own reason. */
+static void halt (struct kumo_xml *x, const char *why) {
+  if (x->stop == NULL) {
+    x->stop = why;
+    x->stopline = (unsigned long)XML_GetCurrentLineNumber(x->parser);
+    x->stopcol = (unsigned long)XML_GetCurrentColumnNumber(x->parser);
+  }
+  XML_StopParser(x->parser, XML_FALSE);
+}
+
+
+static void XMLCALL on_start (void *ud, const XML_Char *name,
+                              const XML_Char **attrs) {
+  struct kumo_xml *x = (struct kumo_xml *)ud;
+  const char *why = open_element(x, name, attrs);
+  if (why != NULL)
+    halt(x, why);
 }
 
 
 static void XMLCALL on_end (void *ud, const XML_Char *name) {
   struct kumo_xml *x = (struct kumo_xml *)ud;
-  struct textbuf *t;
-  if (x->depth <= 0)  /* cannot happen: expat checks the nesting */
-    return;
-  t = &x->texts[--x->depth];
-  if (x->h.end != NULL && x->h.end(x->h.ud, name, t->p ? t->p : "",
-                                   t->len) != 0)
-    halt(x, "stopped by the handler");
-  t->len = 0;
+  const char *why = close_element(x, name);
+  if (why != NULL)
+    halt(x, why);
 }
 
 
 static void XMLCALL on_text (void *ud, const XML_Char *s, int len) {
   struct kumo_xml *x = (struct kumo_xml *)ud;
-  if (x->depth > 0 && len > 0
-      && text_append(&x->texts[x->depth - 1], s, (size_t)len) != 0)
-    halt(x, "out of memory");
+  const char *why = len > 0 ? add_text(x, s, (size_t)len, 0) : NULL;
+  if (why != NULL)
+    halt(x, why);
 }
 
 
@@ -107,6 +159,37 @@ static void XMLCALL on_doctype (void *ud, const XML_Char *name,
                                 int has_internal_subset) {
   (void)name; (void)sysid; (void)pubid; (void)has_internal_subset;
   halt((struct kumo_xml *)ud, "DOCTYPE declarations are not allowed");
+}
+
+
+/* The scanner's events: a reason to stop is kept for the report. */
+static int scan_start (void *ud, const char *name, const char **attrs) {
+  struct kumo_xml *x = (struct kumo_xml *)ud;
+  return (x->stop = open_element(x, name, attrs)) != NULL;
+}
+
+
+static int scan_text (void *ud, const char *s, size_t len, int lasting) {
+  struct kumo_xml *x = (struct kumo_xml *)ud;
+  return (x->stop = add_text(x, s, len, lasting)) != NULL;
+}
+
+
+static int scan_end (void *ud, const char *name) {
+  struct kumo_xml *x = (struct kumo_xml *)ud;
+  return (x->stop = close_element(x, name)) != NULL;
+}
+
+
+static XML_Parser new_expat (struct kumo_xml *x) {
+  XML_Parser p = XML_ParserCreate(NULL);
+  if (p == NULL)
+    return NULL;
+  XML_SetUserData(p, x);
+  XML_SetElementHandler(p, on_start, on_end);
+  XML_SetCharacterDataHandler(p, on_text);
+  XML_SetStartDoctypeDeclHandler(p, on_doctype);
+  return p;
 }
 
 
@@ -124,16 +207,16 @@ struct kumo_xml *kumo_xml_new (const struct kumo_xml_limits *limits,
   x->h = *h;
   x->texts = (struct textbuf *)calloc((size_t)x->max_depth,
                                       sizeof(struct textbuf));
-  x->parser = XML_ParserCreate(NULL);
-  if (x->texts == NULL || x->parser == NULL) {
+  if (x->texts == NULL) {
     kumo_xml_free(x);
     return NULL;
   }
-  XML_SetUserData(x->parser, x);
-  XML_SetElementHandler(x->parser, on_start, on_end);
-  XML_SetCharacterDataHandler(x->parser, on_text);
-  XML_SetStartDoctypeDeclHandler(x->parser, on_doctype);
   return x;
+}
+
+
+void kumo_xml_expat_only (struct kumo_xml *x) {
+  x->expat_only = 1;
 }
 
 
@@ -160,8 +243,30 @@ static void report (struct kumo_xml *x, const char *msg, char *err,
 }
 
 
+/* The scanner first; expat reads what it declines. Returns 0, 1 (declined)
+** or -1 (stopped: x->stop and its position are set). */
+static int scan (struct kumo_xml *x, const char *s, size_t len) {
+  struct kumo_xmlscan_handler h;
+  unsigned long line = 0, col = 0;
+  int rc;
+  h.start = scan_start;
+  h.text = scan_text;
+  h.end = scan_end;
+  h.ud = x;
+  rc = kumo_xmlscan(s, len, x->max_depth, &h, &line, &col);
+  if (rc == KUMO_XMLSCAN_DONE)
+    return 0;
+  if (rc == KUMO_XMLSCAN_DECLINED)
+    return 1;
+  x->stopline = line;
+  x->stopcol = col - 1;
+  return -1;
+}
+
+
 int kumo_xml_parse (struct kumo_xml *x, const char *s, size_t len,
                     char *err, size_t errsize) {
+  int rc;
   if (x->used) {
     snprintf(err, errsize, "xml: line 1, column 1: parser already used");
     return -1;
@@ -172,8 +277,18 @@ int kumo_xml_parse (struct kumo_xml *x, const char *s, size_t len,
              "exceeds the limit of %zu bytes", len, x->max_size);
     return -1;
   }
-  if (XML_Parse(x->parser, s, (int)len, 1) == XML_STATUS_OK)
+  rc = x->expat_only ? 1 : scan(x, s, len);
+  if (rc == 0)
     return 0;
+  if (rc == 1) {
+    x->parser = new_expat(x);
+    if (x->parser == NULL) {
+      snprintf(err, errsize, "xml: line 1, column 1: out of memory");
+      return -1;
+    }
+    if (XML_Parse(x->parser, s, (int)len, 1) == XML_STATUS_OK)
+      return 0;
+  }
   if (x->stop != NULL)
     snprintf(err, errsize, "xml: line %lu, column %lu: %s", x->stopline,
              x->stopcol + 1, x->stop);

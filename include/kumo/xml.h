@@ -4,7 +4,9 @@
 ** (so no entity expansion), caps the input size and element depth, hands
 ** each element to callbacks together with its direct text (all pieces,
 ** concatenated, mixed content included) and reports errors with line and
-** column. No namespace processing: names are as written. Pure C, no Lua.
+** column. No namespace processing: names are as written. Plain documents
+** are read by kumo/xmlscan.h's scanner, with the same events, and the
+** rest by expat. Pure C, no Lua.
 */
 #ifndef KUMO_XML_H
 #define KUMO_XML_H
@@ -41,6 +43,9 @@ void kumo_xml_free (struct kumo_xml *x);
 */
 int kumo_xml_parse (struct kumo_xml *x, const char *s, size_t len,
                     char *err, size_t errsize);
+
+/* Reads with expat alone, never the scanner (tests compare the two). */
+void kumo_xml_expat_only (struct kumo_xml *x);
 
 /* Bytes needed to escape s[0..len) for XML text or attribute values. */
 size_t kumo_xml_escaped_len (const char *s, size_t len);

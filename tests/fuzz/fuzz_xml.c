@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-sources: src/xml.c */
+/* fuzz-sources: src/xml.c src/xmlscan.c */
 /*
 ** libFuzzer target for src/xml.c: any bytes, with limits taken from the
 ** first byte, through the decoder with callbacks that check the event

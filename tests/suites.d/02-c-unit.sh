@@ -1,4 +1,4 @@
-# C unit tests of crypto.c, clock.c, xml.c and http.c (tests/src/), each linked with
+# C unit tests of crypto.c, clock.c, xml.c, xmlscan.c and http.c (tests/src/), each linked with
 # the src/ files it tests. EXTRA_CFLAGS / EXTRA_LDFLAGS (sanitizers, from
 # 'make asan') are added; KUMO_VALGRIND=1 runs each under valgrind.
 set -u
@@ -14,11 +14,12 @@ libs="$(pkg-config --libs libcurl libcrypto expat) -lm ${EXTRA_LDFLAGS:-}"
 pass=0
 fail=0
 # H1's units; other suites run their own tests/src files (sigv4: 22-).
-for t in tests/src/{crypto,clock,xml,http}_test.c; do
+for t in tests/src/{crypto,clock,xml,xmlscan,http}_test.c; do
   name=$(basename "$t" .c)
   unit=${name%_test}
   deps="src/$unit.c"
   [ "$unit" = http ] && deps="$deps src/clock.c"
+  [ "$unit" = xml ] && deps="$deps src/xmlscan.c"
   # shellcheck disable=SC2086
   if ! $CC $flags -o "$OUT/$name" "$t" $deps $libs; then
     echo "$name: build failed"

@@ -11,7 +11,7 @@ fi
 # shellcheck disable=SC2046,SC2086
 if ! $CC -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Werror -Iinclude \
     $(pkg-config --cflags lua5.4 expat) ${EXTRA_CFLAGS:-} -o "$OUT/xmlread_test" \
-    tests/src/xmlread_test.c src/xmlread.c src/xml.c \
+    tests/src/xmlread_test.c src/xmlread.c src/xml.c src/xmlscan.c \
     $(pkg-config --libs lua5.4 expat) -lm ${EXTRA_LDFLAGS:-}; then
   echo "0 passed, 1 failed"; exit 1
 fi

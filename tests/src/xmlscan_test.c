@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+** Unit tests of src/xmlscan.c: what it reads (events, decoded text and
+** attributes, which pieces point into the document), what it declines
+** (with no event delivered) and where a stopping handler is reported.
+*/
+#include <string.h>
+
+#include "kumo/xmlscan.h"
+#include "check.h"
+
+/* Events as "<name a=v>", "[text]" ("{text}" when not lasting), "</name>". */
+struct trace {
+  char buf[2048];
+  size_t len;
+  int events;
+  int stop_at;   /* stop on the Nth event (0: never) */
+  const char *doc;
+  size_t doclen;
+  int outside;   /* a lasting piece pointed outside the document */
+};
+
+
+static void put (struct trace *t, const char *s, size_t n) {
+  if (t->len + n < sizeof(t->buf)) {
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+  }
+}
+
+
+static int on_start (void *ud, const char *name, const char **attrs) {
+  struct trace *t = (struct trace *)ud;
+  int i;
+  put(t, "<", 1);
+  put(t, name, strlen(name));
+  for (i = 0; attrs[i] != NULL; i += 2) {
+    put(t, " ", 1);
+    put(t, attrs[i], strlen(attrs[i]));
+    put(t, "=", 1);
+    put(t, attrs[i + 1], strlen(attrs[i + 1]));
+  }
+  put(t, ">", 1);
+  return ++t->events == t->stop_at;
+}
+
+
+static int on_text (void *ud, const char *s, size_t len, int lasting) {
+  struct trace *t = (struct trace *)ud;
+  put(t, lasting ? "[" : "{", 1);
+  put(t, s, len);
+  put(t, lasting ? "]" : "}", 1);
+  if (lasting && (s < t->doc || s + len > t->doc + t->doclen))
+    t->outside = 1;
+  return ++t->events == t->stop_at;
+}
+
+
+static int on_end (void *ud, const char *name) {
+  struct trace *t = (struct trace *)ud;
+  put(t, "</", 2);
+  put(t, name, strlen(name));
+  put(t, ">", 1);
+  return ++t->events == t->stop_at;
+}
+
+
+static int scan (const char *doc, int max_depth, int stop_at,
+                 struct trace *t, unsigned long *line, unsigned long *col) {
+  struct kumo_xmlscan_handler h = { on_start, on_text, on_end, NULL };
+  memset(t, 0, sizeof(*t));
+  t->stop_at = stop_at;
+  t->doc = doc;
+  t->doclen = strlen(doc);
+  h.ud = t;
+  *line = *col = 0;
+  return kumo_xmlscan(doc, strlen(doc), max_depth, &h, line, col);
+}
+
+
+static void test_reads (void) {
+  struct trace t;
+  unsigned long line, col;
+  CHECK(scan("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<R xmlns=\"http://x/\"><a>one</a><b/><c k='v' j = \"w\" >"
+             "t</c ></R>\n", 128, 0, &t, &line, &col) == KUMO_XMLSCAN_DONE);
+  CHECK_STR(t.buf, "<R xmlns=http://x/><a>[one]</a><b></b>"
+                   "<c k=v j=w>[t]</c></R>");
+  /* references are separate pieces that do not point into the document */
+  CHECK(scan("<a>x&lt;&#65;&#x20AC;y</a>", 128, 0, &t, &line, &col)
+        == KUMO_XMLSCAN_DONE);
+  CHECK_STR(t.buf, "<a>[x]{<}{A}{\xe2\x82\xac}[y]</a>");
+  CHECK(!t.outside);
+  /* attribute values: references decoded, literal tab and LF become spaces */
+  CHECK(scan("<a v=\"1&amp;\t2\n&#9;\"/>", 128, 0, &t, &line, &col)
+        == KUMO_XMLSCAN_DONE);
+  CHECK_STR(t.buf, "<a v=1& 2 \t></a>");
+  /* UTF-8 text, ']' and '>' on their own */
+  CHECK(scan("<a>\xc3\xa9\xf0\x9f\x98\x80]>]]</a>", 128, 0, &t, &line, &col)
+        == KUMO_XMLSCAN_DONE);
+  CHECK_STR(t.buf, "<a>[\xc3\xa9\xf0\x9f\x98\x80]>]]]</a>");
+  CHECK(scan("<a><b><c/></b></a>", 3, 0, &t, &line, &col)
+        == KUMO_XMLSCAN_DONE);
+}
+
+
+/* Each is declined as a whole: no event reaches the handler. */
+static void test_declines (void) {
+  static const char *const docs[] = {
+    "", "   ", "text", "<a>", "<a></b>", "<a></a><b/>", "<a></a>x",
+    "<!-- c --><a/>", "<a><!-- c --></a>", "<a><![CDATA[x]]></a>",
+    "<!DOCTYPE a><a/>", "<?pi x?><a/>", "<a><?pi?></a>",
+    "<a>\r\n</a>", "<a>\x01</a>", "<a>]]></a>", "<a>&nope;</a>",
+    "<a>&#0;</a>", "<a>&#xFFFE;</a>", "<a>&#x110000;</a>", "<a>&#X41;</a>",
+    "<a>&amp</a>", "<a>\xef\xbf\xbe</a>", "<a>\xed\xa0\x80</a>",
+    "<a>\xc0\xaf</a>", "<a>\xf4\x90\x80\x80</a>", "<a>\xc3</a>",
+    "<a x='1' x='2'/>", "<a x='1'y='2'/>", "<a x=1/>", "<a x='<'/>",
+    "<\xc3\xa9/>", "<1a/>", "\xef\xbb\xbf<a/>",
+    "<?xml version=\"1.1\"?><a/>", "<?xml version=\"1.0\" encoding=\"latin1\"?><a/>",
+    "<?xml version=\"1.0\"?><?xml version=\"1.0\"?><a/>", " <?xml version=\"1.0\"?><a/>",
+  };
+  struct trace t;
+  unsigned long line, col;
+  size_t i;
+  for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+    int rc = scan(docs[i], 128, 0, &t, &line, &col);
+    CHECK(rc == KUMO_XMLSCAN_DECLINED);
+    CHECK(t.events == 0);
+    if (rc != KUMO_XMLSCAN_DECLINED || t.events != 0)
+      fprintf(stderr, "  document %zu: '%s'\n", i, docs[i]);
+  }
+  /* deeper than the limit: declined, expat reports it */
+  CHECK(scan("<a><b><c/></b></a>", 2, 0, &t, &line, &col)
+        == KUMO_XMLSCAN_DECLINED);
+  CHECK(t.events == 0);
+}
+
+
+static void test_stops (void) {
+  struct trace t;
+  unsigned long line, col;
+  CHECK(scan("<a>\n  <b/>\xc3\xa9<c/></a>", 128, 3, &t, &line, &col)
+        == KUMO_XMLSCAN_STOPPED);
+  CHECK(line == 2 && col == 3);  /* the '<' of <b/> */
+  CHECK(scan("<a>\n  <b/>\xc3\xa9<c/></a>", 128, 6, &t, &line, &col)
+        == KUMO_XMLSCAN_STOPPED);
+  CHECK(line == 2 && col == 8);  /* characters, not bytes: after the é */
+  CHECK_STR(t.buf, "<a>[\n  ]<b></b>[\xc3\xa9]<c>");
+}
+
+
+int main (void) {
+  test_reads();
+  test_declines();
+  test_stops();
+  return check_report("xmlscan_test");
+}
