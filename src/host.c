@@ -118,5 +118,9 @@ lua_State *kumo_host_new (const char *argv0) {
     lua_close(L);
     return NULL;
   }
+  /* As the stand-alone lua 5.4 does: the loaded models are a large,
+  ** long-lived heap that the incremental collector would mark again in
+  ** every cycle, while each call's garbage dies young. */
+  lua_gc(L, LUA_GCGEN, 0, 0);
   return L;
 }

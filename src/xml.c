@@ -29,7 +29,9 @@ struct kumo_xml {
   size_t max_size;
   int max_depth;
   int depth;               /* open elements */
-  struct textbuf *texts;   /* [max_depth] */
+  struct textbuf *texts;   /* [ntexts]: 'first', then grown with depth */
+  int ntexts;
+  struct textbuf first[16];
   const char *stop;        /* why we stopped, or NULL */
   char stopbuf[80];
   unsigned long stopline, stopcol;  /* where the event that stopped began */
@@ -56,6 +58,21 @@ static int text_append (struct textbuf *t, const char *s, size_t len) {
 }
 
 
+/* Room for one more depth of texts (up to max_depth). */
+static int grow_texts (struct kumo_xml *x) {
+  int n = x->ntexts * 2 < x->max_depth ? x->ntexts * 2 : x->max_depth;
+  struct textbuf *t = (struct textbuf *)calloc((size_t)n, sizeof(*t));
+  if (t == NULL)
+    return -1;
+  memcpy(t, x->texts, (size_t)x->ntexts * sizeof(*t));
+  if (x->texts != x->first)
+    free(x->texts);
+  x->texts = t;
+  x->ntexts = n;
+  return 0;
+}
+
+
 /*
 ** The events, whichever reader delivers them. Each returns NULL, or why
 ** the parse stops (a static or x->stopbuf string).
@@ -68,6 +85,8 @@ static const char *open_element (struct kumo_xml *x, const char *name,
              "elements nested deeper than the limit of %d", x->max_depth);
     return x->stopbuf;
   }
+  if (x->depth >= x->ntexts && grow_texts(x) != 0)
+    return "out of memory";
   t = &x->texts[x->depth];
   t->len = 0;
   t->ref = NULL;
@@ -205,12 +224,8 @@ struct kumo_xml *kumo_xml_new (const struct kumo_xml_limits *limits,
   x->max_depth = limits && limits->max_depth > 0 ? limits->max_depth
                                                  : KUMO_XML_MAX_DEPTH;
   x->h = *h;
-  x->texts = (struct textbuf *)calloc((size_t)x->max_depth,
-                                      sizeof(struct textbuf));
-  if (x->texts == NULL) {
-    kumo_xml_free(x);
-    return NULL;
-  }
+  x->texts = x->first;
+  x->ntexts = (int)(sizeof(x->first) / sizeof(x->first[0]));
   return x;
 }
 
@@ -224,11 +239,10 @@ void kumo_xml_free (struct kumo_xml *x) {
   int i;
   if (x == NULL)
     return;
-  if (x->texts != NULL) {
-    for (i = 0; i < x->max_depth; i++)
-      free(x->texts[i].p);
+  for (i = 0; i < x->ntexts; i++)
+    free(x->texts[i].p);
+  if (x->texts != x->first)
     free(x->texts);
-  }
   if (x->parser != NULL)
     XML_ParserFree(x->parser);
   free(x);

@@ -452,7 +452,7 @@ int kumo_xml_read (lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, A_BODY, &len);
   struct kumo_xml_handler h;
-  struct reader *r;
+  struct reader rd, *r = &rd;  /* holds no resource: a Lua error may skip it */
   struct box *bx;
   char err[256];
   int i, rc;
@@ -470,7 +470,6 @@ int kumo_xml_read (lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  r = (struct reader *)lua_newuserdatauv(L, sizeof(*r), 0);  /* A_BOX + 1 */
   r->L = L;
   r->nframes = 0;
   r->skip = 0;

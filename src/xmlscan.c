@@ -26,6 +26,7 @@
 #define C_NAME 2    /* may continue a name */
 #define C_TEXT 4    /* stands for itself in text and attribute values */
 #define C_SPACE 8   /* white space other than CR */
+#define C_PLAIN 16  /* C_TEXT, and ends no run in text (not ']') */
 
 struct scan {
   const unsigned char *p, *end, *doc;
@@ -48,14 +49,14 @@ struct scan {
 
 /* Byte classes of ASCII; bytes >= 0x80 have none (UTF-8 is checked). */
 static const unsigned char cls[256] = {
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 12, 0, 0, 0, 0, 0,  /* 00 */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 10 */
-  12, 4, 4, 4, 4, 4, 0, 4, 4, 4, 4, 4, 4, 6, 6, 4,  /* 20 */
-  6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 4, 0, 4, 4, 4,  /* 30 */
-  4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,  /* 40 */
-  7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 4, 4, 4, 7,  /* 50 */
-  4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,  /* 60 */
-  7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 4, 4, 4, 4,  /* 70 */
+   0,  0,  0,  0,  0,  0,  0,  0,  0, 28, 28,  0,  0,  0,  0,  0,  /* 00 */
+   0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  /* 10 */
+  28, 20, 20, 20, 20, 20,  0, 20, 20, 20, 20, 20, 20, 22, 22, 20,  /* 20 */
+  22, 22, 22, 22, 22, 22, 22, 22, 22, 22, 23, 20,  0, 20, 20, 20,  /* 30 */
+  20, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23,  /* 40 */
+  23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 20, 20,  4, 20, 23,  /* 50 */
+  20, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23,  /* 60 */
+  23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 23, 20, 20, 20, 20, 20,  /* 70 */
 };
 
 
@@ -360,21 +361,21 @@ static int start_tag (struct scan *sc) {
 /* The end tag at sc->p ("</"); it must close the open element. */
 static int end_tag (struct scan *sc) {
   const unsigned char *tag = sc->p;
-  const unsigned char *nm;
   const char *open;
   size_t nlen;
-  sc->p += 2;
-  nm = sc->p;
-  if (sc->depth == 0 || name(sc, &nlen) != OK)
+  if (sc->depth == 0)
     return NO;
+  open = sc->names + sc->nameoff[sc->depth - 1];
+  nlen = sc->namelen - sc->nameoff[sc->depth - 1] - 1;
+  sc->p += 2;
+  if ((size_t)(sc->end - sc->p) <= nlen || memcmp(sc->p, open, nlen) != 0
+      || (cls[sc->p[nlen]] & C_NAME))
+    return NO;
+  sc->p += nlen;
   skip_space(sc);
   if (sc->p >= sc->end || *sc->p != '>')
     return NO;
   sc->p++;
-  open = sc->names + sc->nameoff[sc->depth - 1];
-  if (sc->namelen - sc->nameoff[sc->depth - 1] != nlen + 1
-      || memcmp(open, nm, nlen) != 0)
-    return NO;
   if (sc->emit && sc->h->end(sc->h->ud, open) != 0) {
     sc->stop_at = tag;
     return STOP;
@@ -401,7 +402,7 @@ static int text (struct scan *sc) {
     const unsigned char *p = sc->p, *end = sc->end;
     int rc;
     for (;;) {
-      while (p < end && (cls[*p] & C_TEXT) && *p != ']')
+      while (p < end && (cls[*p] & C_PLAIN))
         p++;
       if (p >= end)
         break;
