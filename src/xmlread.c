@@ -7,13 +7,17 @@
 ** a member read twice keeps the last, flattened lists append, list items
 ** are stored by position, maps keep the last key and value of an entry.
 **
-** A compiled value is a table { name, kind, sub, flat }:
+** A compiled value is a Lua table { name, kind, sub, flat }:
 **   kind 1 string, 2 structure (sub: wire name -> value), 3 list (sub: the
 **   item's value), 4 map (sub: { key name, value name, value's value }),
 **   5 integer/long, 6 boolean, 7 float/double, 8 timestamp, 9 blob.
-** Frames keep 4 Lua stack slots each: container (or entry key), sub,
-** the open child's value (or entry value), entry target map.
+** On first use it is translated into a C program (nodes, structures with
+** their members sorted by wire name, maps), kept in a weak table beside
+** it, so that reading an element costs no Lua table look-up and no
+** string interning; member names are pushed from an array of the
+** program's keys.
 */
+#include <stdlib.h>
 #include <string.h>
 
 #include <lua.h>
@@ -23,31 +27,344 @@
 #include "kumo/xmlread.h"
 
 #define READER_MT "kumo.xml.Reader"
+#define PROGRAM_MT "kumo.xml.Program"
+#define CACHE_KEY "kumo.xml.programs"
 
 enum { K_STRING = 1, K_STRUCT, K_LIST, K_MAP, K_INT, K_BOOL, K_FLOAT,
        K_TIME, K_BLOB };
 
 enum { F_STRUCT, F_LIST, F_MAP, F_ENTRY, F_SCALAR, F_KEY, F_WRAP };
 
-/* Stack indices of kumo_xml_read's fixed arguments. */
+/* Stack indices of kumo_xml_read's arguments and fixed slots. */
 enum { A_BODY = 1, A_DESC, A_WRAP, A_AUX, A_ARRAYMT, A_FLOAT, A_TIME,
-       A_BLOB, A_BOX, A_NFIXED = A_BOX };
+       A_BLOB, A_PROGRAM, A_KEYS, A_BOX };
 
-#define NSLOTS 4
 #define RID_SLOTS 4  /* ResponseMetadata/RequestId, RequestId, RequestID, requestId */
 
+
+/* ------------------------------------------------------------------ */
+/* The program                                                         */
+/* ------------------------------------------------------------------ */
+
+struct node {      /* a compiled value */
+  int kind;
+  int flat;
+  int key;         /* keys[key] is the member name; 0 for none */
+  int sub;         /* struct: structs[]; list: item node; map: maps[] */
+};
+
+struct member {    /* a structure's wire name and the value read there */
+  size_t name;     /* offset in the pool */
+  size_t len;
+  int node;
+};
+
+struct strct {     /* members[first .. first + n), sorted by wire name */
+  int first, n;
+};
+
+struct map {
+  size_t key, keylen, value, valuelen;  /* wire names in the pool */
+  int node;        /* the value's node */
+};
+
+struct program {
+  struct node *nodes;
+  struct member *members;
+  struct strct *structs;
+  struct map *maps;
+  char *pool;
+  int nnodes, nmembers, nstructs, nmaps, nkeys;
+  int capnodes, capmembers, capstructs, capmaps;
+  size_t poollen, poolcap;
+  int root;
+};
+
+
+static int program_gc (lua_State *L) {
+  struct program *g = (struct program *)luaL_checkudata(L, 1, PROGRAM_MT);
+  free(g->nodes);
+  free(g->members);
+  free(g->structs);
+  free(g->maps);
+  free(g->pool);
+  memset(g, 0, sizeof(*g));
+  return 0;
+}
+
+
+/* Room for one more item in *arr (of *cap items of 'size' bytes). */
+static void grow (lua_State *L, void **arr, int n, int *cap, size_t size) {
+  void *p;
+  int c;
+  if (n < *cap)
+    return;
+  c = *cap ? *cap * 2 : 16;
+  p = realloc(*arr, (size_t)c * size);
+  if (p == NULL)
+    luaL_error(L, "xml: out of memory");
+  *arr = p;
+  *cap = c;
+}
+
+
+/* The string at stack index idx, copied into the pool; its offset. */
+static size_t pool_add (lua_State *L, struct program *g, int idx,
+                        size_t *len) {
+  const char *s = lua_tolstring(L, idx, len);
+  size_t off = g->poollen;
+  if (s == NULL)
+    luaL_error(L, "xml.read: compiled shape: a wire name is not a string");
+  if (g->poolcap - g->poollen < *len + 1) {
+    size_t cap = g->poolcap ? g->poolcap : 256;
+    char *p;
+    while (cap - g->poollen < *len + 1)
+      cap *= 2;
+    p = (char *)realloc(g->pool, cap);
+    if (p == NULL)
+      luaL_error(L, "xml: out of memory");
+    g->pool = p;
+    g->poolcap = cap;
+  }
+  memcpy(g->pool + off, s, *len + 1);
+  g->poollen += *len + 1;
+  return off;
+}
+
+
+/* Order of members: by length, then bytes. */
+static int member_cmp (const struct program *g, const char *s, size_t len,
+                       const struct member *m) {
+  if (len != m->len)
+    return len < m->len ? -1 : 1;
+  return memcmp(s, g->pool + m->name, len);
+}
+
+
+/* Compile state: stack indices of the program, its keys and two memo
+** tables (value table -> node, structure table -> struct). */
+struct compile {
+  struct program *g;
+  int keys, names, values, structs;
+};
+
+static int compile_value (lua_State *L, struct compile *c, int desc);
+
+
+static int compile_struct (lua_State *L, struct compile *c, int sub) {
+  struct program *g = c->g;
+  int s, first, n = 0, i, j;
+  lua_pushvalue(L, sub);
+  if (lua_rawget(L, c->structs) == LUA_TNUMBER) {
+    s = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return s;
+  }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  while (lua_next(L, sub) != 0) {
+    n++;
+    lua_pop(L, 1);
+  }
+  grow(L, (void **)&g->structs, g->nstructs, &g->capstructs,
+       sizeof(struct strct));
+  s = g->nstructs++;
+  first = g->nmembers;
+  for (i = 0; i < n; i++)
+    grow(L, (void **)&g->members, g->nmembers++, &g->capmembers,
+         sizeof(struct member));
+  g->structs[s].first = first;
+  g->structs[s].n = n;
+  lua_pushvalue(L, sub);
+  lua_pushinteger(L, s);
+  lua_rawset(L, c->structs);
+  i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, sub) != 0) {
+    struct member m;
+    if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1) || i >= n)
+      luaL_error(L, "xml.read: compiled shape: a structure maps wire names "
+                    "to values");
+    m.name = pool_add(L, g, -2, &m.len);
+    m.node = compile_value(L, c, lua_gettop(L));
+    if (g->nodes[m.node].key == 0)
+      luaL_error(L, "xml.read: compiled shape: member %s has no name",
+                 g->pool + m.name);
+    /* insertion sort: structures have tens of members */
+    for (j = i; j > 0 && member_cmp(g, g->pool + m.name, m.len,
+                                    &g->members[first + j - 1]) < 0; j--)
+      g->members[first + j] = g->members[first + j - 1];
+    g->members[first + j] = m;
+    i++;
+    lua_pop(L, 1);
+  }
+  return s;
+}
+
+
+/* keys[] index of the member name at stack index idx (0 for false). */
+static int key_index (lua_State *L, struct compile *c, int idx) {
+  int k;
+  if (!lua_isstring(L, idx))
+    return 0;
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, c->names) == LUA_TNUMBER) {
+    k = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return k;
+  }
+  lua_pop(L, 1);
+  k = ++c->g->nkeys;
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, c->keys, k);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, k);
+  lua_rawset(L, c->names);
+  return k;
+}
+
+
+static int compile_value (lua_State *L, struct compile *c, int desc) {
+  struct program *g = c->g;
+  int v, kind, sub, top = lua_gettop(L);
+  luaL_checkstack(L, 8, "xml.read: compiled shape too deep");
+  lua_pushvalue(L, desc);
+  if (lua_rawget(L, c->values) == LUA_TNUMBER) {
+    v = (int)lua_tointeger(L, -1);
+    lua_settop(L, top);
+    return v;
+  }
+  grow(L, (void **)&g->nodes, g->nnodes, &g->capnodes, sizeof(struct node));
+  v = g->nnodes++;
+  lua_pushvalue(L, desc);
+  lua_pushinteger(L, v);
+  lua_rawset(L, c->values);
+  lua_rawgeti(L, desc, 1);
+  g->nodes[v].key = key_index(L, c, -1);
+  lua_rawgeti(L, desc, 2);
+  kind = (int)lua_tointeger(L, -1);
+  g->nodes[v].kind = kind;
+  lua_rawgeti(L, desc, 4);
+  g->nodes[v].flat = lua_toboolean(L, -1);
+  g->nodes[v].sub = 0;
+  lua_rawgeti(L, desc, 3);
+  sub = lua_gettop(L);
+  if (kind == K_STRUCT || kind == K_LIST || kind == K_MAP) {
+    if (!lua_istable(L, sub))
+      luaL_error(L, "xml.read: compiled shape: a container without its sub");
+    if (kind == K_STRUCT)
+      sub = compile_struct(L, c, sub);
+    else if (kind == K_LIST)
+      sub = compile_value(L, c, sub);
+    else {
+      struct map m;
+      int i;
+      lua_rawgeti(L, sub, 1);
+      m.key = pool_add(L, g, -1, &m.keylen);
+      lua_rawgeti(L, sub, 2);
+      m.value = pool_add(L, g, -1, &m.valuelen);
+      lua_rawgeti(L, sub, 3);
+      if (!lua_istable(L, -1))
+        luaL_error(L, "xml.read: compiled shape: a map without its value");
+      m.node = compile_value(L, c, lua_gettop(L));
+      grow(L, (void **)&g->maps, g->nmaps, &g->capmaps, sizeof(struct map));
+      i = g->nmaps++;
+      g->maps[i] = m;
+      sub = i;
+    }
+    g->nodes[v].sub = sub;
+  }
+  lua_settop(L, top);
+  return v;
+}
+
+
+/* Pushes the program of the compiled value at A_DESC (cached). */
+static struct program *get_program (lua_State *L) {
+  struct program *g;
+  struct compile c;
+  int top = lua_gettop(L);
+  if (luaL_getsubtable(L, LUA_REGISTRYINDEX, CACHE_KEY) == 0) {
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
+  lua_pushvalue(L, A_DESC);
+  if (lua_rawget(L, -2) == LUA_TUSERDATA) {
+    g = (struct program *)lua_touserdata(L, -1);
+    lua_remove(L, -2);
+    return g;
+  }
+  lua_pop(L, 1);
+  g = (struct program *)lua_newuserdatauv(L, sizeof(*g), 1);
+  memset(g, 0, sizeof(*g));
+  if (luaL_newmetatable(L, PROGRAM_MT)) {
+    lua_pushcfunction(L, program_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, -3, 1);
+  c.g = g;
+  c.keys = lua_gettop(L);
+  lua_newtable(L);
+  c.names = lua_gettop(L);
+  lua_newtable(L);
+  c.values = lua_gettop(L);
+  lua_newtable(L);
+  c.structs = lua_gettop(L);
+  g->root = compile_value(L, &c, A_DESC);
+  lua_settop(L, top + 2);          /* cache, program */
+  lua_pushvalue(L, A_DESC);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, top + 1);
+  lua_remove(L, top + 1);
+  return g;
+}
+
+
+/* The member of structure s named name[0..len), or NULL. */
+static const struct member *find_member (const struct program *g, int s,
+                                         const char *name, size_t len) {
+  const struct strct *st = &g->structs[s];
+  int lo = st->first, hi = st->first + st->n - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    int r = member_cmp(g, name, len, &g->members[mid]);
+    if (r == 0)
+      return &g->members[mid];
+    if (r < 0)
+      hi = mid - 1;
+    else
+      lo = mid + 1;
+  }
+  return NULL;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* The reader                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+** Frames own stack slots from 'base': structures, lists and maps one
+** (the table being filled), entries three (target map, key, value),
+** scalars, keys and the wrapper none.
+*/
 struct frame {
   int type;
-  int kind;          /* F_SCALAR: the value kind */
-  int base;          /* first of the frame's NSLOTS stack slots */
-  int child_key;     /* F_ENTRY: the open child is the key */
-  int flat;          /* F_STRUCT: the open child is a flattened item */
-  int child_kind;    /* F_STRUCT: the open child's value kind */
-  lua_Integer n;     /* F_LIST: items so far */
+  const struct node *node;   /* what it reads; F_ENTRY: the map's node */
+  const struct node *child;  /* F_STRUCT: the open member's value */
+  int base;
+  int child_key;             /* F_ENTRY: the open child is the key */
+  lua_Integer n;             /* F_LIST: items so far */
 };
 
 struct reader {
   lua_State *L;
+  const struct program *g;
   struct frame frames[KUMO_XML_MAX_DEPTH + 2];
   int nframes;
   int skip;          /* depth inside an element being skipped */
@@ -72,108 +389,128 @@ static const char *lname (const char *name) {
 }
 
 
-/* Field i of the table at idx as an integer (0 when absent). */
-static lua_Integer geti_int (lua_State *L, int idx, int i) {
-  lua_Integer v;
-  lua_rawgeti(L, idx, i);
-  v = lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-
-/* Opens a frame with NSLOTS nil slots. */
-static struct frame *push_frame (struct reader *r, int type) {
-  lua_State *L = r->L;
+static struct frame *push_frame (struct reader *r, int type,
+                                 const struct node *node) {
   struct frame *f = &r->frames[r->nframes++];
-  luaL_checkstack(L, NSLOTS + 8, "xml: document too deep");
+  luaL_checkstack(r->L, 8, "xml: document too deep");
   f->type = type;
-  f->kind = 0;
-  f->base = lua_gettop(L) + 1;
+  f->node = node;
+  f->child = NULL;
+  f->base = lua_gettop(r->L) + 1;
   f->child_key = 0;
-  f->flat = 0;
-  f->child_kind = 0;
   f->n = 0;
-  lua_settop(L, f->base + NSLOTS - 1);
   return f;
 }
 
 
 /*
-** Opens a frame reading the value described by the table at index v.
-** 'existing' is the index of a map to fill (a map member read again), or 0.
+** Opens a frame reading the value of node v. A map read again fills the
+** table on the top of the stack when 'existing' (it becomes the frame's).
 */
-static void open_value (struct reader *r, int v, int existing) {
+static void open_value (struct reader *r, const struct node *v,
+                        int existing) {
   lua_State *L = r->L;
-  int kind = (int)geti_int(L, v, 2);
-  struct frame *f;
-  switch (kind) {
+  switch (v->kind) {
     case K_STRUCT:
-      f = push_frame(r, F_STRUCT);
-      lua_newtable(L);
+      push_frame(r, F_STRUCT, v);
+      lua_createtable(L, 0, 4);
       break;
     case K_LIST:
-      f = push_frame(r, F_LIST);
+      push_frame(r, F_LIST, v);
       lua_newtable(L);
       lua_pushvalue(L, A_ARRAYMT);
       lua_setmetatable(L, -2);
       break;
     case K_MAP:
-      f = push_frame(r, F_MAP);
-      if (existing)
-        lua_pushvalue(L, existing);
-      else
+      if (existing) {
+        struct frame *f = push_frame(r, F_MAP, v);
+        f->base--;  /* the table already on top */
+      }
+      else {
+        push_frame(r, F_MAP, v);
         lua_newtable(L);
+      }
       break;
     default:
-      f = push_frame(r, F_SCALAR);
-      f->kind = kind;
-      return;
+      push_frame(r, F_SCALAR, v);
+      break;
   }
-  lua_replace(L, f->base);
-  lua_rawgeti(L, v, 3);
-  lua_replace(L, f->base + 1);
 }
 
 
-/* Opens an entry frame of the map described at m, filling the map at t. */
-static void open_entry (struct reader *r, int m, int t) {
-  lua_State *L = r->L;
-  struct frame *f = push_frame(r, F_ENTRY);
-  lua_pushvalue(L, m);
-  lua_replace(L, f->base + 1);
-  lua_pushvalue(L, t);
-  lua_replace(L, f->base + 3);
+/* Opens an entry of map node m, filling the table on top of the stack. */
+static void open_entry (struct reader *r, const struct node *m) {
+  struct frame *f = push_frame(r, F_ENTRY, m);
+  f->base--;  /* the target map */
+  lua_pushnil(r->L);
+  lua_pushnil(r->L);
 }
 
 
-/* out[name] of the struct frame p, created (as a list or map) if absent;
-** leaves it on the stack. */
-static void member_container (struct reader *r, struct frame *p, int e,
-                              int list) {
+/* out[key of v] of the structure frame p, created if absent (a list
+** with the array metatable, or a map); left on the stack. */
+static void member_container (struct reader *r, struct frame *p,
+                              const struct node *v) {
   lua_State *L = r->L;
-  lua_rawgeti(L, e, 1);              /* name */
+  lua_rawgeti(L, A_KEYS, v->key);
   lua_pushvalue(L, -1);
-  lua_rawget(L, p->base);
-  if (lua_istable(L, -1)) {
+  if (lua_rawget(L, p->base) == LUA_TTABLE) {
     lua_remove(L, -2);
     return;
   }
   lua_pop(L, 1);
   lua_newtable(L);
-  if (list) {
+  if (v->kind == K_LIST) {
     lua_pushvalue(L, A_ARRAYMT);
     lua_setmetatable(L, -2);
   }
   lua_pushvalue(L, -1);
-  lua_insert(L, -3);                 /* t name t */
+  lua_insert(L, -3);                 /* t key t */
   lua_rawset(L, p->base);
+}
+
+
+static int open_member (struct reader *r, struct frame *p, const char *name) {
+  const struct program *g = r->g;
+  const struct member *m;
+  const struct node *v;
+  m = find_member(g, p->node->sub, name, strlen(name));
+  if (m == NULL) {
+    const char *ln = lname(name);
+    if (ln != name)
+      m = find_member(g, p->node->sub, ln, strlen(ln));
+    if (m == NULL)
+      return 0;
+  }
+  v = &g->nodes[m->node];
+  p->child = v;
+  if (v->flat && v->kind == K_LIST) {
+    member_container(r, p, v);
+    lua_pop(r->L, 1);
+    open_value(r, &g->nodes[v->sub], 0);
+  }
+  else if (v->kind == K_MAP) {
+    member_container(r, p, v);
+    if (v->flat)
+      open_entry(r, v);
+    else
+      open_value(r, v, 1);
+  }
+  else
+    open_value(r, v, 0);
+  return 1;
+}
+
+
+static int name_is (const char *ln, const struct program *g, size_t off,
+                    size_t len) {
+  return strlen(ln) == len && memcmp(ln, g->pool + off, len) == 0;
 }
 
 
 static int on_start (void *ud, const char *name, const char **attrs) {
   struct reader *r = (struct reader *)ud;
-  lua_State *L = r->L;
+  const struct program *g = r->g;
   struct frame *p;
   int d = r->depth++;
   (void)attrs;
@@ -192,107 +529,45 @@ static int on_start (void *ud, const char *name, const char **attrs) {
     return 0;
   }
   if (r->nframes == 0) {  /* the root */
-    if (r->wrapper != NULL) {
-      push_frame(r, F_WRAP);
-      return 0;
-    }
-    open_value(r, A_DESC, 0);
+    if (r->wrapper != NULL)
+      push_frame(r, F_WRAP, NULL);
+    else
+      open_value(r, &g->nodes[g->root], 0);
     return 0;
   }
   p = &r->frames[r->nframes - 1];
   switch (p->type) {
-    case F_STRUCT: {
-      int e, kind;
-      lua_pushstring(L, name);
-      lua_rawget(L, p->base + 1);
-      if (lua_isnil(L, -1) && lname(name) != name) {
-        lua_pop(L, 1);
-        lua_pushstring(L, lname(name));
-        lua_rawget(L, p->base + 1);
-      }
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
+    case F_STRUCT:
+      if (!open_member(r, p, name))
         r->skip = 1;
-        return 0;
-      }
-      lua_replace(L, p->base + 2);
-      e = p->base + 2;
-      kind = (int)geti_int(L, e, 2);
-      p->child_kind = kind;
-      lua_rawgeti(L, e, 4);
-      p->flat = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-      if (p->flat && kind == K_LIST) {
-        member_container(r, p, e, 1);
-        lua_pop(L, 1);
-        lua_rawgeti(L, e, 3);        /* the item's value */
-        open_value(r, lua_gettop(L), 0);
-        /* the item value sat below the new frame: drop it */
-        lua_remove(L, r->frames[r->nframes - 1].base - 1);
-        r->frames[r->nframes - 1].base--;
-      }
-      else if (kind == K_MAP) {
-        int t;
-        member_container(r, p, e, 0);
-        t = lua_gettop(L);
-        if (p->flat) {
-          lua_rawgeti(L, e, 3);
-          open_entry(r, t + 1, t);
-        }
-        else {
-          open_value(r, e, t);
-        }
-        /* drop the helpers below the new frame */
-        {
-          struct frame *f = &r->frames[r->nframes - 1];
-          int n = f->base - t;
-          int i;
-          for (i = 0; i < n; i++)
-            lua_remove(L, t);
-          f->base -= n;
-        }
-      }
-      else
-        open_value(r, e, 0);
       return 0;
-    }
     case F_LIST:
       p->n++;
-      open_value(r, p->base + 1, 0);
+      open_value(r, &g->nodes[p->node->sub], 0);
       return 0;
     case F_MAP:
-      open_entry(r, p->base + 1, p->base);
+      lua_pushvalue(r->L, p->base);
+      open_entry(r, p->node);
       return 0;
     case F_ENTRY: {
       const char *ln = lname(name);
-      lua_rawgeti(L, p->base + 1, 1);
-      if (strcmp(ln, lua_tostring(L, -1)) == 0) {
-        lua_pop(L, 1);
+      const struct map *m = &g->maps[p->node->sub];
+      if (name_is(ln, g, m->key, m->keylen)) {
         p->child_key = 1;
-        push_frame(r, F_KEY);
-        return 0;
+        push_frame(r, F_KEY, NULL);
       }
-      lua_pop(L, 1);
-      lua_rawgeti(L, p->base + 1, 2);
-      if (strcmp(ln, lua_tostring(L, -1)) == 0) {
-        int v;
-        lua_pop(L, 1);
+      else if (name_is(ln, g, m->value, m->valuelen)) {
         p->child_key = 0;
-        lua_rawgeti(L, p->base + 1, 3);
-        v = lua_gettop(L);
-        open_value(r, v, 0);
-        lua_remove(L, v);
-        r->frames[r->nframes - 1].base--;
-        return 0;
+        open_value(r, &g->nodes[m->node], 0);
       }
-      lua_pop(L, 1);
-      r->skip = 1;
+      else
+        r->skip = 1;
       return 0;
     }
     case F_WRAP:
       if (!r->found && strcmp(lname(name), r->wrapper) == 0) {
         r->found = 1;
-        open_value(r, A_DESC, 0);
+        open_value(r, &g->nodes[g->root], 0);
       }
       else
         r->skip = 1;
@@ -304,29 +579,40 @@ static int on_start (void *ud, const char *name, const char **attrs) {
 }
 
 
+/* Pushes the number in s[0..len) as lua_stringtonumber reads it, or
+** nothing (returns 0). */
+static int push_number (lua_State *L, const char *s, size_t len) {
+  char buf[64];
+  if (len < sizeof(buf)) {
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return lua_stringtonumber(L, buf) == len + 1;
+  }
+  lua_pushlstring(L, s, len);
+  if (lua_stringtonumber(L, lua_tostring(L, -1)) == len + 1) {
+    lua_remove(L, -2);
+    return 1;
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+
 /* Pushes the value of a scalar of 'kind' from its text. */
 static void push_scalar (lua_State *L, int kind, const char *s, size_t len) {
   switch (kind) {
-    case K_INT: {
-      lua_pushlstring(L, s, len);
-      if (lua_stringtonumber(L, lua_tostring(L, -1)) == len + 1) {
-        lua_Integer i;
-        lua_remove(L, -2);
-        if (!lua_isinteger(L, -1)) {
-          int isint;
-          i = lua_tointegerx(L, -1, &isint);
-          if (isint) {
-            lua_pop(L, 1);
-            lua_pushinteger(L, i);
-          }
+    case K_INT:
+      if (!push_number(L, s, len))
+        lua_pushnil(L);
+      else if (!lua_isinteger(L, -1)) {
+        int isint;
+        lua_Integer i = lua_tointegerx(L, -1, &isint);
+        if (isint) {
+          lua_pop(L, 1);
+          lua_pushinteger(L, i);
         }
       }
-      else {
-        lua_pop(L, 1);
-        lua_pushnil(L);
-      }
       return;
-    }
     case K_BOOL:
       lua_pushboolean(L, len == 4 && memcmp(s, "true", 4) == 0);
       return;
@@ -349,11 +635,52 @@ static void push_scalar (lua_State *L, int kind, const char *s, size_t len) {
 }
 
 
+/* The closed child's value (on top) stored in its parent frame p. */
+static void store (struct reader *r, struct frame *p) {
+  lua_State *L = r->L;
+  switch (p->type) {
+    case F_STRUCT: {
+      const struct node *c = p->child;
+      if (c->flat && c->kind == K_LIST) {
+        if (!lua_isnil(L, -1)) {
+          lua_rawgeti(L, A_KEYS, c->key);
+          lua_rawget(L, p->base);
+          lua_insert(L, -2);
+          lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        }
+        lua_pop(L, 1);
+      }
+      else if (c->kind == K_MAP)
+        lua_pop(L, 1);  /* the map is out[name] already */
+      else {
+        lua_rawgeti(L, A_KEYS, c->key);
+        lua_insert(L, -2);
+        lua_rawset(L, p->base);
+      }
+      break;
+    }
+    case F_LIST:
+      lua_rawseti(L, p->base, p->n);
+      break;
+    case F_ENTRY:
+      lua_replace(L, p->base + (p->child_key ? 1 : 2));
+      break;
+    case F_WRAP:
+      lua_replace(L, r->result);
+      r->have = 1;
+      break;
+    default:  /* F_MAP: the entry wrote itself */
+      lua_pop(L, 1);
+      break;
+  }
+}
+
+
 static int on_end (void *ud, const char *name, const char *text,
                    size_t len) {
   struct reader *r = (struct reader *)ud;
   lua_State *L = r->L;
-  struct frame *f, *p;
+  struct frame *f;
   int d = --r->depth;
   (void)name;
   if (r->capture[d] >= 0) {
@@ -373,24 +700,21 @@ static int on_end (void *ud, const char *name, const char *text,
   /* the frame's value on top, its slots dropped */
   switch (f->type) {
     case F_SCALAR:
-      lua_settop(L, f->base - 1);
-      push_scalar(L, f->kind, text, len);
+      push_scalar(L, f->node->kind, text, len);
       break;
     case F_KEY:
-      lua_settop(L, f->base - 1);
       lua_pushlstring(L, text, len);
       break;
     case F_ENTRY:
-      if (!lua_isnil(L, f->base)) {
-        lua_pushvalue(L, f->base);
+      if (!lua_isnil(L, f->base + 1)) {
+        lua_pushvalue(L, f->base + 1);
         lua_pushvalue(L, f->base + 2);
-        lua_rawset(L, f->base + 3);
+        lua_rawset(L, f->base);
       }
       lua_settop(L, f->base - 1);
       lua_pushnil(L);
       break;
     case F_WRAP:
-      lua_settop(L, f->base - 1);
       return 0;
     default:
       lua_settop(L, f->base);
@@ -401,41 +725,7 @@ static int on_end (void *ud, const char *name, const char *text,
     r->have = 1;
     return 0;
   }
-  p = &r->frames[r->nframes - 1];
-  switch (p->type) {
-    case F_STRUCT:
-      if (p->flat && p->child_kind == K_LIST) {
-        if (!lua_isnil(L, -1)) {
-          lua_rawgeti(L, p->base + 2, 1);
-          lua_rawget(L, p->base);
-          lua_insert(L, -2);
-          lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-        }
-        lua_pop(L, 1);
-      }
-      else if (p->child_kind == K_MAP) {
-        lua_pop(L, 1);  /* the map is out[name] already */
-      }
-      else {
-        lua_rawgeti(L, p->base + 2, 1);
-        lua_insert(L, -2);
-        lua_rawset(L, p->base);
-      }
-      break;
-    case F_LIST:
-      lua_rawseti(L, p->base, p->n);
-      break;
-    case F_ENTRY:
-      lua_replace(L, p->child_key ? p->base : p->base + 2);
-      break;
-    case F_WRAP:
-      lua_replace(L, r->result);
-      r->have = 1;
-      break;
-    default:  /* F_MAP: the entry wrote itself */
-      lua_pop(L, 1);
-      break;
-  }
+  store(r, &r->frames[r->nframes - 1]);
   return 0;
 }
 
@@ -463,7 +753,9 @@ int kumo_xml_read (lua_State *L) {
   lua_settop(L, A_AUX);
   for (i = 1; i <= 4; i++)
     lua_rawgeti(L, A_AUX, i);  /* array mt, float, time, blob */
-  bx = (struct box *)lua_newuserdatauv(L, sizeof(*bx), 0);
+  r->g = get_program(L);       /* A_PROGRAM */
+  lua_getiuservalue(L, A_PROGRAM, 1);  /* A_KEYS */
+  bx = (struct box *)lua_newuserdatauv(L, sizeof(*bx), 0);  /* A_BOX */
   bx->x = NULL;
   if (luaL_newmetatable(L, READER_MT)) {
     lua_pushcfunction(L, reader_gc);

@@ -42,6 +42,22 @@ assert(xml.decode("<a x='1'>t<b/>u</a>").text == "tu")
 assert(xml.decode("<a><b></a>") == nil)
 assert(not pcall(xml.decode, "<a/>", { max_depth = "x" }))
 assert(json.decode(json.encode({ a = json.array(), n = 9007199254740993 })).n == 9007199254740993)
+-- xml.read's compiled programs (cached, then collected) through a client call
+local cases = json.decode(assert(io.open("bench/client/cases.json")):read("a"))
+local aws = require "kumo.aws"
+for _, case in ipairs(cases) do
+  local res = { status = 200, headers = case.headers, body = case.body }
+  local s = aws.session { region = "us-east-1", env = {}, config_file = "/nonexistent",
+    credentials_file = "/nonexistent", transport = function() return res end,
+    credentials = { access_key_id = "AKIDEXAMPLE", secret_access_key = "x" } }
+  local c = s:client(case.service)
+  for _ = 1, 3 do assert(type(c:call(case.op, case.params)) == "table") end
+end
+assert(#aws.session { region = "us-east-1", env = {}, config_file = "/nonexistent",
+  credentials_file = "/nonexistent", credentials = { access_key_id = "A", secret_access_key = "x" },
+  transport = function() return { status = 200, headers = {}, body = cases[2].body } end }
+  :client("ec2"):DescribeSubnets{}.Subnets == 6)
+collectgarbage()
 local ok_sigv4, sigv4 = pcall(require, "kumo.sigv4")
 if ok_sigv4 and sigv4.sign then
   sigv4.sign { method = "GET", url = "https://example.amazonaws.com/", headers = {},
