@@ -1,5 +1,5 @@
 # kumo — a C host embedding Lua 5.4 for scripted, multi-account AWS work.
-# Targets: all (bin/kumo), deps, test, demo, bench, asan, valgrind, fuzz,
+# Targets: all (bin/kumo), deps, test, demo, bench, asan, valgrind, fuzz, lint,
 # install, uninstall, clean. See README.md.
 
 PREFIX ?= /usr/local
@@ -80,6 +80,10 @@ asan: deps
 # The C unit tests and a Lua smoke test under valgrind: no errors, no leaks.
 valgrind: deps all
 	@tests/valgrind.sh
+
+# luacheck over all Lua (.luacheckrc); also run by the tests (suite 06).
+lint: deps
+	@bash tests/suites.d/06-lint.sh
 
 # Short libFuzzer runs of tests/fuzz/fuzz_*.c (FUZZ_SECONDS each, default 20).
 fuzz: deps

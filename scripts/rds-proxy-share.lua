@@ -98,14 +98,14 @@ local function main(argv)
   local progress = require("kumo.progress").new{ mode = o.quiet and "quiet" or "auto", out = io.stderr }
   local results = {}
   sched.run(function()
-    local res, errs = sched.parallel(cfg.pairs, function(pair)
+    local res, run_errs = sched.parallel(cfg.pairs, function(pair)
       return engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
         progress = function(_, text) sched.step(text) end,
         timeouts = raw.timeouts, steps = raw.steps })
     end, { limit = o.parallel, name = function(pair) return pair.name end, progress = progress })
     for i, pair in ipairs(cfg.pairs) do
       results[i] = res[i] or { pair = pair.name, action = o.action, outcome = "failed", steps = {},
-        calls = {}, problems = {}, notes = {}, error = tostring(errs[i]) }
+        calls = {}, problems = {}, notes = {}, error = tostring(run_errs[i]) }
     end
   end)
   progress:finish()

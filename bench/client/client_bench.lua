@@ -24,7 +24,8 @@ for _, case in ipairs(cases) do
   local op, params = case.op, case.params
   c:call(op, params) -- warm-up: model load and per-operation caches
   local n, start = 0, os.clock()
-  local deadline, now = start + seconds, start
+  local deadline = start + seconds
+  local now
   repeat
     for _ = 1, 50 do c:call(op, params) end
     n = n + 50

@@ -2,7 +2,6 @@
 -- (parse: a fresh parse+compile; search: evaluation of the compiled form).
 local jmespath = require "kumo.jmespath"
 local clock = require "kumo.clock"
-local json = require "kumo.json"
 local dir = arg[0]:match("^(.*)/[^/]*$") or "."
 
 local function read(p) local f = assert(io.open(p)); local s = f:read("a"); f:close(); return s end

@@ -48,8 +48,8 @@ M.array_mt = ARRAY_MT
 local type, pairs, ipairs, next, getmetatable, setmetatable =
   type, pairs, ipairs, next, getmetatable, setmetatable
 local mtype, floor, ceil, huge = math.type, math.floor, math.ceil, math.huge
-local sbyte, ssub, sfind, schar, sformat, concat =
-  string.byte, string.sub, string.find, string.char, string.format, table.concat
+local sbyte, ssub, sfind, sformat, concat =
+  string.byte, string.sub, string.find, string.format, table.concat
 local tsort = table.sort
 
 ----------------------------------------------------------------------------

@@ -49,7 +49,7 @@ local null = json.null
 local array_mt = { __name = "kumo.json.array" }
 
 local type, pairs, next, tostring, tonumber = type, pairs, next, tostring, tonumber
-local math_type, math_tointeger, math_floor = math.type, math.tointeger, math.floor
+local math_type, math_tointeger = math.type, math.tointeger
 local string_format, string_byte, string_sub, string_find =
   string.format, string.byte, string.sub, string.find
 local table_concat, table_sort = table.concat, table.sort

@@ -10,7 +10,7 @@
 -- @module kumo.regex
 local M = {}
 
-local byte, char, sub = string.byte, string.char, string.sub
+local char = string.char
 local ucodes = utf8.codes
 
 -- Character-class predicates over code points.
@@ -156,10 +156,9 @@ function Parser:atom()
     if self:peek() == 63 then -- ?
       self:next()
       local k = self:next()
-      if k == 58 then -- (?:
-      elseif k == 61 then look, neg = true, false
-      elseif k == 33 then look, neg = true, true
-      else fail("unsupported group") end
+      if k == 61 then look, neg = true, false          -- (?=
+      elseif k == 33 then look, neg = true, true       -- (?!
+      elseif k ~= 58 then fail("unsupported group") end -- (?: groups only
     end
     local node = self:alt()
     if self:next() ~= 41 then fail("unbalanced (") end

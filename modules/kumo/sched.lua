@@ -358,12 +358,13 @@ local function grant_slots()
   local keep = {}
   for _, e in ipairs(q) do
     local t = e[1]
-    if t.finished or t.tseq ~= e[2] then
-      -- gone (cancelled): drop
-    elseif lim:try_acquire(e[3]) then
-      wake(t, e[2], true)
-    else
-      keep[#keep + 1] = e
+    local gone = t.finished or t.tseq ~= e[2]  -- cancelled: dropped
+    if not gone then
+      if lim:try_acquire(e[3]) then
+        wake(t, e[2], true)
+      else
+        keep[#keep + 1] = e
+      end
     end
   end
   S.slotq = keep
@@ -772,7 +773,7 @@ function sched.parallel(fns, fn, opts)
       if sem then
         run = function()
           sem:acquire()
-          local guard <close> = setmetatable({}, { __close = function() sem:release() end })
+          local guard <close> = setmetatable -- luacheck: ignore 211({}, { __close = function() sem:release() end })
           local t = in_task()
           report("task_started", t)
           return body()

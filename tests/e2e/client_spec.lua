@@ -8,7 +8,7 @@ local aws = require "kumo.aws"
 local errors = require "kumo.errors"
 local sandbox = dofile((os.getenv("KUMO_ROOT") or ".") .. "/tests/lib/sandbox.lua")
 
-local RDS_ACCOUNT, APP_ACCOUNT, BASE_ACCOUNT = "222222222222", "111111111111", "123456789012"
+local RDS_ACCOUNT, BASE_ACCOUNT = "222222222222", "123456789012"
 
 describe("kumo client against the sandbox", function()
   local sb, attempts

@@ -5,7 +5,7 @@
 -- @module ojson
 local M = {}
 
-local byte, char, find, sub, tonumber = string.byte, string.char, string.find, string.sub, tonumber
+local byte, find, sub, tonumber = string.byte, string.find, string.sub, tonumber
 
 local ESC = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
 

@@ -120,7 +120,7 @@ function M.parse_time(s)
     frac = tonumber("0." .. f)
     rest = rest:sub(#f + 2)
   end
-  local offset = 0
+  local offset
   if rest == "Z" or rest == "z" or rest == "UTC" or rest == "" or rest == "GMT" then
     offset = 0
   else

@@ -22,7 +22,6 @@ local cjson = require("cjson")
 local json = cjson.new()
 json.null = cjson.null
 local crypto = optional("kumo.crypto") or {}
-local clock = optional("kumo.clock") or {}
 
 --- The JSON module used for parsing (kumo.json when present, else cjson).
 M.json = json

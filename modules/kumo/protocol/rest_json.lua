@@ -79,7 +79,7 @@ function M.parse(service, op, res)
       local body = res.body or ""
       if ps.eventstream then
         out[payload] = require("kumo.protocol.eventstream").events(shapes, ps, body,
-          function(shape, bytes) return jsonbody.read(shapes, shape, common.json_decode(bytes, "event")) end)
+          function(es, bytes) return jsonbody.read(shapes, es, common.json_decode(bytes, "event")) end)
       elseif ps.type == "blob" or ps.type == "string" then
         if body ~= "" then out[payload] = body end
       else

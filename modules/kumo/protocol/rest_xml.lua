@@ -88,10 +88,10 @@ function M.parse(service, op, res)
       local body = res.body or ""
       if ps.eventstream then
         out[payload] = require("kumo.protocol.eventstream").events(shapes, ps, body,
-          function(shape, bytes)
+          function(es, bytes)
             local node, err = xml.decode(bytes)
             if not node then error("event: " .. err, 0) end
-            return xmlbody.parse(shapes, shape, node)
+            return xmlbody.parse(shapes, es, node)
           end)
       elseif ps.type == "blob" or ps.type == "string" then
         if body ~= "" then out[payload] = body end

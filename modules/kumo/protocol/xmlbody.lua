@@ -211,20 +211,20 @@ end
 function compile_value(shapes, shape, name, flat, fresh)
   local t = shape.type
   local kind = KIND[t] or 1
-  local sub = false
+  local inner
   if t == "structure" then
-    sub = compile_structure(shapes, shape, fresh)
+    inner = compile_structure(shapes, shape, fresh)
   elseif t == "list" then
-    sub = compile_value(shapes, shapes[shape.member.shape], false, false, fresh)
+    inner = compile_value(shapes, shapes[shape.member.shape], false, false, fresh)
   elseif t == "map" then
     if shapes[shape.key.shape].type ~= "string" then return false end
     local v = compile_value(shapes, shapes[shape.value.shape], false, false, fresh)
-    sub = v and { shape.key.locationName or "key", shape.value.locationName or "value", v }
+    inner = v and { shape.key.locationName or "key", shape.value.locationName or "value", v }
   else
-    sub = true
+    inner = true
   end
-  if not sub then return false end
-  return { name, kind, sub, flat }
+  if not inner then return false end
+  return { name, kind, inner, flat }
 end
 
 local READ_AUX = { ARRAY_MT, common.float_value, common.parse_time, common.b64decode }

@@ -190,6 +190,7 @@ describe("kumo.http", function()
       res, msg, code = http.request { url = base .. "/chunked/300000", max_size = 100000 }
       assert.is_nil(res)
       assert.equal("CURLE_FILESIZE_EXCEEDED", code)
+      assert.matches("max_size (100000 bytes)", msg, 1, true)
       assert.equal(5000, #assert(http.request { url = base .. "/bytes/5000", max_size = 5000 }).body)
     end)
 

@@ -154,6 +154,7 @@ describe("kumo.validate", function()
     assert.is_nil(ok)
     assert.matches("Ping: takes no parameters", err, 1, true)
     ok, err = validate.try(model.service("sts"), model.operation("sts", "GetCallerIdentity"), "x")
+    assert.is_nil(ok)
     assert.matches("GetCallerIdentity: parameters must be a table, got string", err, 1, true)
   end)
 
