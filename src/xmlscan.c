@@ -7,11 +7,13 @@
 ** document this scanner reads, its events equal expat's (fuzz_xmlscan
 ** checks it), and every error message is expat's.
 **
-** The document is read twice with the same code: once to check that all
-** of it is in the subset (no events), once to deliver the events. A
-** handler therefore never sees a prefix of a document that expat then
-** reads again.
+** The whole document is checked before any event is delivered, so a
+** handler never sees a prefix of a document that expat then reads again.
+** The check records the events (up to MAX_EVENTS, positions into the
+** document) and they are replayed; a document with more events is read
+** a second time with the same code, delivering them.
 */
+#include <limits.h>
 #include <string.h>
 
 #include "kumo/xmlscan.h"
@@ -20,6 +22,7 @@
 #define NAMES_SIZE 4096     /* names of the open elements, '\0'-ended */
 #define ATTRS_SIZE 2048     /* one tag's decoded attributes */
 #define MAX_ATTRS 16
+#define MAX_EVENTS 1024     /* recorded by the check; more: read again */
 
 /* Byte classes. */
 #define C_NAME1 1   /* may start a name */
@@ -28,9 +31,24 @@
 #define C_SPACE 8   /* white space other than CR */
 #define C_PLAIN 16  /* C_TEXT, and ends no run in text (not ']') */
 
+enum { EV_START, EV_END, EV_TEXT, EV_REF };
+
+#define EV_SELFCLOSE 1
+#define EV_ATTRS 2
+
+struct event {
+  unsigned char type;
+  unsigned char n;          /* EV_START: EV_* flags; EV_REF: bytes in ref */
+  char ref[4];              /* EV_REF: the decoded character */
+  unsigned off;             /* where it begins in the document */
+  unsigned len;             /* EV_START: name length; EV_TEXT: bytes */
+};
+
 struct scan {
   const unsigned char *p, *end, *doc;
-  int emit;
+  int emit;                 /* deliver events as they are read */
+  struct event *ev;         /* the check's record, while 'nev' <= 'maxev' */
+  int nev, maxev;
   int max_depth;
   int depth;
   const struct kumo_xmlscan_handler *h;
@@ -327,20 +345,55 @@ static int attributes (struct scan *sc, int *selfclose) {
 }
 
 
-/* The start tag at sc->p ('<' then a name char). */
-static int start_tag (struct scan *sc) {
-  const unsigned char *tag = sc->p;
-  const unsigned char *nm = ++sc->p;
-  size_t nlen;
-  int selfclose;
-  if (name(sc, &nlen) != OK || attributes(sc, &selfclose) != OK)
-    return NO;
+/* Notes an event of the check (recording stops for good when full). */
+static struct event *record (struct scan *sc, int type,
+                             const unsigned char *at, size_t len) {
+  struct event *e;
+  if (sc->emit || sc->nev > sc->maxev)
+    return NULL;
+  if (sc->nev == sc->maxev) {
+    sc->nev++;  /* overflow: the events will be read again */
+    return NULL;
+  }
+  e = &sc->ev[sc->nev++];
+  e->type = (unsigned char)type;
+  e->n = 0;
+  e->off = (unsigned)(at - sc->doc);
+  e->len = (unsigned)len;
+  return e;
+}
+
+
+/* Opens an element: its name on the stack of open names. */
+static int push_name (struct scan *sc, const unsigned char *nm, size_t nlen) {
   if (sc->depth >= sc->max_depth || sc->namelen + nlen + 1 > NAMES_SIZE)
     return NO;
   sc->nameoff[sc->depth++] = sc->namelen;
   memcpy(sc->names + sc->namelen, nm, nlen);
   sc->namelen += nlen;
   sc->names[sc->namelen++] = '\0';
+  return OK;
+}
+
+
+static void pop_name (struct scan *sc) {
+  sc->namelen = sc->nameoff[--sc->depth];
+}
+
+
+/* The start tag at sc->p ('<' then a name char). */
+static int start_tag (struct scan *sc) {
+  const unsigned char *tag = sc->p;
+  const unsigned char *nm = ++sc->p;
+  struct event *e;
+  size_t nlen;
+  int selfclose;
+  if (name(sc, &nlen) != OK || attributes(sc, &selfclose) != OK
+      || push_name(sc, nm, nlen) != OK)
+    return NO;
+  if ((e = record(sc, EV_START, tag, nlen)) != NULL)
+    e->n = (unsigned char)((selfclose ? EV_SELFCLOSE : 0)
+                           | (sc->attrs[0] != NULL ? EV_ATTRS : 0));
   if (sc->emit) {
     const char *nmz = sc->names + sc->nameoff[sc->depth - 1];
     if (sc->h->start(sc->h->ud, nmz, sc->attrs) != 0) {
@@ -353,7 +406,7 @@ static int start_tag (struct scan *sc) {
     }
   }
   if (selfclose)
-    sc->namelen = sc->nameoff[--sc->depth];
+    pop_name(sc);
   return OK;
 }
 
@@ -376,16 +429,19 @@ static int end_tag (struct scan *sc) {
   if (sc->p >= sc->end || *sc->p != '>')
     return NO;
   sc->p++;
+  record(sc, EV_END, tag, 0);
   if (sc->emit && sc->h->end(sc->h->ud, open) != 0) {
     sc->stop_at = tag;
     return STOP;
   }
-  sc->namelen = sc->nameoff[--sc->depth];
+  pop_name(sc);
   return OK;
 }
 
 
 static int emit_text (struct scan *sc, const unsigned char *s, size_t len) {
+  if (len > 0)
+    record(sc, EV_TEXT, s, len);
   if (sc->emit && len > 0
       && sc->h->text(sc->h->ud, (const char *)s, len, 1) != 0) {
     sc->stop_at = s;
@@ -427,8 +483,13 @@ static int text (struct scan *sc) {
       char buf[4];
       size_t k;
       const unsigned char *at = p;
+      struct event *e;
       if (reference(sc, buf, &k) != OK)
         return NO;
+      if ((e = record(sc, EV_REF, at, 0)) != NULL) {
+        memcpy(e->ref, buf, k);
+        e->n = (unsigned char)k;
+      }
       if (sc->emit && sc->h->text(sc->h->ud, buf, k, 0) != 0) {
         sc->stop_at = at;
         return STOP;
@@ -471,6 +532,66 @@ static int document (struct scan *sc) {
 }
 
 
+/* The start of an element recorded by the check, delivered. */
+static int replay_start (struct scan *sc, const struct event *e) {
+  const unsigned char *nm = sc->doc + e->off + 1;
+  const char *nmz;
+  int selfclose;
+  if (push_name(sc, nm, e->len) != OK)
+    return NO;  /* cannot be: the check pushed it */
+  nmz = sc->names + sc->nameoff[sc->depth - 1];
+  sc->attrs[0] = NULL;
+  if (e->n & EV_ATTRS) {  /* decoded again: the check kept only the last tag's */
+    sc->p = nm + e->len;
+    if (attributes(sc, &selfclose) != OK)
+      return NO;
+  }
+  if (sc->h->start(sc->h->ud, nmz, sc->attrs) != 0)
+    return STOP;
+  if (e->n & EV_SELFCLOSE) {
+    if (sc->h->end(sc->h->ud, nmz) != 0)
+      return STOP;
+    pop_name(sc);
+  }
+  return OK;
+}
+
+
+/* Delivers the events the check recorded. */
+static int replay (struct scan *sc) {
+  const struct kumo_xmlscan_handler *h = sc->h;
+  int i, rc;
+  sc->depth = 0;
+  sc->namelen = 0;
+  for (i = 0; i < sc->nev; i++) {
+    const struct event *e = &sc->ev[i];
+    switch (e->type) {
+      case EV_START:
+        rc = replay_start(sc, e);
+        break;
+      case EV_END:
+        rc = h->end(h->ud, sc->names + sc->nameoff[sc->depth - 1]) != 0
+             ? STOP : OK;
+        if (rc == OK)
+          pop_name(sc);
+        break;
+      case EV_TEXT:
+        rc = h->text(h->ud, (const char *)sc->doc + e->off, e->len, 1) != 0
+             ? STOP : OK;
+        break;
+      default:
+        rc = h->text(h->ud, e->ref, e->n, 0) != 0 ? STOP : OK;
+        break;
+    }
+    if (rc != OK) {
+      sc->stop_at = sc->doc + e->off;
+      return rc;
+    }
+  }
+  return OK;
+}
+
+
 /* Line and column (from 1, in characters) of position 'at'. */
 static void position (const unsigned char *doc, const unsigned char *at,
                       unsigned long *line, unsigned long *column) {
@@ -493,6 +614,7 @@ int kumo_xmlscan (const char *s, size_t len, int max_depth,
                   const struct kumo_xmlscan_handler *h,
                   unsigned long *line, unsigned long *column) {
   struct scan sc;
+  struct event events[MAX_EVENTS];
   int rc;
   sc.doc = (const unsigned char *)s;
   sc.end = sc.doc + len;
@@ -501,11 +623,18 @@ int kumo_xmlscan (const char *s, size_t len, int max_depth,
   sc.stop_at = NULL;
   sc.p = sc.doc;
   sc.emit = 0;
+  sc.ev = events;
+  sc.nev = 0;
+  sc.maxev = len <= UINT_MAX ? MAX_EVENTS : 0;
   if (document(&sc) != OK)
     return KUMO_XMLSCAN_DECLINED;
-  sc.p = sc.doc;
-  sc.emit = 1;
-  rc = document(&sc);
+  if (sc.nev <= sc.maxev)
+    rc = replay(&sc);
+  else {
+    sc.p = sc.doc;
+    sc.emit = 1;
+    rc = document(&sc);
+  }
   if (rc == STOP)
     position(sc.doc, sc.stop_at, line, column);
   return rc;

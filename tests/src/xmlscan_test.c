@@ -4,6 +4,7 @@
 ** attributes, which pieces point into the document), what it declines
 ** (with no event delivered) and where a stopping handler is reported.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "kumo/xmlscan.h"
@@ -150,7 +151,33 @@ static void test_stops (void) {
 }
 
 
+/* Over MAX_EVENTS (1024) events the document is read again rather than
+** replayed: the same events, and a stop reported at the same place. */
+static void test_many_events (void) {
+  static char doc[8192];
+  struct kumo_xmlscan_handler h = { on_start, on_text, on_end, NULL };
+  struct trace t;
+  unsigned long line, col;
+  size_t n = 0;
+  int i;
+  n += (size_t)sprintf(doc + n, "<r>");
+  for (i = 0; i < 1100; i++)
+    n += (size_t)sprintf(doc + n, "<b/>");
+  n += (size_t)sprintf(doc + n, "x&amp;</r>");
+  memset(&t, 0, sizeof(t));
+  t.doc = doc;
+  t.doclen = n;
+  h.ud = &t;
+  CHECK(kumo_xmlscan(doc, n, 128, &h, &line, &col) == KUMO_XMLSCAN_DONE);
+  CHECK(t.events == 1 + 2 * 1100 + 2 + 1);
+  /* stop at the 1000th <b/>'s end */
+  CHECK(scan(doc, 128, 1 + 2 * 1000, &t, &line, &col) == KUMO_XMLSCAN_STOPPED);
+  CHECK(line == 1 && col == 4 + 4 * 999);
+}
+
+
 int main (void) {
+  test_many_events();
   test_reads();
   test_declines();
   test_stops();
