@@ -151,16 +151,29 @@ struct compile {
 static int compile_value (lua_State *L, struct compile *c, int desc);
 
 
+/* memo[value at idx] (an index of the program), or -1. */
+static int memo_get (lua_State *L, int memo, int idx) {
+  int i = -1;
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, memo) == LUA_TNUMBER)
+    i = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return i;
+}
+
+
+static void memo_set (lua_State *L, int memo, int idx, int i) {
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, i);
+  lua_rawset(L, memo);
+}
+
+
 static int compile_struct (lua_State *L, struct compile *c, int sub) {
   struct program *g = c->g;
   int s, first, n = 0, i, j;
-  lua_pushvalue(L, sub);
-  if (lua_rawget(L, c->structs) == LUA_TNUMBER) {
-    s = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
+  if ((s = memo_get(L, c->structs, sub)) >= 0)
     return s;
-  }
-  lua_pop(L, 1);
   lua_pushnil(L);
   while (lua_next(L, sub) != 0) {
     n++;
@@ -175,9 +188,7 @@ static int compile_struct (lua_State *L, struct compile *c, int sub) {
          sizeof(struct member));
   g->structs[s].first = first;
   g->structs[s].n = n;
-  lua_pushvalue(L, sub);
-  lua_pushinteger(L, s);
-  lua_rawset(L, c->structs);
+  memo_set(L, c->structs, sub, s);
   i = 0;
   lua_pushnil(L);
   while (lua_next(L, sub) != 0) {
@@ -207,19 +218,12 @@ static int key_index (lua_State *L, struct compile *c, int idx) {
   int k;
   if (!lua_isstring(L, idx))
     return 0;
-  lua_pushvalue(L, idx);
-  if (lua_rawget(L, c->names) == LUA_TNUMBER) {
-    k = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
+  if ((k = memo_get(L, c->names, idx)) >= 0)
     return k;
-  }
-  lua_pop(L, 1);
   k = ++c->g->nkeys;
   lua_pushvalue(L, idx);
   lua_rawseti(L, c->keys, k);
-  lua_pushvalue(L, idx);
-  lua_pushinteger(L, k);
-  lua_rawset(L, c->names);
+  memo_set(L, c->names, idx, k);
   return k;
 }
 
@@ -228,17 +232,11 @@ static int compile_value (lua_State *L, struct compile *c, int desc) {
   struct program *g = c->g;
   int v, kind, sub, top = lua_gettop(L);
   luaL_checkstack(L, 8, "xml.read: compiled shape too deep");
-  lua_pushvalue(L, desc);
-  if (lua_rawget(L, c->values) == LUA_TNUMBER) {
-    v = (int)lua_tointeger(L, -1);
-    lua_settop(L, top);
+  if ((v = memo_get(L, c->values, desc)) >= 0)
     return v;
-  }
   grow(L, (void **)&g->nodes, g->nnodes, &g->capnodes, sizeof(struct node));
   v = g->nnodes++;
-  lua_pushvalue(L, desc);
-  lua_pushinteger(L, v);
-  lua_rawset(L, c->values);
+  memo_set(L, c->values, desc, v);
   lua_rawgeti(L, desc, 1);
   g->nodes[v].key = key_index(L, c, -1);
   lua_rawgeti(L, desc, 2);

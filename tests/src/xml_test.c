@@ -5,48 +5,30 @@
 
 #include "kumo/xml.h"
 #include "check.h"
+#include "trace.h"
 
 /* Records events as "<name a=v>" and "</name:text>" in a string. */
 struct trace {
-  char buf[4096];
-  size_t len;
+  struct tracebuf tb;
   int stop_at;  /* stop on the Nth start (0: never) */
   int starts;
 };
 
 
-static void put (struct trace *t, const char *s, size_t n) {
-  if (t->len + n < sizeof(t->buf)) {
-    memcpy(t->buf + t->len, s, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-  }
-}
-
-
 static int on_start (void *ud, const char *name, const char **attrs) {
   struct trace *t = (struct trace *)ud;
-  int i;
-  put(t, "<", 1);
-  put(t, name, strlen(name));
-  for (i = 0; attrs[i] != NULL; i += 2) {
-    put(t, " ", 1);
-    put(t, attrs[i], strlen(attrs[i]));
-    put(t, "=", 1);
-    put(t, attrs[i + 1], strlen(attrs[i + 1]));
-  }
-  put(t, ">", 1);
+  trace_start(&t->tb, name, attrs);
   return ++t->starts == t->stop_at;
 }
 
 
 static int on_end (void *ud, const char *name, const char *text, size_t len) {
   struct trace *t = (struct trace *)ud;
-  put(t, "</", 2);
-  put(t, name, strlen(name));
-  put(t, ":", 1);
-  put(t, text, len);
-  put(t, ">", 1);
+  trace_put(&t->tb, "</", 2);
+  trace_put(&t->tb, name, strlen(name));
+  trace_put(&t->tb, ":", 1);
+  trace_put(&t->tb, text, len);
+  trace_put(&t->tb, ">", 1);
   return 0;
 }
 
@@ -58,8 +40,7 @@ static int parse (const char *s, size_t max_size, int max_depth,
   struct kumo_xml_handler h;
   struct kumo_xml *x;
   int rc;
-  memset(t->buf, 0, sizeof(t->buf));
-  t->len = 0;
+  memset(&t->tb, 0, sizeof(t->tb));
   t->starts = 0;
   err[0] = '\0';
   lim.max_size = max_size;
@@ -77,24 +58,24 @@ static int parse (const char *s, size_t max_size, int max_depth,
 
 
 static void test_events (void) {
-  struct trace t = {{0}, 0, 0, 0};
+  struct trace t = {{{0}, 0}, 0, 0};
   char err[256];
   CHECK(parse("<a x=\"1\" y='2'>t1<b>in</b>t2<c/>&amp;&#x41;</a>", 0, 0, &t,
               err) == 0);
-  CHECK_STR(t.buf, "<a x=1 y=2><b></b:in><c></c:></a:t1t2&A>");
+  CHECK_STR(t.tb.buf, "<a x=1 y=2><b></b:in><c></c:></a:t1t2&A>");
   CHECK(parse("<?xml version=\"1.0\"?>\n<!-- c --><r><![CDATA[<x>]]></r>", 0,
               0, &t, err) == 0);
-  CHECK_STR(t.buf, "<r></r:<x>>");
+  CHECK_STR(t.tb.buf, "<r></r:<x>>");
   CHECK(parse("<ns:a xmlns:ns=\"u\"><ns:b/></ns:a>", 0, 0, &t, err) == 0);
-  CHECK_STR(t.buf, "<ns:a xmlns:ns=u><ns:b></ns:b:></ns:a:>");
+  CHECK_STR(t.tb.buf, "<ns:a xmlns:ns=u><ns:b></ns:b:></ns:a:>");
   /* siblings reuse a depth's buffer: no text bleeds across */
   CHECK(parse("<r><a>one</a><a>2</a><a></a></r>", 0, 0, &t, err) == 0);
-  CHECK_STR(t.buf, "<r><a></a:one><a></a:2><a></a:></r:>");
+  CHECK_STR(t.tb.buf, "<r><a></a:one><a></a:2><a></a:></r:>");
 }
 
 
 static void test_errors (void) {
-  struct trace t = {{0}, 0, 0, 0};
+  struct trace t = {{{0}, 0}, 0, 0};
   char err[256];
   CHECK(parse("<a>\n<b></a>", 0, 0, &t, err) == -1);
   CHECK_STR(err, "xml: line 2, column 6: mismatched tag");
@@ -116,7 +97,7 @@ static void test_errors (void) {
 
 
 static void test_limits (void) {
-  struct trace t = {{0}, 0, 0, 0};
+  struct trace t = {{{0}, 0}, 0, 0};
   char err[256];
   char *deep;
   int i;

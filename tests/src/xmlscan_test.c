@@ -9,11 +9,11 @@
 
 #include "kumo/xmlscan.h"
 #include "check.h"
+#include "trace.h"
 
 /* Events as "<name a=v>", "[text]" ("{text}" when not lasting), "</name>". */
 struct trace {
-  char buf[2048];
-  size_t len;
+  struct tracebuf tb;
   int events;
   int stop_at;   /* stop on the Nth event (0: never) */
   const char *doc;
@@ -22,36 +22,18 @@ struct trace {
 };
 
 
-static void put (struct trace *t, const char *s, size_t n) {
-  if (t->len + n < sizeof(t->buf)) {
-    memcpy(t->buf + t->len, s, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-  }
-}
-
-
 static int on_start (void *ud, const char *name, const char **attrs) {
   struct trace *t = (struct trace *)ud;
-  int i;
-  put(t, "<", 1);
-  put(t, name, strlen(name));
-  for (i = 0; attrs[i] != NULL; i += 2) {
-    put(t, " ", 1);
-    put(t, attrs[i], strlen(attrs[i]));
-    put(t, "=", 1);
-    put(t, attrs[i + 1], strlen(attrs[i + 1]));
-  }
-  put(t, ">", 1);
+  trace_start(&t->tb, name, attrs);
   return ++t->events == t->stop_at;
 }
 
 
 static int on_text (void *ud, const char *s, size_t len, int lasting) {
   struct trace *t = (struct trace *)ud;
-  put(t, lasting ? "[" : "{", 1);
-  put(t, s, len);
-  put(t, lasting ? "]" : "}", 1);
+  trace_put(&t->tb, lasting ? "[" : "{", 1);
+  trace_put(&t->tb, s, len);
+  trace_put(&t->tb, lasting ? "]" : "}", 1);
   if (lasting && (s < t->doc || s + len > t->doc + t->doclen))
     t->outside = 1;
   return ++t->events == t->stop_at;
@@ -60,9 +42,9 @@ static int on_text (void *ud, const char *s, size_t len, int lasting) {
 
 static int on_end (void *ud, const char *name) {
   struct trace *t = (struct trace *)ud;
-  put(t, "</", 2);
-  put(t, name, strlen(name));
-  put(t, ">", 1);
+  trace_put(&t->tb, "</", 2);
+  trace_put(&t->tb, name, strlen(name));
+  trace_put(&t->tb, ">", 1);
   return ++t->events == t->stop_at;
 }
 
@@ -86,21 +68,21 @@ static void test_reads (void) {
   CHECK(scan("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
              "<R xmlns=\"http://x/\"><a>one</a><b/><c k='v' j = \"w\" >"
              "t</c ></R>\n", 128, 0, &t, &line, &col) == KUMO_XMLSCAN_DONE);
-  CHECK_STR(t.buf, "<R xmlns=http://x/><a>[one]</a><b></b>"
+  CHECK_STR(t.tb.buf, "<R xmlns=http://x/><a>[one]</a><b></b>"
                    "<c k=v j=w>[t]</c></R>");
   /* references are separate pieces that do not point into the document */
   CHECK(scan("<a>x&lt;&#65;&#x20AC;y</a>", 128, 0, &t, &line, &col)
         == KUMO_XMLSCAN_DONE);
-  CHECK_STR(t.buf, "<a>[x]{<}{A}{\xe2\x82\xac}[y]</a>");
+  CHECK_STR(t.tb.buf, "<a>[x]{<}{A}{\xe2\x82\xac}[y]</a>");
   CHECK(!t.outside);
   /* attribute values: references decoded, literal tab and LF become spaces */
   CHECK(scan("<a v=\"1&amp;\t2\n&#9;\"/>", 128, 0, &t, &line, &col)
         == KUMO_XMLSCAN_DONE);
-  CHECK_STR(t.buf, "<a v=1& 2 \t></a>");
+  CHECK_STR(t.tb.buf, "<a v=1& 2 \t></a>");
   /* UTF-8 text, ']' and '>' on their own */
   CHECK(scan("<a>\xc3\xa9\xf0\x9f\x98\x80]>]]</a>", 128, 0, &t, &line, &col)
         == KUMO_XMLSCAN_DONE);
-  CHECK_STR(t.buf, "<a>[\xc3\xa9\xf0\x9f\x98\x80]>]]]</a>");
+  CHECK_STR(t.tb.buf, "<a>[\xc3\xa9\xf0\x9f\x98\x80]>]]]</a>");
   CHECK(scan("<a><b><c/></b></a>", 3, 0, &t, &line, &col)
         == KUMO_XMLSCAN_DONE);
 }
@@ -147,7 +129,7 @@ static void test_stops (void) {
   CHECK(scan("<a>\n  <b/>\xc3\xa9<c/></a>", 128, 6, &t, &line, &col)
         == KUMO_XMLSCAN_STOPPED);
   CHECK(line == 2 && col == 8);  /* characters, not bytes: after the é */
-  CHECK_STR(t.buf, "<a>[\n  ]<b></b>[\xc3\xa9]<c>");
+  CHECK_STR(t.tb.buf, "<a>[\n  ]<b></b>[\xc3\xa9]<c>");
 }
 
 
