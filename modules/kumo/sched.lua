@@ -773,7 +773,10 @@ function sched.parallel(fns, fn, opts)
       if sem then
         run = function()
           sem:acquire()
-          local guard <close> = setmetatable -- luacheck: ignore 211({}, { __close = function() sem:release() end })
+          -- the guard is held for its __close only
+          -- luacheck: push ignore 211
+          local guard <close> = setmetatable({}, { __close = function() sem:release() end })
+          -- luacheck: pop
           local t = in_task()
           report("task_started", t)
           return body()
