@@ -52,20 +52,32 @@ local function decode_body(res)
   return common.json_decode(body)
 end
 
+-- The output member that is an event stream (it takes the whole body, e.g.
+-- Logs StartLiveTail), or false; looked up once per shape.
+local function stream_member(shapes, shape)
+  local name = shape._stream
+  if name == nil then
+    name = false
+    for n, ref in pairs(shape.members or {}) do
+      if shapes[ref.shape].eventstream then name = n break end
+    end
+    shape._stream = name
+  end
+  return name
+end
+
 --- Parse a successful response → output table (and `{request_id=}`).
 function M.parse(service, op, res)
   local out = {}
   local shapes = service.shapes
   if op.output then
-    -- an event stream member takes the whole body (e.g. Logs StartLiveTail)
     local shape = shapes[op.output.shape]
-    for name, ref in pairs(shape.members or {}) do
-      local ms = shapes[ref.shape]
-      if ms.eventstream then
-        out[name] = require("kumo.protocol.eventstream").events(shapes, ms, res.body or "",
-          function(s, bytes) return jsonbody.read(shapes, s, common.json_decode(bytes, "event")) end)
-        return out, { request_id = res.headers and res.headers["x-amzn-requestid"] }
-      end
+    local stream = stream_member(shapes, shape)
+    if stream then
+      out[stream] = require("kumo.protocol.eventstream").events(shapes,
+        shapes[shape.members[stream].shape], res.body or "",
+        function(s, bytes) return jsonbody.read(shapes, s, common.json_decode(bytes, "event")) end)
+      return out, { request_id = res.headers and res.headers["x-amzn-requestid"] }
     end
     local body = decode_body(res)
     if body then

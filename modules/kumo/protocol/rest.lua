@@ -255,9 +255,19 @@ end
 -- headers of `res`.
 function M.parse_headers(shapes, shape, res, out)
   local headers = res.headers or {}
-  local members = shape.members or {}
-  for name, ref in pairs(members) do
-    local loc = common.location(shapes, ref)
+  local located = shape._located
+  if located == nil then  -- once per shape: most outputs have none
+    located = {}
+    for name, ref in pairs(shape.members or {}) do
+      local loc = common.location(shapes, ref)
+      if loc == "statusCode" or loc == "header" or loc == "headers" then
+        located[#located + 1] = { name, ref, loc }
+      end
+    end
+    shape._located = located
+  end
+  for _, m in ipairs(located) do
+    local name, ref, loc = m[1], m[2], m[3]
     if loc == "statusCode" then
       out[name] = res.status
     elseif loc == "header" then
