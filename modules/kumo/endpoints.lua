@@ -10,16 +10,36 @@
 --    `AWS_ENDPOINT_URL_SECRETS_MANAGER`), `AWS_ENDPOINT_URL`, the profile's
 --    `services` section (`secrets_manager = \n endpoint_url = ...`), the
 --    profile's `endpoint_url`;
--- 4. the partition data: regional hosts, global endpoints (IAM,
---    Organizations) with their credential scope, regional STS
---    (`sts_regional_endpoints = legacy` maps botocore's 16 regions to
---    `sts.amazonaws.com`), FIPS / dual-stack variants.
+-- 4. the service's endpoint rule set (kumo.endpoint_rules over
+--    `models/<service>.endpoint-rule-set-1.json` and `_partitions.json`),
+--    with botocore's builtIns: `AWS::Region`, `AWS::UseFIPS`,
+--    `AWS::UseDualStack`, `AWS::STS::UseGlobalEndpoint`
+--    (`sts_regional_endpoints = legacy` and one of botocore's 16 legacy
+--    regions) and `SDK::Endpoint` (an URL of steps 1-3, which the rules
+--    then return as it is). The rule's `authSchemes` give the signing
+--    region and name.
+--
+-- Before the rules, botocore's client creation still consults
+-- `endpoints.json` (its ClientEndpointBridge); kumo does the same with
+-- `_endpoints.json` for the three things that step decides: the region of a
+-- client without one (the service's `partitionEndpoint`, e.g. `aws-global`
+-- for IAM; otherwise "no region"), refusing a FIPS / dual-stack variant the
+-- partition data does not know (botocore's EndpointVariantError, e.g.
+-- dual-stack in `aws-iso-e`), and the signing scope when the rule names none.
 --
 -- Plain `http://` is accepted only on loopback (`localhost`, `127.0.0.0/8`,
 -- `::1`) unless the caller opts in with `allow_http = true`.
 -- @module kumo.endpoints
 local endpoints = {}
 
+local model = require "kumo.model"
+local rules = require "kumo.endpoint_rules"
+local regex = require "kumo.regex"
+
+local format = string.format
+
+-- botocore's LEGACY_GLOBAL_STS_REGIONS (args.py): with
+-- `sts_regional_endpoints = legacy` these sign for us-east-1 at sts.amazonaws.com.
 local LEGACY_GLOBAL_STS = {}
 for _, r in ipairs{ "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
   "aws-global", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
@@ -27,80 +47,88 @@ for _, r in ipairs{ "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southe
   LEGACY_GLOBAL_STS[r] = true
 end
 
-local data -- the partition data, loaded on first use
+-- Partitions botocore's legacy resolver skips for dual-stack (regions.py).
+local NO_LEGACY_DUALSTACK = { ["aws-iso"] = true, ["aws-iso-b"] = true }
 
--- Expand the few regex forms the partition `regionRegex`es use (`^`, `$`,
--- `\-`, `\w`, `\d`, `+`, alternation groups) into a list of Lua patterns.
-local function regex_to_patterns(re)
-  local out = { "" }
-  local i, n = 1, #re
-  while i <= n do
-    local c = re:sub(i, i)
-    local piece
-    if c == "(" then
-      local close = re:find(")", i, true)
-      local alts = {}
-      for a in re:sub(i + 1, close - 1):gmatch("[^|]+") do alts[#alts + 1] = a end
-      local new = {}
-      for _, prefix in ipairs(out) do
-        for _, a in ipairs(alts) do new[#new + 1] = prefix .. a:gsub("%p", "%%%0") end
-      end
-      out = new
-      i = close + 1
-    else
-      if c == "\\" then
-        local e = re:sub(i + 1, i + 1)
-        piece = (e == "w" and "[%w_]") or (e == "d" and "%d") or (e == "s" and "%s")
-          or ("%" .. e)
-        i = i + 2
-      elseif c == "^" or c == "$" or c == "+" or c == "*" then
-        piece = c
-        i = i + 1
-      elseif c:match("%w") then
-        piece = c
-        i = i + 1
-      else
-        piece = "%" .. c
-        i = i + 1
-      end
-      for k, prefix in ipairs(out) do out[k] = prefix .. piece end
-    end
-  end
-  return out
+--- Is `region` a region name botocore accepts (`validate_region_name`: a
+-- host label of 1 to 63 letters, digits and hyphens, not all digits)?
+-- @tparam string region
+-- @treturn boolean
+function endpoints.valid_region(region)
+  return type(region) == "string" and #region >= 1 and #region <= 63 and region:find("^[%w%-]*$") ~= nil
+    and region:sub(1, 1) ~= "-" and region:sub(-1) ~= "-" and not region:find("^%d+$")
 end
 
---- Load (once) and return the partition data generated from botocore.
--- @treturn table `{ partitions = {...}, services = { [prefix] = { [partition] = {...} } } }`
-function endpoints.data()
-  if data then return data end
-  local d = require("kumo.model").partitions()
-  for _, p in ipairs(d.partitions) do
-    p.region_set = {}
-    for _, r in ipairs(p.regions or {}) do p.region_set[r] = true end
-    p.patterns = regex_to_patterns(p.regionRegex or "^$")
+-- `_endpoints.json`, its partitions given region sets and compiled regexes
+-- (once per load: kumo.model keeps the table until model.reset()).
+local function legacy_data()
+  local d = model.endpoint_names()
+  if not d.prepared then
+    for _, p in ipairs(d.partitions) do
+      p.region_set = {}
+      for _, r in ipairs(p.regions or {}) do p.region_set[r] = true end
+      p.re = regex.compile(p.regionRegex or "^$")
+    end
+    d.prepared = true
   end
-  data = d
   return d
 end
 
---- The partition a region belongs to (the `aws` partition when none matches,
--- as botocore does).
--- @tparam string region
--- @treturn table the partition entry
-function endpoints.partition(region)
-  local d = endpoints.data()
-  local parts = d.partitions
-  for _, p in ipairs(parts) do
-    if p.region_set[region] then return p end
-  end
-  for _, p in ipairs(parts) do
-    for _, pat in ipairs(p.patterns) do
-      if region:find(pat) then return p end
+local function has(list, tags)
+  for _, t in ipairs(list or {}) do if t == tags then return true end end
+  return false
+end
+
+--- botocore's client-creation step (ClientEndpointBridge over
+-- `endpoints.json`), reduced to what still matters once rule sets pick the
+-- host: the endpoint name (the region, or the service's partition endpoint
+-- for a client without region or a non-regional service) and its
+-- credential scope. Raises when botocore would (no region for a regional
+-- service; a FIPS / dual-stack variant it does not know).
+-- @tparam string prefix the service's endpoint prefix
+-- @tparam string|nil region
+-- @tparam boolean fips
+-- @tparam boolean dual
+-- @treturn string the endpoint name
+-- @treturn table the credential scope (`region`, `service`), possibly empty
+function endpoints.legacy_endpoint(prefix, region, fips, dual)
+  local d = legacy_data()
+  local tags = (dual and fips and "dualstack,fips") or (dual and "dualstack") or (fips and "fips")
+  local services = d.services[prefix] or {}
+  local function in_partition(p, force)
+    local svc = services[p.partition] or {}
+    local eps = svc.endpoints or {}
+    local name = region
+    if name == nil then
+      name = svc.partitionEndpoint
+      if not name then
+        error(format("%s: no region: pass aws.session{ region = \"...\" }, set AWS_REGION, "
+          .. "or set region in the profile", prefix), 0)
+      end
     end
-    -- global pseudo-regions (`aws-global`, `aws-cn-global`)
-    if region == p.partition .. "-global" then return p end
+    if eps[name] == nil then
+      if not (force or p.region_set[name] or (p.re and regex.test(p.re, name))) then return nil end
+      if svc.partitionEndpoint and svc.isRegionalized == false then name = svc.partitionEndpoint end
+    end
+    local ep = eps[name] or {}
+    if tags and not (has(ep.variants, tags) or has(svc.variants, tags) or has(p.variants, tags)) then
+      local what = fips and (dual and "FIPS dual-stack" or "FIPS") or "dual-stack"
+      error(format("%s: no %s endpoint in region %s: the partition %s has none (botocore "
+        .. "refuses it too, EndpointVariantError)", prefix, what, name, p.partition), 0)
+    end
+    return name, ep.credentialScope or svc.credentialScope or {}
   end
-  return parts[1]
+  for _, p in ipairs(d.partitions) do
+    if not (dual and NO_LEGACY_DUALSTACK[p.partition]) then
+      local name, scope = in_partition(p)
+      if name then return name, scope end
+    end
+  end
+  -- botocore falls back to the aws partition for a region no partition knows
+  for _, p in ipairs(d.partitions) do
+    if p.partition == "aws" then return in_partition(p, true) end
+  end
+  return region, {}
 end
 
 local LOOPBACK = { localhost = true, ["::1"] = true, ["[::1]"] = true }
@@ -153,87 +181,96 @@ function endpoints.snake_id(service_id)
   return (service_id:lower():gsub("[%s%-]+", "_"))
 end
 
-local function expand(template, service, region, dns)
-  return (template:gsub("{(%w+)}", { service = service, region = region, dnsSuffix = dns }))
+-- The auth schemes botocore can sign with when the AWS CRT is not
+-- installed (auth.py's AUTH_TYPE_MAPS, names without the `sig` prefix).
+-- `v4a` (sigv4a) is not among them, nor does kumo sign it: botocore then
+-- picks the next scheme the endpoint lists (sigv4 in the AWS rule sets).
+local SIGNERS = {}
+for _, n in ipairs{ "v2", "v3", "v3https", "s3", "s3-query", "s3-presign-post",
+  "s3v4-presign-post", "v4-s3express", "v4-s3express-query", "v4-s3express-presign-post",
+  "bearer", "v4", "v4-query", "s3v4", "s3v4-query" } do
+  SIGNERS[n] = true
 end
 
-local function variant_of(list, fips, dualstack)
-  if not list then return nil end
-  for _, v in ipairs(list) do
-    local has_f, has_d = false, false
-    for _, t in ipairs(v.tags or {}) do
-      if t == "fips" then has_f = true elseif t == "dualstack" then has_d = true end
+--- The signing scope an endpoint rule names (botocore's
+-- `auth_schemes_to_signing_ctx`): the first scheme botocore can sign with,
+-- its `signingRegion` (or `signingRegionSet` joined by commas) and
+-- `signingName`.
+-- @tparam table|nil schemes the endpoint's `properties.authSchemes`
+-- @treturn table|nil `{ name=, region=, service= }`
+function endpoints.auth_scheme(schemes)
+  if type(schemes) ~= "table" or #schemes == 0 then return nil end
+  for _, s in ipairs(schemes) do
+    local name = tostring(s.name or ""):gsub("^sig", "")
+    if SIGNERS[name] then
+      local region = s.signingRegion
+      if region == nil and type(s.signingRegionSet) == "table" and #s.signingRegionSet > 0 then
+        region = table.concat(s.signingRegionSet, ",")
+      end
+      return { name = name, region = region, service = s.signingName }
     end
-    if has_f == fips and has_d == dualstack then return v end
   end
-  return nil
+  local names = {}
+  for _, s in ipairs(schemes) do names[#names + 1] = tostring(s.name) end
+  error("no supported signature version among the endpoint's auth schemes: "
+    .. table.concat(names, ", "), 0)
 end
 
---- Resolve an endpoint from the partition data.
--- @tparam table meta the service model's metadata (`endpointPrefix`, `signingName`)
--- @tparam string region
--- @tparam[opt] table opts `{ sts_regional_endpoints = "regional"|"legacy", use_fips =, use_dualstack = }`
--- @treturn table `{ url=, host=, signing_region=, signing_name=, partition= }`
-function endpoints.from_partition(meta, region, opts)
-  opts = opts or {}
-  local prefix = meta.endpointPrefix
-  local d = endpoints.data()
-  local part = endpoints.partition(region)
-  local svc = d.services[prefix] and d.services[prefix][part.partition] or {}
-  local key = region
-  if prefix == "sts" and opts.sts_regional_endpoints == "legacy" and LEGACY_GLOBAL_STS[region] then
-    key = "aws-global"
-  end
-  if svc.isRegionalized == false and svc.partitionEndpoint then key = svc.partitionEndpoint end
-  if region == part.partition .. "-global" and svc.partitionEndpoint then key = svc.partitionEndpoint end
-  local ep = svc.endpoints and svc.endpoints[key] or {}
-  local sdef = svc.defaults or {}
-  local dns = part.dnsSuffix
-  local hostname = ep.hostname
-  local fips, dual = opts.use_fips and true or false, opts.use_dualstack and true or false
-  if fips or dual then
-    -- The endpoint's own variant, else the partition's variant template, else
-    -- the rule sets' generic form from the partition outputs
-    -- (`{service}[-fips].{region}.{dnsSuffix | dualStackDnsSuffix}`).
-    -- A global endpoint without a variant of its own has no such host.
-    local out = part.outputs or {}
-    local global = key ~= region
-    local v = variant_of(ep.variants, fips, dual) or variant_of(sdef.variants, fips, dual)
-    local pv = not global and variant_of(part.defaults and part.defaults.variants, fips, dual)
-    local what = fips and (dual and "FIPS dual-stack" or "FIPS") or "dual-stack"
-    if v and v.hostname then
-      hostname = v.hostname
-    elseif pv then
-      dns = pv.dnsSuffix or dns
-      hostname = expand(pv.hostname, prefix, region, dns)
-    elseif global or (fips and not out.supportsFIPS) or (dual and not out.supportsDualStack) then
-      error(string.format("%s: no %s endpoint known in region %s", prefix, what, region), 0)
-    else
-      dns = dual and (out.dualStackDnsSuffix or dns) or (out.dnsSuffix or dns)
-      hostname = prefix .. (fips and "-fips." or ".") .. region .. "." .. dns
-    end
-  end
-  if not hostname then
-    hostname = expand(sdef.hostname or part.defaults.hostname, prefix, key, dns)
-  else
-    hostname = expand(hostname, prefix, key, dns)
-  end
-  local scope = ep.credentialScope or sdef.credentialScope or {}
-  local signing_region = scope.region or region
-  if signing_region == "aws-global" or signing_region == part.partition .. "-global" then
-    signing_region = part.outputs and part.outputs.implicitGlobalRegion or "us-east-1"
-  end
-  return {
-    url = "https://" .. hostname, scheme = "https", host = hostname, authority = hostname,
-    path = "", signing_region = signing_region,
-    signing_name = scope.service or meta.signingName or prefix,
-    partition = part.partition,
+--- Evaluate the service's endpoint rule set with botocore's builtIns.
+-- @tparam table meta the service model's metadata (`kumoName`, `endpointPrefix`, `signingName`)
+-- @tparam table params `{ Region=, UseFIPS=, UseDualStack=, Endpoint=, UseGlobalEndpoint= }`
+--   by builtIn meaning (mapped to each rule set's own parameter names)
+-- @treturn table the rule's endpoint `{ url=, properties=, headers= }`
+function endpoints.from_rules(meta, params)
+  local name = meta.kumoName or meta.endpointPrefix
+  local ruleset = model.endpoint_ruleset(name)
+  local builtins = {
+    ["AWS::Region"] = params.Region, ["AWS::UseFIPS"] = params.UseFIPS,
+    ["AWS::UseDualStack"] = params.UseDualStack, ["SDK::Endpoint"] = params.Endpoint,
+    ["AWS::STS::UseGlobalEndpoint"] = params.UseGlobalEndpoint,
   }
+  local input = {}
+  for pname, def in pairs(ruleset.parameters or {}) do
+    if def.builtIn ~= nil then input[pname] = builtins[def.builtIn] end
+  end
+  local ep, msg = rules.resolve(ruleset, input, model.partitions())
+  if not ep then
+    error(format("%s: endpoint rules (region %s): %s", meta.endpointPrefix or name,
+      tostring(params.Region or "none"), msg), 0)
+  end
+  return ep
 end
 
 local function truthy(v)
   if type(v) == "boolean" then return v end
   return v ~= nil and tostring(v):lower() == "true"
+end
+
+-- The configured endpoint URL (steps 1-3 of the order above) and where it
+-- came from, or nil.
+local function configured_url(args, sid)
+  local getenv = args.getenv or os.getenv
+  local profile = args.profile or {}
+  if args.client_url then return args.client_url, "the client's endpoint_url option" end
+  if args.session_url then return args.session_url, "aws.session{ endpoint_url }" end
+  local ignore = args.ignore_configured
+  if ignore == nil then
+    local e = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+    if e ~= nil and e ~= "" then ignore = truthy(e)
+    else ignore = truthy(profile.ignore_configured_endpoint_urls) end
+  end
+  if ignore then return nil end
+  local name = "AWS_ENDPOINT_URL_" .. sid:upper()
+  local url = getenv(name)
+  if url ~= nil and url ~= "" then return url, name end
+  url = getenv("AWS_ENDPOINT_URL")
+  if url ~= nil and url ~= "" then return url, "AWS_ENDPOINT_URL" end
+  local s = args.services and args.services[sid]
+  if type(s) == "table" and s.endpoint_url then
+    return s.endpoint_url, format("services section, %s = endpoint_url", sid)
+  end
+  if profile.endpoint_url then return profile.endpoint_url, "profile endpoint_url" end
+  return nil
 end
 
 --- Resolve a client's endpoint.
@@ -242,70 +279,70 @@ end
 --   `getenv` (function), `profile` (merged profile table or nil),
 --   `services` (the profile's services section, a table or nil),
 --   `allow_http`, `ignore_configured` (explicit option, or nil),
---   `sts_regional_endpoints`, `use_fips`, `use_dualstack`
--- @treturn table `{ url=, host=, authority=, path=, scheme=, signing_region=, signing_name=, source= }`
+--   `sts_regional_endpoints` (`regional` (default) or `legacy`), `use_fips`, `use_dualstack`
+-- @treturn table `{ url=, host=, authority=, path=, scheme=, signing_region=,
+--   signing_name=, partition=, source=, headers= (the rule's, `{ name = { value, ... } }`) }`
+-- @raise a message naming the service, the region and the problem (a
+--   malformed region, no region, a variant botocore refuses, the rule
+--   set's own error)
 function endpoints.resolve(args)
   local meta = args.meta
-  local getenv = args.getenv or os.getenv
-  local profile = args.profile or {}
+  local prefix = meta.endpointPrefix
   local region = args.region
-  local sid = endpoints.snake_id(meta.serviceId or meta.endpointPrefix)
-  local url, source = args.client_url, "the client's endpoint_url option"
-  if not url then url, source = args.session_url, "aws.session{ endpoint_url }" end
-  if not url then
-    local ignore = args.ignore_configured
-    if ignore == nil then
-      local e = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-      if e ~= nil and e ~= "" then ignore = truthy(e)
-      else ignore = truthy(profile.ignore_configured_endpoint_urls) end
+  local fips, dual = args.use_fips and true or false, args.use_dualstack and true or false
+  if region ~= nil then
+    if not endpoints.valid_region(region) then
+      error(format("%s: region %q is not a valid region name (letters, digits and hyphens, "
+        .. "e.g. us-east-1)", prefix, tostring(region)), 0)
     end
-    if not ignore then
-      local name = "AWS_ENDPOINT_URL_" .. sid:upper()
-      url = getenv(name)
-      if url == "" then url = nil end
-      source = name
-      if not url then
-        url, source = getenv("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL"
-        if url == "" then url = nil end
-      end
-      if not url and args.services then
-        local s = args.services[sid]
-        url = type(s) == "table" and s.endpoint_url or nil
-        source = string.format("services section, %s = endpoint_url", sid)
-      end
-      if not url and profile.endpoint_url then
-        url, source = profile.endpoint_url, "profile endpoint_url"
-      end
-    end
+    -- botocore turns the pseudo regions `fips-us-east-1` / `us-east-1-fips`
+    -- into the region with FIPS on
+    local plain = region:gsub("fips%-", ""):gsub("%-fips", "")
+    if plain ~= region then region, fips = plain, true end
   end
-  if url then
-    local ep = endpoints.parse_url(url, source, args.allow_http)
-    ep.source = source
-    -- A custom endpoint signs with the client's region (botocore's rule sets
-    -- do the same); global services without a region use their scope's.
-    if region then
-      ep.signing_region = region
-    else
-      local ok, p = pcall(endpoints.from_partition, meta, "us-east-1", args)
-      ep.signing_region = ok and p.signing_region or "us-east-1"
-    end
-    ep.signing_name = meta.signingName or meta.endpointPrefix
-    return ep
+  local sts_mode = args.sts_regional_endpoints
+  if sts_mode == nil or sts_mode == "" then sts_mode = "regional" end
+  if sts_mode ~= "regional" and sts_mode ~= "legacy" then
+    error(format("%s: sts_regional_endpoints = %q: use \"regional\" or \"legacy\"", prefix,
+      tostring(sts_mode)), 0)
   end
-  if not region then
-    -- Global services (IAM, Organizations) need no region.
-    local d = endpoints.data()
-    local svc = d.services[meta.endpointPrefix]
-    local aws = svc and svc.aws
-    if aws and aws.isRegionalized == false then region = "aws-global"
-    else
-      error(string.format("%s: no region: pass aws.session{ region = \"...\" }, set AWS_REGION, "
-        .. "or set region in the profile", meta.endpointPrefix), 0)
-    end
+
+  local url, source = configured_url(args, endpoints.snake_id(meta.serviceId or prefix))
+  local parsed
+  if url then parsed = endpoints.parse_url(url, source, args.allow_http) end
+  -- botocore's client creation: the endpoint name and scope (and its refusals)
+  local name, scope
+  if parsed then
+    name, scope = region, {}
+  else
+    name, scope = endpoints.legacy_endpoint(prefix, region, fips, dual)
   end
-  local ep = endpoints.from_partition(meta, region, args)
-  ep.source = "partition " .. ep.partition
-  return ep
+  -- a client without region (and STS, which botocore special-cases) gives
+  -- the rules the endpoint name of the step above
+  local rule_region = (region == nil or prefix == "sts") and name or region
+  local ep = endpoints.from_rules(meta, {
+    Region = rule_region,
+    -- an endpoint URL cannot be combined with the variants: botocore turns them off
+    UseFIPS = fips and not parsed, UseDualStack = dual and not parsed,
+    Endpoint = url,
+    UseGlobalEndpoint = sts_mode == "legacy" and LEGACY_GLOBAL_STS[rule_region] == true,
+  })
+  -- the rules return a configured URL as given; kumo keeps its checks on it
+  local result = endpoints.parse_url(ep.url, source or "the endpoint rule set",
+    parsed and args.allow_http or not parsed)
+  local auth = endpoints.auth_scheme(ep.properties and ep.properties.authSchemes)
+  result.signing_region = auth and auth.region or scope.region or name
+  result.signing_name = auth and auth.service or scope.service or meta.signingName or prefix
+  if result.signing_region == nil then
+    -- an endpoint URL and no region: botocore fails to sign (NoRegionError);
+    -- kumo signs for us-east-1, where the global services live
+    result.signing_region = "us-east-1"
+  end
+  result.partition = rules.functions["aws.partition"](model.partitions(), rule_region).name
+  result.source = source or format("endpoint rule set of %s (partition %s)",
+    meta.kumoName or prefix, result.partition)
+  result.headers = ep.headers
+  return result
 end
 
 return endpoints

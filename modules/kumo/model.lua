@@ -163,27 +163,63 @@ function M.shape(svc, shape_name)
   return svc.shapes[shape_name]
 end
 
-local partitions
---- Partition and endpoint data (`_partitions.json`): `partitions` (list of
--- botocore partition entries with `regions` as a list and `outputs` from
--- partitions.json) and `services[endpointPrefix][partition]`.
-function M.partitions()
-  if partitions then return partitions end
+local data_files, rulesets = {}, {}
+
+-- A `_*.json` data file of the first model folder that has it, decoded once.
+local function data_file(file)
+  local v = data_files[file]
+  if v then return v end
   for _, dir in ipairs(folders()) do
-    local path = dir .. "/_partitions.json"
+    local path = dir .. "/" .. file
     local text = read(path)
     if text then
-      partitions = decode(text, path)
-      return partitions
+      v = decode(text, path)
+      data_files[file] = v
+      return v
     end
   end
-  error("kumo.model: _partitions.json not found; regenerate with tools/gen-models.py", 0)
+  error("kumo.model: " .. file .. " not found; regenerate with tools/gen-models.py", 0)
+end
+
+--- The partitions the endpoint rule sets read (`_partitions.json`,
+-- botocore's `partitions.json`): `{ partitions = { { id =, regionRegex =,
+-- regions = { [name] = {...} }, outputs = {...} }, ... } }`.
+function M.partitions()
+  return data_file("_partitions.json")
+end
+
+--- What botocore's client creation reads from `endpoints.json`
+-- (`_endpoints.json`): `partitions` (`partition`, `regionRegex`, `regions`,
+-- `variants`) and `services[endpointPrefix][partition]` (`partitionEndpoint`,
+-- `isRegionalized`, `variants`, `endpoints = { [name] = variants }`), where
+-- a variant is its tags sorted and joined by commas (`"dualstack,fips"`).
+function M.endpoint_names()
+  return data_file("_endpoints.json")
+end
+
+--- The endpoint rule set of a service (`<service>.endpoint-rule-set-1.json`
+-- beside its model file), loaded on first use.
+-- @param name botocore's service name
+-- @return the decoded rule set
+function M.endpoint_ruleset(name)
+  local rs = rulesets[name]
+  if rs then return rs end
+  local svc = M.service(name)
+  local path = svc.path:gsub("[^/\\]*$", "") .. name .. ".endpoint-rule-set-1.json"
+  local text = read(path)
+  if not text then
+    error(string.format("kumo.model: %s has no endpoint rule set (%s); regenerate the model "
+      .. "with tools/gen-models.py", name, path), 0)
+  end
+  rs = decode(text, path)
+  rulesets[name] = rs
+  return rs
 end
 
 --- Forget loaded models (tests, benchmarks).
 function M.reset()
   cache = {}
-  partitions = nil
+  data_files, rulesets = {}, {}
 end
 
 return M

@@ -1,7 +1,8 @@
 # kumo.endpoints against botocore (the default python3's, rule-set based) for
-# every region of every partition and the ten shipped services: host,
-# signing region and signing name of the plain endpoint must agree (one test
-# per service); FIPS / dual-stack agreement is printed for information.
+# every region of every partition (and no region) and the ten shipped
+# services, plain, FIPS, dual-stack and FIPS + dual-stack (STS also with
+# sts_regional_endpoints = legacy): host, signing region and signing name
+# must agree, or both refuse (one test per case).
 set -u
 kumo=${KUMO:-bin/kumo}
 tmp=$(mktemp -d)

@@ -1,5 +1,6 @@
 -- kumo.model: lazy model loading, errors with close matches, protocol
--- choice, partitions; and tools/gen-models.py regenerating the models.
+-- choice, partitions and endpoint rule sets; and tools/gen-models.py
+-- regenerating the models.
 local model = require "kumo.model"
 
 local SHIPPED = { "sts", "iam", "ec2", "rds", "ram", "secretsmanager", "kms",
@@ -142,19 +143,43 @@ describe("kumo.model", function()
     assert.matches("gen-models.py", msg, 1, true)
   end)
 
-  it("carries partitions and the endpoints of the shipped services", function()
+  it("carries partitions, the endpoint rule sets and the endpoint names", function()
     local p = model.partitions()
-    local aws
-    for _, part in ipairs(p.partitions) do if part.partition == "aws" then aws = part end end
-    assert.is_table(aws)
-    assert.are.equal("amazonaws.com", aws.dnsSuffix)
-    assert.are.equal("{service}.{region}.{dnsSuffix}", aws.defaults.hostname)
-    assert.is_truthy(table.concat(aws.regions, " "):find("ap-northeast-1", 1, true))
-    local iam = p.services.iam.aws
+    local aws = p.partitions[1]
+    assert.are.equal("aws", aws.id, "aws first: the rules' default partition")
+    assert.are.equal("amazonaws.com", aws.outputs.dnsSuffix)
+    assert.is_table(aws.regions["ap-northeast-1"])
+    assert.is_string(aws.regionRegex)
+    for _, name in ipairs(SHIPPED) do
+      local rs = model.endpoint_ruleset(name)
+      assert.is_table(rs.parameters.Region, name)
+      assert.is_table(rs.rules[1], name)
+      assert.matches("do not edit", rs._generated, 1, true)
+    end
+    assert.are.equal(model.endpoint_ruleset("sts"), model.endpoint_ruleset("sts"), "loaded once")
+    local text = read(model.service("iam").path:gsub("iam%.json$", "iam.endpoint-rule-set-1.json"))
+    assert.is_nil(text:find('"documentation"', 1, true))
+    local names = model.endpoint_names()
+    local iam = names.services.iam.aws
     assert.are.equal("aws-global", iam.partitionEndpoint)
-    assert.are.equal("iam.amazonaws.com", iam.endpoints["aws-global"].hostname)
-    assert.is_table(p.services.sts.aws.endpoints["ap-northeast-1"])
-    assert.is_table(p.services.monitoring, "cloudwatch by its endpoint prefix")
+    assert.is_false(iam.isRegionalized)
+    assert.is_table(names.services.monitoring, "cloudwatch by its endpoint prefix")
+    for _, part in ipairs(names.partitions) do
+      if part.partition == "aws-iso-e" then assert.are.same({ "fips" }, part.variants) end
+    end
+  end)
+
+  it("names a service whose model has no endpoint rule set", function()
+    local dir = tmpdir()
+    local f = assert(io.open(dir .. "/toy2.json", "w"))
+    f:write('{"metadata":{"protocol":"json","apiVersion":"2020-01-01"},"operations":{},"shapes":{}}')
+    f:close()
+    model.path[#model.path + 1] = dir
+    local msg = error_of(model.endpoint_ruleset, "toy2")
+    table.remove(model.path)
+    os.execute("rm -rf " .. dir)
+    assert.matches("toy2 has no endpoint rule set", msg, 1, true)
+    assert.matches("gen-models.py", msg, 1, true)
   end)
 end)
 
@@ -169,11 +194,16 @@ describe("tools/gen-models.py", function()
     assert.is_true(os.execute("python3 " .. root .. "/tools/gen-models.py --out " .. out
       .. " sts kms >/dev/null"))
     local here = root .. "/modules/kumo/models/"
-    for _, f in ipairs{ "sts.json", "kms.json", "NOTICE", "LICENSE" } do
+    for _, f in ipairs{ "sts.json", "kms.json", "sts.endpoint-rule-set-1.json",
+        "kms.endpoint-rule-set-1.json", "_partitions.json", "NOTICE", "LICENSE" } do
       assert.are.equal(read(here .. f), read(out .. "/" .. f), f)
     end
     local index = read(out .. "/_index.json")
     assert.matches('"services":["kms","sts"]', index, 1, true)
+    -- _endpoints.json covers the services of its folder only
+    local names = read(out .. "/_endpoints.json")
+    assert.matches('"sts":{', names, 1, true)
+    assert.is_nil(names:find('"iam":{', 1, true))
     os.execute("rm -rf " .. out)
   end)
 
