@@ -13,6 +13,20 @@ local function tmpdir()
   return p
 end
 
+-- Runs fn with a model folder holding `file` (with `text`) on model.path.
+local function with_model_file(file, text, fn)
+  local dir = tmpdir()
+  local f = assert(io.open(dir .. "/" .. file, "w"))
+  f:write(text)
+  f:close()
+  model.path[#model.path + 1] = dir
+  local ok, a, b = pcall(fn)
+  table.remove(model.path)
+  os.execute("rm -rf " .. dir)
+  assert(ok, a)
+  return a, b
+end
+
 local function read(path)
   local f = assert(io.open(path, "rb"))
   local s = f:read("a")
@@ -117,28 +131,17 @@ describe("kumo.model", function()
   end)
 
   it("finds models in an extra folder (model.path)", function()
-    local dir = tmpdir()
-    local f = assert(io.open(dir .. "/toy.json", "w"))
-    f:write('{"metadata":{"protocol":"json","apiVersion":"2020-01-01","targetPrefix":"Toy"},'
-      .. '"operations":{"Ping":{"http":{"method":"POST","requestUri":"/"}}},"shapes":{}}')
-    f:close()
-    model.path[#model.path + 1] = dir
-    local ok, svc = pcall(model.service, "toy")
-    table.remove(model.path)
-    os.execute("rm -rf " .. dir)
+    local ok, svc = with_model_file("toy.json",
+      '{"metadata":{"protocol":"json","apiVersion":"2020-01-01","targetPrefix":"Toy"},'
+      .. '"operations":{"Ping":{"http":{"method":"POST","requestUri":"/"}}},"shapes":{}}',
+      function() return pcall(model.service, "toy") end)
     assert.is_true(ok, tostring(svc))
     assert.are.equal("Ping", model.operation(svc, "Ping").name)
   end)
 
   it("reports a corrupt model file with the fix", function()
-    local dir = tmpdir()
-    local f = assert(io.open(dir .. "/broken.json", "w"))
-    f:write("{not json")
-    f:close()
-    model.path[#model.path + 1] = dir
-    local msg = error_of(model.service, "broken")
-    table.remove(model.path)
-    os.execute("rm -rf " .. dir)
+    local msg = with_model_file("broken.json", "{not json",
+      function() return error_of(model.service, "broken") end)
     assert.matches("not a valid model file", msg, 1, true)
     assert.matches("gen-models.py", msg, 1, true)
   end)
@@ -170,14 +173,9 @@ describe("kumo.model", function()
   end)
 
   it("names a service whose model has no endpoint rule set", function()
-    local dir = tmpdir()
-    local f = assert(io.open(dir .. "/toy2.json", "w"))
-    f:write('{"metadata":{"protocol":"json","apiVersion":"2020-01-01"},"operations":{},"shapes":{}}')
-    f:close()
-    model.path[#model.path + 1] = dir
-    local msg = error_of(model.endpoint_ruleset, "toy2")
-    table.remove(model.path)
-    os.execute("rm -rf " .. dir)
+    local msg = with_model_file("toy2.json",
+      '{"metadata":{"protocol":"json","apiVersion":"2020-01-01"},"operations":{},"shapes":{}}',
+      function() return error_of(model.endpoint_ruleset, "toy2") end)
     assert.matches("toy2 has no endpoint rule set", msg, 1, true)
     assert.matches("gen-models.py", msg, 1, true)
   end)
