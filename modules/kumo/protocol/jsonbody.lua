@@ -130,11 +130,14 @@ local function document(v)
 end
 
 -- Per structure, once: JSON key → {member name, shape}; output members bound
--- to headers or the status code are not read from the body.
+-- to headers or the status code are not read from the body. `shape._jsame`
+-- tells that every key is its member's name (no locationName), so the
+-- decoded object can become the output in place.
 local function reader(shapes, shape)
   local r = shape._jr
   if r then return r end
   r = {}
+  local same = not shape.union
   for name, ref in pairs(shape.members or {}) do
     if not common.out_located(shapes, ref) then
       local ms = shapes[ref.shape]
@@ -144,27 +147,33 @@ local function reader(shapes, shape)
       if t == "string" or t == "boolean" then kind = 1
       elseif t == "structure" and not ms.document then kind = 2 end
       r[ref.locationName or name] = { name, ms, kind }
+      if ref.locationName and ref.locationName ~= name then same = false end
     end
   end
-  shape._jr = r
+  shape._jr, shape._jsame = r, same
   return r
 end
 
+-- The decoded objects are the caller's to consume: read in place when the
+-- keys are the member names (unknown keys and nulls dropped), copied
+-- otherwise.
 local function read_structure(shapes, shape, v)
   if type(v) ~= "table" then return nil end
-  local out = {}
   local r = shape._jr or reader(shapes, shape)
+  local out = shape._jsame and getmetatable(v) == nil and v or {}
   for k, mv in pairs(v) do
     local e = r[k]
     if e and mv ~= null then
       local kind = e[3]
-      if kind == 1 then
-        out[e[1]] = mv
-      elseif kind == 2 then
+      if kind == 2 then
         out[e[1]] = read_structure(shapes, e[2], mv)
-      else
+      elseif kind == 3 then
         out[e[1]] = read(shapes, e[2], mv)
+      elseif out ~= v then
+        out[e[1]] = mv
       end
+    elseif out == v then
+      v[k] = nil
     end
   end
   if shape.union and next(out) == nil then
