@@ -152,6 +152,8 @@ local function setting(opt, env, prof)
   return v ~= nil and tostring(v):lower() == "true"
 end
 
+local WARNED_REGIONS = {}  -- warning text -> true: each unknown region is told once
+
 --- Resolve (once) and return the endpoint of this client.
 -- @treturn table `{ url=, host=, signing_region=, signing_name=, source= }`
 function Client:endpoint()
@@ -193,6 +195,11 @@ function Client:endpoint()
     if msg:sub(1, #prefix) == prefix then msg = msg:sub(#prefix + 1) end
     errors.raise{ kind = "usage", code = "InvalidEndpoint", service = self.service_name,
       message = msg }
+  end
+  if res.warning and not WARNED_REGIONS[res.warning] then  -- once per process
+    WARNED_REGIONS[res.warning] = true
+    local warn = s.warn or function(msg) io.stderr:write("kumo: warning: ", msg, "\n") end
+    warn(self.service_name .. ": " .. res.warning)
   end
   self._endpoint = res
   return res

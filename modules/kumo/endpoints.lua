@@ -35,6 +35,7 @@ local endpoints = {}
 local model = require "kumo.model"
 local rules = require "kumo.endpoint_rules"
 local regex = require "kumo.regex"
+local suggest = require "kumo.suggest"
 
 local format = string.format
 
@@ -281,7 +282,8 @@ end
 --   `allow_http`, `ignore_configured` (explicit option, or nil),
 --   `sts_regional_endpoints` (`regional` (default) or `legacy`), `use_fips`, `use_dualstack`
 -- @treturn table `{ url=, host=, authority=, path=, scheme=, signing_region=,
---   signing_name=, partition=, source=, headers= (the rule's, `{ name = { value, ... } }`) }`
+--   signing_name=, partition=, source=, headers= (the rule's, `{ name = { value, ... } }`),
+--   warning= (a region the partition data does not list, or nil) }`
 -- @raise a message naming the service, the region and the problem (a
 --   malformed region, no region, a variant botocore refuses, the rule
 --   set's own error)
@@ -342,7 +344,26 @@ function endpoints.resolve(args)
   result.source = source or format("endpoint rule set of %s (partition %s)",
     meta.kumoName or prefix, result.partition)
   result.headers = ep.headers
+  if not parsed and region ~= nil then result.warning = endpoints.region_warning(region) end
   return result
+end
+
+--- A warning for a region the partition data does not list, with close
+-- matches: a typo, or a region newer than the shipped models (whose
+-- endpoint the rules build all the same, as botocore does). nil when listed.
+-- @tparam string region
+-- @treturn string|nil
+function endpoints.region_warning(region)
+  local known = {}
+  for _, p in ipairs(model.partitions().partitions) do
+    if p.regions and p.regions[region] ~= nil then return nil end
+    for r in pairs(p.regions or {}) do known[#known + 1] = r end
+  end
+  local near = suggest.close_matches(region, known, 3)
+  return format("region %q is not in kumo's partition data%s; its endpoint is built all the "
+    .. "same: a region newer than the models works, a misspelt one fails when its host does "
+    .. "not resolve", region,
+    #near > 0 and (" (did you mean " .. table.concat(near, ", ") .. "?)") or "")
 end
 
 return endpoints

@@ -336,4 +336,20 @@ describe("kumo.client endpoints and configuration", function()
     assert.are.equal(500, q.available) -- 5 taken, refunded after the success
     assert.are.equal(q, s:client("rds", { timeout = 5 }):retry_quota())
   end)
+
+  it("warns once about a region the partition data does not list, naming close ones", function()
+    local told = {}
+    local s = session(scripted{ { body = PROXIES } },
+      { region = "ap-northeast-9x", warn = function(m) told[#told + 1] = m end })
+    assert.are.equal("https://rds.ap-northeast-9x.amazonaws.com", s:client("rds"):endpoint().url)
+    s:client("rds", { timeout = 5 }):endpoint()
+    assert.are.equal(1, #told)
+    assert.matches('rds: region "ap-northeast-9x" is not in kumo\'s partition data', told[1], 1, true)
+    assert.matches("did you mean ap-northeast-1", told[1], 1, true)
+    local quiet = session(scripted{ {} }, { warn = function(m) told[#told + 1] = m end })
+    quiet:client("rds"):endpoint()
+    session(scripted{ {} }, { region = "ap-northeast-9y", endpoint_url = "http://127.0.0.1:1",
+      warn = function(m) told[#told + 1] = m end }):client("rds"):endpoint()
+    assert.are.equal(1, #told, "a listed region, or an endpoint URL, gives no warning")
+  end)
 end)
