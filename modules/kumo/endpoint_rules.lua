@@ -521,7 +521,8 @@ function M.resolve(ruleset, params, partitions)
 end
 
 --- Is `s` an IPv4 address (botocore's loose `\d{1,3}` form)? Is it an IPv6
--- address (RFC 3986, optional zone id)? Shared with the specs.
-M.is_ipv4, M.is_ipv6 = is_ipv4, is_ipv6
+-- address (RFC 3986, optional zone id)? Is it one RFC 1123 host label?
+-- Shared with kumo.endpoints and the specs.
+M.is_ipv4, M.is_ipv6, M.is_host_label = is_ipv4, is_ipv6, host_label
 
 return M

@@ -56,8 +56,7 @@ local NO_LEGACY_DUALSTACK = { ["aws-iso"] = true, ["aws-iso-b"] = true }
 -- @tparam string region
 -- @treturn boolean
 function endpoints.valid_region(region)
-  return type(region) == "string" and #region >= 1 and #region <= 63 and region:find("^[%w%-]*$") ~= nil
-    and region:sub(1, 1) ~= "-" and region:sub(-1) ~= "-" and not region:find("^%d+$")
+  return type(region) == "string" and rules.is_host_label(region) and not region:find("^%d+$")
 end
 
 -- `_endpoints.json`, its partitions given region sets and compiled regexes
