@@ -344,6 +344,31 @@ describe("event streams", function()
   end)
 end)
 
+describe("unions in responses", function()
+  it("reads the one member set of a Logs union (GetIntegration)", function()
+    local out = parse("logs", "GetIntegration", '{"integrationName":"i","integrationDetails":'
+      .. '{"openSearchIntegrationDetails":{"dataSource":{"dataSourceName":"d"}}}}')
+    assert.are.same({ openSearchIntegrationDetails = { dataSource = { dataSourceName = "d" } } },
+      out.integrationDetails)
+  end)
+
+  it("names a member the model does not know, as botocore does", function()
+    local out = parse("logs", "GetIntegration",
+      '{"integrationName":"i","integrationDetails":{"s3TablesIntegrationDetails":{"arn":"x"}}}')
+    assert.are.same({ SDK_UNKNOWN_MEMBER = { name = "s3TablesIntegrationDetails" } },
+      out.integrationDetails)
+    assert.are.equal("i", out.integrationName)
+  end)
+
+  it("refuses a union with more or fewer than one member set, naming the union", function()
+    for _, details in ipairs{ '{}', '{"openSearchIntegrationDetails":{},"other":{}}' } do
+      local ok, err = pcall(parse, "logs", "GetIntegration", '{"integrationDetails":' .. details .. '}')
+      assert.is_false(ok)
+      assert.matches("union IntegrationDetails must have exactly one member set", err, 1, true)
+    end
+  end)
+end)
+
 describe("protocol helpers", function()
   it("reads timestamps in every AWS format", function()
     assert.are.equal(1422172800, common.parse_time("2015-01-25T08:00:00Z"))
