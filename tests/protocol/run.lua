@@ -245,6 +245,14 @@ local function check_output(proto, service, case)
   for _, ref in pairs(out_shape and out_shape.members or {}) do
     if service.shapes[ref.shape].eventstream then res.body = assert(common.b64decode(res.body)) end
   end
+  if case.raises then  -- kumo's own cases (tests/protocol/extra): a refused response
+    local ok, err = pcall(case.errorCode and proto.parse_error or proto.parse, service, given, res)
+    if ok then return false, "expected an error naming " .. show(case.raises) .. ", got " .. show(err) end
+    if not tostring(err):find(case.raises, 1, true) then
+      return false, "error: expected one naming " .. show(case.raises) .. ", got " .. show(tostring(err))
+    end
+    return true
+  end
   if case.errorCode then
     local err = proto.parse_error(service, given, res)
     if err.code ~= case.errorCode then
