@@ -52,8 +52,8 @@ local function decode_body(res)
   return common.json_decode(body)
 end
 
--- The output member that is an event stream (it takes the whole body, e.g.
--- Logs StartLiveTail), or false; looked up once per shape.
+-- The output member that is an event stream (the whole body is its
+-- messages, e.g. Logs StartLiveTail), or false; looked up once per shape.
 local function stream_member(shapes, shape)
   local name = shape._stream
   if name == nil then
@@ -74,7 +74,8 @@ end
 -- serialized into the event payload." So the first message holds the other
 -- members, and a stream without it is refused, as botocore's
 -- JSONParser._handle_event_stream does ("First event was not of type
--- initial-response"); an exception sent in its place is raised as itself.
+-- initial-response"). An exception sent in its place is raised as itself
+-- (botocore reports it as a missing initial-response), as it names the cause.
 local function stream_output(shapes, shape, stream, body)
   local es = require "kumo.protocol.eventstream"
   local messages = es.messages(body)
