@@ -248,8 +248,11 @@ local function check_output(proto, service, case)
   if case.raises then  -- kumo's own cases (tests/protocol/extra): a refused response
     local ok, err = pcall(case.errorCode and proto.parse_error or proto.parse, service, given, res)
     if ok then return false, "expected an error naming " .. show(case.raises) .. ", got " .. show(err) end
-    if not tostring(err):find(case.raises, 1, true) then
-      return false, "error: expected one naming " .. show(case.raises) .. ", got " .. show(tostring(err))
+    -- a service's error (an exception event) is a table with its code
+    local text = type(err) == "table" and (tostring(err.code) .. ": " .. tostring(err.message))
+      or tostring(err)
+    if not text:find(case.raises, 1, true) then
+      return false, "error: expected one naming " .. show(case.raises) .. ", got " .. show(text)
     end
     return true
   end

@@ -172,6 +172,8 @@ def initial_response():
             case(raises="not initial-response",
                  body=b64(type_a + event("initial-response", b'{"Count": 3}'))),
             case(raises="no initial-response", body=""),
+            case(raises="Boom", body=b64(frame([(":message-type", "exception"),
+                                                (":exception-type", "Boom")], b"{}"))),
         ]
         suites.append(suite("Event stream initial response (json " + version + ")", "json",
                             stream_shapes(False), cases, jsonVersion=version,
