@@ -245,6 +245,17 @@ local function check_output(proto, service, case)
   for _, ref in pairs(out_shape and out_shape.members or {}) do
     if service.shapes[ref.shape].eventstream then res.body = assert(common.b64decode(res.body)) end
   end
+  if case.raises then  -- kumo's own cases (tests/protocol/extra): a refused response
+    local ok, err = pcall(case.errorCode and proto.parse_error or proto.parse, service, given, res)
+    if ok then return false, "expected an error naming " .. show(case.raises) .. ", got " .. show(err) end
+    -- a service's error (an exception event) is a table with its code
+    local text = type(err) == "table" and (tostring(err.code) .. ": " .. tostring(err.message))
+      or tostring(err)
+    if not text:find(case.raises, 1, true) then
+      return false, "error: expected one naming " .. show(case.raises) .. ", got " .. show(text)
+    end
+    return true
+  end
   if case.errorCode then
     local err = proto.parse_error(service, given, res)
     if err.code ~= case.errorCode then

@@ -473,6 +473,39 @@ function M.compress(op, req, ctx)
   return req
 end
 
+------------------------------------------------------------------------
+-- Unions in responses
+------------------------------------------------------------------------
+
+--- The name of a shape in its shape table (for messages; a linear search).
+function M.shape_name(shapes, shape)
+  for name, s in pairs(shapes) do
+    if s == shape then return name end
+  end
+  return "?"
+end
+
+--- Check the members set in a union of a response, as botocore's
+-- `_has_unknown_tagged_union_member` does for every protocol: exactly one
+-- member must be set, else the response is refused; a member this model
+-- does not know (a newer service) is reported by its wire name.
+-- @param shapes shape table
+-- @param shape the union shape
+-- @param n how many distinct members are set (nulls and `__type` not counted)
+-- @param tag the wire name of the (last) member set
+-- @param known whether `tag` is a member of the model
+-- @return nil when the union is read as usual, or the value
+--   `{ SDK_UNKNOWN_MEMBER = { name = tag } }`
+-- @raise when `n` is not 1
+function M.union_check(shapes, shape, n, tag, known)
+  if n ~= 1 then
+    error(format("response: union %s must have exactly one member set, got %d%s",
+      M.shape_name(shapes, shape), n, n > 1 and " (the service sent several)" or ""), 0)
+  end
+  if not known then return { SDK_UNKNOWN_MEMBER = { name = tag } } end
+  return nil
+end
+
 --- Merge `x-amz-...` style error code decorations away: `ns#Code:http://...` → `Code`.
 function M.clean_code(code)
   if not code then return nil end

@@ -56,21 +56,33 @@ local function header_member(shape, v)
   return v
 end
 
---- The events of a body: a list of `{ <EventName> = {members...} }`.
+--- Raise the error an `exception` or `error` message carries.
+-- @param m a message of `M.messages`
+-- @raise an `{code=, message=}` table when `m` is one; returns otherwise
+function M.check_error(m)
+  local h = m.headers
+  local mtype = h[":message-type"] or "event"
+  if mtype == "exception" or mtype == "error" then
+    error({ code = h[":exception-type"] or h[":error-code"] or "EventStreamError",
+            message = h[":error-message"] or m.payload }, 0)
+  end
+end
+
+--- The events of a list of messages: a list of `{ <EventName> = {members...} }`.
+-- Messages whose event type is not a member of the stream (such as a REST
+-- protocol's `initial-response`) are skipped, as botocore's EventStream does.
 -- @param shapes shape table
 -- @param stream the `eventstream` shape
--- @param body the whole body
+-- @param messages the messages (`M.messages`)
+-- @param from index of the first message to read
 -- @param read_payload function(shape, payload bytes) → value (XML or JSON reader of the protocol)
 -- @raise an `{code=, message=}` table for an exception event
-function M.events(shapes, stream, body, read_payload)
+function M.read_events(shapes, stream, messages, from, read_payload)
   local out = {}
-  for _, m in ipairs(M.messages(body)) do
+  for i = from, #messages do
+    local m = messages[i]
     local h = m.headers
-    local mtype = h[":message-type"] or "event"
-    if mtype == "exception" or mtype == "error" then
-      error({ code = h[":exception-type"] or h[":error-code"] or "EventStreamError",
-              message = h[":error-message"] or m.payload }, 0)
-    end
+    M.check_error(m)
     local name = h[":event-type"]
     local ref = name and stream.members[name]
     if ref then
@@ -97,6 +109,15 @@ function M.events(shapes, stream, body, read_payload)
     end
   end
   return out
+end
+
+--- The events of a whole body (see `M.read_events`).
+-- @param shapes shape table
+-- @param stream the `eventstream` shape
+-- @param body the whole body
+-- @param read_payload function(shape, payload bytes) → value
+function M.events(shapes, stream, body, read_payload)
+  return M.read_events(shapes, stream, M.messages(body), 1, read_payload)
 end
 
 return M

@@ -52,8 +52,8 @@ local function decode_body(res)
   return common.json_decode(body)
 end
 
--- The output member that is an event stream (it takes the whole body, e.g.
--- Logs StartLiveTail), or false; looked up once per shape.
+-- The output member that is an event stream (the whole body is its
+-- messages, e.g. Logs StartLiveTail), or false; looked up once per shape.
 local function stream_member(shapes, shape)
   local name = shape._stream
   if name == nil then
@@ -66,6 +66,42 @@ local function stream_member(shapes, shape)
   return name
 end
 
+-- An output with an event stream: Smithy's event stream spec says "In RPC
+-- protocols (AWS JSON 1.0, AWS JSON 1.1, ...) initial messages take the
+-- form of message events with the event types initial-request for request
+-- streams and initial-response for response streams. Every member of the
+-- input or output structure except for the event stream member MUST be
+-- serialized into the event payload." So the first message holds the other
+-- members, and a stream without it is refused, as botocore's
+-- JSONParser._handle_event_stream does ("First event was not of type
+-- initial-response"). An exception sent in its place is raised as itself
+-- (botocore reports it as a missing initial-response), as it names the cause.
+local function stream_output(shapes, shape, stream, body)
+  local es = require "kumo.protocol.eventstream"
+  local messages = es.messages(body)
+  local first = messages[1]
+  if not first then
+    error("event stream: the response has no initial-response event (the JSON protocol "
+      .. "sends the output's other members in one before any other event)", 0)
+  end
+  es.check_error(first)
+  local etype = first.headers[":event-type"]
+  if etype ~= "initial-response" then
+    error(string.format("event stream: the first event is %s, not initial-response (the JSON "
+      .. "protocol sends the output's other members in one before any other event)",
+      etype and string.format("%q", etype) or "untyped"), 0)
+  end
+  local out
+  if first.payload:match("^%s*$") then
+    out = {}
+  else
+    out = jsonbody.read(shapes, shape, common.json_decode(first.payload, "initial-response")) or {}
+  end
+  out[stream] = es.read_events(shapes, shapes[shape.members[stream].shape], messages, 2,
+    function(s, bytes) return jsonbody.read(shapes, s, common.json_decode(bytes, "event")) end)
+  return out
+end
+
 --- Parse a successful response → output table (and `{request_id=}`).
 function M.parse(service, op, res)
   local out = {}
@@ -74,9 +110,7 @@ function M.parse(service, op, res)
     local shape = shapes[op.output.shape]
     local stream = stream_member(shapes, shape)
     if stream then
-      out[stream] = require("kumo.protocol.eventstream").events(shapes,
-        shapes[shape.members[stream].shape], res.body or "",
-        function(s, bytes) return jsonbody.read(shapes, s, common.json_decode(bytes, "event")) end)
+      out = stream_output(shapes, shape, stream, res.body or "")
       return out, { request_id = res.headers and res.headers["x-amzn-requestid"] }
     end
     local body = decode_body(res)

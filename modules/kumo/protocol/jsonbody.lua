@@ -154,11 +154,14 @@ local function reader(shapes, shape)
   return r
 end
 
+local read_union
+
 -- The decoded objects are the caller's to consume: read in place when the
 -- keys are the member names (unknown keys and nulls dropped), copied
 -- otherwise.
 local function read_structure(shapes, shape, v)
   if type(v) ~= "table" then return nil end
+  if shape.union then return read_union(shapes, shape, v) end
   local r = shape._jr or reader(shapes, shape)
   local out = shape._jsame and getmetatable(v) == nil and v or {}
   for k, mv in pairs(v) do
@@ -176,13 +179,25 @@ local function read_structure(shapes, shape, v)
       v[k] = nil
     end
   end
-  if shape.union and next(out) == nil then
-    -- a member this model does not know (newer service): say which
-    for k, mv in pairs(v) do
-      if mv ~= null and k ~= "__type" then out.SDK_UNKNOWN_MEMBER = { name = k } break end
-    end
-  end
   return out
+end
+
+-- A union: one member set (`__type`, which Smithy's JSON protocols tell
+-- clients to ignore, and nulls not counted), else see common.union_check.
+function read_union(shapes, shape, v)
+  local r = shape._jr or reader(shapes, shape)
+  local n, tag = 0, nil
+  for k, mv in pairs(v) do
+    if mv ~= null and k ~= "__type" then n, tag = n + 1, k end
+  end
+  local e = n == 1 and r[tag]
+  local unknown = common.union_check(shapes, shape, n, tag, e)
+  if unknown then return unknown end
+  local mv = v[tag]
+  local kind = e[3]
+  if kind == 2 then mv = read_structure(shapes, e[2], mv)
+  elseif kind == 3 then mv = read(shapes, e[2], mv) end
+  return { [e[1]] = mv }
 end
 
 --- Turn a decoded JSON value `v` into the Lua value of `shape`.

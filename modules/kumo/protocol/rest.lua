@@ -290,25 +290,27 @@ function M.parse_headers(shapes, shape, res, out)
     elseif loc == "headers" then
       local prefix = wire(shapes, ref, ""):lower()
       local vs = shapes[shapes[ref.shape].value.shape]
-      local map
+      -- An empty map, not an absent member, when no header has the prefix:
+      -- botocore's _parse_header_map always returns its dict, and Smithy's
+      -- (RestJson)HttpPrefixHeadersAreNotPresent response cases expect
+      -- `fooMap: {}` from headers holding only `X-Foo`.
+      local map = {}
       local list = res.header_list
       if list then
         for _, h in ipairs(list) do
           local lname = h[1]:lower()
           if lname:sub(1, #prefix) == prefix then
-            map = map or {}
             map[h[1]:sub(#prefix + 1)] = header_scalar(vs, {}, h[2])
           end
         end
       else
         for lname, v in pairs(headers) do
           if lname:sub(1, #prefix) == prefix then
-            map = map or {}
             map[lname:sub(#prefix + 1)] = header_scalar(vs, {}, v)
           end
         end
       end
-      if map then out[name] = map end
+      out[name] = map
     end
   end
   return out

@@ -101,9 +101,27 @@ local function parse_entry(shapes, shape, entry, out)
   end
 end
 
+-- A union must have one member element set (repeated elements of a
+-- flattened list count once, as botocore groups them by name); an element
+-- the model does not know is reported by name (common.union_check).
+local function union_unknown(shapes, shape, r, node)
+  local children = node.children
+  local n, tag, seen = 0, nil, {}
+  for i = 1, #children do
+    local name = lname(children[i].name)
+    if not seen[name] then seen[name], n, tag = true, n + 1, name end
+  end
+  local known = n == 1 and (r[tag] or r[children[1].name]) and true or false
+  return common.union_check(shapes, shape, n, tag, known)
+end
+
 local function parse_structure(shapes, shape, node)
   local out = {}
   local r, attrs = reader(shapes, shape)
+  if shape.union then
+    local unknown = union_unknown(shapes, shape, r, node)
+    if unknown then return unknown end
+  end
   if #attrs > 0 then
     local na = node.attrs
     for i = 1, #attrs do
@@ -170,7 +188,7 @@ M.parse_scalar = parse_scalar
 ------------------------------------------------------------------------
 -- Fast reading: kumo.xml.read builds the output from the XML events by a
 -- compiled shape (no node tree). Same values as `parse`; shapes it cannot
--- take (XML attributes, maps with non-string keys) use `parse`.
+-- take (XML attributes, maps with non-string keys, unions) use `parse`.
 ------------------------------------------------------------------------
 
 local native_read
@@ -190,7 +208,8 @@ local function compile_structure(shapes, shape, fresh)
   local d = shape._xc
   if d ~= nil then return d end
   local r, attrs = reader(shapes, shape)
-  if #attrs > 0 then shape._xc = false return false end
+  -- unions need parse: the reader skips unknown elements without a trace
+  if #attrs > 0 or shape.union then shape._xc = false return false end
   d = {}
   shape._xc = d
   fresh[#fresh + 1] = shape

@@ -301,8 +301,13 @@ describe("event streams", function()
     return msg .. string.pack(">I4", gz.crc32(msg))
   end
 
+  -- Logs is an awsJson1_1 service: its stream begins with an initial-response
+  -- event holding the output's other members (StartLiveTail has none: `{}`).
+  local initial = frame({ { ":message-type", "event" }, { ":event-type", "initial-response" },
+    { ":content-type", "application/json" } }, "{}")
+
   it("reads the events of Logs StartLiveTail from a whole body", function()
-    local body = frame({ { ":message-type", "event" }, { ":event-type", "sessionStart" },
+    local body = initial .. frame({ { ":message-type", "event" }, { ":event-type", "sessionStart" },
         { ":content-type", "application/json" } }, '{"requestId":"r-1","sessionId":"s-1"}')
       .. frame({ { ":message-type", "event" }, { ":event-type", "sessionUpdate" } },
         '{"sessionResults":[{"message":"hello","timestamp":1714557600000}]}')
@@ -310,18 +315,57 @@ describe("event streams", function()
     assert.are.equal(2, #out.responseStream)
     assert.are.same({ requestId = "r-1", sessionId = "s-1" }, out.responseStream[1].sessionStart)
     assert.are.equal("hello", out.responseStream[2].sessionUpdate.sessionResults[1].message)
+    assert.are.same({ "responseStream" }, common.keys(out))
+  end)
+
+  it("refuses a JSON stream that does not begin with initial-response", function()
+    local start = frame({ { ":message-type", "event" }, { ":event-type", "sessionStart" } }, "{}")
+    local ok, err = pcall(parse, "logs", "StartLiveTail", start .. initial)
+    assert.is_false(ok)
+    assert.matches('the first event is "sessionStart", not initial-response', err, 1, true)
+    ok, err = pcall(parse, "logs", "StartLiveTail", "")
+    assert.is_false(ok)
+    assert.matches("no initial-response event", err, 1, true)
   end)
 
   it("refuses a corrupt frame and raises exception events", function()
-    local good = frame({ { ":event-type", "sessionStart" } }, "{}")
+    local good = initial .. frame({ { ":event-type", "sessionStart" } }, "{}")
     local bad = good:sub(1, -2) .. string.char((good:byte(-1) + 1) % 256)
     local ok, err = pcall(parse, "logs", "StartLiveTail", bad)
     assert.is_false(ok)
     assert.matches("message CRC mismatch", err, 1, true)
-    ok, err = pcall(parse, "logs", "StartLiveTail", frame({ { ":message-type", "exception" },
-      { ":exception-type", "SessionTimeoutException" } }, '{"message":"timed out"}'))
-    assert.is_false(ok)
-    assert.are.equal("SessionTimeoutException", err.code)
+    -- an exception in place of initial-response, or after it, is raised as itself
+    for _, prefix in ipairs{ "", initial } do
+      ok, err = pcall(parse, "logs", "StartLiveTail", prefix .. frame({ { ":message-type", "exception" },
+        { ":exception-type", "SessionTimeoutException" } }, '{"message":"timed out"}'))
+      assert.is_false(ok)
+      assert.are.equal("SessionTimeoutException", err.code)
+    end
+  end)
+end)
+
+describe("unions in responses", function()
+  it("reads the one member set of a Logs union (GetIntegration)", function()
+    local out = parse("logs", "GetIntegration", '{"integrationName":"i","integrationDetails":'
+      .. '{"openSearchIntegrationDetails":{"dataSource":{"dataSourceName":"d"}}}}')
+    assert.are.same({ openSearchIntegrationDetails = { dataSource = { dataSourceName = "d" } } },
+      out.integrationDetails)
+  end)
+
+  it("names a member the model does not know, as botocore does", function()
+    local out = parse("logs", "GetIntegration",
+      '{"integrationName":"i","integrationDetails":{"s3TablesIntegrationDetails":{"arn":"x"}}}')
+    assert.are.same({ SDK_UNKNOWN_MEMBER = { name = "s3TablesIntegrationDetails" } },
+      out.integrationDetails)
+    assert.are.equal("i", out.integrationName)
+  end)
+
+  it("refuses a union with more or fewer than one member set, naming the union", function()
+    for _, details in ipairs{ '{}', '{"openSearchIntegrationDetails":{},"other":{}}' } do
+      local ok, err = pcall(parse, "logs", "GetIntegration", '{"integrationDetails":' .. details .. '}')
+      assert.is_false(ok)
+      assert.matches("union IntegrationDetails must have exactly one member set", err, 1, true)
+    end
   end)
 end)
 
