@@ -218,7 +218,7 @@ def _check_assume_role(req):
     caller_account = req.account_id
     m = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)", role_arn)
     if not m:
-        raise AuthError("ValidationError", f"{role_arn!r} is not a valid role ARN (RoleArn).", 400)
+        raise AuthError("ValidationError", f"'{role_arn}' is not a valid role ARN (RoleArn).", 400)
     external_id = _param(req._data, "ExternalId")
     if external_id is not None and not re.fullmatch(r"[\w+=,.@:/-]{2,1224}", external_id):
         raise AuthError("ValidationError", "ExternalId must be 2-1224 characters of [\\w+=,.@:/-].", 400)
@@ -267,7 +267,7 @@ def check_web_identity(resp):
     token = resp._get_param("WebIdentityToken") or ""
     m = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)", role_arn)
     if not m:
-        raise AuthError("ValidationError", f"{role_arn!r} is not a valid role ARN (RoleArn).", 400)
+        raise AuthError("ValidationError", f"'{role_arn}' is not a valid role ARN (RoleArn).", 400)
     try:
         claims = _b64url_json(token.split(".")[1])
     except Exception:

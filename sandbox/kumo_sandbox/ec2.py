@@ -17,8 +17,8 @@ Security-group rules follow the EC2 API reference where moto does not:
 - DescribeSecurityGroupRules reports the description and owner of rules that
   reference a group (moto drops them).
 """
-from moto.ec2.exceptions import (DependencyViolationError, InvalidSecurityGroupNotFoundError,
-                                 InvalidSubnetIdError, InvalidVPCIdError)
+from moto.ec2.exceptions import (DependencyViolationError, EC2ClientError, InvalidCIDRSubnetError,
+                                 InvalidSecurityGroupNotFoundError, InvalidSubnetIdError, InvalidVPCIdError)
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroupBackend, SecurityGroupRule
@@ -286,6 +286,30 @@ def r_revoke_security_group_egress(self):
     return _revoke(self, "egress")
 
 
+# --- error texts as EC2 writes them (moto puts Python reprs of sets and dicts in them)
+def _one_id(value):
+    """The id an EC2 error names: the first of several (EC2 names one), never a repr."""
+    if isinstance(value, (set, frozenset, list, tuple)):
+        items = sorted(str(v) for v in value)
+        return items[0] if items else ""
+    return "" if value is None else str(value)
+
+
+def _vpc_not_found(self, vpc_id):
+    EC2ClientError.__init__(self, "InvalidVpcID.NotFound", f"The vpc ID '{_one_id(vpc_id)}' does not exist")
+
+
+def _group_not_found(self, name):
+    EC2ClientError.__init__(self, "InvalidGroup.NotFound", f"The security group '{_one_id(name)}' does not exist")
+
+
+def _bad_cidr(self, cidr):
+    if isinstance(cidr, dict):
+        cidr = cidr.get("CidrIp", cidr.get("CidrIpv6", ""))
+    EC2ClientError.__init__(self, "InvalidParameterValue",
+                            f"Value ({cidr}) for parameter cidrIp is invalid. This is not a valid CIDR block.")
+
+
 def install():
     for cls, names in ((SubnetBackend, ("describe_subnets", "get_subnet")),
                        (VPCBackend, ("describe_vpcs",)),
@@ -294,6 +318,9 @@ def install():
         for name in names:
             _ORIG[name] = getattr(cls, name)
             setattr(cls, name, globals()[name])
+    InvalidVPCIdError.__init__ = _vpc_not_found
+    InvalidSecurityGroupNotFoundError.__init__ = _group_not_found
+    InvalidCIDRSubnetError.__init__ = _bad_cidr
     SecurityGroupRule.__eq__ = _rule_eq
     SecurityGroupRule.description = property(_rule_description)
     # the group's owner: the account whose backend holds the rule

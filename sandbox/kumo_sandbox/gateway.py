@@ -155,7 +155,7 @@ class Gateway:
         try:
             t = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         except ValueError:
-            return ("IncompleteSignature", f"X-Amz-Date {amz_date!r} is not in the form YYYYMMDDTHHMMSSZ.", 400)
+            return ("IncompleteSignature", f"X-Amz-Date '{amz_date}' is not in the form YYYYMMDDTHHMMSSZ.", 400)
         if abs(time.time() - t.timestamp()) > SKEW_SECONDS:
             now = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
             if cred.service == "ec2":

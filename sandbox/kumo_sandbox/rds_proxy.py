@@ -95,7 +95,7 @@ class DBProxyTargetGroupNotFoundFault(RDSClientError):
 def _validate_name(kind, name):
     if not name or len(name) > 63 or not NAME_RE.fullmatch(name):
         raise InvalidParameterValue(
-            f"{kind} {name!r} is not valid: 1-63 letters, digits or hyphens, starting with a letter, "
+            f"{kind} '{name or ''}' is not valid: 1-63 letters, digits or hyphens, starting with a letter, "
             "no trailing hyphen and no two consecutive hyphens.")
 
 
@@ -235,7 +235,7 @@ def create_db_proxy(self, db_proxy_name, engine_family, auth, role_arn, vpc_subn
     if vpc_security_group_ids:
         _own_security_groups(self, vpc_security_group_ids, vpc_id, "CreateDBProxy")
     if not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", role_arn or ""):
-        raise InvalidParameterValue(f"RoleArn {role_arn!r} is not an IAM role ARN.")
+        raise InvalidParameterValue(f"RoleArn '{role_arn or ''}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME).")
     return _ORIG["create_db_proxy"](self, name, engine_family, auth, role_arn, list(vpc_subnet_ids),
                                     vpc_security_group_ids, require_tls, idle_client_timeout,
                                     debug_logging, tags)
@@ -452,7 +452,7 @@ def create_db_proxy_endpoint(self, db_proxy_name, db_proxy_endpoint_name, vpc_su
     if sum(1 for e in eps.values() if e.db_proxy_name == proxy.db_proxy_name) >= ENDPOINTS_PER_PROXY:
         raise DBProxyEndpointQuotaExceededFault(proxy.db_proxy_name)
     if target_role not in (None, "READ_WRITE", "READ_ONLY"):
-        raise InvalidParameterValue(f"TargetRole {target_role!r} is not valid; use READ_WRITE or READ_ONLY.")
+        raise InvalidParameterValue(f"TargetRole '{target_role}' is not valid; use READ_WRITE or READ_ONLY.")
     subnets, vpc_id = _subnets_and_vpc(self, vpc_subnet_ids, "CreateDBProxyEndpoint")
     final = "available"
     if vpc_security_group_ids:

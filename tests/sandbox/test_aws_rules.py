@@ -281,6 +281,33 @@ class MotoApi(unittest.TestCase):
             self.assertEqual(status, 403)
 
 
+class ErrorTexts(unittest.TestCase):
+    """EC2 names one id in plain text; moto writes Python reprs ({'vpc-1'}, {'CidrIp': ...})."""
+    REPR = ("{'", "['", "'}", "']", "None")
+
+    def test_no_python_reprs(self):
+        ec2, rds = SB.client("ec2", "rds"), SB.client("rds", "rds")
+        sg = SB.world["rds"]["db_security_group_id"]
+        cases = [
+            (lambda: ec2.describe_vpcs(VpcIds=["vpc-0aa", "vpc-0bb"]), "The vpc ID 'vpc-0aa' does not exist"),
+            (lambda: ec2.describe_security_groups(GroupIds=["sg-0bb", "sg-0aa"]),
+             "The security group 'sg-0aa' does not exist"),
+            (lambda: ec2.create_security_group(GroupName="x", Description="x", VpcId="vpc-0cc"),
+             "The vpc ID 'vpc-0cc' does not exist"),
+            (lambda: ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[cidr(1, "10.0.0.0/33")]),
+             "Value (10.0.0.0/33) for parameter cidrIp is invalid. This is not a valid CIDR block."),
+            (lambda: rds.create_db_proxy_endpoint(DBProxyName="none", DBProxyEndpointName="Bad--name",
+                                                  VpcSubnetIds=["subnet-1"]), None),
+        ]
+        for fn, want in cases:
+            text = message(fn)
+            self.assertNotEqual(text, "OK")
+            for r in self.REPR:
+                self.assertNotIn(r, text)
+            if want:
+                self.assertEqual(text, want)
+
+
 class RandomFaults(unittest.TestCase):
     def tearDown(self):
         SB.control("DELETE", "/_kumo/faults")
