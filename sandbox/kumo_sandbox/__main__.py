@@ -83,6 +83,11 @@ def main(argv=None):
     if args.check:
         return check(args)
     t0 = time.monotonic()
+    from . import moto_version_problem
+    problem = moto_version_problem()
+    if problem:
+        print(f"kumo sandbox: {problem}", file=sys.stderr)
+        return 1
     # imports after parsing: --help and --check stay fast
     from . import faults, lifecycle
     from .server import Sandbox

@@ -201,7 +201,10 @@ def trust_allows(document, caller_arn, caller_account, ctx):
     return allowed
 
 
-def _identity_allows(policies, action, resource):
+def identity_allows(policies, action, resource):
+    """The one IAM evaluator of identity policies (documents as strings or dicts):
+    an explicit Deny wins, else some Allow must match (moto's IAMPolicy). Used for
+    the caller's policies here and for a proxy role's in health.py."""
     permitted = False
     for p in policies:
         result = IAMPolicy(p).is_action_permitted(action, resource)
@@ -222,7 +225,7 @@ def _check_assume_role(req):
     external_id = _param(req._data, "ExternalId")
     if external_id is not None and not re.fullmatch(r"[\w+=,.@:/-]{2,1224}", external_id):
         raise AuthError("ValidationError", "ExternalId must be 2-1224 characters of [\\w+=,.@:/-].", 400)
-    if not _identity_allows(req._access_key.collect_policies(), "sts:AssumeRole", role_arn):
+    if not identity_allows(req._access_key.collect_policies(), "sts:AssumeRole", role_arn):
         raise access_denied(caller, "sts:AssumeRole", role_arn)
     try:
         role = iam_backends[m.group(1)]["aws"].get_role(m.group(2))
@@ -321,7 +324,7 @@ def check_action_permitted(self, resource):
         return _check_assume_role(self)
     _ORIG["check_action_permitted"](self, resource)
     role_arn = _param(self._data, PASSES_ROLE.get(self._action, "-"))
-    if role_arn and not _identity_allows(self._access_key.collect_policies(), "iam:PassRole", role_arn):
+    if role_arn and not identity_allows(self._access_key.collect_policies(), "iam:PassRole", role_arn):
         raise access_denied(self._access_key.arn, "iam:PassRole", role_arn)
 
 
