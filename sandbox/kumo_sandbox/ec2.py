@@ -17,11 +17,13 @@ Security-group rules follow the EC2 API reference where moto does not:
 - DescribeSecurityGroupRules reports the description and owner of rules that
   reference a group (moto drops them).
 """
-from moto.ec2.exceptions import (DependencyViolationError, EC2ClientError, InvalidCIDRSubnetError,
-                                 InvalidSecurityGroupNotFoundError, InvalidSubnetIdError, InvalidVPCIdError)
+from moto.ec2.exceptions import (DependencyViolationError, EC2ClientError, FilterNotImplementedError,
+                                 InvalidCIDRSubnetError, InvalidSecurityGroupNotFoundError, InvalidSubnetIdError,
+                                 InvalidVPCIdError)
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroupBackend, SecurityGroupRule
+from moto.ec2.responses import EC2Response
 from moto.ec2.responses.security_groups import SecurityGroups
 from moto.ec2.models.subnets import SubnetBackend
 from moto.ec2.models.vpcs import VPCBackend
@@ -310,6 +312,31 @@ def _bad_cidr(self, cidr):
                             f"Value ({cidr}) for parameter cidrIp is invalid. This is not a valid CIDR block.")
 
 
+def call_action(self):
+    """An unknown filter name is EC2's InvalidParameterValue "The filter 'X' is
+    invalid", not moto's HTML 500 (FilterNotImplementedError, or a KeyError on
+    its filter table)."""
+    try:
+        return _ORIG["call_action"](self)
+    except (FilterNotImplementedError, KeyError) as e:
+        try:
+            names = list(self._filters_from_querystring())
+        except EC2ClientError:
+            names = []
+        if isinstance(e, KeyError):
+            name = e.args[0] if e.args else None
+            if name not in names:
+                raise
+        else:
+            quoted = [n for n in names if f"'{n}'" in str(e)]
+            name = quoted[0] if quoted else (names[0] if names else "")
+        err = EC2ClientError("InvalidParameterValue",
+                             f"The filter '{name}' is invalid (or one the sandbox does not support; "
+                             "filter on fewer names or look the result over yourself).")
+        status, headers, body = self.serialized(ActionResult(err))
+        return status, headers, body
+
+
 def install():
     for cls, names in ((SubnetBackend, ("describe_subnets", "get_subnet")),
                        (VPCBackend, ("describe_vpcs",)),
@@ -318,6 +345,8 @@ def install():
         for name in names:
             _ORIG[name] = getattr(cls, name)
             setattr(cls, name, globals()[name])
+    _ORIG["call_action"] = EC2Response.call_action
+    EC2Response.call_action = call_action
     InvalidVPCIdError.__init__ = _vpc_not_found
     InvalidSecurityGroupNotFoundError.__init__ = _group_not_found
     InvalidCIDRSubnetError.__init__ = _bad_cidr

@@ -296,6 +296,11 @@ class ErrorTexts(unittest.TestCase):
              "The vpc ID 'vpc-0cc' does not exist"),
             (lambda: ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[cidr(1, "10.0.0.0/33")]),
              "Value (10.0.0.0/33) for parameter cidrIp is invalid. This is not a valid CIDR block."),
+            # moto: HTML 500 for a filter it lacks
+            (lambda: ec2.describe_security_groups(Filters=[{"Name": "no-such-filter", "Values": ["x"]}]), None),
+            (lambda: ec2.describe_subnets(Filters=[{"Name": "no-such-filter", "Values": ["x"]}]), None),
+            (lambda: ec2.describe_security_group_rules(Filters=[{"Name": "no-such-filter", "Values": ["x"]}]),
+             None),
             (lambda: rds.create_db_proxy_endpoint(DBProxyName="none", DBProxyEndpointName="Bad--name",
                                                   VpcSubnetIds=["subnet-1"]), None),
         ]
@@ -306,6 +311,8 @@ class ErrorTexts(unittest.TestCase):
                 self.assertNotIn(r, text)
             if want:
                 self.assertEqual(text, want)
+            elif "filter" in text:
+                self.assertTrue(text.startswith("The filter 'no-such-filter' is invalid"), text)
 
 
 class RandomFaults(unittest.TestCase):
