@@ -10,11 +10,35 @@ cross-account RDS Proxy workflow needs and moto lacks (see docs/sandbox.md):
   rds_proxy  DB proxy endpoints, proxy/target lifecycles, modeled errors
   rds_db     DB instance lifecycle (creating, deleting that takes time)
   ram        invitations, organization rule for subnets, OTHER-ACCOUNTS views
-  ec2        RAM-shared subnets and VPCs visible to participants, cross-account SG refs
+  ec2        RAM-shared subnets and VPCs visible to participants, cross-account SG refs,
+             SG rules matched as AWS does, referenced groups can't be deleted
+  secrets_manager  CreateSecret on a name scheduled for deletion
   org        organization membership of the seeded accounts
-  faults     fault and latency rules
+  faults     fault and latency rules (counted, random with a seed, lost answers)
   stats      request statistics per account and operation
   seed       the seeded world;  profiles: the files written for users
 """
 
 __version__ = "1.0"
+
+# The moto series the patches are written against: they replace moto's own
+# methods by name and read its private state, so another series may break them
+# in ways no error shows. `python3 -m kumo_sandbox` refuses to start on another.
+MOTO_SERIES = (5, 2)
+
+
+def moto_version_problem(version=None):
+    """None when the installed moto is of MOTO_SERIES, else a message saying what to install."""
+    want = ".".join(map(str, MOTO_SERIES))
+    if version is None:
+        try:
+            import moto
+        except ImportError:
+            return f"moto is not installed; install moto {want}.x (with its server extras) for this python3"
+        version = getattr(moto, "__version__", "")
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    if parts != MOTO_SERIES:
+        return (f"moto {version or '(unknown version)'} is installed, but the sandbox is written for moto "
+                f"{want}.x; install moto {want}.x (e.g. pip install 'moto[server]=={want}.*'), or point "
+                f"KUMO_PYTHON at an interpreter that has it")
+    return None

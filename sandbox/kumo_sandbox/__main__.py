@@ -1,7 +1,8 @@
 """kumo sandbox: a local two-account AWS cloud (moto, SigV4 + IAM always on).
 
-usage: python3 -m kumo_sandbox [--port N] [--dir DIR] [--faults SPEC] [--latency MS]
+usage: python3 -m kumo_sandbox [--port N] [--dir DIR] [--faults SPEC] [--fault-seed N] [--latency MS]
                                [--lifecycle SPEC] [--no-org] [--no-org-sharing] [--region R] [--log]
+                               [--allow-moto-api]
        python3 -m kumo_sandbox --check [--dir DIR | --port N]
 """
 import argparse
@@ -25,8 +26,11 @@ def _parser():
                    help=f"where to write config, credentials, env.sh, workflow.lua, world.json "
                         f"(default {DEFAULT_DIR})")
     p.add_argument("--faults", default=None,
-                   help="fault rules: JSON, @FILE, or OP[@ACCOUNT][:KIND[:TIMES]],... "
-                        "(KIND: throttle, 5xx, 503, drop, slowMS)")
+                   help="fault rules: JSON, @FILE, or OP[@ACCOUNT][:KIND[:TIMES|:P%%]],... "
+                        "(KIND: throttle, 5xx, 503, drop, lose, slowMS; P%%: that share of the calls)")
+    p.add_argument("--fault-seed", type=int, default=None, metavar="N",
+                   help="seed of the random draws of rate rules (same seed, same calls: same faults; "
+                        "default: a random one, shown by GET /_kumo/faults)")
     p.add_argument("--latency", type=float, default=0.0, metavar="MS", help="delay every call by MS milliseconds")
     p.add_argument("--lifecycle", default=None,
                    help="status lifecycles: KIND=POLLS|SECONDSs,... with KIND proxy, endpoint, target, db "
@@ -39,6 +43,9 @@ def _parser():
                         "ignores endpoint_url for rds in us-east-1)")
     p.add_argument("--log", action="store_true",
                    help="print one line per call on stderr: account, service:operation, status, milliseconds")
+    p.add_argument("--allow-moto-api", action="store_true",
+                   help="serve moto's own unsigned /moto-api/ routes (recorder, reset, seed, state manager, "
+                        "dashboard); refused by default, since they bypass the signature and IAM checks")
     p.add_argument("--check", action="store_true", help="tell whether a sandbox is running and healthy")
     p.add_argument("--exit-with", type=int, default=0, metavar="PID",
                    help="stop when process PID ends (test harnesses use it so that no sandbox outlives them)")
@@ -76,6 +83,11 @@ def main(argv=None):
     if args.check:
         return check(args)
     t0 = time.monotonic()
+    from . import moto_version_problem
+    problem = moto_version_problem()
+    if problem:
+        print(f"kumo sandbox: {problem}", file=sys.stderr)
+        return 1
     # imports after parsing: --help and --check stay fast
     from . import faults, lifecycle
     from .server import Sandbox
@@ -97,7 +109,7 @@ def main(argv=None):
     directory = os.path.abspath(args.dir)
     sb = Sandbox(region=args.region, organization=not args.no_org, org_sharing=not args.no_org_sharing,
                  fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory,
-                 log_requests=args.log)
+                 log_requests=args.log, fault_seed=args.fault_seed, allow_moto_api=args.allow_moto_api)
     try:
         sb.listen(args.port)
     except OSError as e:

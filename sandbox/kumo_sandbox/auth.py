@@ -201,7 +201,10 @@ def trust_allows(document, caller_arn, caller_account, ctx):
     return allowed
 
 
-def _identity_allows(policies, action, resource):
+def identity_allows(policies, action, resource):
+    """The one IAM evaluator of identity policies (documents as strings or dicts):
+    an explicit Deny wins, else some Allow must match (moto's IAMPolicy). Used for
+    the caller's policies here and for a proxy role's in health.py."""
     permitted = False
     for p in policies:
         result = IAMPolicy(p).is_action_permitted(action, resource)
@@ -218,11 +221,11 @@ def _check_assume_role(req):
     caller_account = req.account_id
     m = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)", role_arn)
     if not m:
-        raise AuthError("ValidationError", f"{role_arn!r} is not a valid role ARN (RoleArn).", 400)
+        raise AuthError("ValidationError", f"'{role_arn}' is not a valid role ARN (RoleArn).", 400)
     external_id = _param(req._data, "ExternalId")
     if external_id is not None and not re.fullmatch(r"[\w+=,.@:/-]{2,1224}", external_id):
         raise AuthError("ValidationError", "ExternalId must be 2-1224 characters of [\\w+=,.@:/-].", 400)
-    if not _identity_allows(req._access_key.collect_policies(), "sts:AssumeRole", role_arn):
+    if not identity_allows(req._access_key.collect_policies(), "sts:AssumeRole", role_arn):
         raise access_denied(caller, "sts:AssumeRole", role_arn)
     try:
         role = iam_backends[m.group(1)]["aws"].get_role(m.group(2))
@@ -267,7 +270,7 @@ def check_web_identity(resp):
     token = resp._get_param("WebIdentityToken") or ""
     m = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)", role_arn)
     if not m:
-        raise AuthError("ValidationError", f"{role_arn!r} is not a valid role ARN (RoleArn).", 400)
+        raise AuthError("ValidationError", f"'{role_arn}' is not a valid role ARN (RoleArn).", 400)
     try:
         claims = _b64url_json(token.split(".")[1])
     except Exception:
@@ -321,7 +324,7 @@ def check_action_permitted(self, resource):
         return _check_assume_role(self)
     _ORIG["check_action_permitted"](self, resource)
     role_arn = _param(self._data, PASSES_ROLE.get(self._action, "-"))
-    if role_arn and not _identity_allows(self._access_key.collect_policies(), "iam:PassRole", role_arn):
+    if role_arn and not identity_allows(self._access_key.collect_policies(), "iam:PassRole", role_arn):
         raise access_denied(self._access_key.arn, "iam:PassRole", role_arn)
 
 

@@ -6,8 +6,9 @@
   DELETE /_kumo/stats           zero the statistics (also POST /_kumo/stats/reset)
   GET    /_kumo/faults          the fault rules with their seen/fired counts, latency_ms
   POST   /_kumo/faults          replace: a JSON list of rules, a compact spec string,
-                                or {"rules": [...], "latency_ms": N}
-  POST   /_kumo/faults/add      append rules
+                                or {"rules": [...], "latency_ms": N, "seed": N}
+                                (seed: the random draws of `rate` rules start over)
+  POST   /_kumo/faults/add      append rules (same body)
   DELETE /_kumo/faults          no faults, no latency
   GET    /_kumo/lifecycle       the lifecycle settings
   POST   /_kumo/lifecycle       change them: {"proxy": 3, "endpoint": "1.5s", "db": 0}
@@ -50,14 +51,14 @@ class Control:
                 return self._reply(start_response, "200 OK", sb.stats.snapshot())
             if path == "/_kumo/faults":
                 if method == "POST":
-                    rules, latency = _rules_from(body)
-                    sb.faults.set(rules, latency)
+                    rules, latency, seed = _rules_from(body)
+                    sb.faults.set(rules, latency, seed)
                 elif method == "DELETE":
                     sb.faults.set([], 0)
                 return self._reply(start_response, "200 OK", sb.faults.snapshot())
             if path == "/_kumo/faults/add" and method == "POST":
-                rules, latency = _rules_from(body)
-                sb.faults.add(rules)
+                rules, latency, seed = _rules_from(body)
+                sb.faults.add(rules, seed)
                 if latency is not None:
                     sb.faults.latency_ms = float(latency)
                 return self._reply(start_response, "200 OK", sb.faults.snapshot())
@@ -79,12 +80,15 @@ class Control:
 def _rules_from(body):
     text = (body or b"").decode("utf-8", "replace").strip()
     if not text:
-        return [], None
+        return [], None, None
     if text.startswith("{"):
         data = json.loads(text)
         if not data:  # {} (an empty Lua table encodes so): no rules
-            return [], None
-        if "rules" in data or "latency_ms" in data:
+            return [], None, None
+        if "rules" in data or "latency_ms" in data or "seed" in data:
             rules = data.get("rules") or []  # {} from Lua is an empty list too
-            return faults_mod.parse(json.dumps(rules)), data.get("latency_ms")
-    return faults_mod.parse(text), None
+            seed = data.get("seed")
+            if seed is not None:
+                seed = faults_mod.check_seed(seed)
+            return faults_mod.parse(json.dumps(rules)), data.get("latency_ms"), seed
+    return faults_mod.parse(text), None, None

@@ -3,7 +3,8 @@
 For every request it: reads the whole body (so nothing is left on a
 keep-alive socket), records the raw URI and body for signature checks
 (context.py), routes the control API (/_kumo/...), refuses what would weaken
-the checks (/moto-api/reset-auth), refuses unsigned or malformed requests as
+the checks (/moto-api/reset-auth) and, unless the sandbox was started with
+--allow-moto-api, every other unsigned /moto-api/ route, refuses unsigned or malformed requests as
 AWS does, counts the call (stats.py), applies fault and latency rules
 (faults.py), and hands the rest to moto.
 """
@@ -154,7 +155,7 @@ class Gateway:
         try:
             t = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         except ValueError:
-            return ("IncompleteSignature", f"X-Amz-Date {amz_date!r} is not in the form YYYYMMDDTHHMMSSZ.", 400)
+            return ("IncompleteSignature", f"X-Amz-Date '{amz_date}' is not in the form YYYYMMDDTHHMMSSZ.", 400)
         if abs(time.time() - t.timestamp()) > SKEW_SECONDS:
             now = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
             if cred.service == "ec2":
@@ -192,6 +193,13 @@ class Gateway:
                 return self.error(start_response, None, "AccessDenied",
                                   "The sandbox always verifies signatures and permissions; "
                                   "/moto-api/reset-auth is disabled.", 403)
+            if not self.sandbox.allow_moto_api:
+                # moto's own routes are unsigned: anyone on the machine could change
+                # state (seed, reset, state manager) behind the checks' back
+                return self.error(start_response, None, "AccessDenied",
+                                  f"{path} is moto's unsigned API, refused by default; use the sandbox's "
+                                  "control API (/_kumo/..., see docs/sandbox.md) or start the sandbox with "
+                                  "--allow-moto-api.", 403)
             if path.rstrip("/") == "/moto-api/reset":
                 return self.sandbox.control.handle(dict(environ, PATH_INFO="/_kumo/reset"),
                                                    start_response, body)
@@ -226,30 +234,51 @@ class Gateway:
             time.sleep(faults.latency_ms / 1000.0)
         rule = faults.match(service, op, account)
         if rule:
+            self.sandbox.stats.record_fault(rule["kind"])
             if rule["delay_ms"]:
                 time.sleep(rule["delay_ms"] / 1000.0)
             if rule["kind"] == "drop":
-                sock = environ.get("werkzeug.socket")
-                if sock is not None:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                counted_start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
-                return [b""]
-            if rule["kind"] != "delay":
+                return self._drop(environ, counted_start_response)
+            if rule["kind"] not in ("delay", "lose"):
                 code, status, message = faults_mod.error_for(rule, service)
                 return self.error(counted_start_response, service, code, message, status)
 
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         if not raw:
             raw = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
+        if rule and rule["kind"] == "lose":
+            # the call is carried out in full; only its answer is lost
+            answered = []
+
+            def keep_status(status, headers, exc_info=None):
+                answered.append(status)
+            with self.moto_lock:
+                context.begin(raw, body)
+                try:
+                    list(self.app(environ, keep_status))
+                finally:
+                    context.end()
+            if answered:  # the statistics count what the server did, not the lost answer
+                self.sandbox.stats.record_status(key, int(answered[0].split()[0]))
+            return self._drop(environ, start_response)
         with self.moto_lock:
             context.begin(raw, body)
             try:
                 return list(self.app(environ, counted_start_response))
             finally:
                 context.end()
+
+    @staticmethod
+    def _drop(environ, start_response):
+        """Close the connection without an answer."""
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
+        return [b""]
 
 
 def _xml(text):

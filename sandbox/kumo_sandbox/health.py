@@ -10,9 +10,10 @@ import ipaddress
 import json
 
 from moto.ec2.models import ec2_backends
-from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.models import iam_backends
 from moto.secretsmanager.models import secretsmanager_backends
+
+from .auth import identity_allows
 
 AVAILABLE = {"State": "AVAILABLE"}
 
@@ -54,17 +55,6 @@ def _role_policies(role):
     return docs
 
 
-def _allows(policies, action, resource):
-    allowed = False
-    for doc in policies:
-        result = IAMPolicy(doc).is_action_permitted(action, resource)
-        if result == PermissionResult.DENIED:
-            return False
-        if result == PermissionResult.PERMITTED:
-            allowed = True
-    return allowed
-
-
 def _secret(account, region, arn):
     backend = secretsmanager_backends[account][region]
     try:
@@ -95,7 +85,7 @@ def check_auth(backend, proxy, db):
         arn = a.get("SecretArn") or a.get("secret_arn")
         if not arn:
             continue
-        if not _allows(policies, "secretsmanager:GetSecretValue", arn):
+        if not identity_allows(policies, "secretsmanager:GetSecretValue", arn):
             return _unavailable("AUTH_FAILURE",
                                 f"The IAM role {proxy.role_arn} isn't allowed secretsmanager:GetSecretValue "
                                 f"on {arn}.")

@@ -11,6 +11,7 @@ invitation.
 """
 import json
 import re
+from urllib.parse import parse_qs
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time, utcnow
@@ -392,6 +393,59 @@ def r_list_resources(self):
         self._get_param("resourceShareArns")))
 
 
+IDEMPOTENT_OPS = ("create_resource_share", "associate_resource_share", "disassociate_resource_share",
+                  "delete_resource_share", "update_resource_share")
+
+
+def _idempotent(fn, op):
+    """clientToken, as the RAM API reference has it: "Passing the same value to a
+    later call to an operation requires that you also pass the same value for all
+    other parameters. [...] If you retry the operation with the same ClientToken,
+    but with different parameters, the retry fails with an IdempotentParameterMismatch
+    error." A repeat gets the first answer (no second share); moto ignores the token.
+    Tokens are kept per account and region, per operation."""
+    def wrapper(self):
+        params = dict(self.request_params) if self.body else {}
+        # DeleteResourceShare sends them in the URI (moto's querystring may hold the
+        # headers instead, which differ on every retry)
+        for k, v in parse_qs(self.parsed_url.query, keep_blank_values=True).items():
+            params.setdefault(k, v[0] if len(v) == 1 else v)
+        token = params.pop("clientToken", None)
+        if not token:
+            return fn(self)
+        if not isinstance(token, str) or not 1 <= len(token) <= 64:
+            raise RAMError("InvalidClientTokenException",
+                           "clientToken must be a string of 1 to 64 characters (a UUID is recommended).")
+        seen = self.ram_backend.__dict__.setdefault("_kumo_tokens", {})
+        fingerprint = json.dumps(params, sort_keys=True, default=str)
+        if (op, token) in seen:
+            first, answer = seen[(op, token)]
+            if first != fingerprint:
+                raise RAMError("IdempotentParameterMismatchException",
+                               f"The client token {token} was used with {_op_name(op)} before with other "
+                               "parameters; send the same parameters with it, or use a new token.")
+            return answer
+        answer = fn(self)
+        body = answer[0] if isinstance(answer, tuple) else answer
+        if isinstance(body, str):
+            try:
+                data = json.loads(body)
+                if isinstance(data, dict):
+                    data["clientToken"] = token
+                    body = json.dumps(data)
+                    answer = (body,) + tuple(answer[1:]) if isinstance(answer, tuple) else body
+            except ValueError:
+                pass
+        seen[(op, token)] = (fingerprint, answer)
+        return answer
+    wrapper.__name__ = op
+    return wrapper
+
+
+def _op_name(op):
+    return "".join(w.title() for w in op.split("_"))
+
+
 def _json_content_type(fn):
     """moto returns bare strings, which Flask labels text/html."""
     def wrapper(self):
@@ -424,6 +478,8 @@ def install():
                          list_resources=r_list_resources).items():
         fn.__name__ = name
         setattr(R, name, _json_content_type(fn))
+    for name in IDEMPOTENT_OPS:
+        setattr(R, name, _idempotent(getattr(R, name), name))
     # The RAM Flask app reads these routes once, on the first RAM request.
     for path in ("getresourceshareinvitations", "acceptresourceshareinvitation",
                  "rejectresourceshareinvitation", "listresources", "associateresourceshare",

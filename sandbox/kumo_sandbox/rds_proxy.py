@@ -95,7 +95,7 @@ class DBProxyTargetGroupNotFoundFault(RDSClientError):
 def _validate_name(kind, name):
     if not name or len(name) > 63 or not NAME_RE.fullmatch(name):
         raise InvalidParameterValue(
-            f"{kind} {name!r} is not valid: 1-63 letters, digits or hyphens, starting with a letter, "
+            f"{kind} '{name or ''}' is not valid: 1-63 letters, digits or hyphens, starting with a letter, "
             "no trailing hyphen and no two consecutive hyphens.")
 
 
@@ -235,7 +235,7 @@ def create_db_proxy(self, db_proxy_name, engine_family, auth, role_arn, vpc_subn
     if vpc_security_group_ids:
         _own_security_groups(self, vpc_security_group_ids, vpc_id, "CreateDBProxy")
     if not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", role_arn or ""):
-        raise InvalidParameterValue(f"RoleArn {role_arn!r} is not an IAM role ARN.")
+        raise InvalidParameterValue(f"RoleArn '{role_arn or ''}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME).")
     return _ORIG["create_db_proxy"](self, name, engine_family, auth, role_arn, list(vpc_subnet_ids),
                                     vpc_security_group_ids, require_tls, idle_client_timeout,
                                     debug_logging, tags)
@@ -380,29 +380,63 @@ def describe_db_proxy_target_groups(self, proxy_name, target_group_name=None):
 
 
 def modify_db_proxy_target_group(self, proxy_name, config, target_group_name=None):
+    """Every setting given is kept and reported back by DescribeDBProxyTargetGroups;
+    the ones left out keep their values (moto resets MaxIdleConnectionsPercent to
+    half the maximum on every call and never reports InitQuery)."""
     proxy = get_proxy(self, proxy_name)
     _require_available(proxy)
-    _target_group(proxy, target_group_name)
+    tg = _target_group(proxy, target_group_name)
     config = config if config is not None else {}
     mc = config.get("MaxConnectionsPercent")
     mi = config.get("MaxIdleConnectionsPercent")
+    # RDS API reference, ConnectionPoolConfiguration.MaxConnectionsPercent: "If you
+    # specify MaxIdleConnectionsPercent, then you must also include a value for this
+    # parameter."
+    if mi is not None and mc is None:
+        raise InvalidParameterValue("MaxIdleConnectionsPercent needs MaxConnectionsPercent in the same "
+                                    "ConnectionPoolConfig; send both.")
     if mc is not None and not 1 <= int(mc) <= 100:
-        raise InvalidParameterValue("MaxConnectionsPercent must be between 1 and 100.")
-    if mi is not None and not 0 <= int(mi) <= int(mc if mc is not None else 100):
-        raise InvalidParameterValue("MaxIdleConnectionsPercent must be between 0 and MaxConnectionsPercent.")
+        raise InvalidParameterValue(f"MaxConnectionsPercent must be between 1 and 100, got {mc}.")
+    if mi is not None and not 0 <= int(mi) <= int(mc):
+        raise InvalidParameterValue(f"MaxIdleConnectionsPercent must be between 0 and MaxConnectionsPercent "
+                                    f"({mc}), got {mi}.")
     bt = config.get("ConnectionBorrowTimeout")
     if bt is not None and not 0 <= int(bt) <= 300:
-        raise InvalidParameterValue("ConnectionBorrowTimeout must be between 0 and 300 seconds.")
+        raise InvalidParameterValue(f"ConnectionBorrowTimeout must be between 0 and 300 seconds, got {bt}.")
     pins = config.get("SessionPinningFilters") or []
     if pins and proxy.engine_family != "MYSQL":
         raise InvalidParameterValue("SessionPinningFilters are supported only for the MYSQL engine family.")
     for p in pins:
         if p != "EXCLUDE_VARIABLE_SETS":
-            raise InvalidParameterValue(f"SessionPinningFilters: {p!r} is not supported; use EXCLUDE_VARIABLE_SETS.")
-    tg = _ORIG["modify_db_proxy_target_group"](self, proxy.db_proxy_name, config)
+            raise InvalidParameterValue(f"SessionPinningFilters: '{p}' is not supported; use EXCLUDE_VARIABLE_SETS.")
+    if mc is not None:
+        tg.max_connections = int(mc)
+        if mi is None:
+            # the default idle share follows the new maximum (moto's rule, kept)
+            tg.max_idle_connections = min(tg.max_idle_connections, int(mc))
+    if mi is not None:
+        tg.max_idle_connections = int(mi)
+    if bt is not None:
+        tg.borrow_timeout = int(bt)
+    if "SessionPinningFilters" in config:
+        tg.session_pinning_filters = list(config["SessionPinningFilters"] or [])
     if "InitQuery" in config:
-        tg.init_query = config["InitQuery"]
+        # ConnectionPoolConfiguration.InitQuery: "Add an initialization query, or modify
+        # the current one. [...] This is an optional field, so you can choose to leave
+        # it empty." An empty string removes it ("Default: no initialization query").
+        tg.init_query = config["InitQuery"] or None
+    tg.updated_date = utcnow()
     return tg
+
+
+def _connection_pool_config(self):
+    out = {"MaxConnectionsPercent": self.max_connections,
+           "MaxIdleConnectionsPercent": self.max_idle_connections,
+           "ConnectionBorrowTimeout": self.borrow_timeout,
+           "SessionPinningFilters": list(self.session_pinning_filters)}
+    if getattr(self, "init_query", None):
+        out["InitQuery"] = self.init_query
+    return out
 
 
 def create_db_proxy_endpoint(self, db_proxy_name, db_proxy_endpoint_name, vpc_subnet_ids,
@@ -418,7 +452,7 @@ def create_db_proxy_endpoint(self, db_proxy_name, db_proxy_endpoint_name, vpc_su
     if sum(1 for e in eps.values() if e.db_proxy_name == proxy.db_proxy_name) >= ENDPOINTS_PER_PROXY:
         raise DBProxyEndpointQuotaExceededFault(proxy.db_proxy_name)
     if target_role not in (None, "READ_WRITE", "READ_ONLY"):
-        raise InvalidParameterValue(f"TargetRole {target_role!r} is not valid; use READ_WRITE or READ_ONLY.")
+        raise InvalidParameterValue(f"TargetRole '{target_role}' is not valid; use READ_WRITE or READ_ONLY.")
     subnets, vpc_id = _subnets_and_vpc(self, vpc_subnet_ids, "CreateDBProxyEndpoint")
     final = "available"
     if vpc_security_group_ids:
@@ -591,6 +625,7 @@ def _patch_backend():
                create_db_proxy_endpoint, describe_db_proxy_endpoints, modify_db_proxy_endpoint,
                delete_db_proxy_endpoint, _get_resource_for_tagging):
         setattr(B, fn.__name__, fn)
+    rds_models.DBProxyTargetGroup.connection_pool_config = property(_connection_pool_config)
 
 
 # --- response handlers (Action=CreateDBProxyEndpoint -> create_db_proxy_endpoint)

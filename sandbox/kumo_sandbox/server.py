@@ -53,12 +53,15 @@ def keepalive_handler():
 
 class Sandbox:
     def __init__(self, region="ap-northeast-1", organization=True, org_sharing=True, fault_rules=None,
-                 latency_ms=0.0, lifecycles=None, directory=None, log_requests=False):
+                 latency_ms=0.0, lifecycles=None, directory=None, log_requests=False, fault_seed=None,
+                 allow_moto_api=False):
         self.region = region
         self.organization = organization
         self.org_sharing = org_sharing and organization
         self.start_faults = list(fault_rules or [])
         self.start_latency = float(latency_ms or 0)
+        self.start_seed = fault_seed
+        self.allow_moto_api = bool(allow_moto_api)
         self.start_lifecycles = dict(lifecycles or {})
         self.directory = directory
         self.log_requests = log_requests
@@ -76,15 +79,17 @@ class Sandbox:
     # --- construction ---------------------------------------------------------
     def build_app(self):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from . import auth, ec2, faults, gateway, lifecycle, rds_db, rds_proxy, ram, stats, control
+        from . import auth, ec2, faults, gateway, lifecycle, rds_db, rds_proxy, ram, secrets_manager, stats, control
         lifecycle.register_defaults(self.start_lifecycles)
         rds_proxy.install()
         rds_db.install()
         ram.install()   # before the first RAM request: the RAM Flask app reads its routes once
         ec2.install()
+        secrets_manager.install()
         auth.install()
         self.stats = stats.Stats()
-        self.faults = faults.Faults(self.start_faults, self.start_latency)
+        self.faults = faults.Faults(self.start_faults, self.start_latency, self.start_seed)
+        self.start_seed = self.faults.seed  # a reset replays the same draws
         self.control = control.Control(self)
         self.dispatcher = DomainDispatcherApplication(create_backend_app)
         self.gateway = gateway.Gateway(self.dispatcher, self)
@@ -144,7 +149,7 @@ class Sandbox:
             self.gateway.forget_accounts()
             self.seed()
             _restore_sessions(sessions)
-            self.faults.set(self.start_faults, self.start_latency)
+            self.faults.set(self.start_faults, self.start_latency, self.start_seed)
             self.stats.reset()
 
     def health(self):

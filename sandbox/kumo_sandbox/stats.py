@@ -24,6 +24,7 @@ class Stats:
     def __init__(self):
         self._lock = threading.Lock()
         self._ops = {}   # (account, service, op) -> [count, errors]
+        self._faults = {}  # kind -> injected count
 
     def record(self, account, service, op):
         key = (account or "unknown", service or "unknown", op or "unknown")
@@ -36,16 +37,23 @@ class Stats:
             with self._lock:
                 self._ops.setdefault(key, [0, 0])[1] += 1
 
+    def record_fault(self, kind):
+        with self._lock:
+            self._faults[kind] = self._faults.get(kind, 0) + 1
+
     def reset(self):
         with self._lock:
             self._ops.clear()
+            self._faults.clear()
 
     def snapshot(self) -> dict:
-        """{"total", "mutating", "accounts": {acct: {"total", "mutating",
+        """{"total", "mutating", "errors", "faults": {kind: injected},
+        "accounts": {acct: {"total", "mutating", "errors",
         "operations": {"service:Op": {"count", "errors", "mutating"}}}}}"""
         with self._lock:
             items = sorted(self._ops.items())
-        out = {"total": 0, "mutating": 0, "errors": 0, "accounts": {}}
+            faults = dict(sorted(self._faults.items()))
+        out = {"total": 0, "mutating": 0, "errors": 0, "faults": faults, "accounts": {}}
         for (account, service, op), (count, errors) in items:
             acct = out["accounts"].setdefault(account, {"total": 0, "mutating": 0, "errors": 0,
                                                         "operations": {}})

@@ -4,6 +4,9 @@
 --   local sb = sandbox.start{ lifecycle = "all=0" }   -- free port, temp dir
 --   -- sb.endpoint, sb.port, sb.dir, sb.env (the env.sh variables), sb.world
 --   sb.stats()  sb.reset()  sb.faults{...}  sb.lifecycle{...}  sb.control(method, path, body)
+--   sb.faults({ {op="*", kind="throttle", rate=0.25}, {op="*", kind="503", rate=0.10} }, nil, 42)
+--   (rate rules hit that share of the calls; the seed, also `seed = 42` in the rules
+--   table, makes the draws repeat; kind "lose" acts and then drops the answer)
 --   sb.stop()   -- also on garbage collection / to-be-closed, and when the test process exits
 --
 -- (`require("tests.lib.sandbox")` works too when the repo root is on package.path.)
@@ -94,7 +97,8 @@ Sandbox.__close = Sandbox.stop_server
 
 --- Start a sandbox.
 -- @param opts table: lifecycle ("all=0" default), faults (string or rule list),
---   latency (ms), org (false: --no-org), org_sharing (false), region, timeout (s, 30)
+--   fault_seed (integer: --fault-seed), latency (ms), org (false: --no-org),
+--   org_sharing (false), region, allow_moto_api (true: --allow-moto-api), timeout (s, 30)
 -- @return the sandbox object (fields endpoint, port, dir, env, world; functions
 --   stats, reset, faults, lifecycle, control, stop, apply_env)
 function M.start(opts)
@@ -112,6 +116,8 @@ function M.start(opts)
     args[#args + 1] = type(opts.faults) == "string" and opts.faults or json_encode(opts.faults)
   end
   if opts.latency then args[#args + 1] = "--latency"; args[#args + 1] = tostring(opts.latency) end
+  if opts.fault_seed then args[#args + 1] = "--fault-seed"; args[#args + 1] = string.format("%d", opts.fault_seed) end
+  if opts.allow_moto_api then args[#args + 1] = "--allow-moto-api" end
   if opts.org == false then args[#args + 1] = "--no-org"
   elseif opts.org_sharing == false then args[#args + 1] = "--no-org-sharing" end
   if opts.region then args[#args + 1] = "--region"; args[#args + 1] = opts.region end
@@ -163,9 +169,15 @@ function M.start(opts)
   self.stats = method(function() return sb.control("GET", "/_kumo/stats") end)
   self.reset_stats = method(function() return sb.control("DELETE", "/_kumo/stats") end)
   self.reset = method(function() return sb.control("POST", "/_kumo/reset", "{}") end)
-  self.faults = method(function(rules, latency_ms)
-    local body = { rules = rules or {}, latency_ms = latency_ms }
-    if #body.rules == 0 then body.rules = nil end
+  --- Replace the fault rules: a list of rule tables (a `seed` field in it is the
+  -- seed), optional latency_ms for every call, optional seed (integer) for `rate` rules.
+  self.faults = method(function(rules, latency_ms, seed)
+    local list = {}
+    for i, r in ipairs(rules or {}) do list[i] = r end
+    if seed == nil and type(rules) == "table" then seed = rules.seed end
+    local body = { rules = list, latency_ms = latency_ms }
+    if seed ~= nil then body.seed = math.tointeger(seed) or seed end
+    if #list == 0 then body.rules = nil end
     return sb.control("POST", "/_kumo/faults", body)
   end)
   self.lifecycle = method(function(settings) return sb.control("POST", "/_kumo/lifecycle", settings) end)

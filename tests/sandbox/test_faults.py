@@ -113,7 +113,7 @@ class Faults(unittest.TestCase):
         with self.assertRaises(urllib.error.HTTPError) as cm:
             SB.control("POST", "/_kumo/faults", "GetCallerIdentity:sometimes")
         self.assertEqual(cm.exception.code, 400)
-        self.assertIn("OP[@ACCOUNT][:KIND[:TIMES]]", cm.exception.read().decode())
+        self.assertIn("OP[@ACCOUNT][:KIND[:TIMES|:P%]]", cm.exception.read().decode())
 
 
 class Stats(unittest.TestCase):

@@ -24,7 +24,7 @@ SANDBOX_PATH = os.path.join(ROOT, "sandbox")
 
 class Sandbox:
     def __init__(self, *args, lifecycle="all=0", faults=None, latency=None, org=True, org_sharing=True,
-                 region=None, timeout=30):
+                 region=None, timeout=30, fault_seed=None, allow_moto_api=False):
         self.args = list(args)
         if lifecycle is not None:
             self.args += ["--lifecycle", lifecycle]
@@ -32,6 +32,10 @@ class Sandbox:
             self.args += ["--faults", faults if isinstance(faults, str) else json.dumps(faults)]
         if latency:
             self.args += ["--latency", str(latency)]
+        if fault_seed is not None:
+            self.args += ["--fault-seed", str(fault_seed)]
+        if allow_moto_api:
+            self.args.append("--allow-moto-api")
         if not org:
             self.args.append("--no-org")
         elif not org_sharing:
@@ -139,10 +143,12 @@ class Sandbox:
     def reset_stats(self):
         return self.control("DELETE", "/_kumo/stats")
 
-    def set_faults(self, rules, latency_ms=None):
+    def set_faults(self, rules, latency_ms=None, seed=None):
         body = {"rules": rules}
         if latency_ms is not None:
             body["latency_ms"] = latency_ms
+        if seed is not None:
+            body["seed"] = seed
         return self.control("POST", "/_kumo/faults", body)
 
     def set_lifecycle(self, settings):

@@ -100,4 +100,26 @@ describe("kumo against the sandbox", function()
     assert.are.equal(0, #sb.control("GET", "/_kumo/faults").rules)
     assert.are.equal("number", type(sb:stats().total))
   end)
+
+  it("takes stacked rate rules with a seed, and a lost answer", function()
+    local rules = { { op = "*", kind = "throttle", rate = 0.25 }, { op = "*", kind = "503", rate = 0.10 },
+                    { op = "*", kind = "drop", rate = 0.05 } }
+    local snap = sb.faults(rules, nil, 42)
+    assert.are.equal(42, snap.seed)
+    assert.are.same({ 0.25, 0.10, 0.05 }, { snap.rules[1].rate, snap.rules[2].rate, snap.rules[3].rate })
+    assert.are.equal(-1, snap.rules[1].times)  -- a rate rule has no limit
+    rules.seed = 9  -- the seed as a field of the rules table
+    snap = sb.faults(rules)
+    assert.are.equal(9, snap.seed)
+    assert.are.equal(3, #snap.rules)
+    sb.faults({ { op = "CreateSecurityGroup", kind = "lose", times = 1 } })
+    local ec2 = aws.session{ profile = "rds" }:client("ec2")
+    pcall(function()
+      return ec2:CreateSecurityGroup{ GroupName = "spec-lost", Description = "x", VpcId = sb.world.rds.vpc_id }
+    end)
+    sb.faults({})
+    local found = ec2:DescribeSecurityGroups{ Filters = { { Name = "group-name", Values = { "spec-lost" } } } }
+    assert.are.equal(1, #found.SecurityGroups)  -- carried out although the answer was lost
+    assert.are.equal(1, sb.stats().faults.lose)
+  end)
 end)
