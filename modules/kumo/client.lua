@@ -383,6 +383,7 @@ function Client:call(op, params, opts)
   local clock = s.clock
   local t0 = clock()
   local adaptive = policy.adaptive
+  local long = policy.mode == "long"
 
   while true do
     attempt = attempt + 1
@@ -406,6 +407,9 @@ function Client:call(op, params, opts)
     -- the rate buckets of kumo.sched: per account (or key), service and region
     local limit_key = (creds.account_id or creds.access_key_id) .. "/" .. ep.signing_name
       .. "/" .. ep.signing_region
+    -- long mode: a throttle of a request sent before the key's last rate cut
+    -- does not cut again (kumo.ratelimit, Limiter:on_response)
+    local sent_at = long and ratelimit.now() or nil
     if transport then
       res, tmsg, tcode = transport(hreq)
     else
@@ -450,7 +454,7 @@ function Client:call(op, params, opts)
 
     if out then
       policy:finish(state, status)
-      if adaptive then ratelimit.on_response(limit_key, false) end
+      if adaptive then ratelimit.on_response(limit_key, false, sent_at) end
       if #hooks > 0 then
         notify(hooks, { service = self.service_name, operation = op, attempt = attempt,
           status = status, elapsed = clock() - t0, retrying = false })
@@ -464,7 +468,7 @@ function Client:call(op, params, opts)
     err.elapsed = elapsed
     state.elapsed = elapsed
     local delay, sleep_anyway = policy:decide(state, attempt, err, res, entry.modeled, op)
-    if adaptive then ratelimit.on_response(limit_key, err.throttling) end
+    if adaptive then ratelimit.on_response(limit_key, err.throttling, sent_at) end
     -- Expired credentials: refresh them once and resend (the SDKs' InvalidateCredentials).
     if not delay and not refreshed and err.kind == "service" and EXPIRED[err.code]
         and provider.invalidate then

@@ -351,18 +351,31 @@ end
 
 --- Record an answer for `key` (clients in adaptive or long retry mode call
 -- this after every attempt that got an answer).
+--
+-- With `sent_at` (long mode), a throttle of a request sent before the key's
+-- last rate cut is counted but does not cut again: it reports the rate that
+-- was already cut (TCP's one reduction per round trip). Without it every
+-- throttle cuts, as botocore does; with many requests in flight that
+-- compounds (0.7, 0.49, 0.34... of the measured rate) down to `min_rate`.
 -- @tparam string key
 -- @tparam boolean throttled whether the client classified it as throttling
 -- @tparam[opt] number now
+-- @tparam[opt] number sent_at when the request was sent (this limiter's clock)
 -- @treturn number the adaptive bucket's rate now
-function Limiter:on_response(key, throttled, now)
+function Limiter:on_response(key, throttled, now, sent_at)
   now = now or self.now()
   local b = bucket(self, key, now)
+  local a = b.adaptive
   if throttled then
     b.throttles = b.throttles + 1
     self.throttles = self.throttles + 1
+    if sent_at and b.cut_at and sent_at < b.cut_at then
+      a.clocker:record(now)
+      return a.bucket.fill_rate
+    end
+    b.cut_at = now
   end
-  return b.adaptive:on_response(throttled and true or false, now)
+  return a:on_response(throttled and true or false, now)
 end
 
 --- Record a throttling answer for `key` (`on_response(key, true)`).
@@ -421,10 +434,17 @@ end
 --- Tell the process-wide limiter about an answer for `key`.
 -- @tparam string key
 -- @tparam boolean throttled
+-- @tparam[opt] number sent_at `ratelimit.now()` before the request (see `Limiter:on_response`)
 -- @treturn number|nil the key's adaptive rate
-function ratelimit.on_response(key, throttled)
+function ratelimit.on_response(key, throttled, sent_at)
   if type(key) ~= "string" then return nil end
-  return ratelimit.default():on_response(key, throttled)
+  return ratelimit.default():on_response(key, throttled, nil, sent_at)
+end
+
+--- The process-wide limiter's clock (monotonic seconds).
+-- @treturn number
+function ratelimit.now()
+  return ratelimit.default().now()
 end
 
 --- Tell the process-wide limiter that `key` was throttled.

@@ -99,6 +99,24 @@ describe("kumo.ratelimit", function()
     assert.equal(1, l:stats().throttles)
   end)
 
+  it("long mode's throttles of requests sent before the last cut do not cut again", function()
+    local c = clock()
+    local function run(with_sent_at)
+      local l = ratelimit.new{ now = c.now }
+      local key = "111/ec2/us-east-1"
+      for _ = 1, 40 do l:reserve(key); l:on_response(key, false); c.t = c.t + 0.05 end
+      local sent = c.t
+      c.t = c.t + 0.05
+      -- ten requests sent at once all come back throttled
+      for _ = 1, 10 do l:on_response(key, true, nil, with_sent_at and sent or nil) end
+      return l:bucket(key)
+    end
+    local botocore, long = run(false), run(true)
+    assert.equal(10, long.throttles)
+    assert.near(0.7 * long.measured_rate, long.rate, 1e-6)  -- cut once
+    assert.truthy(botocore.rate < 0.1 * long.rate, botocore.rate) -- about 0.7^10 of it
+  end)
+
   it("never lets the adaptive bucket fill slower than min_rate", function()
     local c = clock()
     local l = ratelimit.new{ min_rate = 0.4, now = c.now }
