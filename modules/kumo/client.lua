@@ -17,13 +17,19 @@
 -- Call options (third argument of an operation method, or of `call`):
 -- `query` (a JMESPath expression applied to the result), `on_attempt`
 -- (function(info) called after every attempt), `retry_mode`,
--- `max_attempts`, `timeout`, `connect_timeout`, `validate` (false skips
--- parameter validation), `strict` (enum mismatches are errors).
+-- `max_attempts`, `retry_budget`, `timeout`, `connect_timeout`, `validate`
+-- (false skips parameter validation), `strict` (enum mismatches are errors).
+--
+-- In `adaptive` and `long` retry modes every attempt's outcome, as the retry
+-- policy classified it (throttled or not), feeds the rate limiter of its
+-- key `"<account>/<service>/<region>"` (kumo.ratelimit), shared by the
+-- whole process.
 -- @module kumo.client
 local errors = require "kumo.errors"
 local retry = require "kumo.retry"
 local endpoints = require "kumo.endpoints"
 local sched = require "kumo.sched"
+local ratelimit = require "kumo.ratelimit"
 
 local client = {}
 
@@ -34,7 +40,8 @@ local concat, format = table.concat, string.format
 local new_error = errors.new
 
 local CALL_OPTS = {
-  query = true, on_attempt = true, retry_mode = true, max_attempts = true, timeout = true,
+  query = true, on_attempt = true, retry_mode = true, max_attempts = true, retry_budget = true,
+  timeout = true,
   connect_timeout = true, validate = true, strict = true, endpoint_url = true,
 }
 
@@ -58,7 +65,8 @@ end
 -- @tparam table session the owning session
 -- @tparam string name the service name (`"rds"`, `"secretsmanager"`, ...)
 -- @tparam[opt] table opts `endpoint_url`, `region`, `allow_http`, `retry_mode`,
---   `max_attempts`, `on_attempt`, `timeout`, `connect_timeout`, `validate`, `strict`
+--   `max_attempts`, `retry_budget`, `on_attempt`, `timeout`, `connect_timeout`,
+--   `validate`, `strict`
 -- @treturn table client
 function client.new(session, name, opts)
   opts = opts or {}
@@ -210,10 +218,12 @@ end
 -- @tparam[opt] table opts call options overriding `retry_mode` / `max_attempts`
 -- @treturn table policy
 function Client:retry_policy(opts)
-  if opts and (opts.retry_mode or opts.max_attempts) then
+  if opts and (opts.retry_mode or opts.max_attempts or opts.retry_budget) then
     local base = self:retry_policy()
+    local o, so = self.options, self.session.options
     local cfg = retry.config{ explicit = { retry_mode = opts.retry_mode or base.mode,
-      max_attempts = opts.max_attempts or self.options.max_attempts or self.session.options.max_attempts,
+      max_attempts = opts.max_attempts or o.max_attempts or so.max_attempts,
+      retry_budget = opts.retry_budget or o.retry_budget or so.retry_budget,
       new_retries_2026 = base.new_2026 }, getenv = self.session.getenv,
       profile = self.session:profile_settings() }
     cfg.service = self.metadata.endpointPrefix
@@ -228,12 +238,13 @@ function Client:retry_policy(opts)
   local cfg = retry.config{
     explicit = { retry_mode = o.retry_mode or so.retry_mode,
       max_attempts = o.max_attempts or so.max_attempts,
+      retry_budget = o.retry_budget or so.retry_budget,
       new_retries_2026 = so.new_retries_2026 },
     getenv = s.getenv, profile = s:profile_settings(),
   }
   cfg.service = self.metadata.endpointPrefix
   cfg.random = so.random
-  if cfg.mode ~= "legacy" then cfg.quota = s:retry_quota(self:endpoint().host) end
+  if cfg.mode ~= "legacy" and cfg.mode ~= "long" then cfg.quota = s:retry_quota(self:endpoint().host) end
   p = retry.policy(cfg)
   self._policy = p
   return p
@@ -335,7 +346,7 @@ function Client:call(op, params, opts)
   local svc = self.model
   local proto = self._protocol
   local ep = self:endpoint()
-  local policy = (opts.retry_mode or opts.max_attempts) and self:retry_policy(opts)
+  local policy = (opts.retry_mode or opts.max_attempts or opts.retry_budget) and self:retry_policy(opts)
     or self._policy or self:retry_policy()
 
   local okser, req = pcall(proto.serialize, svc, op_model, params, s.serialize_ctx)
@@ -369,7 +380,10 @@ function Client:call(op, params, opts)
   local attempt = 0
   local refreshed = false
   local provider = s:credentials()
-  local t0 = (#hooks > 0) and s.clock() or nil
+  local clock = s.clock
+  local t0 = clock()
+  local adaptive = policy.adaptive
+  local long = policy.mode == "long"
 
   while true do
     attempt = attempt + 1
@@ -390,12 +404,16 @@ function Client:call(op, params, opts)
     local hreq = { method = method, url = url, headers = headers, body = body,
       timeout = timeout, connect_timeout = connect_timeout }
     local res, tmsg, tcode
+    -- the rate buckets of kumo.sched: per account (or key), service and region
+    local limit_key = (creds.account_id or creds.access_key_id) .. "/" .. ep.signing_name
+      .. "/" .. ep.signing_region
+    -- long mode: a throttle of a request sent before the key's last rate cut
+    -- does not cut again (kumo.ratelimit, Limiter:on_response)
+    local sent_at = long and ratelimit.now() or nil
     if transport then
       res, tmsg, tcode = transport(hreq)
     else
-      -- the rate bucket of kumo.sched: per account (or key), service and region
-      res, tmsg, tcode = sched.request(hreq, { limit_key = (creds.account_id or creds.access_key_id)
-        .. "/" .. ep.signing_name .. "/" .. ep.signing_region })
+      res, tmsg, tcode = sched.request(hreq, { limit_key = limit_key })
     end
 
     local err, out, status
@@ -436,16 +454,21 @@ function Client:call(op, params, opts)
 
     if out then
       policy:finish(state, status)
+      if adaptive then ratelimit.on_response(limit_key, false, sent_at) end
       if #hooks > 0 then
         notify(hooks, { service = self.service_name, operation = op, attempt = attempt,
-          status = status, elapsed = s.clock() - t0, retrying = false })
+          status = status, elapsed = clock() - t0, retrying = false })
       end
       if opts.query then return require("kumo.jmespath").search(opts.query, out) end
       return out
     end
 
     err.attempts = attempt
+    local elapsed = clock() - t0
+    err.elapsed = elapsed
+    state.elapsed = elapsed
     local delay, sleep_anyway = policy:decide(state, attempt, err, res, entry.modeled, op)
+    if adaptive then ratelimit.on_response(limit_key, err.throttling, sent_at) end
     -- Expired credentials: refresh them once and resend (the SDKs' InvalidateCredentials).
     if not delay and not refreshed and err.kind == "service" and EXPIRED[err.code]
         and provider.invalidate then
@@ -456,7 +479,7 @@ function Client:call(op, params, opts)
     if #hooks > 0 then
       notify(hooks, { service = self.service_name, operation = op, attempt = attempt,
         status = status, code = err.code, error = err, delay = delay,
-        retrying = delay ~= nil, elapsed = s.clock() - t0,
+        retrying = delay ~= nil, elapsed = elapsed,
         quota = policy.quota and policy.quota.available })
     end
     if not delay then

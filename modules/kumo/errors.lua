@@ -13,8 +13,15 @@
 -- * `kind = "usage"`: the call itself is wrong (unknown operation, bad option).
 --
 -- Common fields: `code, message, http_status, request_id, service, operation,
--- retryable, throttling, attempts`. `tostring(err)` gives one line such as
+-- retryable, throttling, attempts, elapsed`. `tostring(err)` gives one line such as
 -- `rds DescribeDBProxies: DBProxyNotFoundFault: DB proxy x not found (HTTP 404, request id 8f1c...)`.
+--
+-- When the retry policy gave up on a retryable error, the error also has
+-- `retries_exhausted = true` and `throttled = true` or `unavailable = true`,
+-- and reads as AWS's doing, not the request's:
+-- `ram:GetResourceShares: AWS throttled the call (Throttling: Rate exceeded) — 8 attempts over 61 s`.
+-- `errors.is_transient(err)` tells those (and any throttling or transport
+-- error) from a real answer.
 -- Messages never carry credentials: they are built from the response and the
 -- operation name only, and `redact` masks anything that looks like a secret.
 -- @module kumo.errors
@@ -56,9 +63,35 @@ local function details(e)
   return " (" .. table.concat(parts, ", ") .. ")"
 end
 
+local function seconds(t)
+  if t >= 10 then return string.format("%.0f s", t) end
+  return string.format("%.1f s", t)
+end
+
+-- "AWS throttled the call (...) — N attempts over T s"
+local function exhausted(e)
+  local what
+  if e.kind == "transport" then
+    what = "transport error: " .. tostring(e.message or e.code)
+      .. (e.code and e.message and (" [" .. e.code .. "]") or "")
+  else
+    what = tostring(e.code or "UnknownError")
+    if e.message and e.message ~= "" then what = what .. ": " .. e.message end
+  end
+  local prefix = (e.service and e.operation) and (e.service .. ":" .. e.operation .. ": ") or where(e)
+  local n = e.attempts or 1
+  local s = prefix .. (e.throttled and "AWS throttled the call (" or "AWS was unavailable (") .. what
+    .. ") — " .. n .. (n == 1 and " attempt" or " attempts")
+  if e.elapsed then s = s .. " over " .. seconds(e.elapsed) end
+  if e.retry_quota_exhausted then s = s .. " (client-side retry quota exhausted)" end
+  if e.request_id then s = s .. "; last request id " .. e.request_id end
+  return s
+end
+
 function Error.__tostring(e)
   local msg = e.message
   local kind = e.kind
+  if e.retries_exhausted then return exhausted(e) end
   if kind == "transport" then
     return where(e) .. "transport error: " .. tostring(msg or e.code)
       .. (e.code and msg and (" [" .. e.code .. "]") or "") .. details(e)
@@ -101,6 +134,19 @@ end
 -- @treturn boolean
 function errors.has_code(v, code)
   return getmetatable(v) == Error and v.code == code
+end
+
+--- Did AWS fail to answer for its own reasons (throttling, 5xx, an
+-- unreachable endpoint, retries run out on those) rather than give a real
+-- answer about the request? Such a call can simply be made again later.
+-- @param v any value
+-- @treturn boolean
+function errors.is_transient(v)
+  if getmetatable(v) ~= Error then return false end
+  if v.retries_exhausted or v.throttled or v.unavailable or v.throttling == true then return true end
+  local kind = v.kind
+  if kind == "transport" then return true end
+  return (kind == "service" or kind == "parse") and v.retryable == true
 end
 
 --- Raise a kumo error built from `fields` (level 0: the object carries its own location).

@@ -16,11 +16,26 @@
 -- * `legacy` (botocore's `_retry.json`): 5 attempts, no quota, delay
 --   `rand × 2^(attempt-1)` with no cap, its own status/code table.
 --
+-- * `adaptive`: standard's decisions, and the client feeds every answer to
+--   its key's adaptive rate limiter (kumo.ratelimit: botocore's CUBIC
+--   limiter, per account/service/region, shared by the whole process).
+-- * `long` (kumo's own, for long runs; option only): adaptive's limiter and
+--   standard's classification (plus a bare HTTP 429 as throttling), but no
+--   attempt count and no retry quota: a call is retried until its
+--   `retry_budget` (default 120 s from its first attempt) would be passed;
+--   delay `rand × min(base × 2^(attempt-1), 20)`, base 1 s for throttling and
+--   50 ms otherwise, `x-amz-retry-after` honoured as in 2026 mode.
+--
+-- When a retryable error is given up on (attempts, quota or budget), it is
+-- marked `retries_exhausted = true` and `throttled = true` or
+-- `unavailable = true` (kumo.errors words it as AWS's doing).
+--
 -- Configuration, first found wins: explicit `retry_mode` / `max_attempts`
--- (session or client option) → `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` →
--- profile keys `retry_mode` / `max_attempts` → defaults.
--- (`adaptive` is accepted and behaves as `standard`: kumo.sched's per-account
--- rate limiter plays the client-side rate limiting role.)
+-- (call, client or session option) → `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` →
+-- profile keys `retry_mode` / `max_attempts` → defaults. `long` and
+-- `retry_budget` are options only (the AWS CLI reads the same variables and
+-- profile keys and would refuse `long`); in long mode only an explicit
+-- `max_attempts` option caps the attempts.
 -- @module kumo.retry
 local retry = {}
 
@@ -141,9 +156,13 @@ local function truthy(v)
   return tostring(v):lower() == "true"
 end
 
+--- The default time budget of a call in long mode (seconds).
+retry.LONG_BUDGET = 120
+
 --- Resolve the retry configuration.
--- @tparam table sources `{ explicit = {retry_mode=, max_attempts=}, getenv = fn, profile = table }`
--- @treturn table `{ mode=, max_attempts= (nil = mode default), new_2026= }`
+-- @tparam table sources `{ explicit = {retry_mode=, max_attempts=, retry_budget=},
+--   getenv = fn, profile = table }`
+-- @treturn table `{ mode=, max_attempts= (nil = mode default), new_2026=, budget= }`
 -- @raise a clear message naming the source of a bad value
 function retry.config(sources)
   local explicit = sources.explicit or {}
@@ -160,11 +179,21 @@ function retry.config(sources)
   if new_2026 == nil then new_2026 = truthy(getenv("AWS_NEW_RETRIES_2026")) or false end
   local mode, msrc = pick("retry_mode", "AWS_RETRY_MODE")
   mode = mode and tostring(mode):lower() or "standard"
-  if mode ~= "standard" and mode ~= "legacy" and mode ~= "adaptive" then
-    error(string.format("retry mode %q (from %s) is not one of standard, legacy, adaptive",
+  if mode == "long" and msrc ~= "retry_mode option" then
+    error(string.format("retry mode \"long\" (from %s) is kumo's own: set it with the retry_mode "
+      .. "option (aws.session{ retry_mode = \"long\" }); the AWS CLI reads %s too and refuses it",
+      msrc, msrc), 0)
+  end
+  if mode ~= "standard" and mode ~= "legacy" and mode ~= "adaptive" and mode ~= "long" then
+    error(string.format("retry mode %q (from %s) is not one of standard, legacy, adaptive, long",
       mode, msrc), 0)
   end
-  local max, asrc = pick("max_attempts", "AWS_MAX_ATTEMPTS")
+  local max, asrc
+  if mode == "long" then
+    max, asrc = explicit.max_attempts, "max_attempts option"
+  else
+    max, asrc = pick("max_attempts", "AWS_MAX_ATTEMPTS")
+  end
   if max ~= nil then
     local n = tonumber(max)
     if not n or n < 1 or n ~= math.floor(n) then
@@ -172,7 +201,13 @@ function retry.config(sources)
     end
     max = n
   end
-  return { mode = mode, max_attempts = max, new_2026 = new_2026 }
+  local budget = explicit.retry_budget
+  if budget ~= nil and (type(budget) ~= "number" or budget ~= budget or budget <= 0) then
+    error(string.format("retry_budget %q (option) must be seconds > 0, e.g. retry_budget = 300",
+      tostring(budget)), 0)
+  end
+  if mode == "long" and budget == nil then budget = retry.LONG_BUDGET end
+  return { mode = mode, max_attempts = max, new_2026 = new_2026, budget = budget }
 end
 
 --- A retry policy for one client.
@@ -184,15 +219,21 @@ Policy.__index = Policy
 -- @tparam table cfg from `retry.config`, plus `service` (endpoint prefix,
 --   e.g. `"rds"`), `quota` (shared `Quota`; made when absent), `random`
 --   (a function returning [0,1), for tests)
--- @treturn Policy
+-- @treturn Policy with fields `mode`, `max_attempts`, `budget` (seconds or
+--   nil), `adaptive` (whether answers feed the rate limiter), `quota`
 function retry.policy(cfg)
   local p = setmetatable({
     mode = cfg.mode or "standard",
     new_2026 = cfg.new_2026 and true or false,
     service = cfg.service,
     random = cfg.random or math.random,
+    budget = cfg.budget,
   }, Policy)
-  if p.mode == "legacy" then
+  p.adaptive = p.mode == "adaptive" or p.mode == "long"
+  if p.mode == "long" then
+    p.max_attempts = cfg.max_attempts or math.huge
+    p.budget = p.budget or retry.LONG_BUDGET
+  elseif p.mode == "legacy" then
     local sc = LEGACY_SERVICE_CONFIG[p.service] or {}
     p.max_attempts = cfg.max_attempts or sc.max_attempts or 5
     p.legacy_base = sc.base
@@ -252,6 +293,10 @@ function Policy:classify(err, modeled)
     err.retryable = standard_retryable(self, err, modeled)
   end
   err.throttling = retry.is_throttling(err, modeled)
+  -- long mode: "429 Too Many Requests" is throttling whatever the code says
+  if self.mode == "long" and err.kind == "service" and err.http_status == 429 then
+    err.retryable, err.throttling = true, true
+  end
 end
 
 local function retry_after(res)
@@ -273,7 +318,7 @@ function Policy:delay(attempt, err, res)
   if self.mode == "legacy" then
     return (self.legacy_base or r) * 2 ^ (attempt - 1)
   end
-  if not self.new_2026 then
+  if not self.new_2026 and self.mode ~= "long" then
     local cap = 2 ^ (attempt - 1)
     return r * (cap < MAX_BACKOFF and cap or MAX_BACKOFF)
   end
@@ -291,7 +336,8 @@ end
 
 --- Decide what to do after attempt `attempt` failed with `err`.
 -- Classifies `err` first. Takes retry quota when retrying.
--- @tparam table state the call's retry state (a fresh `{}` per call)
+-- @tparam table state the call's retry state (a fresh `{}` per call; the
+--   caller keeps `state.elapsed` = seconds since the first attempt began)
 -- @tparam number attempt 1-based attempt that failed
 -- @tparam table err
 -- @tparam[opt] table res the HTTP response (nil on transport errors)
@@ -299,12 +345,29 @@ end
 -- @tparam[opt] string operation the operation name (long-polling rule)
 -- @treturn number|nil the delay before the next attempt, or nil: give up
 -- @treturn number|nil when giving up, a delay to sleep anyway (2026 long polling)
+-- Mark a retryable error given up on: AWS throttled the call, or was unavailable.
+local function exhausted(err)
+  err.retries_exhausted = true
+  if err.throttling then err.throttled = true else err.unavailable = true end
+end
+
 function Policy:decide(state, attempt, err, res, modeled, operation)
   self:classify(err, modeled)
   if not err.retryable then return nil end
   if attempt >= self.max_attempts then
     err.max_attempts_reached = true
+    exhausted(err)
     return nil
+  end
+  if self.budget then
+    local d = self:delay(attempt, err, res)
+    if (state.elapsed or 0) + d > self.budget then
+      err.retry_budget_exhausted = true
+      exhausted(err)
+      return nil
+    end
+    if self.mode == "long" then return d end
+    state.budget_delay = d
   end
   local quota = self.quota
   if quota then
@@ -318,6 +381,7 @@ function Policy:decide(state, attempt, err, res, modeled, operation)
     end
     if not quota:acquire(cost) then
       err.retry_quota_exhausted = true
+      exhausted(err)
       if self.new_2026 then
         local lp = LONG_POLLING[self.service]
         if lp and operation and lp[operation] then
@@ -328,6 +392,8 @@ function Policy:decide(state, attempt, err, res, modeled, operation)
     end
     state.quota_cost = cost
   end
+  local d = state.budget_delay
+  if d then state.budget_delay = nil return d end
   return self:delay(attempt, err, res)
 end
 

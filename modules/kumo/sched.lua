@@ -508,23 +508,6 @@ local function host_of(url)
   return (h:gsub("^.*@", "")):lower()
 end
 
--- Throttling answers that kumo.sched notices itself (the client's retry
--- layer may also call ratelimit.on_throttle; the cooldown counts both once).
-local THROTTLE_MARKS = { "Throttl", "RequestLimitExceeded", "TooManyRequests", "SlowDown",
-  "Rate exceeded", "RequestThrottled" }
-
-local function is_throttle(res)
-  local st = res.status
-  if st == 429 then return true end
-  if st ~= 400 and st ~= 403 and st ~= 503 then return false end
-  local body = res.body
-  if type(body) ~= "string" or #body > 65536 then return false end
-  for _, m in ipairs(THROTTLE_MARKS) do
-    if body:find(m, 1, true) then return true end
-  end
-  return false
-end
-
 local function task_request(t, req, opts)
   local key = opts and opts.limit_key
   local lim = limiter()
@@ -559,23 +542,19 @@ local function task_request(t, req, opts)
   local ok2, done = pcall(suspend, t)
   t.http_id = nil
   if not ok2 then error(done, 0) end
-  local res = done.res
-  if res then
-    if key and (not opts or opts.detect_throttle ~= false) and is_throttle(res) then
-      lim:on_throttle(key, now())
-    end
-    return res
-  end
+  -- What is throttling is the client's call (its retry classification feeds
+  -- the key's adaptive limiter): nothing here reads the answer.
+  if done.res then return done.res end
   return nil, done.err, done.code
 end
 
 --- Send an HTTP request (see `kumo.http.request`): same results, yielding
--- inside a task. Waits first for a token of `opts.limit_key`'s bucket and for
--- a free slot (kumo.ratelimit).
+-- inside a task. Waits first for a token of `opts.limit_key`'s buckets and for
+-- a free slot (kumo.ratelimit). Throttling answers are not looked at here:
+-- the client classifies them and tells the limiter (`ratelimit.on_response`).
 -- @tparam table req as for `http.request`
--- @tparam[opt] table opts `limit_key` (`"<account>/<service>"`: the rate
---   bucket), `detect_throttle` (default true: a throttling answer slows that
---   bucket down)
+-- @tparam[opt] table opts `limit_key` (`"<account>/<service>/<region>"`: the
+--   rate buckets)
 -- @treturn table|nil res
 -- @treturn string msg on transport failure
 -- @treturn string code curl's error name

@@ -13,7 +13,8 @@
 -- * `endpoint_url`, `allow_http`, `ignore_configured_endpoint_urls`,
 --   `sts_regional_endpoints`, `use_fips_endpoint`, `use_dualstack_endpoint`
 --   (see `kumo.endpoints`);
--- * `retry_mode`, `max_attempts`, `new_retries_2026` (see `kumo.retry`);
+-- * `retry_mode` (also kumo's `"long"`), `max_attempts`, `retry_budget`,
+--   `new_retries_2026` (see `kumo.retry`);
 -- * `on_attempt` (function(info) called after each attempt of every call:
 --   `service, operation, attempt, status, code, error, delay, retrying, elapsed, quota`);
 -- * `timeout`, `connect_timeout` (seconds, per HTTP request);
@@ -36,7 +37,7 @@ local KNOWN = {}
 for _, k in ipairs{ "profile", "region", "config_file", "credentials_file", "credentials", "mfa",
   "credential_cache", "credential_cache_dir", "endpoint_url", "allow_http",
   "ignore_configured_endpoint_urls", "sts_regional_endpoints", "use_fips_endpoint",
-  "use_dualstack_endpoint", "retry_mode", "max_attempts", "new_retries_2026", "on_attempt",
+  "use_dualstack_endpoint", "retry_mode", "max_attempts", "retry_budget", "new_retries_2026", "on_attempt",
   "timeout", "connect_timeout", "validate", "strict", "sign_body_hash", "warn", "env",
   "transport", "sleep", "random", "clock", "uuid" } do
   KNOWN[k] = true
@@ -44,7 +45,7 @@ end
 
 local CLIENT_KNOWN = {}
 for _, k in ipairs{ "endpoint_url", "region", "allow_http", "retry_mode", "max_attempts",
-  "on_attempt", "timeout", "connect_timeout", "validate", "strict" } do
+  "retry_budget", "on_attempt", "timeout", "connect_timeout", "validate", "strict" } do
   CLIENT_KNOWN[k] = true
 end
 

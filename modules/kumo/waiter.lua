@@ -38,11 +38,20 @@
 -- lifetime because the provider refreshes between polls. Sleeping goes
 -- through `kumo.sched.sleep`, which yields inside a task.
 --
+-- A poll whose call failed for AWS's own reasons after the client's retries
+-- (`errors.is_transient`: throttling, 5xx, no answer) ends nothing unless an
+-- acceptor names that error's code or status: the waiter counts it, shows it
+-- in progress (`creating (3 polls throttled)`) and polls again until its own
+-- budget (`timeout`, or the attempts) runs out. Such polls count as polls,
+-- leave persist streaks as they were, and never make an "unexpected error".
+-- A WaiterTimeout whose polls never got a real answer has `throttled` or
+-- `unavailable` set, so `errors.is_transient` is true for it.
+--
 -- Failures raise a `kumo.errors` object with `kind = "waiter"` and
 -- `code` `WaiterFailure` (a failure acceptor matched), `WaiterTimeout` (time
 -- or attempts ran out) or `WaiterUnexpectedError` (an error no acceptor
 -- matched); fields `waiter`, `acceptor`, `last_state`, `last_output`,
--- `last_error`, `polls`, `elapsed`, `hint`.
+-- `last_error`, `polls`, `elapsed`, `hint`, `throttled_polls`, `unavailable_polls`.
 -- @module kumo.waiter
 
 local jmespath = require "kumo.jmespath"
@@ -508,11 +517,42 @@ local function short_state(def, out, err)
 end
 
 -- Tell kumo.sched's progress display about this poll (when it is loaded).
-local function report_poll(wname, def, out, err)
+-- `suffix`: the transient polls so far, e.g. " (3 polls throttled)".
+local function report_poll(wname, state, suffix)
   local sched = package.loaded["kumo.sched"]
   if type(sched) == "table" and type(sched.poll) == "function" then
-    pcall(sched.poll, wname, short_state(def, out, err))
+    if suffix ~= "" then state = (state or "waiting") .. suffix end
+    pcall(sched.poll, wname, state)
   end
+end
+
+-- Is this poll's error one AWS gave for its own reasons (throttling, 5xx,
+-- no answer) that no acceptor names? Then it ends nothing: the waiter
+-- polls again. An acceptor naming the error's code (or status) still
+-- decides; `error = true` ("any error") does not claim such errors.
+local function transient_poll(def, err, out, params)
+  if not err or not errors.is_transient(err) then return false end
+  for _, a in ipairs(def.acceptors) do
+    if (a.matcher == "error" and a.expected == err.code)
+        or (a.matcher == "status" and matches(a, out, err, params)) then
+      return false
+    end
+  end
+  return true
+end
+
+-- " (3 polls throttled, 1 unavailable)" or "".
+local function transient_text(throttled, unavailable)
+  local parts = {}
+  if throttled > 0 then
+    parts[1] = throttled .. (throttled == 1 and " poll throttled" or " polls throttled")
+  end
+  if unavailable > 0 then
+    parts[#parts + 1] = unavailable .. (#parts == 0 and (unavailable == 1 and " poll" or " polls") or "")
+      .. " unavailable"
+  end
+  if #parts == 0 then return "" end
+  return " (" .. table.concat(parts, ", ") .. ")"
 end
 
 local function fail(fields)
@@ -551,7 +591,8 @@ end
 --   `persist`: override every acceptor's `persist` seconds;
 --   `on_poll(state)`: called after every poll with `{ waiter, service,
 --   operation, attempt, elapsed, state ("retry"|"success"|"failure"),
---   acceptor, observed, error, pending, next_delay }`;
+--   acceptor, observed, error, pending, next_delay, transient (this poll
+--   failed for AWS's reasons), throttled_polls, unavailable_polls }`;
 --   `now`, `sleep`, `random`: clock, sleep and jitter hooks (tests).
 -- @return the last output on success; raises a waiter error otherwise
 function waiter.wait(client, name, params, opts)
@@ -592,6 +633,9 @@ function waiter.wait(client, name, params, opts)
   local streaks = {}
   local last_retry_acceptor
   local out, err
+  -- polls AWS did not really answer (after the client's own retries)
+  local n_throttled, n_unavailable, n_answered = 0, 0, 0
+  local last_short, last_observed
 
   while true do
     attempt = attempt + 1
@@ -604,19 +648,29 @@ function waiter.wait(client, name, params, opts)
       -- the task was cancelled (or hit its deadline) during the call
       error(err, 0)
     end
-    if err and err.kind ~= "service" then
-      -- Not an AWS answer (transport, validation...): the client already
-      -- retried what can be retried; acceptors only judge AWS responses.
+    local transient = transient_poll(def, err, out, params)
+    if err and err.kind ~= "service" and not transient then
+      -- Not an AWS answer (validation, credentials...): acceptors only judge
+      -- AWS responses.
       fail({ code = "WaiterUnexpectedError", service = service, operation = wname,
         waiter = wname, polls = attempt, elapsed = now() - start, last_error = err,
         message = string.format("%s stopped on poll %d: %s", wname, attempt, tostring(err)) })
     end
     local t = now()
-    report_poll(wname, def, out, err)
+    if transient then
+      if err.throttling or err.throttled then n_throttled = n_throttled + 1
+      else n_unavailable = n_unavailable + 1 end
+    else
+      n_answered = n_answered + 1
+      last_short = short_state(def, out, err)
+    end
+    report_poll(wname, last_short, transient_text(n_throttled, n_unavailable))
 
-    -- Track persist streaks on every poll, whatever matches first.
+    -- Track persist streaks on every answered poll, whatever matches first
+    -- (a throttled poll says nothing about the resource).
     local pending
     for i, a in ipairs(def.acceptors) do
+      if transient then break end
       local persist = a.persist and (opts.persist or a.persist)
       if persist then
         if matches(a, out, err, params) then
@@ -632,7 +686,12 @@ function waiter.wait(client, name, params, opts)
 
     local matched, mi
     for i, a in ipairs(def.acceptors) do
-      if a.persist then
+      if transient then
+        -- a transient error keeps a streak pending (not matched, not broken)
+        local st = a.persist and streaks[i]
+        if st and not pending then pending = { acceptor = i, since = st.since, polls = st.polls,
+          persist = opts.persist or a.persist } end
+      elseif a.persist then
         local s = streaks[i]
         if s and s.ready then matched, mi = a, i break end
         if s and not pending then pending = { acceptor = i, since = s.since, polls = s.polls,
@@ -645,9 +704,11 @@ function waiter.wait(client, name, params, opts)
 
     local state = matched and matched.state or "retry"
     local observed = observe(def, out, err)
+    if not transient then last_observed = observed end
     local info = { waiter = wname, service = service, operation = def.operation,
       attempt = attempt, elapsed = t - start, state = state, acceptor = mi,
-      observed = observed, error = err, pending = pending }
+      observed = observed, error = err, pending = pending, transient = transient,
+      throttled_polls = n_throttled, unavailable_polls = n_unavailable }
 
     local function hint_ctx()
       return { output = out, error = err, params = params, client = client,
@@ -671,7 +732,7 @@ function waiter.wait(client, name, params, opts)
         message = string.format("%s failed on poll %d after %s: %s matched%s; last state: %s%s",
           wname, attempt, fmt_duration(t - start), describe_acceptor(mi, matched), persisted,
           observed, hint and ((observed:match("%.$") and " " or ". ") .. hint) or "") })
-    elseif err and not matched and not pending then
+    elseif err and not matched and not pending and not transient then
       -- (an error a persisting acceptor is watching is not unexpected)
       if opts.on_poll then opts.on_poll(info) end
       fail({ code = "WaiterUnexpectedError", service = service, operation = wname, waiter = wname,
@@ -713,10 +774,21 @@ function waiter.wait(client, name, params, opts)
         extra = "; previously matched " ..
           describe_acceptor(last_retry_acceptor, def.acceptors[last_retry_acceptor])
       end
+      local tt = transient_text(n_throttled, n_unavailable)
+      if tt ~= "" then
+        extra = extra .. "; " .. tt:sub(3, -2) .. " (AWS's doing, not the resource's)"
+        if transient then extra = extra .. "; last poll: " .. tostring(err) end
+      end
+      -- no poll ever got a real answer: AWS was the problem (errors.is_transient)
+      local never = n_answered == 0
       fail({ code = "WaiterTimeout", service = service, operation = wname, waiter = wname,
-        polls = attempt, elapsed = t - start, last_state = observed, last_output = out,
+        polls = attempt, elapsed = t - start, last_state = last_observed or observed,
+        last_output = out, last_error = transient and err or nil,
+        throttled_polls = n_throttled, unavailable_polls = n_unavailable,
+        throttled = never and n_throttled > 0 or nil,
+        unavailable = never and n_throttled == 0 or nil,
         message = string.format("%s gave up: %s after %d polls in %s; last state: %s%s",
-          wname, out_of, attempt, fmt_duration(t - start), observed, extra) })
+          wname, out_of, attempt, fmt_duration(t - start), last_observed or observed, extra) })
     end
     if sleep_for > 0 then sleep(sleep_for) end
   end

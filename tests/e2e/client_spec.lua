@@ -292,7 +292,8 @@ describe("kumo client against the sandbox", function()
         random = function() return 0 end }
       local _, e = s:client("sts"):try("GetCallerIdentity", {})
       assert.are.same({ "transport", "CURLE_COULDNT_CONNECT", 3 }, { e.kind, e.code, e.attempts })
-      assert.truthy(tostring(e):find("sts GetCallerIdentity: transport error", 1, true))
+      assert.truthy(tostring(e):find("sts:GetCallerIdentity: AWS was unavailable (transport error: ", 1, true))
+      assert.is_true(require("kumo.errors").is_transient(e))
     end)
   end)
 

@@ -156,7 +156,9 @@ describe("kumo.client calls", function()
     local _, e = session(t):client("rds"):try("DescribeDBProxies", {})
     assert.are.equal(3, #t.requests)
     assert.are.same({ "transport", "CURLE_COULDNT_CONNECT", true }, { e.kind, e.code, e.retryable })
-    assert.truthy(tostring(e):find("rds DescribeDBProxies: transport error", 1, true))
+    assert.are.same({ true, true }, { e.retries_exhausted, e.unavailable })
+    assert.matches("^rds:DescribeDBProxies: AWS was unavailable %(transport error: POST https://x/: "
+      .. "Couldn't connect to server %[CURLE_COULDNT_CONNECT%]%) — 3 attempts over %d%.%d s$", tostring(e))
   end)
 
   it("reports a malformed success body as a parse error, never a crash", function()
@@ -203,6 +205,61 @@ describe("kumo.client calls", function()
     local out = session(t, { credentials = provider }):client("rds"):DescribeDBProxies{}
     assert.are.equal("p1", out.DBProxies[1].DBProxyName)
     assert.are.same({ 2, 1 }, { gets, invalidated })
+  end)
+
+  it("long mode: retries a throttled call 6 times in a row, then succeeds; no quota drawn", function()
+    local thr = { status = 400, body = query_error("Throttling", "Rate exceeded") }
+    local t = scripted{ thr, thr, thr, thr, thr, thr, { body = PROXIES } }
+    local slept = {}
+    local s = session(t, { retry_mode = "long", random = function() return 1 end,
+      sleep = function(d) slept[#slept + 1] = d end })
+    local out = s:client("rds"):DescribeDBProxies{}
+    assert.are.equal(7, #t.requests)
+    assert.are.equal(6, out.ResponseMetadata.RetryAttempts)
+    assert.are.same({ 1, 2, 4, 8, 16, 20 }, slept)
+    assert.is_nil(s:client("rds"):retry_quota())
+  end)
+
+  it("long mode: gives up when the next sleep would pass retry_budget, saying AWS throttled it", function()
+    local now = 0
+    local t = scripted{ { status = 400, body = query_error("Throttling", "Rate exceeded") } }
+    local s = session(t, { retry_mode = "long", retry_budget = 60, random = function() return 1 end,
+      clock = function() return now end, sleep = function(d) now = now + d end })
+    local _, e = s:client("rds"):try("DescribeDBProxies", {})
+    -- sleeps 1 2 4 8 16 20 = 51 s; 51 + 20 > 60
+    assert.are.equal(7, #t.requests)
+    assert.are.same({ true, true, true, 7, 51 }, { e.retries_exhausted, e.throttled,
+      e.retry_budget_exhausted, e.attempts, e.elapsed })
+    assert.are.equal("rds:DescribeDBProxies: AWS throttled the call (Throttling: Rate exceeded) "
+      .. "— 7 attempts over 51 s; last request id req-err", tostring(e))
+    assert.is_true(errors.is_transient(e))
+    -- a per-call retry_budget overrides the session's
+    t = scripted{ { status = 500, body = "" } }
+    now = 0
+    s = session(t, { retry_mode = "long", random = function() return 1 end,
+      clock = function() return now end, sleep = function(d) now = now + d end })
+    _, e = s:client("rds"):try("DescribeDBProxies", {}, { retry_budget = 1 })
+    assert.is_true(e.unavailable)
+    assert.are.equal(5, #t.requests) -- 0.05 0.1 0.2 0.4 = 0.75; + 0.8 > 1
+  end)
+
+  it("adaptive and long modes feed the key's rate limiter with the policy's verdict; standard does not", function()
+    local ratelimit = require "kumo.ratelimit"
+    local now = 100
+    ratelimit.set_default(ratelimit.new{ now = function() return now end })
+    local key = CREDS.access_key_id .. "/rds/ap-northeast-1"
+    local thr = { status = 400, body = query_error("Throttling", "Rate exceeded") }
+    session(scripted{ thr, { body = PROXIES } }):client("rds"):DescribeDBProxies{}
+    assert.is_nil(ratelimit.default():bucket(key))
+    -- a body naming throttling under a non-throttling code is not throttling
+    local other = { status = 400, body = query_error("ValidationError", "Throttling is off") }
+    session(scripted{ other }):client("rds", { retry_mode = "adaptive" }):try("DescribeDBProxies", {})
+    assert.is_false(ratelimit.default():bucket(key).adaptive)
+    session(scripted{ thr, { body = PROXIES } }):client("rds", { retry_mode = "adaptive" }):DescribeDBProxies{}
+    local b = ratelimit.default():bucket(key)
+    assert.is_true(b.adaptive)
+    assert.are.equal(1, b.throttles)
+    ratelimit.set_default(nil)
   end)
 end)
 

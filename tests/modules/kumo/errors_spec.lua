@@ -57,4 +57,30 @@ describe("kumo.errors", function()
     assert.is_true(errors.is(e))
     assert.are.equal("service", e.kind)
   end)
+
+  it("words retries that ran out as AWS's doing, with attempts and time", function()
+    local e = errors.new{ code = "Throttling", message = "Rate exceeded", http_status = 400,
+      service = "ram", operation = "GetResourceShares", attempts = 8, elapsed = 61.2,
+      retries_exhausted = true, throttled = true, throttling = true, retryable = true }
+    assert.are.equal("ram:GetResourceShares: AWS throttled the call (Throttling: Rate exceeded) "
+      .. "— 8 attempts over 61 s", tostring(e))
+    local u = errors.new{ kind = "transport", code = "CURLE_RECV_ERROR", message = "connection reset",
+      service = "ec2", operation = "DescribeSubnets", attempts = 3, elapsed = 2.25,
+      retries_exhausted = true, unavailable = true, retry_quota_exhausted = true, request_id = "r-9" }
+    assert.are.equal("ec2:DescribeSubnets: AWS was unavailable (transport error: connection reset "
+      .. "[CURLE_RECV_ERROR]) — 3 attempts over 2.2 s (client-side retry quota exhausted); last request id r-9",
+      tostring(u))
+  end)
+
+  it("tells transient failures from real answers (errors.is_transient)", function()
+    assert.is_true(errors.is_transient(errors.new{ code = "Throttling", throttling = true }))
+    assert.is_true(errors.is_transient(errors.new{ code = "X", retries_exhausted = true, unavailable = true }))
+    assert.is_true(errors.is_transient(errors.new{ kind = "transport", code = "CURLE_COULDNT_CONNECT" }))
+    assert.is_true(errors.is_transient(errors.new{ code = "InternalFailure", http_status = 500, retryable = true }))
+    assert.is_false(errors.is_transient(errors.new{ code = "DBProxyNotFoundFault", http_status = 404,
+      retryable = false, throttling = false }))
+    assert.is_false(errors.is_transient(errors.new{ kind = "validation", code = "ValidationError" }))
+    assert.is_false(errors.is_transient({ throttling = true })) -- not a kumo error
+    assert.is_false(errors.is_transient("Throttling"))
+  end)
 end)

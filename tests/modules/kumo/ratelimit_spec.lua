@@ -1,5 +1,6 @@
 -- kumo.ratelimit: in-flight slots per host and in total, token buckets per
--- account/service, slowing down on throttling and recovering.
+-- account/service/region with a ceiling, and botocore's adaptive limiter per key
+-- (its differential test against botocore: ratelimit_botocore_spec.lua).
 local ratelimit = require "kumo.ratelimit"
 
 local function clock()
@@ -49,31 +50,83 @@ describe("kumo.ratelimit", function()
     assert.near(1, l:reserve("111/rds"), 1e-9)
   end)
 
-  it("halves a key's rate on throttling (once per cooldown), then recovers linearly", function()
+  it("starts at the ceiling (AWS's own EC2 bucket: 100/s, burst 100), not below it", function()
     local c = clock()
-    local l = ratelimit.new{ rate = 8, burst = 8, cooldown = 1, recover = 10, now = c.now }
-    assert.is_true(l:on_throttle("111/ec2"))
-    assert.equal(4, l:bucket("111/ec2").rate)
-    assert.is_false(l:on_throttle("111/ec2")) -- the same burst of throttles
-    assert.equal(4, l:bucket("111/ec2").rate)
-    -- the burst was drained: the next request waits a token at the lower rate
-    assert.near(0.25, l:reserve("111/ec2"), 1e-9)
-    c.t = c.t + 2
-    assert.is_true(l:on_throttle("111/ec2"))
-    -- 2 s into a 10 s recovery from 4 to 8 the rate was 4.8; halved: 2.4
-    local low = l:bucket("111/ec2").rate
-    assert.near(2.4, low, 1e-9)
-    c.t = c.t + 5
-    assert.near(low + (8 - low) * 0.5, l:bucket("111/ec2").rate, 1e-9)
-    c.t = c.t + 5
-    assert.equal(8, l:bucket("111/ec2").rate)
-    -- other keys untouched
-    assert.equal(0, l:reserve("111/rds"))
-    assert.equal(8, l:bucket("111/rds").rate)
-    assert.equal(3, l:stats().throttles)
+    local l = ratelimit.new{ now = c.now }
+    for _ = 1, 100 do assert.equal(0, l:reserve("111/ec2/us-east-1")) end
+    assert.near(0.01, l:reserve("111/ec2/us-east-1"), 1e-9)
+    local b = l:bucket("111/ec2/us-east-1")
+    assert.equal(100, b.rate)
+    assert.is_false(b.adaptive)
   end)
 
-  it("applies a new rate to buckets already in use, up or down", function()
+  it("learns a key's rate from throttling answers (CUBIC) and climbs back without them", function()
+    local c = clock()
+    local l = ratelimit.new{ rate = 1000, burst = 1000, now = c.now }
+    local key = "111/ec2/us-east-1"
+    -- 20 answers a second for 3 s: the measured rate settles near 20/s
+    for _ = 1, 60 do
+      assert.equal(0, l:reserve(key))
+      l:on_response(key, false)
+      c.t = c.t + 0.05
+    end
+    local before = l:bucket(key)
+    assert.is_false(before.adaptive)
+    assert.equal(1000, before.rate)
+    assert.truthy(before.measured_rate > 15 and before.measured_rate < 21, before.measured_rate)
+    -- a throttle: the key now sends at 0.7 x the measured rate
+    l:on_response(key, true)
+    local after = l:bucket(key)
+    assert.is_true(after.adaptive)
+    assert.near(0.7 * before.measured_rate, after.rate, 1e-9)
+    assert.equal(1, after.throttles)
+    -- once the tokens it kept are used, reservations are spaced by the learnt rate
+    local w1 = 0
+    for _ = 1, 100 do w1 = l:reserve(key); if w1 > 0 then break end end
+    assert.truthy(w1 > 0)
+    local w2 = l:reserve(key)
+    assert.near(1 / after.rate, w2 - w1, 1e-9)
+    -- without throttles, CUBIC raises the allowed rate again (capped at 2 x measured)
+    for _ = 1, 100 do
+      l:reserve(key)
+      l:on_response(key, false)
+      c.t = c.t + 0.05
+    end
+    assert.truthy(l:bucket(key).rate > after.rate, "recovered to " .. l:bucket(key).rate)
+    -- other keys untouched
+    assert.equal(0, l:reserve("111/rds/us-east-1"))
+    assert.is_false(l:bucket("111/rds/us-east-1").adaptive)
+    assert.equal(1, l:stats().throttles)
+  end)
+
+  it("long mode's throttles of requests sent before the last cut do not cut again", function()
+    local c = clock()
+    local function run(with_sent_at)
+      local l = ratelimit.new{ now = c.now }
+      local key = "111/ec2/us-east-1"
+      for _ = 1, 40 do l:reserve(key); l:on_response(key, false); c.t = c.t + 0.05 end
+      local sent = c.t
+      c.t = c.t + 0.05
+      -- ten requests sent at once all come back throttled
+      for _ = 1, 10 do l:on_response(key, true, nil, with_sent_at and sent or nil) end
+      return l:bucket(key)
+    end
+    local botocore, long = run(false), run(true)
+    assert.equal(10, long.throttles)
+    assert.near(0.7 * long.measured_rate, long.rate, 1e-6)  -- cut once
+    assert.truthy(botocore.rate < 0.1 * long.rate, botocore.rate) -- about 0.7^10 of it
+  end)
+
+  it("never lets the adaptive bucket fill slower than min_rate", function()
+    local c = clock()
+    local l = ratelimit.new{ min_rate = 0.4, now = c.now }
+    for _ = 1, 10 do l:on_throttle("k"); c.t = c.t + 1 end
+    assert.equal(0.4, l:bucket("k").rate)
+    local w1 = l:reserve("k")
+    assert.near(2.5, l:reserve("k") - w1, 1e-9)
+  end)
+
+  it("applies a new ceiling to keys already in use, up or down", function()
     local c = clock()
     local l = ratelimit.new{ rate = 2, burst = 1, now = c.now }
     assert.equal(0, l:reserve("k"))
@@ -84,17 +137,6 @@ describe("kumo.ratelimit", function()
     assert.equal(0, l:reserve("k"))
     l:configure{ rate = 4 }
     assert.equal(4, l:bucket("k").rate)
-    -- a throttled bucket keeps recovering, towards the new rate
-    l:on_throttle("k")
-    l:configure{ rate = 10 }
-    assert.equal(2, l:bucket("k").rate)
-  end)
-
-  it("never slows below min_rate", function()
-    local c = clock()
-    local l = ratelimit.new{ rate = 1, min_rate = 0.4, cooldown = 0, now = c.now }
-    for _ = 1, 10 do l:on_throttle("k") end
-    assert.equal(0.4, l:bucket("k").rate)
   end)
 
   it("has a process-wide limiter that configure() and on_throttle() change", function()
@@ -104,7 +146,8 @@ describe("kumo.ratelimit", function()
     assert.equal(d, ratelimit.default())
     assert.equal(5, d:stats().max_host)
     assert.is_true(ratelimit.on_throttle("333/sts"))
-    assert.equal(1, d:bucket("333/sts").rate)
+    assert.is_true(d:bucket("333/sts").adaptive)
+    assert.equal(0.5, d:bucket("333/sts").rate) -- nothing measured yet: the minimum
     ratelimit.set_default(nil)
   end)
 
@@ -113,5 +156,9 @@ describe("kumo.ratelimit", function()
       "ratelimit: max_host must be a number >= 1 (got 0)")
     assert.has_error(function() ratelimit.new{ rate = "fast" } end)
     assert.has_error(function() ratelimit.configure(5) end)
+    assert.has_error(function() ratelimit.new{ recover = 30 } end,
+      'ratelimit: unknown limit "recover" (known: burst, max_host, max_total, min_rate, now, rate, rates)')
+    assert.has_error(function() ratelimit.new{ rates = { k = { rate = 0 } } } end,
+      'ratelimit: rates["k"] must be { rate = n >= 0.001, burst = n >= 1 }')
   end)
 end)

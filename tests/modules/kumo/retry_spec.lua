@@ -178,3 +178,76 @@ describe("kumo.retry legacy mode", function()
     assert.are.equal(2 ^ 24, big:decide({}, 25, svc_err("Throttling", 400)))
   end)
 end)
+
+describe("kumo.retry long mode (kumo's own, for long runs)", function()
+  local function env(t) return function(n) return t[n] end end
+
+  it("is set by the retry_mode option only, with a 120 s budget and no attempt count", function()
+    local c = retry.config{ explicit = { retry_mode = "long" },
+      getenv = env{ AWS_MAX_ATTEMPTS = "3" }, profile = { max_attempts = "2" } }
+    assert.are.same({ "long", nil, 120 }, { c.mode, c.max_attempts, c.budget })
+    local p = retry.policy(c)
+    assert.are.equal(math.huge, p.max_attempts)
+    assert.is_nil(p.quota)
+    assert.is_true(p.adaptive)
+    c = retry.config{ explicit = { retry_mode = "long", max_attempts = 9, retry_budget = 600 }, getenv = env{} }
+    assert.are.same({ 9, 600 }, { c.max_attempts, c.budget })
+    local ok, msg = pcall(retry.config, { getenv = env{ AWS_RETRY_MODE = "long" } })
+    assert.is_false(ok)
+    assert.are.equal('retry mode "long" (from AWS_RETRY_MODE) is kumo\'s own: set it with the retry_mode '
+      .. 'option (aws.session{ retry_mode = "long" }); the AWS CLI reads AWS_RETRY_MODE too and refuses it', msg)
+    ok, msg = pcall(retry.config, { explicit = { retry_budget = -1 }, getenv = env{} })
+    assert.is_false(ok)
+    assert.are.equal('retry_budget "-1" (option) must be seconds > 0, e.g. retry_budget = 300', msg)
+    assert.is_true(retry.policy(retry.config{ explicit = { retry_mode = "adaptive" }, getenv = env{} }).adaptive)
+    assert.is_false(retry.policy(retry.config{ getenv = env{} }).adaptive)
+  end)
+
+  it("retries throttling and transient errors with capped backoff until the budget is spent", function()
+    local p = retry.policy{ mode = "long", random = one }
+    local state, elapsed, delays = {}, 0, {}
+    local attempt = 0
+    while true do
+      attempt = attempt + 1
+      state.elapsed = elapsed
+      local e = svc_err("Throttling", 400)
+      local d = p:decide(state, attempt, e)
+      if not d then
+        assert.are.same({ true, true, true }, { e.retries_exhausted, e.throttled, e.retry_budget_exhausted })
+        assert.is_nil(e.unavailable)
+        break
+      end
+      delays[#delays + 1] = d
+      elapsed = elapsed + d
+    end
+    -- throttling: base 1 s, doubling, capped at 20 s; the next 20 s would pass 120 s
+    assert.are.same({ 1, 2, 4, 8, 16, 20, 20, 20, 20 }, delays)
+    assert.are.equal(10, attempt)
+    -- transient errors start at 50 ms; a bare 429 counts as throttling; 4xx is a real answer
+    assert.are.equal(0.05, p:decide({ elapsed = 0 }, 1, svc_err("InternalFailure", 500)))
+    assert.are.equal(0.1, p:decide({ elapsed = 0 }, 2, errors.new{ kind = "transport", code = "CURLE_RECV_ERROR" }))
+    local e429 = svc_err("Weird", 429)
+    assert.are.equal(1, p:decide({ elapsed = 0 }, 1, e429))
+    assert.is_true(e429.throttling)
+    local bad = svc_err("ValidationError", 400)
+    assert.is_nil(p:decide({ elapsed = 0 }, 1, bad))
+    assert.is_nil(bad.retries_exhausted)
+    -- an explicit max_attempts still caps it
+    local capped = retry.policy{ mode = "long", random = one, max_attempts = 2 }
+    local e = svc_err("InternalFailure", 500)
+    assert.is_nil(capped:decide({ elapsed = 0 }, 2, e))
+    assert.are.same({ true, true }, { e.retries_exhausted, e.unavailable })
+  end)
+
+  it("gives a budget to standard mode too, and marks every give-up as exhausted", function()
+    local p = retry.policy{ mode = "standard", random = one, budget = 2.5, max_attempts = 10 }
+    assert.are.equal(1, p:decide({ elapsed = 0 }, 1, svc_err("Throttling", 400)))
+    local e = svc_err("Throttling", 400)
+    assert.is_nil(p:decide({ elapsed = 1 }, 2, e))  -- 1 + 2 > 2.5
+    assert.is_true(e.retry_budget_exhausted)
+    local q = retry.policy{ mode = "standard", random = one }
+    e = svc_err("ServiceUnavailable", 503)
+    assert.is_nil(q:decide({}, 3, e))
+    assert.are.same({ true, true, true }, { e.retries_exhausted, e.unavailable, e.max_attempts_reached })
+  end)
+end)

@@ -214,7 +214,7 @@ describe("kumo.sched (virtual clock)", function()
     assert.same({ 0, 0, 1, 1, 2, 2, 3, 3 }, at.a)
   end)
 
-  it("spaces requests of one account by its token bucket, and slows down on throttling", function()
+  it("spaces requests of one account by its token bucket; only the client's verdict slows it", function()
     ratelimit.default():configure{ rate = 10, burst = 2 }
     local items = {}
     for i = 1, 6 do items[i] = i end
@@ -225,12 +225,17 @@ describe("kumo.sched (virtual clock)", function()
     for i, s in ipairs(f.started) do at[i] = s.at end
     -- 2 from the burst at once, then one every 0.1 s
     near(0, at[1]); near(0, at[2]); near(0.1, at[3]); near(0.2, at[4]); near(0.4, at[6])
-    -- a throttling answer halves the rate of that key only
+    -- a body that reads like throttling is not judged here (the client classifies)
     local lim = ratelimit.default()
     sched.request({ method = "GET", url = "http://h/?latency=0&status=400&body=<Code>Throttling</Code>" },
       { limit_key = "111/rds" })
-    assert.near(5, lim:bucket("111/rds").rate, 0.01)
-    assert.equal(10, lim:bucket("222/rds") == nil and 10 or lim:bucket("222/rds").rate)
+    assert.equal(0, lim:bucket("111/rds").throttles)
+    assert.equal(10, lim:bucket("111/rds").rate)
+    -- the client's verdict turns that key's adaptive limiter on; others untouched
+    ratelimit.on_response("111/rds", true)
+    assert.is_true(lim:bucket("111/rds").adaptive)
+    assert.truthy(lim:bucket("111/rds").rate < 10)
+    assert.is_nil(lim:bucket("222/rds"))
     assert.equal(1, lim:bucket("111/rds").throttles)
   end)
 

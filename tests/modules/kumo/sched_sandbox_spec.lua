@@ -1,6 +1,6 @@
 -- kumo.sched end to end: the AWS client and waiters in tasks against the
--- sandbox (real HTTP, SigV4 and IAM checks on). Throttling answers slow the
--- account's rate bucket; waiter polls reach the progress reporter; one
+-- sandbox (real HTTP, SigV4 and IAM checks on). Throttling answers, as an
+-- adaptive-mode client classifies them, slow the account's rate bucket; waiter polls reach the progress reporter; one
 -- failing task leaves the others alone.
 local aws = require "kumo.aws"
 local json = require "kumo.json"
@@ -53,13 +53,13 @@ describe("kumo.sched with the AWS client against the sandbox", function()
     return out, found
   end
 
-  it("a throttled account's bucket slows down; the other account's does not", function()
+  it("a throttled account's bucket slows down (adaptive mode); the other account's does not", function()
     ratelimit.configure{ rate = 20, burst = 40 }
     local rds_acct = world.accounts.rds
     sb.faults({ { op = "DescribeDBProxies", kind = "throttle", times = 2, account = rds_acct } })
     local results, errs = sched.parallel{
-      function() return #rds_s:client("rds"):DescribeDBProxies{}.DBProxies end,
-      function() return #app_s:client("rds"):DescribeDBProxies{}.DBProxies end,
+      function() return #rds_s:client("rds", { retry_mode = "adaptive" }):DescribeDBProxies{}.DBProxies end,
+      function() return #app_s:client("rds", { retry_mode = "adaptive" }):DescribeDBProxies{}.DBProxies end,
     }
     sb.faults(json.array{}) -- no rules (an empty Lua table would encode as one rule: {})
     assert.same({}, errs) -- the client retried the throttled calls

@@ -102,11 +102,75 @@ describe("kumo.waiter engine", function()
     assert.equal("cancelled", e.kind)
   end)
 
-  it("fails at once on a non-AWS error (transport), after the client's own retries", function()
-    local c = fake_client({ { err = { kind = "transport", code = "CURLE_COULDNT_CONNECT" } } })
+  it("fails at once on a non-AWS error that is not transient (validation)", function()
+    local c = fake_client({ { err = { kind = "validation", code = "ValidationError" } }, proxies("available") })
     local err = wait_err(c, "DBProxyAvailable", {}, fake_time().opts)
     assert.equal("WaiterUnexpectedError", err.code)
     assert.equal(1, #c.calls)
+  end)
+
+  it("keeps polling through throttled, 5xx and dropped polls, counting them in progress", function()
+    local throttled = { code = "Throttling", http_status = 400, throttling = true, retryable = true,
+      retries_exhausted = true, throttled = true }
+    local c = fake_client({ proxies("creating"), { err = throttled },
+      { err = { code = "Throttling", http_status = 400, throttling = true, retryable = true } },
+      { err = { code = "InternalFailure", http_status = 500, retryable = true } },
+      { err = { kind = "transport", code = "CURLE_RECV_ERROR" } }, proxies("available") })
+    local t = fake_time()
+    local reported, infos = {}, {}
+    local real = package.loaded["kumo.sched"]
+    package.loaded["kumo.sched"] = { poll = function(w, state) reported[#reported + 1] = w .. ": " .. state end }
+    local ok, out = pcall(waiter.wait, c, "DBProxyAvailable", {}, opts_with(t,
+      { on_poll = function(i) infos[#infos + 1] = i end }))
+    package.loaded["kumo.sched"] = real
+    assert.is_true(ok, tostring(out))
+    assert.equal("available", out.DBProxies[1].Status)
+    assert.equal(6, #c.calls)
+    assert.same({ "DBProxyAvailable: creating", "DBProxyAvailable: creating (1 poll throttled)",
+      "DBProxyAvailable: creating (2 polls throttled)",
+      "DBProxyAvailable: creating (2 polls throttled, 1 unavailable)",
+      "DBProxyAvailable: creating (2 polls throttled, 2 unavailable)",
+      "DBProxyAvailable: available (2 polls throttled, 2 unavailable)" }, reported)
+    assert.same({ false, true, true, true, true, false }, { infos[1].transient, infos[2].transient,
+      infos[3].transient, infos[4].transient, infos[5].transient, infos[6].transient })
+    assert.same({ 2, 2 }, { infos[6].throttled_polls, infos[6].unavailable_polls })
+  end)
+
+  it("times out counting transient polls; never answered, the timeout is transient too", function()
+    local thr = { err = { code = "Throttling", http_status = 400, throttling = true, retryable = true } }
+    local t = fake_time()
+    local err = wait_err(fake_client({ proxies("creating"), thr }), "DBProxyAvailable", {},
+      opts_with(t, { max_attempts = 4 }))
+    assert.equal("WaiterTimeout", err.code)
+    assert.equal(3, err.throttled_polls)
+    assert.equal('["creating"]', err.last_state)
+    assert.matches("max attempts (4) exceeded after 4 polls", tostring(err), 1, true)
+    assert.matches("; 3 polls throttled (AWS's doing, not the resource's); last poll: Throttling: Throttling message",
+      tostring(err), 1, true)
+    assert.is_false(errors.is_transient(err)) -- AWS did answer once: creating
+    err = wait_err(fake_client({ thr }), "DBProxyAvailable", {}, opts_with(fake_time(), { max_attempts = 3 }))
+    assert.is_true(err.throttled)
+    assert.is_true(errors.is_transient(err))
+  end)
+
+  it("lets an acceptor that names the transient error decide, and keeps persist streaks across it", function()
+    local def = { operation = "DescribeDBProxies", delay = 1, maxAttempts = 10, acceptors = {
+      { matcher = "error", expected = "Throttling", state = "failure" },
+    } }
+    local thr = { err = { code = "Throttling", http_status = 400, throttling = true, retryable = true } }
+    local err = wait_err(fake_client({ thr }), def, {}, fake_time().opts)
+    assert.equal("WaiterFailure", err.code)
+    -- a persisting failure: the throttled poll in the middle neither breaks nor completes it
+    def = { operation = "DescribeDBProxies", delay = 1, maxAttempts = 10, acceptors = {
+      { matcher = "pathAll", argument = "DBProxies[].Status", expected = "available", state = "success" },
+      { matcher = "pathAny", argument = "DBProxies[].Status", expected = "error", state = "failure",
+        persist = 2, persistPolls = 2 },
+    } }
+    local t = fake_time()
+    local c = fake_client({ proxies("error"), thr, proxies("error") })
+    err = wait_err(c, def, {}, t.opts)
+    assert.equal("WaiterFailure", err.code)
+    assert.equal(3, #c.calls) -- the streak began on poll 1 and was ready on poll 3 (2 s, 2 matches)
   end)
 
   it("gives up after maxAttempts with the previously matched acceptor", function()
