@@ -177,7 +177,7 @@ local function main(argv)
     if r.outcome ~= "ok" then code = 1 end
   end
   if o.graph then
-    local files, gerr = require("rds-proxy.graph").write(o.graph, results)
+    local files, gerr = require("rds-proxy.graph").write(o.graph, results, cfg)
     if not files then
       io.stderr:write("rds-proxy-share: --graph: ", gerr, "\n")
       code = 1
