@@ -166,4 +166,36 @@ describe("rds-proxy-share config and CLI edges on the sandbox", function()
     assert.truthy(dot:find("(deleted)", 1, true), dot)
     assert.falsy(dot:find("nil", 1, true), dot)
   end)
+
+  it("hints the IAM connection: a kumo-made token, verify-full TLS, the instance's database name", function()
+    local text = read(cfg):gsub('engine_family = "POSTGRESQL",', 'engine_family = "POSTGRESQL", iam_auth = "REQUIRED",', 1)
+    local path = sb.dir .. "/iam.lua"
+    write(path, text)
+    local code, out, err = run(sb, "apply --pair orders-pg --quiet --config " .. q(path))
+    assert.are.equal(0, code, out .. err)
+    code, out, err = run(sb, "verify --pair orders-pg --output json --config " .. q(path))
+    assert.are.equal(0, code, out .. err)
+    local r = json.decode(out).pairs[1]
+    local db
+    for _, d in pairs(sb.world.rds.databases) do
+      if d.id == "orders-pg" then db = d end
+    end
+    assert.are.equal("orders", db.db_name, "the seeded database has its own name (not postgres)")
+    local host = r.endpoint_address
+    assert.truthy(r.connect:find("dbname=orders sslmode=verify-full sslrootcert=global-bundle.pem", 1, true), r.connect)
+    assert.truthy(r.connect:find('psql "host=' .. host .. " port=5432 user=", 1, true), r.connect)
+    -- the token command runs and makes a token for this endpoint, user and port
+    local cmd = assert(r.connect:match('^PGPASSWORD="%$%((kumo %-e .-)%)" psql'), r.connect)
+    local user = r.connect:match(" user=([^ ]+) ")
+    local parts = { "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN" }
+    for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. q(v) end
+    local p = io.popen(table.concat(parts, " ") .. " " .. cmd:gsub("^kumo ", KUMO .. " ") .. " 2>&1")
+    local token = p:read("a")
+    p:close()
+    assert.are.equal(1, (token:find(host .. ":5432/?Action=connect&DBUser=" .. user .. "&X-Amz-Algorithm=AWS4-HMAC-SHA256", 1, true)), token)
+    assert.truthy(token:find("X-Amz-Expires=900&", 1, true), token)
+    assert.truthy(token:find("%%2Frds%-db%%2Faws4_request"), token)
+    code, out, err = run(sb, "destroy --pair orders-pg --quiet --config " .. q(path))
+    assert.are.equal(0, code, out .. err)
+  end)
 end)
