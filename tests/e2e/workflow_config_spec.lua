@@ -167,6 +167,23 @@ describe("rds-proxy-share config and CLI edges on the sandbox", function()
     assert.falsy(dot:find("nil", 1, true), dot)
   end)
 
+  it("assumes the pair's roles from base_profile (it used to fall back to the default profile)", function()
+    local roles = sb.world.roles
+    local text = read(cfg)
+      :gsub('profile = "app",', string.format('role_arn = %q, external_id = %q,', roles.app.arn, roles.app.external_id))
+      :gsub('profile = "rds",', string.format('account_role_arn = %q, external_id = %q,', roles.rds.arn, roles.rds.external_id))
+      :gsub("region = ", 'base_profile = "base",\n  region = ', 1)
+    local path = sb.dir .. "/roles.lua"
+    write(path, text)
+    local code, out, err = run(sb, "plan --pair orders-pg --config " .. q(path))
+    assert.are.equal(0, code, out .. err)
+    assert.truthy(out:find("+ create     RDS Proxy", 1, true), out)
+    -- without base_profile there is no default profile to start from: the pair fails, named
+    write(path, (text:gsub('base_profile = "base",\n', "", 1)))
+    code, out, err = run(sb, "plan --pair orders-pg --config " .. q(path))
+    assert.are.equal(1, code, out .. err)
+  end)
+
   it("hints the IAM connection: a kumo-made token, verify-full TLS, the instance's database name", function()
     local text = read(cfg):gsub('engine_family = "POSTGRESQL",', 'engine_family = "POSTGRESQL", iam_auth = "REQUIRED",', 1)
     local path = sb.dir .. "/iam.lua"
