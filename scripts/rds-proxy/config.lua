@@ -492,6 +492,15 @@ function M.check(cfg, only)
           -- a step is code: it lives in a module file, the config only names it
           r.err("config", string.format("steps[%d]", i), string.format("%s is not a step name: write the step "
             .. "as a module next to the config (e.g. my_step.lua) and list its name here", show(st)))
+        elseif not (package.searchpath("rds-proxy.steps." .. st, package.path)
+                    or package.searchpath(st, package.path)) then
+          local builtin = {}
+          local ok, list = pcall(require, "rds-proxy.steps")
+          for _, n in ipairs(ok and list or require "rds-proxy.steps.init") do builtin[n] = true end
+          local near = closest(st, builtin)
+          r.err("config", string.format("steps[%d]", i), string.format("%s is neither a step of kumo's%s nor a "
+            .. "module next to the config (%s.lua)", show(st), near and string.format(" (did you mean %q?)", near)
+              or " (" .. table.concat(sorted_keys(builtin), ", ") .. ")", st:gsub("%.", "/")))
         else
           step_names[st] = true
         end

@@ -162,6 +162,10 @@ M.cases = {
     text = with('c.steps = { { name = "x", read = function() end } }'),
     message = "config: steps[1]: a table is not a step name: write the step as a module next to the "
       .. "config (e.g. my_step.lua) and list its name here" },
+  { name = "step that does not exist", phase = "check",
+    text = with('c.steps = { "share", "secret", "role", "proxy_sg", "db_ingres" }'),
+    message = 'config: steps[5]: "db_ingres" is neither a step of kumo\'s (did you mean "db_ingress"?) nor a '
+      .. "module next to the config (db_ingres.lua)" },
   { name = "pairs not a list", phase = "check", text = with('c.pairs = "orders"'),
     message = "config: pairs: must list at least one account pair { name=, app=, rds=, endpoint= }" },
   { name = "pairs with a named key", phase = "check", text = with("c.pairs.extra = c.pairs[1]"),
