@@ -13,8 +13,12 @@ local KUMO = root .. "/bin/kumo"
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
+-- The AWS CLI's assume-role file cache is keyed by the AssumeRole
+-- arguments, which are the same in every sandbox: a role session cached by
+-- an earlier sandbox would be refused by this one, so it stays off here.
 local function run(sb, args)
-  local parts = { "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN" }
+  local parts = { "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN",
+                  "KUMO_CREDENTIAL_CACHE=off" }
   for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. q(v) end
   local out, err = os.tmpname(), os.tmpname()
   local _, _, code = os.execute(string.format("%s %s run %s %s >%s 2>%s", table.concat(parts, " "),
