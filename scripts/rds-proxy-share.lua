@@ -3,7 +3,7 @@
 -- a proxy endpoint (docs/workflow.md; the reference procedure).
 --
 --   kumo run scripts/rds-proxy-share.lua ACTION --config FILE [--pair NAME]...
---       [--parallel N] [--state DIR] [--output text|json] [--graph FILE] [--quiet]
+--       [--parallel N] [--state DIR] [--output text|json] [--graph FILE] [--quiet] [--debug]
 --
 -- ACTION: plan (read-only diff), apply (converge), verify (check the live
 -- result), destroy (remove what kumo created). Exit 0 when every pair
@@ -32,6 +32,7 @@ options:
   --output FMT       text (default) or json (one JSON document on stdout)
   --graph FILE       write the topology as Graphviz DOT (and SVG with dot)
   --quiet            no progress lines
+  --debug            show tracebacks with kumo's own file locations on errors
 ]]
 
 local function usage_error(msg)
@@ -40,7 +41,7 @@ local function usage_error(msg)
 end
 
 local function parse_args(argv)
-  local o = { pairs = nil, parallel = 4, output = "text" }
+  local o = { pairs = nil, output = "text" }
   local i = 1
   local function value(flag)
     i = i + 1
@@ -60,6 +61,7 @@ local function parse_args(argv)
       if o.output ~= "text" and o.output ~= "json" then usage_error("--output is text or json") end
     elseif a == "--graph" then o.graph = value(a)
     elseif a == "--quiet" then o.quiet = true
+    elseif a == "--debug" then o.debug = true
     elseif a == "-h" or a == "--help" then io.stdout:write(USAGE); os.exit(0)
     elseif a:sub(1, 1) == "-" then usage_error("unknown option " .. a)
     elseif not o.action then o.action = a
@@ -74,25 +76,74 @@ local function parse_args(argv)
   return o
 end
 
+local sys = require "kumo.sys"
+
+-- Where kumo's own code lives: locations there mean nothing to a user
+-- (they show with --debug); the config's and the user's step modules' do.
+local INTERNAL = { here .. "/", (sys.moddir or "") .. "/" }
+
+local debug_mode = false
+
+--- A message without kumo's internal `file.lua:NN:` locations.
+local function clean(msg)
+  msg = tostring(msg)
+  if debug_mode then return msg end
+  return (msg:gsub("([^%s:]*%.lua):%d+: ", function(file)
+    if file:sub(1, 3) == "..." then return "" end  -- a cut path: Lua's own, never the config's
+    for _, dir in ipairs(INTERNAL) do
+      if file:sub(1, #dir) == dir then return "" end
+    end
+  end))
+end
+
+local function fail(code, msg)
+  io.stderr:write("rds-proxy-share: ", msg, "\n")
+  os.exit(code)
+end
+
+-- Output paths are checked before any AWS call: a run that made changes
+-- must not end in a stack trace because the graph cannot be written.
+local function check_paths(o, state_dir)
+  if o.graph then
+    local st = sys.stat(o.graph)
+    local dir = o.graph:match("^(.*)/[^/]*$") or "."
+    local dst = sys.stat(dir == "" and "/" or dir)
+    if st and st.type ~= "file" then
+      fail(2, "--graph " .. o.graph .. " is not a regular file; give a file path such as topology.dot")
+    elseif not dst or dst.type ~= "dir" then
+      fail(2, "--graph " .. o.graph .. ": the folder " .. dir .. " does not exist; create it or choose another path")
+    end
+  end
+  local st = sys.stat(state_dir)
+  if st and st.type ~= "dir" then
+    fail(2, "--state " .. state_dir .. " is not a folder; give a folder for the journal (it is created when missing)")
+  end
+  local ok, err = sys.mkdir(state_dir, 493)  -- 0755
+  if not ok then
+    fail(2, "--state " .. state_dir .. ": cannot create the journal folder (" .. tostring(err) .. "); choose another")
+  end
+end
+
 local function main(argv)
   local o = parse_args(argv)
+  debug_mode = o.debug
   -- a config's own step modules live next to it
   local cfgdir = o.config:match("^(.*)/[^/]*$") or "."
   package.path = cfgdir .. "/?.lua;" .. package.path
   local raw, err = config.load(o.config)
-  if not raw then
-    io.stderr:write(err, "\n")
-    os.exit(2)
-  end
+  if not raw then fail(2, err) end
   local cfg, errs, warnings = config.check(raw, o.pairs)
   if not cfg then
-    io.stderr:write("rds-proxy-share: the config has errors; nothing was changed\n")
+    if #errs == 1 then
+      fail(2, o.config .. ": " .. errs[1] .. " (nothing was changed)")
+    end
+    io.stderr:write("rds-proxy-share: ", o.config, ": ", #errs, " config errors; nothing was changed\n")
     for _, e in ipairs(errs) do io.stderr:write("  ", e, "\n") end
     os.exit(2)
   end
   for _, w in ipairs(warnings or {}) do io.stderr:write("warning: ", w, "\n") end
-  local state_dir = o.state or raw.state_dir
-    or ((o.config:match("^(.*)/[^/]*$") or ".") .. "/.kumo-state")
+  local state_dir = o.state or cfg.state_dir or (cfgdir .. "/.kumo-state")
+  check_paths(o, state_dir)
 
   local sched = require "kumo.sched"
   local progress = require("kumo.progress").new{ mode = o.quiet and "quiet" or "auto", out = io.stderr }
@@ -101,14 +152,19 @@ local function main(argv)
     local res, run_errs = sched.parallel(cfg.pairs, function(pair)
       return engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
         progress = function(_, text) sched.step(text) end,
-        timeouts = raw.timeouts, steps = raw.steps })
-    end, { limit = o.parallel, name = function(pair) return pair.name end, progress = progress })
+        timeouts = cfg.timeouts, steps = cfg.steps })
+    end, { limit = o.parallel or cfg.parallel or 4, name = function(pair) return pair.name end,
+           progress = progress })
     for i, pair in ipairs(cfg.pairs) do
       results[i] = res[i] or { pair = pair.name, action = o.action, outcome = "failed", steps = {},
         calls = {}, problems = {}, notes = {}, error = tostring(run_errs[i]) }
     end
   end)
   progress:finish()
+  for _, r in ipairs(results) do
+    if r.error then r.error = clean(r.error) end
+    for i, p in ipairs(r.problems or {}) do r.problems[i] = clean(p) end
+  end
 
   if o.output == "json" then
     io.stdout:write(report.json(o.action, results), "\n")
@@ -116,14 +172,29 @@ local function main(argv)
     for _, r in ipairs(results) do io.stdout:write(report.pair_text(r), "\n\n") end
     io.stdout:write(report.table(results), "\n")
   end
-  if o.graph then
-    local files = require("rds-proxy.graph").write(o.graph, results)
-    io.stderr:write("graph written: ", table.concat(files, ", "), "\n")
-  end
+  local code = 0
   for _, r in ipairs(results) do
-    if r.outcome ~= "ok" then os.exit(1) end
+    if r.outcome ~= "ok" then code = 1 end
   end
-  os.exit(0)
+  if o.graph then
+    local files, gerr = require("rds-proxy.graph").write(o.graph, results, cfg)
+    if not files then
+      io.stderr:write("rds-proxy-share: --graph: ", gerr, "\n")
+      code = 1
+    else
+      io.stderr:write("graph written: ", table.concat(files, ", "), "\n")
+      for _, note in ipairs(files.notes or {}) do io.stderr:write("graph: ", note, "\n") end
+    end
+  end
+  os.exit(code)
 end
 
-main(arg)
+-- Errors end in one line without kumo's locations; --debug shows the traceback.
+local ok, err = xpcall(main, function(e)
+  return { msg = e, traceback = debug.traceback(tostring(e), 2) }
+end, arg)
+if not ok then
+  io.stderr:write("rds-proxy-share: ", clean(err.msg), "\n")
+  if debug_mode then io.stderr:write(err.traceback, "\n") end
+  os.exit(1)
+end

@@ -28,7 +28,7 @@ M.RDS_DEFAULTS = {
 
 local KNOWN = {
   top = { region = 1, tags = 1, pairs = 1, base_profile = 1, state_dir = 1,
-          timeouts = 1, parallel = 1, steps = 1 },
+          timeouts = 1, parallel = 1, steps = 1, replace = 1 },
   pair = { name = 1, app = 1, rds = 1, endpoint = 1, tags = 1 },
   app = { profile = 1, role_arn = 1, external_id = 1, vpc_id = 1,
           subnet_ids = 1, client_security_group_ids = 1, share_name = 1,
@@ -43,7 +43,28 @@ local KNOWN = {
           session_pinning_filters = 1, init_query = 1 },
   secret = { name = 1, username = 1, password = 1, kms_key_id = 1 },
   endpoint = { name = 1, target_role = 1 },
+  timeouts = { wait = 1, proxy = 1, endpoint = 1, target = 1, delete = 1 },
 }
+
+--- The keys a config may use, per level (top, pair, app, rds, secret,
+-- endpoint, timeouts): anything else is an error.
+M.KNOWN = KNOWN
+
+-- At most this many problems are listed; a hostile config could otherwise
+-- print one line per key of a table of millions.
+local MAX_ERRORS = 20
+
+-- A value as shown in a message: strings quoted and cut, so a megabyte
+-- string in the config cannot flood the terminal.
+local function show(v)
+  if type(v) == "string" then
+    local s = string.format("%q", #v > 60 and v:sub(1, 57) or v)
+    return #v > 60 and (s:sub(1, -2) .. '..."') or s
+  end
+  if type(v) == "table" or type(v) == "function" then return "a " .. type(v) end
+  return tostring(v)
+end
+M.show = show
 
 -- 1-63 chars, a letter first, letters/digits/single hyphens, no trailing
 -- hyphen: the API's pattern for proxy, endpoint and target group names.
@@ -54,6 +75,7 @@ end
 
 -- The closest known key, for "did you mean" on typos.
 local function closest(key, known)
+  if #key > 64 then return nil end  -- no key is that long; the distance would be slow
   local names = {}
   for k in pairs(known) do names[#names + 1] = k end
   return require("kumo.suggest").close_matches(key, names, 1)[1]
@@ -61,9 +83,21 @@ end
 
 --- A collector of problems: `errors` stop the run, `warnings` are shown.
 local function reporter()
-  local r = { errors = {}, warnings = {} }
+  local r = { errors = {}, warnings = {}, dropped = 0 }
   function r.err(where, key, msg)
-    r.errors[#r.errors + 1] = string.format("%s: %s: %s", where, key, msg)
+    if #r.errors >= MAX_ERRORS then
+      r.dropped = r.dropped + 1
+      return
+    end
+    r.errors[#r.errors + 1] = key == "" and string.format("%s: %s", where, msg)
+      or string.format("%s: %s: %s", where, key, msg)
+  end
+  function r.finish()
+    if r.dropped > 0 then
+      r.errors[#r.errors + 1] = string.format("... and %d more problem(s) not shown", r.dropped)
+      r.dropped = 0
+    end
+    return r.errors
   end
   function r.warn(where, key, msg)
     r.warnings[#r.warnings + 1] = string.format("%s: %s: %s", where, key, msg)
@@ -71,18 +105,35 @@ local function reporter()
   return r
 end
 
--- Unknown keys are most often typos: a key close to a known one is an
--- error (it would be silently ignored); others are allowed for extensions.
+local function sorted_keys(known)
+  local names = {}
+  for k in pairs(known) do names[#names + 1] = k end
+  table.sort(names)
+  return names
+end
+
+-- An unknown key would be silently ignored (a typo that leaves a default
+-- in place, or a setting kumo does not have): every one is an error, with
+-- the closest known key when there is one, else the list of known keys.
 local function check_keys(r, where, prefix, t, known)
+  local unknown = {}
   for k in pairs(t) do
     if type(k) ~= "string" then
-      r.err(where, prefix .. tostring(k), "keys must be names")
+      r.err(where, prefix .. "[" .. show(k) .. "]", "keys must be names (key = value), not a list "
+        .. "entry; known keys: " .. table.concat(sorted_keys(known), ", "))
     elseif not known[k] then
-      local near = closest(k, known)
-      if near then
-        r.err(where, prefix .. k, string.format(
-          "unknown key (did you mean %q?)", near))
-      end
+      unknown[#unknown + 1] = k
+    end
+  end
+  table.sort(unknown)
+  for _, k in ipairs(unknown) do
+    -- past the cap only the count matters (a table of a million keys)
+    local near = #r.errors < MAX_ERRORS and closest(k, known)
+    if near then
+      r.err(where, prefix .. k, string.format("unknown key (did you mean %q?)", near))
+    else
+      r.err(where, prefix .. (#k > 40 and k:sub(1, 37) .. "..." or k), "unknown key; remove it "
+        .. "(known keys here: " .. table.concat(sorted_keys(known), ", ") .. ")")
     end
   end
 end
@@ -107,7 +158,7 @@ local function check_id_list(r, where, key, v, prefix, min, what)
   for i, id in ipairs(v) do
     if type(id) ~= "string" or not id:match("^" .. prefix:gsub("%-", "%%-") .. "%x+$") then
       r.err(where, string.format("%s[%d]", key, i), string.format(
-        "%q is not a %s id (expected %s followed by hex digits)", tostring(id), what, prefix))
+        "%s is not a %s id (expected %s followed by hex digits)", show(id), what, prefix))
     elseif seen[id] then
       r.err(where, string.format("%s[%d]", key, i), string.format("%s is listed twice", id))
     end
@@ -118,7 +169,7 @@ end
 local function check_int(r, where, key, v, lo, hi)
   if v == nil then return end
   if math.type(v) ~= "integer" then
-    r.err(where, key, string.format("must be an integer from %d to %d, got %s", lo, hi, tostring(v)))
+    r.err(where, key, string.format("must be an integer from %d to %d, got %s", lo, hi, show(v)))
   elseif v < lo or v > hi then
     r.err(where, key, string.format("must be from %d to %d, got %d", lo, hi, v))
   end
@@ -126,7 +177,7 @@ end
 
 local function check_bool(r, where, key, v)
   if v ~= nil and type(v) ~= "boolean" then
-    r.err(where, key, "must be true or false, got " .. tostring(v))
+    r.err(where, key, "must be true or false, got " .. show(v))
   end
 end
 
@@ -137,7 +188,7 @@ local function check_enum(r, where, key, v, set)
     for k in pairs(set) do names[#names + 1] = k end
     table.sort(names)
     r.err(where, key, string.format("must be one of %s, got %s",
-      table.concat(names, ", "), tostring(v)))
+      table.concat(names, ", "), (type(v) == "string" and #v <= 60) and v or show(v)))
   end
 end
 
@@ -149,7 +200,7 @@ local function check_tags(r, where, key, tags)
   end
   for k, v in pairs(tags) do
     if type(k) ~= "string" or #k < 1 or #k > 128 then
-      r.err(where, key, "tag names must be strings of 1-128 characters: " .. tostring(k))
+      r.err(where, key, "tag names must be strings of 1-128 characters: " .. show(k))
     elseif k:lower():sub(1, 4) == "aws:" then
       r.err(where, key .. "." .. k, "tag names starting with aws: are reserved by AWS")
     elseif type(v) ~= "string" or #v > 256 then
@@ -249,7 +300,7 @@ local function check_rds(r, where, rds)
   if type(rds.proxy_name) ~= "string" or not rds_name_ok(rds.proxy_name) then
     r.err(where, "rds.proxy_name", string.format("%s is not a valid proxy name: 1-63 letters, digits "
       .. "and hyphens, starting with a letter, no \"--\" and no trailing hyphen (e.g. \"orders-proxy\")",
-      rds.proxy_name == nil and "(missing)" or string.format("%q", tostring(rds.proxy_name))))
+      rds.proxy_name == nil and "(missing)" or show(rds.proxy_name)))
   elseif rds.proxy_name ~= rds.proxy_name:lower() then
     r.warn(where, "rds.proxy_name", "RDS stores proxy names in lower case; using " .. rds.proxy_name:lower())
   end
@@ -348,7 +399,7 @@ local function check_endpoint(r, where, ep, rds)
   if type(ep.name) ~= "string" or not rds_name_ok(ep.name) then
     r.err(where, "endpoint.name", string.format("%s is not a valid endpoint name: 1-63 letters, digits and "
       .. "hyphens, starting with a letter, no \"--\" and no trailing hyphen",
-      ep.name == nil and "(missing)" or string.format("%q", tostring(ep.name))))
+      ep.name == nil and "(missing)" or show(ep.name)))
   end
   check_enum(r, where, "endpoint.target_role", ep.target_role, TARGET_ROLES)
   if ep.target_role == "READ_ONLY" and type(rds) == "table" and rds.db_cluster_identifier == nil then
@@ -404,50 +455,90 @@ end
 function M.check(cfg, only)
   local r = reporter()
   if type(cfg) ~= "table" then
-    return nil, { "config: must return a table { region = ..., pairs = { ... } }" }, {}
+    return nil, { string.format("config: returns %s; it must return a table "
+      .. "{ region = \"...\", pairs = { ... } }", cfg == nil and "nothing (nil)" or show(cfg)) }, {}
   end
   check_keys(r, "config", "", cfg, KNOWN.top)
   if type(cfg.region) ~= "string" or not cfg.region:match("^[a-z][a-z]%-[a-z%-]+%-%d+$") then
     r.err("config", "region", string.format("%s is not an AWS region name (e.g. \"ap-northeast-1\")",
-      cfg.region == nil and "(missing)" or string.format("%q", tostring(cfg.region))))
+      cfg.region == nil and "(missing)" or show(cfg.region)))
   end
   check_tags(r, "config", "tags", cfg.tags)
   if cfg.timeouts ~= nil then
     if type(cfg.timeouts) ~= "table" then
       r.err("config", "timeouts", "must be a table, e.g. { proxy = 1800, delete = 3600 } (seconds)")
     else
-      local known = { wait = 1, proxy = 1, endpoint = 1, target = 1, delete = 1 }
+      check_keys(r, "config", "timeouts.", cfg.timeouts, KNOWN.timeouts)
       for k, v in pairs(cfg.timeouts) do
-        if not known[k] then
-          r.err("config", "timeouts." .. tostring(k), "unknown timeout; known: wait, proxy, endpoint, target, delete")
-        else
-          check_int(r, "config", "timeouts." .. k, v, 1, 86400)
-        end
+        if KNOWN.timeouts[k] then check_int(r, "config", "timeouts." .. k, v, 1, 86400) end
       end
     end
   end
-  if cfg.base_profile ~= nil and type(cfg.base_profile) ~= "string" then
-    r.err("config", "base_profile", "must be a profile name (the session that assumes role_arn)")
+  if cfg.base_profile ~= nil and (type(cfg.base_profile) ~= "string" or cfg.base_profile == "") then
+    r.err("config", "base_profile", "must be a profile name (the session that assumes role_arn), e.g. \"deployer\"")
   end
+  if cfg.state_dir ~= nil and (type(cfg.state_dir) ~= "string" or cfg.state_dir == "") then
+    r.err("config", "state_dir", "must be a folder path (the journal folder), e.g. \".kumo-state\"")
+  end
+  check_int(r, "config", "parallel", cfg.parallel, 1, 64)
+  local step_names = {}
   if cfg.steps ~= nil then
     if not is_list(cfg.steps) or #cfg.steps == 0 then
-      r.err("config", "steps", "must be a list of step module names or step tables (see docs/workflow.md)")
+      r.err("config", "steps", "must be a list of step names, e.g. { \"share\", ..., \"endpoint\" } "
+        .. "(see docs/workflow.md)")
     else
       for i, st in ipairs(cfg.steps) do
-        if type(st) ~= "string" and not (type(st) == "table" and type(st.name) == "string"
-            and type(st.read) == "function") then
-          r.err("config", string.format("steps[%d]", i), "must be a step module name or a step table "
-            .. "with name and read/create/... functions")
+        if type(st) ~= "string" or not st:match("^[%a_][%w_%.%-]*$") then
+          -- a step is code: it lives in a module file, the config only names it
+          r.err("config", string.format("steps[%d]", i), string.format("%s is not a step name: write the step "
+            .. "as a module next to the config (e.g. my_step.lua) and list its name here", show(st)))
+        elseif not (package.searchpath("rds-proxy.steps." .. st, package.path)
+                    or package.searchpath(st, package.path)) then
+          local builtin = {}
+          local ok, list = pcall(require, "rds-proxy.steps")
+          for _, n in ipairs(ok and list or require "rds-proxy.steps.init") do builtin[n] = true end
+          local near = closest(st, builtin)
+          r.err("config", string.format("steps[%d]", i), string.format("%s is neither a step of kumo's%s nor a "
+            .. "module next to the config (%s.lua)", show(st), near and string.format(" (did you mean %q?)", near)
+              or " (" .. table.concat(sorted_keys(builtin), ", ") .. ")", st:gsub("%.", "/")))
+        else
+          step_names[st] = true
+        end
+      end
+    end
+  else
+    -- the default list (steps/init.lua; found as .init where ?/init.lua is not on the path)
+    local ok, list = pcall(require, "rds-proxy.steps")
+    for _, n in ipairs(ok and list or require "rds-proxy.steps.init") do step_names[n] = true end
+  end
+  if cfg.replace ~= nil then
+    if not is_list(cfg.replace) then
+      r.err("config", "replace", "must be a list of step names to re-create, e.g. { \"endpoint\" }")
+    else
+      for i, st in ipairs(cfg.replace) do
+        if type(st) ~= "string" or not step_names[st] then
+          local near = type(st) == "string" and closest(st, step_names)
+          r.err("config", string.format("replace[%d]", i), string.format("%s is not a step of this workflow%s",
+            show(st), near and string.format(" (did you mean %q?)", near)
+              or "; known: " .. table.concat(sorted_keys(step_names), ", ")))
         end
       end
     end
   end
   if type(cfg.pairs) ~= "table" or #cfg.pairs == 0 then
     r.err("config", "pairs", "must list at least one account pair { name=, app=, rds=, endpoint= }")
-    return nil, r.errors, r.warnings
+    return nil, r.finish(), r.warnings
+  end
+  if not is_list(cfg.pairs) then
+    r.err("config", "pairs", "must be a list { { name=, ... }, { name=, ... } }, without named keys")
   end
   local names, proxies, endpoints, shares = {}, {}, {}, {}
-  local out = { region = cfg.region, tags = cfg.tags or {}, pairs = {} }
+  -- everything the run uses from the top level (context.lua reads
+  -- base_profile from here; the entry script the rest)
+  local out = { region = cfg.region, tags = cfg.tags or {}, pairs = {},
+                base_profile = cfg.base_profile, state_dir = cfg.state_dir,
+                timeouts = cfg.timeouts, steps = cfg.steps, replace = cfg.replace,
+                parallel = cfg.parallel }
   for i, pair in ipairs(cfg.pairs) do
     local where = string.format("pair %d", i)
     if type(pair) ~= "table" then
@@ -512,7 +603,7 @@ function M.check(cfg, only)
       end
     end
   end
-  if #r.errors > 0 then return nil, r.errors, r.warnings end
+  if #r.errors > 0 then return nil, r.finish(), r.warnings end
   for _, pair in ipairs(cfg.pairs) do
     if not only or only[pair.name] then
       out.pairs[#out.pairs + 1] = M.resolve_pair(pair, cfg)
@@ -521,22 +612,178 @@ function M.check(cfg, only)
   return out, r.warnings
 end
 
---- Load a config file (Lua returning a table) without giving it globals
--- beyond a safe few.
+--- Limits of a config's run: it is data, and builds a table in far fewer
+-- steps. `instructions` are Lua VM instructions (a count hook);
+-- `memory` is bytes of Lua heap above what kumo used before, measured by
+-- `collectgarbage("count")` at every new line the config runs (a line
+-- hook: Lua offers no per-state allocator limit from Lua, so one
+-- statement may overshoot before the next line stops it; `string.rep` and
+-- `table.concat`, the one-call bombs, check the size first); `size` is
+-- the file's size in bytes.
+M.LIMITS = { instructions = 2000000, memory = 32 * 1024 * 1024, size = 1024 * 1024 }
+
+-- Globals a config cannot have, with the reason and the fix.
+local NOT_IN_CONFIG = {
+  require = "a config is data and cannot load modules; write code as a step module next to "
+    .. "the config and name it in steps = { ... } (docs/workflow.md)",
+  io = "a config cannot read or write files",
+  os = "a config cannot run commands or use the clock; use getenv(\"NAME\") to read an environment variable",
+  load = "a config cannot compile code", loadstring = "a config cannot compile code",
+  loadfile = "a config cannot load files", dofile = "a config cannot run files",
+  package = "a config cannot load modules", debug = "a config cannot use the debug library",
+  coroutine = "a config runs straight through, without coroutines",
+  collectgarbage = "a config cannot drive the garbage collector",
+  getmetatable = "a config is plain data: no metatables",
+  setmetatable = "a config is plain data: no metatables",
+  rawget = "a config is plain data: no metatables", rawset = "a config is plain data: no metatables",
+  rawlen = "a config is plain data: no metatables",
+  pcall = "a config cannot catch errors: let them stop the load",
+  xpcall = "a config cannot catch errors: let them stop the load",
+  print = "a config cannot print; its table is checked and reported by kumo",
+}
+
+local function copy(t, except)
+  local c = {}
+  for k, v in pairs(t) do
+    if not (except and except[k]) then c[k] = v end
+  end
+  return c
+end
+
+-- The environment of a config chunk: fresh copies of the pure libraries
+-- (so a config that assigns string.format changes only its own copy) and
+-- a few functions. Reading any other global is an error naming it, so a
+-- typo like `region = REGOIN` fails instead of being nil.
+local function config_env(budget)
+  local str = copy(string, { dump = 1, pack = 1, unpack = 1, packsize = 1 })
+  local srep = string.rep
+  function str.rep(s, n, sep)
+    local size = #tostring(s) * (tonumber(n) or 0) + #tostring(sep or "") * ((tonumber(n) or 1) - 1)
+    budget(size)
+    return srep(s, n, sep)
+  end
+  local tbl = copy(table)
+  local tconcat = table.concat
+  function tbl.concat(t, sep, i, j)
+    local size, n = 0, 0
+    for k = i or 1, j or #t do
+      size = size + #tostring(t[k])
+      n = n + 1
+    end
+    budget(size + #tostring(sep or "") * n)
+    return tconcat(t, sep, i, j)
+  end
+  local env = {
+    string = str, table = tbl, math = copy(math), utf8 = copy(utf8),
+    assert = assert, error = error, ipairs = ipairs, pairs = pairs, next = next,
+    select = select, tonumber = tonumber, tostring = tostring, type = type,
+    rawequal = rawequal,
+  }
+  --- getenv(NAME): an environment variable (a string) or nil; AWS_* names
+  -- are refused: credentials come from profiles, never through a config.
+  function env.getenv(name)
+    if type(name) ~= "string" then error("getenv: needs a variable name (a string)", 2) end
+    if name:upper():sub(1, 4) == "AWS_" then
+      error("getenv: " .. name .. " is not readable from a config: AWS credentials and settings "
+        .. "come from profiles (app.profile, rds.profile)", 2)
+    end
+    return os.getenv(name)
+  end
+  local names = {}
+  for k in pairs(env) do names[#names + 1] = k end
+  table.sort(names)
+  return setmetatable(env, { __index = function(_, k)
+    local why = NOT_IN_CONFIG[k]
+    if why then error(tostring(k) .. " is not available: " .. why, 2) end
+    local near = type(k) == "string" and closest(k, env)
+    error(string.format("%s is not defined%s (a config can use %s, and the names it sets itself)",
+      show(k):gsub('^"(.*)"$', "%1"), near and string.format(" (did you mean %q?)", near) or "",
+      table.concat(names, ", ")), 2)
+  end })
+end
+
+--- Load a config file: a Lua chunk returning a table, run as data (see
+-- `LIMITS` and the environment above), never with kumo's own globals.
 -- @param path the file
 -- @return[1] the table
--- @return[2] nil, an error message naming the file
+-- @return[2] nil, a one-line error message naming the file (and line) and the fix
 function M.load(path)
-  local env = { os = { getenv = os.getenv }, string = string, table = table,
-                math = math, tostring = tostring, tonumber = tonumber,
-                ipairs = ipairs, pairs = pairs, require = require }
+  local st = require("kumo.sys").stat(path)
+  if not st then
+    return nil, string.format("config: cannot read %s: no such file; give the path of the config "
+      .. "(a Lua file returning a table)", path)
+  elseif st.type ~= "file" then
+    return nil, string.format("config: %s is not a file; give the path of the config "
+      .. "(a Lua file returning a table)", path)
+  elseif st.size > M.LIMITS.size then
+    return nil, string.format("config: %s is %d bytes, over the %d-byte limit of a config; "
+      .. "a config is a small table of settings", path, st.size, M.LIMITS.size)
+  end
+  local base = collectgarbage("count")
+  local limit_kb = M.LIMITS.memory / 1024
+  local function budget(bytes)
+    if bytes > M.LIMITS.memory - (collectgarbage("count") - base) * 1024 then
+      error(string.format("stopped: a string of %.0f bytes would take the config over its memory "
+        .. "limit (%d MB); a config is a small table of settings", bytes, M.LIMITS.memory // 1048576), 3)
+    end
+  end
+  local env = config_env(budget)
   local chunk, err = loadfile(path, "t", env)
   if not chunk then
-    return nil, "config: cannot load " .. tostring(err)
+    return nil, "config: " .. tostring(err):gsub("^cannot open ", "cannot read ")
   end
-  local ok, cfg = pcall(chunk)
+  local count = 0
+  -- the config's own line (not a helper's) where the limit stopped it
+  local function stop(msg)
+    for level = 3, 200 do
+      local info = debug.getinfo(level, "Sl")
+      if not info then break end
+      if info.source == "@" .. path then
+        error(string.format("%s:%d: %s", info.short_src, info.currentline, msg), 0)
+      end
+    end
+    error(path .. ": " .. msg, 0)
+  end
+  local function hook(event)
+    -- a line runs at least one instruction: count it too, since Lua 5.4.4
+    -- sends no count events for a `for` loop while the line hook is set
+    count = count + (event == "count" and 1000 or 1)
+    if count > M.LIMITS.instructions then
+      stop(string.format("stopped after %d instructions (an endless loop?); a config is data "
+        .. "and needs far fewer: remove the loop", M.LIMITS.instructions))
+    end
+    if event == "line" and collectgarbage("count") - base > limit_kb then
+      collectgarbage("collect")  -- garbage is not use: count what is live
+      if collectgarbage("count") - base > limit_kb then
+        stop(string.format("stopped: uses more than %d MB of memory; a config is a small table "
+          .. "of settings", M.LIMITS.memory // 1048576))
+      end
+    end
+  end
+  -- strings share one metatable whose __index is kumo's `string`: point
+  -- it at the config's copy while the chunk runs, so ("").rep is the
+  -- capped one; no getmetatable means it cannot be reached to be changed.
+  local smt = getmetatable("")
+  local saved_index, saved_newindex = smt.__index, smt.__newindex
+  -- hooks are per thread: only the config's own coroutine is limited
+  local co = coroutine.create(chunk)
+  debug.sethook(co, hook, "l", 1000)
+  smt.__index = env.string
+  smt.__newindex = function() error("strings cannot be changed: a config is plain data", 2) end
+  local ok, cfg = coroutine.resume(co)
+  smt.__index, smt.__newindex = saved_index, saved_newindex
+  co = nil  -- luacheck: ignore 311 (its stack may hold a refused bomb: let it go)
   if not ok then
-    return nil, "config: " .. path .. ": " .. tostring(cfg)
+    local msg = type(cfg) == "string" and cfg or ("raised " .. show(cfg))
+    collectgarbage("collect")  -- a refused memory bomb leaves its garbage
+    return nil, "config: " .. msg
+  end
+  if cfg == nil then
+    return nil, string.format("config: %s returns nothing; it must end with return { region = \"...\", "
+      .. "pairs = { ... } }", path)
+  elseif type(cfg) ~= "table" then
+    return nil, string.format("config: %s returns %s; it must return a table { region = \"...\", "
+      .. "pairs = { ... } }", path, show(cfg))
   end
   return cfg
 end

@@ -139,3 +139,71 @@ describe("workflow config", function()
     assert.truthy(errs[1]:find("no pair has this name", 1, true))
   end)
 end)
+
+describe("hostile and invalid config files", function()
+  local hostile = dofile(root .. "/tests/scripts/hostile_configs.lua")
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p '" .. dir .. "'")
+  teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  it("has at least 40 cases, each with a message", function()
+    assert.truthy(#hostile.cases >= 40, #hostile.cases)
+    for _, c in ipairs(hostile.cases) do assert.is_string(c.message, c.name) end
+  end)
+
+  for i, case in ipairs(hostile.cases) do
+    it("refuses with one exact message: " .. case.name, function()
+      local path = string.format("%s/case%d.lua", dir, i)
+      local out = string.format("%s/touched%d", dir, i)
+      local f = assert(io.open(path, "w"))
+      f:write((case.text:gsub("%%BASE%%", function() return hostile.base end)
+                        :gsub("%%OUT%%", function() return out end)))
+      f:close()
+      local want = case.message:gsub("%%FILE%%", function() return path end)
+      local raw, err = config.load(path)
+      if case.phase == "load" then
+        assert.is_nil(raw)
+        assert.are.equal("config: " .. want, err)
+      else
+        assert.is_table(raw, err)
+        local cfg, errs = config.check(raw)
+        assert.is_nil(cfg)
+        assert.are.same({ want }, errs)
+      end
+      assert.is_nil(io.open(out), "the config created " .. out)
+      -- kumo's own string library is intact after any case
+      assert.are.equal("x=1", string.format("%s=%d", "x", 1))
+      assert.are.equal("aa", ("a"):rep(2))
+      assert.is_nil(getmetatable("").__newindex)
+    end)
+  end
+
+  it("passes base_profile, state_dir, timeouts and steps through to the resolved config", function()
+    local raw = assert(load("return " .. hostile.base, "base", "t", {}))()
+    raw.base_profile = "deployer"
+    raw.state_dir = "/var/lib/kumo"
+    raw.timeouts = { wait = 60 }
+    raw.steps = { "share", "endpoint" }
+    raw.replace = { "endpoint" }
+    raw.pairs[1].app = { role_arn = "arn:aws:iam::111111111111:role/Deployer", vpc_id = "vpc-f8c87004dc62cf3f7",
+                         subnet_ids = { "subnet-d586394639a02df88", "subnet-35d5955801289aa1e" },
+                         client_security_group_ids = { "sg-bcac441490da75e43" } }
+    local cfg = assert(config.check(raw))
+    assert.are.equal("deployer", cfg.base_profile)
+    assert.are.equal("/var/lib/kumo", cfg.state_dir)
+    assert.are.same({ wait = 60 }, cfg.timeouts)
+    assert.are.same({ "share", "endpoint" }, cfg.steps)
+    assert.are.same({ "endpoint" }, cfg.replace)
+  end)
+
+  it("lets a config read an environment variable and keep its own helpers", function()
+    local path = dir .. "/env.lua"
+    local f = assert(io.open(path, "w"))
+    f:write('local function id(n) return string.format("subnet-%04x", n) end\n'
+      .. 'return { region = getenv("HOME") and "eu-west-1", ids = { id(1), id(2) } }\n')
+    f:close()
+    local raw = assert(config.load(path))
+    assert.are.same({ region = "eu-west-1", ids = { "subnet-0001", "subnet-0002" } }, raw)
+  end)
+end)
