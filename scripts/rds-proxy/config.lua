@@ -28,7 +28,7 @@ M.RDS_DEFAULTS = {
 
 local KNOWN = {
   top = { region = 1, tags = 1, pairs = 1, base_profile = 1, state_dir = 1,
-          timeouts = 1, parallel = 1, steps = 1 },
+          timeouts = 1, parallel = 1, steps = 1, replace = 1 },
   pair = { name = 1, app = 1, rds = 1, endpoint = 1, tags = 1 },
   app = { profile = 1, role_arn = 1, external_id = 1, vpc_id = 1,
           subnet_ids = 1, client_security_group_ids = 1, share_name = 1,
