@@ -93,10 +93,18 @@ function M.authorize(ctx, group_id, port, source, user, description)
   }, { "InvalidPermission.Duplicate" })
 end
 
---- Remove that rule (already gone is fine).
+--- Remove that rule (already gone is fine). The rule is revoked as the
+-- group lists it, description included: AWS matches without it, moto 5.2
+-- only with it (the engine reads every delete back, so a miss shows).
 function M.revoke(ctx, group_id, port, source, user)
+  local description
+  for _, p in ipairs((M.get(ctx, group_id) or {}).IpPermissions or {}) do
+    for _, g in ipairs(p.IpProtocol == "tcp" and p.FromPort == port and p.UserIdGroupPairs or {}) do
+      if g.GroupId == source then description = g.Description end
+    end
+  end
   ctx:mutate("rds", "ec2", "RevokeSecurityGroupIngress", {
-    GroupId = group_id, IpPermissions = permission(port, source, user),
+    GroupId = group_id, IpPermissions = permission(port, source, user, description),
   }, { "InvalidPermission.NotFound", "InvalidGroup.NotFound" })
 end
 

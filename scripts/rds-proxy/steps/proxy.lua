@@ -87,13 +87,21 @@ function step.create(ctx)
     IdleClientTimeout = r.idle_client_timeout, DebugLogging = r.debug_logging,
     Tags = ctx:tag_list(),
   }
-  local _, already = ctx:mutate("rds", "rds", "CreateDBProxy", params, { "DBProxyAlreadyExistsFault" })
-  if already then
-    -- created by an interrupted run between the call and the journal
+  local _, why = ctx:mutate("rds", "rds", "CreateDBProxy", params, nil,
+    { adopt = { "DBProxyAlreadyExistsFault" } })
+  if why == "adopt" then
+    -- an earlier attempt or run made it: it must be this pair's (tag) and as configured
     local live = step.read(ctx)
-    if live and #step.diff(ctx, live) > 0 then
-      error("a proxy named " .. r.proxy_name .. " already exists with other settings; "
-        .. "choose another rds.proxy_name or destroy it", 0)
+    if live then
+      local tags = ctx:read("rds", "rds", "ListTagsForResource", { ResourceName = live.DBProxyArn })
+      live.TagList = tags and tags.TagList
+      ctx:adopt("proxy", live, live.DBProxyArn)
+      if #step.diff(ctx, live) > 0 then
+        error("a proxy named " .. r.proxy_name .. " already exists with other settings; "
+          .. "choose another rds.proxy_name or destroy it", 0)
+      end
+    else
+      ctx:adopt("proxy", nil)
     end
   end
   ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
