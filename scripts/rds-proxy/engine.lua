@@ -25,6 +25,13 @@ local state_mod = require "rds-proxy.state"
 
 local M = {}
 
+-- errors.is_transient (the long-run retry policy) where it exists
+local function transient(err)
+  local ok, errors = pcall(require, "kumo.errors")
+  return ok and type(errors.is_transient) == "function" and err.retries_exhausted ~= false
+    and errors.is_transient(err) and (err.attempts or 1) > 1 or false
+end
+
 --- Load the step modules named in `steps/init.lua` (or a given list).
 function M.load_steps(names)
   names = names or require "rds-proxy.steps"
@@ -45,6 +52,17 @@ local function enabled(step, ctx)
 end
 
 local tagged = context.tagged
+
+-- True when `live` is this pair's by its tag: on the read itself, or by
+-- `step.tags(ctx, live)` where the describe call returns no tags (RDS
+-- proxies and endpoints), or by `step.owned(ctx, live)` for what cannot be
+-- tagged (security group rules).
+local function ours(ctx, step, live)
+  if not live then return false end
+  if tagged(live, ctx.pair.name) then return true end
+  if step.tags and tagged({ Tags = step.tags(ctx, live) }, ctx.pair.name) then return true end
+  return step.owned ~= nil and step.owned(ctx, live) == true
+end
 
 local function record(result, step, action, live, diffs)
   result.steps[#result.steps + 1] = {
@@ -189,7 +207,7 @@ local function do_apply(ctx, steps, result, replace)
         -- found without a journal entry (or with only an intent): ours
         -- when it carries the pair's tag, else the user's
         local entry = ctx.state:get(step.name)
-        if step.delete and (not entry or entry.status == "creating") and tagged(live, ctx.pair.name) then
+        if step.delete and (not entry or entry.status == "creating") and ours(ctx, step, live) then
           ctx.state:created(step.name, step.id(live))
         end
       end
@@ -240,7 +258,7 @@ local function do_destroy(ctx, steps, result)
         delete_proven(ctx, step, d, result, "delete (duplicate)")
       end
       local live = lives[step.name]
-      local owned = ctx.state:owns(step.name) or (live and tagged(live, ctx.pair.name))
+      local owned = ctx.state:owns(step.name) or ours(ctx, step, live)
       if live and owned then
         ctx.progress(ctx.pair.name, "deleting " .. step.title)
         delete_proven(ctx, step, live, result, "delete")
@@ -317,6 +335,11 @@ function M.run(pair, top, opts)
     if type(err) == "table" and err.interrupted then
       result.interrupted = { signal = err.signal, name = err.name }
       result.error = tostring(err)
+    elseif type(err) == "table" and (err.retries_exhausted or transient(err)) then
+      -- the retry layer gave up on throttling or unavailability: nothing
+      -- is wrong with the config, and the journal lets a rerun go on
+      result.error = string.format("%s; the config is fine; rerun %s to resume", tostring(err), opts.action)
+      result.transient = true
     elseif not (type(err) == "table" and err.precheck) then
       result.error = tostring(err)
     end

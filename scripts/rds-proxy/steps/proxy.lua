@@ -30,6 +30,13 @@ end
 
 function step.id(live) return live.DBProxyArn end
 
+--- The proxy's tags (DescribeDBProxies returns none): the engine asks only
+-- for a proxy the journal does not know, to tell kumo's from the user's.
+function step.tags(ctx, live)
+  local out = ctx:read("rds", "rds", "ListTagsForResource", { ResourceName = live.DBProxyArn })
+  return out and out.TagList or {}
+end
+
 local function sorted(list)
   local t = {}
   for i, v in ipairs(list or {}) do t[i] = v end
@@ -93,8 +100,7 @@ function step.create(ctx)
     -- an earlier attempt or run made it: it must be this pair's (tag) and as configured
     local live = step.read(ctx)
     if live then
-      local tags = ctx:read("rds", "rds", "ListTagsForResource", { ResourceName = live.DBProxyArn })
-      live.TagList = tags and tags.TagList
+      live.TagList = step.tags(ctx, live)
       ctx:adopt("proxy", live, live.DBProxyArn)
       if #step.diff(ctx, live) > 0 then
         error("a proxy named " .. r.proxy_name .. " already exists with other settings; "
