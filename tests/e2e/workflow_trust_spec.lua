@@ -13,7 +13,8 @@
 --   back to its rules before apply;
 -- * signals: SIGINT/SIGTERM stop the run within seconds with the message
 --   and 130/143; a second SIGINT ends it at once; the rerun converges;
--- * the journal is 0600 in a 0700 folder.
+-- * the journal is 0600 in a 0700 folder;
+-- * a setting that cannot change in place is replaced only with --replace.
 local root = os.getenv("KUMO_ROOT") or "."
 local sandbox = dofile(root .. "/tests/lib/sandbox.lua")
 local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
@@ -232,5 +233,40 @@ print(r["resourceShare"]["resourceShareArn"])
     assert.are.equal(0, code, out .. err)
     local doc = h.assert_count(sb, PAIR, 0)
     assert.are.same(before_rules, doc.db_sg_rules)
+  end)
+
+  it("replaces what cannot change in place only when asked (--replace STEP)", function()
+    local code, out, err = h.run(sb, apply_args())
+    assert.are.equal(0, code, out .. err)
+    -- a third APP subnet: the endpoint's subnets cannot change in place
+    local third = sb.world.app.subnets[3].id
+    local path = h.config_with(sb, function(t)
+      return (t:gsub('(subnet_ids = { "subnet%-[%w]+", "subnet%-[%w]+")', '%1, "' .. third .. '"', 1))
+    end, "three-subnets")
+    local args = "--config " .. q(path) .. " --pair " .. PAIR
+    code, out = h.run(sb, "plan " .. args)
+    assert.are.equal(0, code, out)
+    assert.truthy(out:find("replace (VpcSubnetIds is ", 1, true), out)
+    local base = h.mutating(sb)
+    code, out = h.run(sb, "apply " .. args)
+    assert.are.equal(1, code, out)
+    assert.truthy(out:find("endpoint: VpcSubnetIds is .-; rerun with %-%-replace endpoint %(deletes and "
+      .. "re%-creates only it%)"), out)
+    local old_ep = h.journal(state, PAIR).resources.endpoint.id
+    assert.truthy(h.mutating(sb) > base, "the share gained the subnet before the endpoint step stopped")
+    code, out, err = h.run(sb, "apply --replace endpoint " .. args)
+    assert.are.equal(0, code, out .. err)
+    assert.truthy(out:find("- delete     proxy endpoint", 1, true), out)
+    assert.truthy(out:find("+ create     proxy endpoint", 1, true), out)
+    assert.are_not.equal(old_ep, h.journal(state, PAIR).resources.endpoint.id, "a new endpoint is journaled")
+    code, out = h.run(sb, "plan --output json " .. args)
+    assert.are.equal(0, code, out)
+    for _, a in ipairs(json.decode(out).pairs[1].actions) do
+      assert.are.equal("unchanged", a.action, a.resource .. " converged")
+    end
+    h.assert_count(sb, PAIR, 1)
+    code, out, err = h.run(sb, "destroy --quiet " .. args)
+    assert.are.equal(0, code, out .. err)
+    assert.are.same(before_rules, h.assert_count(sb, PAIR, 0).db_sg_rules)
   end)
 end)
