@@ -90,6 +90,21 @@ function M.inspect(sb, pair, secret_name)
   return doc
 end
 
+--- The JSON of a secret in the RDS account (read with boto3), as a table.
+function M.secret_json(sb, arn)
+  local py = "import boto3,os,sys; os.environ['AWS_CONFIG_FILE']=sys.argv[1]+'/config'; "
+    .. "os.environ['AWS_SHARED_CREDENTIALS_FILE']=sys.argv[1]+'/credentials'; "
+    .. "c=boto3.session.Session(profile_name='rds').client('secretsmanager', endpoint_url=sys.argv[2]); "
+    .. "print(c.get_secret_value(SecretId=sys.argv[3])['SecretString'])"
+  local p = io.popen(string.format("env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "
+    .. "python3 -c %s %s %s %s 2>&1", q(py), q(sb.dir), q(sb.endpoint), q(arn)))
+  local text = p:read("a")
+  p:close()
+  local doc = json.decode(text)
+  assert(type(doc) == "table", "reading the secret: " .. text)
+  return doc
+end
+
 --- Assert exactly one of each resource of the pair (or zero of each).
 function M.assert_count(sb, pair, n, secret_name)
   local doc = M.inspect(sb, pair, secret_name)
