@@ -108,6 +108,19 @@ function M.revoke(ctx, group_id, port, source, user)
   }, { "InvalidPermission.NotFound", "InvalidGroup.NotFound" })
 end
 
+--- True when a rule of `group` (from `source`, when given) has a
+-- description starting with `prefix`.
+function M.described(group, prefix, source)
+  for _, p in ipairs(group and group.IpPermissions or {}) do
+    for _, g in ipairs(p.UserIdGroupPairs or {}) do
+      if (source == nil or g.GroupId == source) and (g.Description or ""):sub(1, #prefix) == prefix then
+        return true
+      end
+    end
+  end
+  return false
+end
+
 --- A step for a security group kumo makes: found by name in a VPC,
 -- created tagged, deleted once nothing uses it. The caller adds `verify`.
 -- @param o `{ name=, title=, group_name = function(ctx), vpc_id = function(ctx),
