@@ -110,8 +110,9 @@ function step.create(ctx)
       ctx:adopt("proxy", nil)
     end
   end
-  ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
-  local live = step.read(ctx)
+  -- the waiter's last answer describes the available proxy: no second read
+  local got = ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
+  local live = got and got.DBProxies and got.DBProxies[1] or step.read(ctx)
   ctx.state:created("proxy", live.DBProxyArn)
   check_subnets(ctx, live)
   return live

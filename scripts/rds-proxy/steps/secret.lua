@@ -60,7 +60,8 @@ function step.create(ctx)
     return ctx:adopt("secret", live, live and live.ARN)
   end
   ctx.state:created("secret", out.ARN)
-  return step.read(ctx)
+  -- what read would find, from the answer (no second read)
+  return { ARN = out.ARN, Name = out.Name, Tags = ctx:tag_list() }
 end
 
 function step.update(ctx, live)
