@@ -25,11 +25,13 @@ local state_mod = require "rds-proxy.state"
 
 local M = {}
 
--- errors.is_transient (the long-run retry policy) where it exists
+-- True for an AWS error the retry layer gave up on because AWS throttled
+-- or was unavailable (errors.is_transient where the retry policy has it).
 local function transient(err)
+  if (err.attempts or 1) <= 1 then return false end
   local ok, errors = pcall(require, "kumo.errors")
-  return ok and type(errors.is_transient) == "function" and err.retries_exhausted ~= false
-    and errors.is_transient(err) and (err.attempts or 1) > 1 or false
+  if ok and type(errors.is_transient) == "function" then return errors.is_transient(err) == true end
+  return err.throttling == true or err.kind == "transport" or (tonumber(err.http_status) or 0) >= 500
 end
 
 --- Load the step modules named in `steps/init.lua` (or a given list).
@@ -338,7 +340,9 @@ function M.run(pair, top, opts)
     elseif type(err) == "table" and (err.retries_exhausted or transient(err)) then
       -- the retry layer gave up on throttling or unavailability: nothing
       -- is wrong with the config, and the journal lets a rerun go on
-      result.error = string.format("%s; the config is fine; rerun %s to resume", tostring(err), opts.action)
+      local text = tostring(err)
+      if not text:find("AWS throttled/unavailable", 1, true) then text = "AWS throttled/unavailable: " .. text end
+      result.error = string.format("%s; the config is fine; rerun %s to resume", text, opts.action)
       result.transient = true
     elseif not (type(err) == "table" and err.precheck) then
       result.error = tostring(err)

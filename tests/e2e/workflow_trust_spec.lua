@@ -235,6 +235,24 @@ print(r["resourceShare"]["resourceShareArn"])
     assert.are.same(before_rules, doc.db_sg_rules)
   end)
 
+  it("throttling beyond the retries: the run says the config is fine, and the rerun converges", function()
+    -- six throttled answers in a row: more than the standard retry policy's
+    -- attempts (a longer policy may ride them out: then the run succeeds)
+    sb.faults({ { op = "GetRole", kind = "throttle", times = 6 } })
+    local code, out, err = h.run(sb, apply_args())
+    sb.faults({})
+    if code ~= 0 then
+      assert.are.equal(1, code, out .. err)
+      assert.truthy(out:find("error: AWS throttled/unavailable", 1, true), out)
+      assert.truthy(out:find("; the config is fine; rerun apply to resume", 1, true), out)
+      code, out, err = h.run(sb, apply_args())
+    end
+    assert.are.equal(0, code, out .. err)
+    h.assert_count(sb, PAIR, 1)
+    code, out, err = h.run(sb, "destroy --quiet --config " .. q(cfg) .. " --pair " .. PAIR)
+    assert.are.equal(0, code, out .. err)
+  end)
+
   it("replaces what cannot change in place only when asked (--replace STEP)", function()
     local code, out, err = h.run(sb, apply_args())
     assert.are.equal(0, code, out .. err)
