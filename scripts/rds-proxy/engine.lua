@@ -246,7 +246,8 @@ local function do_destroy(ctx, steps, result)
   -- earlier ones (the proxy SG for the DB rule, ...)
   local lives, dupses = {}, {}
   for _, step in ipairs(steps) do
-    if enabled(step, ctx) then
+    -- a step without delete goes with its parent: no need to read it
+    if enabled(step, ctx) and step.delete then
       lives[step.name], dupses[step.name] = read_step(ctx, step)
       local live = lives[step.name]
       if live and step.id then ctx.ids[step.name] = step.id(live) end

@@ -57,6 +57,7 @@ function step.read(ctx)
     return a.resourceShareArn < b.resourceShareArn
   end)
   local live = table.remove(found, 1)
+  if ctx.action == "destroy" then return live, found end  -- associations matter to diff and verify only
   live.resources = associations(ctx, live.resourceShareArn, "RESOURCE")
   live.principals = associations(ctx, live.resourceShareArn, "PRINCIPAL")
   return live, found
