@@ -30,10 +30,15 @@ function M.create(ctx, key, name, vpc_id, description)
   ctx.state:intend(key, { name = name, vpc_id = vpc_id })
   local tags = ctx:tag_list()
   tags[#tags + 1] = { Key = "Name", Value = name }
-  local out = ctx:mutate("rds", "ec2", "CreateSecurityGroup", {
+  local out, why = ctx:mutate("rds", "ec2", "CreateSecurityGroup", {
     GroupName = name, Description = description, VpcId = vpc_id,
     TagSpecifications = { { ResourceType = "security-group", Tags = tags } },
-  })
+  }, nil, { adopt = { "InvalidGroup.Duplicate" }, step = key })
+  if why == "adopt" then
+    -- a lost answer's group (retried attempt or an earlier run's intent)
+    local g = M.find(ctx, name, vpc_id)
+    return ctx:adopt(key, g, g and g.GroupId)
+  end
   ctx.state:created(key, out.GroupId)
   return M.get(ctx, out.GroupId)
 end
