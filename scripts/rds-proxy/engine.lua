@@ -109,7 +109,9 @@ local function delete_proven(ctx, step, live, result, action)
   local again, dups = read_step(ctx, step)
   local still
   if action == "delete (duplicate)" then
-    for _, x in ipairs{ again, table.unpack(dups) } do
+    local seen = { again }
+    for _, d in ipairs(dups) do seen[#seen + 1] = d end
+    for _, x in pairs(seen) do
       if id_of(step, x) == id then still = x end
     end
   else
@@ -117,8 +119,8 @@ local function delete_proven(ctx, step, live, result, action)
   end
   if still then
     record(result, step, "still there", still)
-    error(string.format("%s %s is still there after its delete; rerun destroy (nothing after it was deleted)",
-      step.title, tostring(id_of(step, still))), 0)
+    error(string.format("%s %s is still there after its delete; nothing after it was deleted; rerun %s",
+      step.title, tostring(id_of(step, still)), ctx.action), 0)
   end
   record(result, step, action, live)
 end
