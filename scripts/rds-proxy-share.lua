@@ -4,10 +4,12 @@
 --
 --   kumo run scripts/rds-proxy-share.lua ACTION --config FILE [--pair NAME]...
 --       [--parallel N] [--state DIR] [--output text|json] [--graph FILE] [--quiet] [--debug]
+--       [--lock-timeout SECONDS] [--replace STEP]...
 --
 -- ACTION: plan (read-only diff), apply (converge), verify (check the live
 -- result), destroy (remove what kumo created). Exit 0 when every pair
--- succeeded, 1 when any failed, 2 on usage or config errors.
+-- succeeded, 1 when any failed, 2 on usage or config errors, 130/143 when
+-- SIGINT/SIGTERM stopped it (the journal is kept; rerun to resume).
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. here .. "/?/init.lua;" .. package.path
 
@@ -33,6 +35,10 @@ options:
   --graph FILE       write the topology as Graphviz DOT (and SVG with dot)
   --quiet            no progress lines
   --debug            show tracebacks with kumo's own file locations on errors
+  --lock-timeout S   apply/destroy: wait up to S seconds for another run of the
+                     same pair to end (default 0: exit at once, naming it)
+  --replace STEP     apply: delete and re-create STEP when a setting that
+                     cannot change in place differs (repeatable)
 ]]
 
 local function usage_error(msg)
@@ -62,6 +68,12 @@ local function parse_args(argv)
     elseif a == "--graph" then o.graph = value(a)
     elseif a == "--quiet" then o.quiet = true
     elseif a == "--debug" then o.debug = true
+    elseif a == "--lock-timeout" then
+      o.lock_timeout = tonumber(value(a))
+      if not o.lock_timeout or o.lock_timeout < 0 then
+        usage_error("--lock-timeout needs a number of seconds >= 0, e.g. --lock-timeout 600")
+      end
+    elseif a == "--replace" then o.replace = o.replace or {}; o.replace[value(a)] = true
     elseif a == "-h" or a == "--help" then io.stdout:write(USAGE); os.exit(0)
     elseif a:sub(1, 1) == "-" then usage_error("unknown option " .. a)
     elseif not o.action then o.action = a
@@ -145,16 +157,47 @@ local function main(argv)
   local state_dir = o.state or cfg.state_dir or (cfgdir .. "/.kumo-state")
   check_paths(o, state_dir)
 
+  local replace = {}
+  for _, name in ipairs(cfg.replace or {}) do replace[name] = true end
+  for name in pairs(o.replace or {}) do replace[name] = true end
+
   local sched = require "kumo.sched"
   local progress = require("kumo.progress").new{ mode = o.quiet and "quiet" or "auto", out = io.stderr }
   local results = {}
+  local function interrupted_exit(sig)
+    progress:finish()
+    if o.action == "apply" or o.action == "destroy" then
+      io.stderr:write("interrupted: journal kept in ", state_dir, "; rerun ", o.action, " to resume\n")
+    else
+      io.stderr:write("interrupted: nothing was changed\n")
+    end
+    os.exit(128 + sig)
+  end
+  -- SIGINT/SIGTERM: no new call starts (ctx:check); calls in flight end and
+  -- reach the journal; a second signal ends the process at once
+  sys.trap_signals()
+  local done = false
   sched.run(function()
+    -- a call can outlast the signal by its retries: after 5 s stop anyway
+    -- (the journal's intents and tokens make the rerun adopt what it made)
+    sched.spawn(function()
+      local since
+      while not done do
+        local sig = sys.signaled()
+        if sig then
+          since = since or sched.now()
+          if sched.now() - since > 5 then interrupted_exit(sig) end
+        end
+        sched.sleep(0.1)
+      end
+    end, { name = "signal watch" })
     local res, run_errs = sched.parallel(cfg.pairs, function(pair)
       return engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
         progress = function(_, text) sched.step(text) end,
-        timeouts = cfg.timeouts, steps = cfg.steps })
+        timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout })
     end, { limit = o.parallel or cfg.parallel or 4, name = function(pair) return pair.name end,
            progress = progress })
+    done = true
     for i, pair in ipairs(cfg.pairs) do
       results[i] = res[i] or { pair = pair.name, action = o.action, outcome = "failed", steps = {},
         calls = {}, problems = {}, notes = {}, error = tostring(run_errs[i]) }
@@ -165,6 +208,7 @@ local function main(argv)
     if r.error then r.error = clean(r.error) end
     for i, p in ipairs(r.problems or {}) do r.problems[i] = clean(p) end
   end
+  local sig = sys.signaled()
 
   if o.output == "json" then
     io.stdout:write(report.json(o.action, results), "\n")
@@ -172,6 +216,7 @@ local function main(argv)
     for _, r in ipairs(results) do io.stdout:write(report.pair_text(r), "\n\n") end
     io.stdout:write(report.table(results), "\n")
   end
+  if sig then interrupted_exit(sig) end
   local code = 0
   for _, r in ipairs(results) do
     if r.outcome ~= "ok" then code = 1 end

@@ -3,13 +3,16 @@
 ** kumo.sys: the few operating-system calls Lua lacks and kumo needs:
 ** terminal detection, process identity, exec, environment changes,
 ** directories and atomic, private file writes (credential caches, state
-** journals).
+** journals), file locks the kernel drops when the process dies, and
+** SIGINT/SIGTERM turned into a flag a workflow checks between calls.
 */
+#define _GNU_SOURCE  /* F_OFD_SETLK, F_OFD_GETLK (Linux 3.15) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -175,20 +178,223 @@ static int sys_stat (lua_State *L) {
 }
 
 
+/*
+** File locks. An open file description lock (F_OFD_SETLK) belongs to the
+** open file, not to the process: closing another descriptor of the same
+** file (reading the holder's note with io.open) does not drop it, as it
+** would drop a classic POSIX record lock, and the kernel releases it
+** when the process dies, however it dies.
+*/
+#define LOCK_TNAME "kumo.sys.lock"
+
+typedef struct Lock {
+  int fd;  /* -1 once released */
+} Lock;
+
+
+static void lock_range (struct flock *fl, short type) {
+  memset(fl, 0, sizeof(*fl));
+  fl->l_type = type;
+  fl->l_whence = SEEK_SET;  /* whole file: start 0, length 0 */
+}
+
+
+/*
+** lock(path): take the exclusive lock of 'path' (created 0600) without
+** waiting. Returns a lock, or fail, "busy" when another open file holds
+** it, or fail, message, errno on an error.
+*/
+static int sys_lock (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  Lock *lk = (Lock *)lua_newuserdatauv(L, sizeof(Lock), 0);
+  struct flock fl;
+  lk->fd = -1;  /* a consistent handle before anything can fail */
+  luaL_setmetatable(L, LOCK_TNAME);
+  lk->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lk->fd < 0)
+    return luaL_fileresult(L, 0, path);
+  lock_range(&fl, F_WRLCK);
+  if (fcntl(lk->fd, F_OFD_SETLK, &fl) != 0) {
+    int saved = errno;
+    close(lk->fd);
+    lk->fd = -1;
+    if (saved == EAGAIN || saved == EACCES) {
+      luaL_pushfail(L);
+      lua_pushliteral(L, "busy");
+      return 2;
+    }
+    errno = saved;
+    return luaL_fileresult(L, 0, path);
+  }
+  return 1;
+}
+
+
+/*
+** locked(path): true when another open file holds the lock of 'path',
+** false when nobody does (or the file does not exist). Takes nothing.
+*/
+static int sys_locked (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct flock fl;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+    return luaL_fileresult(L, 0, path);
+  }
+  lock_range(&fl, F_WRLCK);
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return luaL_fileresult(L, 0, path);
+  }
+  close(fd);
+  lua_pushboolean(L, fl.l_type != F_UNLCK);
+  return 1;
+}
+
+
+static Lock *checklock (lua_State *L) {
+  return (Lock *)luaL_checkudata(L, 1, LOCK_TNAME);
+}
+
+
+/*** lock:note(text): replace the lock file's content (who holds it). */
+static int lock_note (lua_State *L) {
+  Lock *lk = checklock(L);
+  size_t len, off = 0;
+  const char *text = luaL_checklstring(L, 2, &len);
+  luaL_argcheck(L, lk->fd >= 0, 1, "lock released");
+  if (ftruncate(lk->fd, 0) != 0)
+    return luaL_fileresult(L, 0, NULL);
+  while (off < len) {
+    ssize_t w = pwrite(lk->fd, text + off, len - off, (off_t)off);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return luaL_fileresult(L, 0, NULL);
+    }
+    off += (size_t)w;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+/*** lock:release(): empty the note and drop the lock; safe to call twice. */
+static int lock_release (lua_State *L) {
+  Lock *lk = checklock(L);
+  if (lk->fd >= 0) {
+    if (ftruncate(lk->fd, 0) != 0) { /* the note only: the lock goes anyway */ }
+    close(lk->fd);  /* closing the only descriptor releases an OFD lock */
+    lk->fd = -1;
+  }
+  return 0;
+}
+
+
+/*
+** Signals. The first SIGINT or SIGTERM only sets a flag: the workflow
+** starts no new call, lets the calls in flight reach its journal, and
+** exits 128 + signal. A second one ends the process at once.
+*/
+static volatile sig_atomic_t caught = 0;
+
+
+static void on_signal (int sig) {
+  if (caught != 0)
+    _exit(128 + sig);
+  caught = sig;
+}
+
+
+/*** trap_signals(): catch SIGINT and SIGTERM from now on. */
+static int sys_trap_signals (lua_State *L) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    return luaL_fileresult(L, 0, "sigaction");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+/*** signaled(): the number and name of the signal caught, or nil. */
+static int sys_signaled (lua_State *L) {
+  int sig = caught;
+  if (sig == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushinteger(L, sig);
+  lua_pushstring(L, sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal");
+  return 2;
+}
+
+
+/*** hostname(): this machine's name. */
+static int sys_hostname (lua_State *L) {
+  char buf[256];
+  if (gethostname(buf, sizeof(buf) - 1) != 0)
+    return luaL_fileresult(L, 0, "gethostname");
+  buf[sizeof(buf) - 1] = '\0';
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+
+static const luaL_Reg lockmeth[] = {
+  {"note", lock_note},
+  {"release", lock_release},
+  {NULL, NULL}
+};
+
+
+static const luaL_Reg lockmeta[] = {
+  {"__index", NULL},  /* placeholder */
+  {"__gc", lock_release},
+  {"__close", lock_release},
+  {NULL, NULL}
+};
+
+
 static const luaL_Reg syslib[] = {
   {"exec", sys_exec},
   {"getpid", sys_getpid},
+  {"hostname", sys_hostname},
   {"isatty", sys_isatty},
+  {"lock", sys_lock},
+  {"locked", sys_locked},
   {"mkdir", sys_mkdir},
   {"setenv", sys_setenv},
+  {"signaled", sys_signaled},
   {"stat", sys_stat},
   {"termwidth", sys_termwidth},
+  {"trap_signals", sys_trap_signals},
   {"write_atomic", sys_write_atomic},
   {NULL, NULL}
 };
 
 
+static void createmeta (lua_State *L) {
+  luaL_newmetatable(L, LOCK_TNAME);
+  luaL_setfuncs(L, lockmeta, 0);
+  luaL_newlibtable(L, lockmeth);
+  luaL_setfuncs(L, lockmeth, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+
 int luaopen_kumo_sys (lua_State *L) {
+  createmeta(L);
   luaL_newlib(L, syslib);
   lua_pushstring(L, kumo_host_moddir());
   lua_setfield(L, -2, "moddir");

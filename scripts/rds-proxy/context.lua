@@ -3,8 +3,14 @@
 -- of the actions taken. Steps call AWS only through `ctx:read` (no change)
 -- and `ctx:mutate` (journaled, shown in `--output json`, and forbidden in
 -- `plan`).
+--
+-- Every call first checks for SIGINT/SIGTERM (`Ctx:check`): once one came,
+-- no new call starts, while a call in flight finishes and its step writes
+-- the journal.
 -- @module rds-proxy.context
 local aws = require "kumo.aws"
+local sys = require "kumo.sys"
+local sched = require "kumo.sched"
 
 local Ctx = {}
 Ctx.__index = Ctx
@@ -61,13 +67,35 @@ function Ctx:client(side, service)
   return c
 end
 
+--- The error raised at the next call once SIGINT or SIGTERM came.
+-- @return nothing; raises `{ interrupted = true, signal = n, name = "SIGINT" }`
+function Ctx:check()
+  local sig, name = sys.signaled()
+  if sig then
+    error(setmetatable({ interrupted = true, signal = sig, name = name },
+      { __tostring = function() return "interrupted by " .. name end }), 0)
+  end
+end
+
+--- True when `live` carries the tag `kumo:pair=<pair>` (Key/Value or key/value lists).
+function M.tagged(live, pair)
+  for _, list in ipairs{ live and live.Tags, live and live.tags, live and live.TagList } do
+    for _, t in ipairs(list or {}) do
+      if (t.Key or t.key) == "kumo:pair" and (t.Value or t.value) == pair then return true end
+    end
+  end
+  return false
+end
+
 --- A read-only call; returns `out` or `nil, err` (never raises AWS errors).
 function Ctx:read(side, service, op, params)
+  self:check()
   return self:client(side, service):try(op, params or {})
 end
 
 --- Every page of a read-only call, as a list of outputs.
 function Ctx:read_all(side, service, op, params)
+  self:check()
   local pages = {}
   for page in self:client(side, service):paginate(op, params or {}) do
     pages[#pages + 1] = page
@@ -78,11 +106,21 @@ end
 --- A call that changes something. Raises in `plan` (a bug: plan is
 -- read-only); records the action. `ok_codes` lists error codes that mean
 -- "already done" and count as success.
--- @return out, or nil and the error code when it matched `ok_codes`
-function Ctx:mutate(side, service, op, params, ok_codes)
+--
+-- `opts.adopt = { codes }` is for creates: such an answer ("already
+-- exists") means kumo's own resource when kumo may have made it itself,
+-- i.e. the call was retried (an earlier attempt acted but its answer was
+-- lost) or an earlier run left an intent for the step (`opts.step`, default
+-- the step being run) in the journal. Then the call returns `nil, "adopt"`
+-- and the step reads the resource back, checks its tag and records it
+-- (`Ctx:adopt`). Otherwise the name is someone else's: a clear error.
+-- @return out, or nil and the error code when it matched `ok_codes`, or
+--   nil, "adopt"
+function Ctx:mutate(side, service, op, params, ok_codes, opts)
   if self.action == "plan" or self.action == "verify" then
     error("internal: " .. op .. " attempted during " .. self.action, 0)
   end
+  self:check()
   local out, err = self:client(side, service):try(op, params)
   if out then
     self.actions[#self.actions + 1] = { account = side, call = service .. ":" .. op }
@@ -95,15 +133,75 @@ function Ctx:mutate(side, service, op, params, ok_codes)
       return nil, code
     end
   end
+  local adopt = opts and opts.adopt
+  for _, code in ipairs(adopt and (adopt.codes or adopt) or {}) do
+    if err.code == code then
+      local key = opts.step or self.step_name
+      local retried = (err.attempts or 1) > 1
+      if retried or (key and self.state:intended_before(key)) then
+        self.actions[#self.actions + 1] = { account = side, call = service .. ":" .. op,
+          note = "adopted (" .. code .. (retried and " after a retried attempt" or " after an earlier run's intent") .. ")" }
+        return nil, "adopt"
+      end
+      error(string.format("%s: %s answered %s (%s) and this run did not make it: another run "
+        .. "(another --state folder, or by hand) has it. If it is this pair's, run plan to see it; "
+        .. "otherwise choose another name", key or op, op, code, tostring(err.message or "")), 0)
+    end
+  end
   error(err, 0)
+end
+
+--- The idempotency token of the current step's create (RAM `clientToken`,
+-- Secrets Manager `ClientRequestToken`, ...): the same across attempts and
+-- reruns, kept with the intent in the journal.
+function Ctx:token(step_name)
+  return self.state:token(step_name or self.step_name)
+end
+
+--- Record a resource a create answered "already exists" for (see `mutate`):
+-- it must carry this pair's tag, else it is not kumo's and the run fails.
+-- @param key the step name
+-- @param live the resource read back (nil: not found, which fails too)
+-- @param id its id
+function Ctx:adopt(key, live, id, extra)
+  if not live then
+    error(string.format("%s: the create answered \"already exists\" but reading it back found nothing; "
+      .. "rerun apply", key), 0)
+  end
+  if not M.tagged(live, self.pair.name) then
+    error(string.format("%s: %s exists without the tag kumo:pair=%s, so it is not this pair's; "
+      .. "choose another name or delete it", key, tostring(id), self.pair.name), 0)
+  end
+  self.state:created(key, id, extra)
+  return live
+end
+
+-- Sleeps in short slices so a signal is seen within a fraction of a second.
+local function interruptible_sleep(self)
+  return function(seconds)
+    local t = sched.now() + seconds
+    while true do
+      self:check()
+      local left = t - sched.now()
+      if left <= 0 then return end
+      sched.sleep(math.min(left, 0.25))
+    end
+  end
+end
+
+--- Sleep `seconds` unless a signal comes (then raise as `check` does).
+function Ctx:sleep(seconds)
+  interruptible_sleep(self)(seconds)
 end
 
 --- Wait with a named waiter (official or kumo's own) in the `side` account.
 function Ctx:wait(side, service, name, params, timeout)
   -- the waiter reports each poll to the scheduler's progress display
   self.progress(self.pair.name, "waiting: " .. name)
+  self:check()
   return self:client(side, service):wait(name, params, {
     timeout = timeout or self.timeouts.wait or 1800,
+    sleep = interruptible_sleep(self),
   })
 end
 

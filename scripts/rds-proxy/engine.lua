@@ -4,12 +4,35 @@
 -- Every step is first *read* (found again by deterministic names and
 -- tags), so a second apply finds everything and changes nothing, and an
 -- apply interrupted at any point resumes where it stopped.
+--
+-- The step contract (docs/workflow.md, "Writing a step"):
+-- * `read(ctx)` → `live, dups`: kumo's resource (nil when absent) and the
+--   other copies tagged `kumo:pair=<pair>` (a second RAM share made by a
+--   run whose answer was lost, or by a run with another state folder).
+--   apply deletes the copies (keeping the journaled one, else what read
+--   chose, the oldest), plan and verify report them, destroy deletes all.
+-- * `delete(ctx, live)` is always followed by a `read`: only what is gone is
+--   reported `delete`; anything still there fails the run, named.
+-- * `diff` entries with `replace = true, reason=` are applied only for the
+--   steps named by `--replace STEP` or the config's `replace = { ... }`.
+-- * `allow_rules` (a table or function(ctx)) declares extra rules other
+--   steps must leave alone: merged into `ctx.allowed_rules[group_step]`.
+-- apply and destroy hold the pair's lock (`state:lock`) for the whole run.
 -- @module rds-proxy.engine
 local context = require "rds-proxy.context"
 local prechecks = require "rds-proxy.prechecks"
 local state_mod = require "rds-proxy.state"
 
 local M = {}
+
+-- True for an AWS error the retry layer gave up on because AWS throttled
+-- or was unavailable (errors.is_transient where the retry policy has it).
+local function transient(err)
+  if (err.attempts or 1) <= 1 then return false end
+  local ok, errors = pcall(require, "kumo.errors")
+  if ok and type(errors.is_transient) == "function" then return errors.is_transient(err) == true end
+  return err.throttling == true or err.kind == "transport" or (tonumber(err.http_status) or 0) >= 500
+end
 
 --- Load the step modules named in `steps/init.lua` (or a given list).
 function M.load_steps(names)
@@ -30,13 +53,17 @@ local function enabled(step, ctx)
   return step.enabled == nil or step.enabled(ctx)
 end
 
-local function tagged(live, pair)
-  for _, list in ipairs{ live and live.Tags, live and live.tags } do
-    for _, t in ipairs(list or {}) do
-      if (t.Key or t.key) == "kumo:pair" and (t.Value or t.value) == pair then return true end
-    end
-  end
-  return false
+local tagged = context.tagged
+
+-- True when `live` is this pair's by its tag: on the read itself, or by
+-- `step.tags(ctx, live)` where the describe call returns no tags (RDS
+-- proxies and endpoints), or by `step.owned(ctx, live)` for what cannot be
+-- tagged (security group rules).
+local function ours(ctx, step, live)
+  if not live then return false end
+  if tagged(live, ctx.pair.name) then return true end
+  if step.tags and tagged({ Tags = step.tags(ctx, live) }, ctx.pair.name) then return true end
+  return step.owned ~= nil and step.owned(ctx, live) == true
 end
 
 local function record(result, step, action, live, diffs)
@@ -46,58 +73,146 @@ local function record(result, step, action, live, diffs)
   }
 end
 
--- Read every step in apply order, filling ctx.ids: later steps need the
--- ids of earlier ones (the proxy SG for the DB rule, ...).
-local function read_all(ctx, steps)
-  local lives = {}
-  for _, step in ipairs(steps) do
-    if enabled(step, ctx) then
-      local live = step.read(ctx)
-      lives[step.name] = live
-      if live and step.id then ctx.ids[step.name] = step.id(live) end
+local function problem(result, text)
+  result.problems[#result.problems + 1] = text
+end
+
+local function id_of(step, live)
+  return live and step.id and step.id(live) or nil
+end
+
+-- Read one step: `live, dups` (dups a list, maybe empty). When the journal
+-- names one of the copies, that one is kept and the others are the dups.
+local function read_step(ctx, step)
+  ctx.step_name = step.name
+  local live, dups = step.read(ctx)
+  dups = dups or {}
+  local entry = ctx.state:get(step.name)
+  local want = entry and entry.id
+  if live and want and #dups > 0 and id_of(step, live) ~= want then
+    for i, d in ipairs(dups) do
+      if id_of(step, d) == want then
+        dups[i], live = live, d
+        break
+      end
     end
   end
-  return lives
+  return live, dups
+end
+
+-- Delete `live` and prove it: read again and require it gone (by id when
+-- it was a duplicate, else no resource at all).
+local function delete_proven(ctx, step, live, result, action)
+  local id = id_of(step, live)
+  ctx.step_name = step.name
+  step.delete(ctx, live)
+  local again, dups = read_step(ctx, step)
+  local still
+  if action == "delete (duplicate)" then
+    local seen = { again }
+    for _, d in ipairs(dups) do seen[#seen + 1] = d end
+    for _, x in pairs(seen) do
+      if id_of(step, x) == id then still = x end
+    end
+  else
+    still = again or dups[1]
+  end
+  if still then
+    record(result, step, "still there", still)
+    error(string.format("%s %s is still there after its delete; nothing after it was deleted; rerun %s",
+      step.title, tostring(id_of(step, still)), ctx.action), 0)
+  end
+  record(result, step, action, live)
+end
+
+-- The reason a replace diff gives, for messages.
+local function replace_reason(diffs)
+  for _, d in ipairs(diffs or {}) do
+    if d.replace then
+      return d.reason or string.format("%s is %s, config wants %s", d.key, tostring(d.have), tostring(d.want))
+    end
+  end
+end
+
+-- Merge every step's `allow_rules` into ctx.allowed_rules[group_step].
+local function collect_allowed_rules(ctx, steps)
+  ctx.allowed_rules = {}
+  for _, step in ipairs(steps) do
+    local a = step.allow_rules
+    if type(a) == "function" then a = a(ctx) end
+    for group, rules in pairs(a or {}) do
+      local list = ctx.allowed_rules[group] or {}
+      for _, r in ipairs(rules) do list[#list + 1] = r end
+      ctx.allowed_rules[group] = list
+    end
+  end
 end
 
 local function do_plan(ctx, steps, result)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
-      local live = step.read(ctx)
+      local live, dups = read_step(ctx, step)
       if live then
         ctx.ids[step.name] = step.id and step.id(live)
         local diffs = step.diff and step.diff(ctx, live) or {}
-        record(result, step, #diffs > 0 and "update" or "unchanged", live, diffs)
+        local why = replace_reason(diffs)
+        record(result, step, why and ("replace (" .. why .. ")") or (#diffs > 0 and "update" or "unchanged"),
+          live, diffs)
       elseif step.with_parent then
         record(result, step, "create", nil, { { key = "with", want = step.with_parent } })
       else
         record(result, step, "create")
       end
+      for _, d in ipairs(dups) do record(result, step, "duplicate (apply deletes it)", d) end
     end
   end
 end
 
-local function do_apply(ctx, steps, result)
+local function do_apply(ctx, steps, result, replace)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
       ctx.progress(ctx.pair.name, step.title)
-      local live = step.read(ctx)
+      local live, dups = read_step(ctx, step)
+      for _, d in ipairs(dups) do
+        ctx.progress(ctx.pair.name, "deleting a duplicate " .. step.title)
+        delete_proven(ctx, step, d, result, "delete (duplicate)")
+      end
       local action = "unchanged"
       local diffs
-      if not live then
-        live = step.create(ctx)
-        action = "create"
-      else
+      if live then
         diffs = step.diff and step.diff(ctx, live) or {}
+        local why = replace_reason(diffs)
+        if why then
+          if not replace[step.name] then
+            error(string.format("%s: %s; rerun with --replace %s (deletes and re-creates only it)",
+              step.name, why, step.name), 0)
+          end
+          ctx.progress(ctx.pair.name, "replacing " .. step.title)
+          delete_proven(ctx, step, live, result, "delete")
+          ctx.state:deleted(step.name)
+          live, diffs = nil, nil
+        end
+      end
+      ctx.step_name = step.name
+      if not live then
+        local made_dups
+        live, made_dups = step.create(ctx)
+        action = "create"
+        -- a create whose first answer was lost may have made a second copy
+        -- (an API without an idempotency token): keep the recorded one
+        for _, d in ipairs(made_dups or {}) do
+          delete_proven(ctx, step, d, result, "delete (duplicate)")
+        end
+      else
         if #diffs > 0 then
           live = step.update(ctx, live, diffs)
           action = "update"
         end
-        if step.delete and not ctx.state:get(step.name) then
-          -- found without a journal entry: ours (tag) or the user's
-          if tagged(live, ctx.pair.name) then
-            ctx.state:created(step.name, step.id(live))
-          end
+        -- found without a journal entry (or with only an intent): ours
+        -- when it carries the pair's tag, else the user's
+        local entry = ctx.state:get(step.name)
+        if step.delete and (not entry or entry.status == "creating") and ours(ctx, step, live) then
+          ctx.state:created(step.name, step.id(live))
         end
       end
       if live and step.id then ctx.ids[step.name] = step.id(live) end
@@ -109,31 +224,49 @@ end
 local function do_verify(ctx, steps, result)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
-      local live = step.read(ctx)
+      local live, dups = read_step(ctx, step)
       if not live then
-        result.problems[#result.problems + 1] = step.title .. " is missing — run apply"
+        problem(result, step.title .. " is missing — run apply")
         record(result, step, "missing")
       else
         ctx.ids[step.name] = step.id and step.id(live)
         local problems = step.verify and step.verify(ctx, live) or {}
-        for _, p in ipairs(problems) do result.problems[#result.problems + 1] = step.title .. ": " .. p end
+        for _, p in ipairs(problems) do problem(result, step.title .. ": " .. p) end
         record(result, step, #problems == 0 and "ok" or "problem", live)
+      end
+      for _, d in ipairs(dups) do
+        problem(result, string.format("%s: a duplicate %s is tagged kumo:pair=%s — run apply to delete it",
+          step.title, tostring(id_of(step, d)), ctx.pair.name))
+        record(result, step, "duplicate", d)
       end
     end
   end
 end
 
 local function do_destroy(ctx, steps, result)
-  local lives = read_all(ctx, steps)
+  -- read every step in apply order first: later steps need the ids of
+  -- earlier ones (the proxy SG for the DB rule, ...)
+  local lives, dupses = {}, {}
+  for _, step in ipairs(steps) do
+    -- a step without delete goes with its parent: no need to read it
+    if enabled(step, ctx) and step.delete then
+      lives[step.name], dupses[step.name] = read_step(ctx, step)
+      local live = lives[step.name]
+      if live and step.id then ctx.ids[step.name] = step.id(live) end
+    end
+  end
   for i = #steps, 1, -1 do
     local step = steps[i]
     if enabled(step, ctx) and step.delete then
+      for _, d in ipairs(dupses[step.name]) do
+        ctx.progress(ctx.pair.name, "deleting a duplicate " .. step.title)
+        delete_proven(ctx, step, d, result, "delete (duplicate)")
+      end
       local live = lives[step.name]
-      local owned = ctx.state:owns(step.name) or (live and tagged(live, ctx.pair.name))
+      local owned = ctx.state:owns(step.name) or ours(ctx, step, live)
       if live and owned then
         ctx.progress(ctx.pair.name, "deleting " .. step.title)
-        step.delete(ctx, live)
-        record(result, step, "delete", live)
+        delete_proven(ctx, step, live, result, "delete")
       elseif live then
         record(result, step, "kept (not created by kumo)", live)
       else
@@ -148,26 +281,42 @@ end
 --- Run `action` for one pair.
 -- @param pair a resolved pair
 -- @param top the resolved config
--- @param opts `{ action=, state_dir=, progress=, timeouts=, steps= }`
+-- @param opts `{ action=, state_dir=, progress=, timeouts=, steps=, replace = { step = true },
+--   lock_timeout = seconds (apply, destroy; default 0: do not wait) }`
 -- @return a result table: `pair, action, outcome ("ok"|"failed"), steps,
---   calls, problems, notes, endpoint_address, error`
+--   calls, problems, notes, endpoint_address, error, interrupted`
 function M.run(pair, top, opts)
   local result = { pair = pair.name, action = opts.action, outcome = "ok",
                    steps = {}, calls = {}, problems = {}, notes = {} }
+  local state
   local ok, err = pcall(function()
+    state = state_mod.open(opts.state_dir, pair.name)
     local ctx = context.new(pair, top, {
-      action = opts.action, progress = opts.progress, timeouts = opts.timeouts,
-      state = state_mod.open(opts.state_dir, pair.name),
+      action = opts.action, progress = opts.progress, timeouts = opts.timeouts, state = state,
     })
     result.ctx = ctx
+    if opts.action == "apply" or opts.action == "destroy" then
+      state:lock{ action = opts.action, timeout = opts.lock_timeout, sleep = require("kumo.sched").sleep,
+        check = function() ctx:check() end,
+        on_wait = function(h)
+          ctx.progress(pair.name, "waiting for the lock held by " .. state_mod.describe_holder(h))
+        end }
+    else
+      local h = state:holder()
+      if h then
+        ctx:note(string.format("an apply or destroy of this pair is running (%s): this %s shows a state "
+          .. "mid-way", state_mod.describe_holder(h), opts.action))
+      end
+    end
     local problems = prechecks.run(ctx)
     if #problems > 0 then
-      for _, p in ipairs(problems) do result.problems[#result.problems + 1] = p end
+      for _, p in ipairs(problems) do problem(result, p) end
       error({ precheck = true }, 0)
     end
     local steps = M.load_steps(opts.steps)
+    collect_allowed_rules(ctx, steps)
     if opts.action == "plan" then do_plan(ctx, steps, result)
-    elseif opts.action == "apply" then do_apply(ctx, steps, result)
+    elseif opts.action == "apply" then do_apply(ctx, steps, result, opts.replace or {})
     elseif opts.action == "verify" then do_verify(ctx, steps, result)
     elseif opts.action == "destroy" then do_destroy(ctx, steps, result)
     end
@@ -175,6 +324,7 @@ function M.run(pair, top, opts)
       require("rds-proxy.connect").add(ctx, result)
     end
   end)
+  if state then state:unlock() end
   local ctx = result.ctx
   result.ctx = nil
   if ctx then
@@ -183,10 +333,21 @@ function M.run(pair, top, opts)
     result.facts = ctx.facts
     result.ids = ctx.ids
     result.endpoint_address = ctx.ids.endpoint
+    result.state_dir = opts.state_dir
   end
   if not ok then
     result.outcome = "failed"
-    if not (type(err) == "table" and err.precheck) then
+    if type(err) == "table" and err.interrupted then
+      result.interrupted = { signal = err.signal, name = err.name }
+      result.error = tostring(err)
+    elseif type(err) == "table" and (err.retries_exhausted or transient(err)) then
+      -- the retry layer gave up on throttling or unavailability: nothing
+      -- is wrong with the config, and the journal lets a rerun go on
+      local text = tostring(err)
+      if not text:find("AWS throttled/unavailable", 1, true) then text = "AWS throttled/unavailable: " .. text end
+      result.error = string.format("%s; the config is fine; rerun %s to resume", text, opts.action)
+      result.transient = true
+    elseif not (type(err) == "table" and err.precheck) then
       result.error = tostring(err)
     end
   elseif #result.problems > 0 then

@@ -30,10 +30,15 @@ function M.create(ctx, key, name, vpc_id, description)
   ctx.state:intend(key, { name = name, vpc_id = vpc_id })
   local tags = ctx:tag_list()
   tags[#tags + 1] = { Key = "Name", Value = name }
-  local out = ctx:mutate("rds", "ec2", "CreateSecurityGroup", {
+  local out, why = ctx:mutate("rds", "ec2", "CreateSecurityGroup", {
     GroupName = name, Description = description, VpcId = vpc_id,
     TagSpecifications = { { ResourceType = "security-group", Tags = tags } },
-  })
+  }, nil, { adopt = { "InvalidGroup.Duplicate" }, step = key })
+  if why == "adopt" then
+    -- a lost answer's group (retried attempt or an earlier run's intent)
+    local g = M.find(ctx, name, vpc_id)
+    return ctx:adopt(key, g, g and g.GroupId)
+  end
   ctx.state:created(key, out.GroupId)
   return M.get(ctx, out.GroupId)
 end
@@ -93,11 +98,32 @@ function M.authorize(ctx, group_id, port, source, user, description)
   }, { "InvalidPermission.Duplicate" })
 end
 
---- Remove that rule (already gone is fine).
+--- Remove that rule (already gone is fine). The rule is revoked as the
+-- group lists it, description included: AWS matches without it, moto 5.2
+-- only with it (the engine reads every delete back, so a miss shows).
 function M.revoke(ctx, group_id, port, source, user)
+  local description
+  for _, p in ipairs((M.get(ctx, group_id) or {}).IpPermissions or {}) do
+    for _, g in ipairs(p.IpProtocol == "tcp" and p.FromPort == port and p.UserIdGroupPairs or {}) do
+      if g.GroupId == source then description = g.Description end
+    end
+  end
   ctx:mutate("rds", "ec2", "RevokeSecurityGroupIngress", {
-    GroupId = group_id, IpPermissions = permission(port, source, user),
+    GroupId = group_id, IpPermissions = permission(port, source, user, description),
   }, { "InvalidPermission.NotFound", "InvalidGroup.NotFound" })
+end
+
+--- True when a rule of `group` (from `source`, when given) has a
+-- description starting with `prefix`.
+function M.described(group, prefix, source)
+  for _, p in ipairs(group and group.IpPermissions or {}) do
+    for _, g in ipairs(p.UserIdGroupPairs or {}) do
+      if (source == nil or g.GroupId == source) and (g.Description or ""):sub(1, #prefix) == prefix then
+        return true
+      end
+    end
+  end
+  return false
 end
 
 --- A step for a security group kumo makes: found by name in a VPC,

@@ -6,7 +6,16 @@
 -- to a temporary file, fsync, rename). A kill at any point leaves either the
 -- previous journal or the new one. The window between an AWS call and its
 -- journal entry is closed by finding resources again by their
--- deterministic names and `kumo:pair` tags (each step's `read`).
+-- deterministic names and `kumo:pair` tags (each step's `read`), and by the
+-- idempotency token each intent keeps (`State:token`).
+--
+-- The journal holds ids and names only, yet it is kept private: the file is
+-- 0600 in a folder made 0700.
+--
+-- A state backend also provides the pair's lock (`lock`, `unlock`,
+-- `holder`): here an open-file lock on `<dir>/<pair>.lock`, which the
+-- kernel drops when the process dies; a shared backend (S3) would provide
+-- its own behind the same three methods.
 -- @module rds-proxy.state
 local json = require "kumo.json"
 local sys = require "kumo.sys"
@@ -22,29 +31,42 @@ local M = {}
 -- @param pair the pair's name
 -- @return a State
 function M.open(dir, pair)
-  assert(sys.mkdir(dir, 493))  -- 0755
+  assert(sys.mkdir(dir, 448))  -- 0700
   local path = dir .. "/" .. pair .. ".json"
-  local self = setmetatable({ path = path, data = nil }, State)
-  local f = io.open(path, "r")
+  local self = setmetatable({ path = path, dir = dir, pair = pair, lock_path = dir .. "/" .. pair .. ".lock",
+                              data = nil }, State)
+  self:load()
+  return self
+end
+
+--- (Re)read the journal from its file (after taking the lock: the run that
+-- held it may have changed it).
+function State:load()
+  self.data = nil
+  local f = io.open(self.path, "r")
   if f then
     local text = f:read("a")
     f:close()
     local data, err = json.decode(text)
     if type(data) ~= "table" then
       error(string.format("state: %s is not a kumo journal (%s); move it away to start afresh",
-        path, tostring(err)), 0)
+        self.path, tostring(err)), 0)
     end
     self.data = data
   end
-  self.data = self.data or { pair = pair, version = 1, resources = {}, events = {} }
+  self.data = self.data or { pair = self.pair, version = 1, resources = {}, events = {} }
   self.data.resources = self.data.resources or {}
   self.data.events = self.data.events or {}
-  return self
+  -- intents left by an earlier run: a create whose answer that run never saw
+  self.prior = {}
+  for key, r in pairs(self.data.resources) do
+    if r.status == "creating" then self.prior[key] = true end
+  end
 end
 
 function State:save()
   self.data.updated = clock.iso8601(clock.now())
-  assert(sys.write_atomic(self.path, json.encode(self.data), 420))  -- 0644
+  assert(sys.write_atomic(self.path, json.encode(self.data), 384))  -- 0600
 end
 
 --- Record the intent to create `key` before the call (crash window marker).
@@ -62,6 +84,7 @@ function State:created(key, id, extra)
   r.status = "created"
   r.id = id
   r.created_by_kumo = true
+  r.token = nil  -- a later create (a replacement) gets a new one
   for k, v in pairs(extra or {}) do r[k] = v end
   self.data.resources[key] = r
   self:save()
@@ -92,6 +115,27 @@ function State:get(key)
   return self.data.resources[key]
 end
 
+--- True when an earlier run left an intent for `key` (it may have made it).
+function State:intended_before(key)
+  return self.prior[key] == true
+end
+
+--- The idempotency token of the create of `key`: made once, kept with the
+-- intent in the journal, so every attempt and every rerun sends the same
+-- one until the resource is recorded created.
+function State:token(key)
+  local r = self.data.resources[key]
+  if not r then
+    r = { status = "creating" }
+    self.data.resources[key] = r
+  end
+  if not r.token then
+    r.token = require("kumo.crypto").uuid4()
+    self:save()
+  end
+  return r.token
+end
+
 --- True when nothing is recorded any more.
 function State:empty()
   return next(self.data.resources) == nil
@@ -99,6 +143,73 @@ end
 
 function State:remove_file()
   os.remove(self.path)
+end
+
+local function read_note(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  local note = json.decode(text or "")
+  return type(note) == "table" and note or nil
+end
+
+--- Who holds the pair's lock, as `{ pid=, host=, started=, action= }`, or
+-- nil when nobody does. Takes nothing (plan and verify only tell).
+function State:holder()
+  if self.held then return nil end
+  if not sys.locked(self.lock_path) then return nil end
+  return read_note(self.lock_path) or {}
+end
+
+--- A holder as text: `pid 123 on host, apply since 2026-…`.
+function M.describe_holder(h)
+  return string.format("pid %s on %s, %s since %s", tostring(h.pid or "?"), tostring(h.host or "?"),
+    tostring(h.action or "a run"), tostring(h.started or "?"))
+end
+
+--- Take the pair's exclusive lock. Waits up to `opts.timeout` seconds
+-- (0 or nil: not at all), checking every `opts.interval` (0.2 s) through
+-- `opts.sleep` (the scheduler's, so other pairs go on) and `opts.check`
+-- (raises when the run was interrupted). Raises a message naming the
+-- holder when the lock stays taken.
+-- @param opts `{ action=, timeout=, sleep=, check=, on_wait = function(holder) }`
+function State:lock(opts)
+  opts = opts or {}
+  if self.held then return true end
+  local deadline = clock.monotonic() + (opts.timeout or 0)
+  local told = false
+  while true do
+    local lk, why = sys.lock(self.lock_path)
+    if lk then
+      lk:note(json.encode{ pid = sys.getpid(), host = sys.hostname(), action = opts.action,
+                           started = clock.iso8601(clock.now()) })
+      self.held = lk
+      self:load()
+      return true
+    end
+    if why ~= "busy" then
+      error(string.format("state: cannot lock %s: %s", self.lock_path, tostring(why)), 0)
+    end
+    local h = read_note(self.lock_path) or {}
+    if clock.monotonic() >= deadline then
+      error(string.format("pair %s is locked by another kumo run (%s; lock %s); wait for it to end%s",
+        self.pair, M.describe_holder(h), self.lock_path,
+        opts.timeout and opts.timeout > 0 and "" or ", or pass --lock-timeout SECONDS to wait for it"), 0)
+    end
+    if not told and opts.on_wait then opts.on_wait(h); told = true end
+    if opts.check then opts.check() end
+    local sleep = opts.sleep or clock.sleep
+    sleep(math.min(opts.interval or 0.2, math.max(0.01, deadline - clock.monotonic())))
+  end
+end
+
+--- Release the pair's lock (safe to call when not held).
+function State:unlock()
+  if self.held then
+    self.held:release()
+    self.held = nil
+  end
 end
 
 return M

@@ -49,4 +49,10 @@ function step.delete(ctx, live)
   sg.revoke(ctx, live.group.GroupId, ctx.facts.db.port, live.source)
 end
 
+-- A rule cannot be tagged: kumo's carries the description "kumo:<pair> ..."
+-- (what the engine asks when the journal does not know the rule).
+function step.owned(ctx, live)
+  return sg.described(live.group, "kumo:" .. ctx.pair.name .. " ", live.source)
+end
+
 return step

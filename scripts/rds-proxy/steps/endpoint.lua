@@ -25,6 +25,13 @@ local function make(key, title, get)
 
   function step.id(live) return live.Endpoint or live.DBProxyEndpointArn end
 
+  -- The endpoint's tags (the describe returns none), for the engine's
+  -- ownership check of an endpoint the journal does not know.
+  function step.tags(ctx, live)
+    local out = ctx:read("rds", "rds", "ListTagsForResource", { ResourceName = live.DBProxyEndpointArn })
+    return out and out.TagList or {}
+  end
+
   local function sorted(list)
     local t = {}
     for i, v in ipairs(list or {}) do t[i] = v end

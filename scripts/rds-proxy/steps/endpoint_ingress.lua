@@ -63,4 +63,10 @@ function step.delete(ctx, live)
   end
 end
 
+-- A rule cannot be tagged: kumo's carries the description "kumo:<pair> ..."
+-- (what the engine asks when the journal does not know the rule).
+function step.owned(ctx, live)
+  return sg.described(live.group, "kumo:" .. ctx.pair.name .. " ")
+end
+
 return step

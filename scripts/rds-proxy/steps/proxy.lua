@@ -30,6 +30,13 @@ end
 
 function step.id(live) return live.DBProxyArn end
 
+--- The proxy's tags (DescribeDBProxies returns none): the engine asks only
+-- for a proxy the journal does not know, to tell kumo's from the user's.
+function step.tags(ctx, live)
+  local out = ctx:read("rds", "rds", "ListTagsForResource", { ResourceName = live.DBProxyArn })
+  return out and out.TagList or {}
+end
+
 local function sorted(list)
   local t = {}
   for i, v in ipairs(list or {}) do t[i] = v end
@@ -87,17 +94,25 @@ function step.create(ctx)
     IdleClientTimeout = r.idle_client_timeout, DebugLogging = r.debug_logging,
     Tags = ctx:tag_list(),
   }
-  local _, already = ctx:mutate("rds", "rds", "CreateDBProxy", params, { "DBProxyAlreadyExistsFault" })
-  if already then
-    -- created by an interrupted run between the call and the journal
+  local _, why = ctx:mutate("rds", "rds", "CreateDBProxy", params, nil,
+    { adopt = { "DBProxyAlreadyExistsFault" } })
+  if why == "adopt" then
+    -- an earlier attempt or run made it: it must be this pair's (tag) and as configured
     local live = step.read(ctx)
-    if live and #step.diff(ctx, live) > 0 then
-      error("a proxy named " .. r.proxy_name .. " already exists with other settings; "
-        .. "choose another rds.proxy_name or destroy it", 0)
+    if live then
+      live.TagList = step.tags(ctx, live)
+      ctx:adopt("proxy", live, live.DBProxyArn)
+      if #step.diff(ctx, live) > 0 then
+        error("a proxy named " .. r.proxy_name .. " already exists with other settings; "
+          .. "choose another rds.proxy_name or destroy it", 0)
+      end
+    else
+      ctx:adopt("proxy", nil)
     end
   end
-  ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
-  local live = step.read(ctx)
+  -- the waiter's last answer describes the available proxy: no second read
+  local got = ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
+  local live = got and got.DBProxies and got.DBProxies[1] or step.read(ctx)
   ctx.state:created("proxy", live.DBProxyArn)
   check_subnets(ctx, live)
   return live

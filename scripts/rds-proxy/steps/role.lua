@@ -85,15 +85,24 @@ end
 
 function step.create(ctx)
   ctx.state:intend("role", { name = ctx.pair.names.role })
-  local out = ctx:mutate("rds", "iam", "CreateRole", {
+  local out, why = ctx:mutate("rds", "iam", "CreateRole", {
     RoleName = ctx.pair.names.role, AssumeRolePolicyDocument = TRUST,
     Description = "RDS Proxy " .. ctx.pair.rds.proxy_name .. " reads its secret (kumo)",
     Tags = ctx:tag_list(),
-  })
-  ctx.state:created("role", out.Role.Arn)
+  }, nil, { adopt = { "EntityAlreadyExists" } })
+  if why == "adopt" then
+    local live = step.read(ctx)
+    ctx:adopt("role", live, live and live.Arn)
+  else
+    ctx.state:created("role", out.Role.Arn)
+  end
   put_policy(ctx)
-  ctx:wait("rds", "iam", "RoleExists", { RoleName = ctx.pair.names.role })
-  return step.read(ctx)
+  -- the waiter's last answer is the role: no second read (fewer calls)
+  local got = ctx:wait("rds", "iam", "RoleExists", { RoleName = ctx.pair.names.role })
+  if not (got and got.Role) then return step.read(ctx) end
+  local live = got.Role
+  live.policy = step.policy(ctx)  -- the document just put
+  return live
 end
 
 function step.update(ctx)

@@ -49,13 +49,19 @@ end
 function step.create(ctx)
   local s = ctx.pair.rds.secret
   ctx.state:intend("secret", { name = s.name })
-  local out = ctx:mutate("rds", "secretsmanager", "CreateSecret", {
+  -- the token is the first version's id, the same on every attempt and rerun
+  local out, why = ctx:mutate("rds", "secretsmanager", "CreateSecret", {
     Name = s.name, SecretString = secret_string(ctx), KmsKeyId = s.kms_key_id,
     Description = "Database credentials for RDS Proxy " .. ctx.pair.rds.proxy_name .. " (kumo)",
-    Tags = ctx:tag_list(),
-  })
+    Tags = ctx:tag_list(), ClientRequestToken = ctx:token("secret"),
+  }, nil, { adopt = { "ResourceExistsException" } })
+  if why == "adopt" then
+    local live = step.read(ctx)
+    return ctx:adopt("secret", live, live and live.ARN)
+  end
   ctx.state:created("secret", out.ARN)
-  return step.read(ctx)
+  -- what read would find, from the answer (no second read)
+  return { ARN = out.ARN, Name = out.Name, Tags = ctx:tag_list() }
 end
 
 function step.update(ctx, live)
@@ -74,6 +80,17 @@ function step.delete(ctx, live)
   -- kumo made it with the config's password: nothing to recover
   ctx:mutate("rds", "secretsmanager", "DeleteSecret", { SecretId = live.ARN, ForceDeleteWithoutRecovery = true },
     { "ResourceNotFoundException" })
+  -- "Secrets Manager performs the actual deletion with an asynchronous and
+  -- long-running process" (DeleteSecret): wait until it is not found, so
+  -- the engine's read-back sees it gone
+  for _ = 1, 30 do
+    local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = live.ARN })
+    if not out then
+      if err.code == "ResourceNotFoundException" then return end
+      error(err, 0)
+    end
+    ctx:sleep(1)
+  end
 end
 
 return step

@@ -33,20 +33,34 @@ local function associations(ctx, arn, kind)
   return set
 end
 
+-- Every share of the pair (name and tag): kumo's is the journaled one,
+-- else the oldest; the others are duplicates (an earlier run's lost answer,
+-- a run with another state folder) that apply deletes.
 function step.read(ctx)
-  local found
+  local found = {}
   for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShares",
       { resourceOwner = "SELF", name = ctx.pair.app.share_name })) do
     for _, s in ipairs(page.resourceShares or {}) do
       if (s.status == "ACTIVE" or s.status == "PENDING") and has_pair_tag(s, ctx.pair.name) then
-        found = s
+        found[#found + 1] = s
       end
     end
   end
-  if not found then return nil end
-  found.resources = associations(ctx, found.resourceShareArn, "RESOURCE")
-  found.principals = associations(ctx, found.resourceShareArn, "PRINCIPAL")
-  return found
+  if #found == 0 then return nil end
+  local journaled = (ctx.state:get("share") or {}).id
+  table.sort(found, function(a, b)
+    if (a.resourceShareArn == journaled) ~= (b.resourceShareArn == journaled) then
+      return a.resourceShareArn == journaled
+    end
+    local ta, tb = tonumber(a.creationTime) or 0, tonumber(b.creationTime) or 0
+    if ta ~= tb then return ta < tb end
+    return a.resourceShareArn < b.resourceShareArn
+  end)
+  local live = table.remove(found, 1)
+  if ctx.action == "destroy" then return live, found end  -- associations matter to diff and verify only
+  live.resources = associations(ctx, live.resourceShareArn, "RESOURCE")
+  live.principals = associations(ctx, live.resourceShareArn, "PRINCIPAL")
+  return live, found
 end
 
 function step.id(live) return live.resourceShareArn end
@@ -89,13 +103,15 @@ end
 
 function step.create(ctx)
   ctx.state:intend("share", { name = ctx.pair.app.share_name })
+  -- one token for every attempt and rerun: RAM answers a retried create
+  -- with the share the first attempt made, not a second share
   local out = ctx:mutate("app", "ram", "CreateResourceShare", {
     name = ctx.pair.app.share_name,
     resourceArns = subnet_arns(ctx),
     principals = { ctx.facts.rds_account },
     allowExternalPrincipals = false,
     tags = ctx:tag_list("key", "value"),
-    clientToken = require("kumo.crypto").uuid4(),
+    clientToken = ctx:token("share"),
   })
   local arn = out.resourceShare.resourceShareArn
   ctx.state:created("share", arn)
@@ -158,6 +174,7 @@ function step.delete(ctx, live)
   local arn = live.resourceShareArn
   ctx:mutate("app", "ram", "DeleteResourceShare", { resourceShareArn = arn,
     clientToken = require("kumo.crypto").uuid4() }, { "UnknownResourceException" })
+  -- read then shows it gone: step.read keeps only ACTIVE and PENDING shares
   ctx:wait("app", "ram", "ResourceShareDeleted", { resourceOwner = "SELF", resourceShareArns = { arn } })
 end
 

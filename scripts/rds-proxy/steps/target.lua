@@ -8,6 +8,17 @@ local function db_id(ctx)
   return ctx.pair.rds.db_instance_identifier or ctx.pair.rds.db_cluster_identifier
 end
 
+-- The database's target in a DescribeDBProxyTargets answer.
+local function pick(ctx, out)
+  local want = db_id(ctx)
+  for _, t in ipairs(out and out.Targets or {}) do
+    if t.RdsResourceId == want or t.TrackedClusterId == want then
+      return { target = t, all = out.Targets }
+    end
+  end
+  return nil
+end
+
 function step.read(ctx)
   if not ctx.ids.proxy then return nil end
   local out, err = ctx:read("rds", "rds", "DescribeDBProxyTargets",
@@ -16,13 +27,7 @@ function step.read(ctx)
     if err.code == "DBProxyNotFoundFault" or err.code == "DBProxyTargetGroupNotFoundFault" then return nil end
     error(err, 0)
   end
-  local want = db_id(ctx)
-  for _, t in ipairs(out.Targets or {}) do
-    if t.RdsResourceId == want or t.TrackedClusterId == want then
-      return { target = t, all = out.Targets }
-    end
-  end
-  return nil
+  return pick(ctx, out)
 end
 
 function step.id(live) return live.target.RdsResourceId or live.target.TrackedClusterId end
@@ -30,7 +35,7 @@ function step.id(live) return live.target.RdsResourceId or live.target.TrackedCl
 function step.diff() return {} end
 
 local function wait_healthy(ctx)
-  ctx:wait("rds", "rds", "DBProxyTargetsAvailable",
+  return ctx:wait("rds", "rds", "DBProxyTargetsAvailable",
     { DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default" }, ctx.timeouts.target)
 end
 
@@ -42,8 +47,8 @@ function step.create(ctx)
     params.DBClusterIdentifiers = { ctx.pair.rds.db_cluster_identifier }
   end
   ctx:mutate("rds", "rds", "RegisterDBProxyTargets", params, { "DBProxyTargetAlreadyRegisteredFault" })
-  wait_healthy(ctx)
-  return step.read(ctx)
+  -- the waiter's last answer lists the healthy targets: no second read
+  return pick(ctx, wait_healthy(ctx)) or step.read(ctx)
 end
 
 function step.verify(ctx, live)
