@@ -61,7 +61,8 @@ local function compare(ctx, live)
     { key = "SecretArn", have = a.SecretArn, want = secret_arn(ctx) },
     { key = "IAMAuth", have = a.IAMAuth, want = r.iam_auth },
     -- a proxy that reports none uses the default
-    { key = "ClientPasswordAuthType", have = a.ClientPasswordAuthType or auth_type(ctx), want = auth_type(ctx) },
+    { key = "ClientPasswordAuthType", have = a.ClientPasswordAuthType or DEFAULT_AUTH_TYPE[live.EngineFamily],
+      want = auth_type(ctx) },
     { key = "RequireTLS", have = live.RequireTLS, want = r.require_tls },
     { key = "IdleClientTimeout", have = live.IdleClientTimeout, want = r.idle_client_timeout },
     { key = "DebugLogging", have = live.DebugLogging, want = r.debug_logging },

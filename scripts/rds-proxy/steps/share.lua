@@ -120,8 +120,11 @@ local SETTLED = {
 }
 
 local function wait_settled(ctx, arn)
-  ctx:wait("app", "ram", SETTLED, { associationType = "RESOURCE", resourceShareArns = { arn } })
-  ctx:wait("app", "ram", SETTLED, { associationType = "PRINCIPAL", resourceShareArns = { arn } })
+  for _, kind in ipairs{ "RESOURCE", "PRINCIPAL" } do
+    ctx.progress(ctx.pair.name, "waiting: share associations settle (" .. kind:lower() .. "s)")
+    ctx:client("app", "ram"):wait(SETTLED, { associationType = kind, resourceShareArns = { arn } },
+      { timeout = ctx.timeouts.wait or 1800 })
+  end
   ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
 end
 
