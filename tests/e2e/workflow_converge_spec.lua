@@ -350,8 +350,6 @@ out(sorted(x["associatedEntity"] for x in a["resourceShareAssociations"] if x["s
     table.sort(want)
     assert.are.same(want, shared)
   end)
-
-  pending("init_query set and cleared (the sandbox does not report InitQuery yet: the sandbox helper's item)")
 end)
 
 describe("rds-proxy-share pre-checks", function()
