@@ -42,6 +42,9 @@ def enable_sharing(account_id: str) -> bool:
     if not backend.org:
         return False
     backend.__dict__["_kumo_ram_sharing"] = True
+    # AWS turns on trusted access for RAM with it, which the management
+    # account reads with ListAWSServiceAccessForOrganization
+    backend.enable_aws_service_access(ServicePrincipal="ram.amazonaws.com")
     return True
 
 

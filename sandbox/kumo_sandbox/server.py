@@ -84,6 +84,8 @@ class Sandbox:
         rds_proxy.install()
         rds_db.install()
         ram.install()   # before the first RAM request: the RAM Flask app reads its routes once
+        from . import ram_tags
+        ram_tags.install()
         ec2.install()
         secrets_manager.install()
         auth.install()

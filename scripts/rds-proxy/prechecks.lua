@@ -2,9 +2,14 @@
 -- both accounts' identities, one organization, the APP subnets (one VPC,
 -- at least two distinct AZ IDs, not default subnets, free addresses), the
 -- client security groups, the database (engine, port, VPC, subnets,
--- security groups, state), the proxy subnets and the secret. Fills
--- `ctx.facts`; returns the problems found, each saying how to fix it.
+-- security groups, state), the proxy subnets, the secret, a given proxy
+-- role, the sizes AWS limits, and RAM sharing with the organization where
+-- an account can read it. Fills `ctx.facts`; returns the problems found,
+-- each saying how to fix it. A check that AWS throttled or could not
+-- answer is reported as that, never as the config key's fault.
 -- @module rds-proxy.prechecks
+local json = require "kumo.json"
+
 local M = {}
 
 local ENGINE_FAMILY = {
@@ -21,12 +26,33 @@ local function fail(problems, key, msg)
   problems[#problems + 1] = key .. ": " .. msg
 end
 
+--- True when `err` says AWS throttled or was unavailable (not the config's fault).
+function M.transient(err)
+  if type(err) ~= "table" then return false end
+  local ok, errors = pcall(require, "kumo.errors")
+  if ok and type(errors.is_transient) == "function" then return errors.is_transient(err) and true or false end
+  return err.throttling == true or err.retryable == true or (err.http_status or err.status or 0) >= 500
+    or err.kind == "transport" or err.transport == true or err.retries_exhausted == true
+end
+
+-- A read that failed: transient failures say so and blame nothing;
+-- others get `msg` (which names the key and the fix).
+local function read_failed(problems, key, err, msg)
+  if M.transient(err) then
+    problems[#problems + 1] = string.format("AWS throttled/unavailable while checking %s (%s); the config is "
+      .. "fine; rerun", key, tostring(err))
+  else
+    fail(problems, key, msg)
+  end
+end
+
 local function identities(ctx, problems)
   local f = ctx.facts
   for _, side in ipairs{ "app", "rds" } do
     local out, err = ctx:read(side, "sts", "GetCallerIdentity")
     if not out then
-      fail(problems, side .. ".profile", "cannot identify the " .. side:upper() .. " account: " .. tostring(err))
+      read_failed(problems, side .. ".profile", err, "cannot identify the " .. side:upper() .. " account: "
+        .. tostring(err))
     else
       f[side .. "_account"] = out.Account
     end
@@ -51,7 +77,7 @@ local function organization(ctx, problems)
           .. "Put both accounts in one organization, or use another design (e.g. PrivateLink)",
           side:upper(), tostring(ctx.facts[side .. "_account"])))
       else
-        fail(problems, side .. ".profile", "cannot read the organization: " .. tostring(err))
+        read_failed(problems, side .. ".profile", err, "cannot read the organization: " .. tostring(err))
       end
     else
       ids[side] = out.Organization.Id
@@ -68,7 +94,7 @@ local function app_subnets(ctx, problems)
   local app = ctx.pair.app
   local out, err = ctx:read("app", "ec2", "DescribeSubnets", { SubnetIds = app.subnet_ids })
   if not out then
-    fail(problems, "app.subnet_ids", "cannot describe the subnets in the APP account: " .. tostring(err)
+    read_failed(problems, "app.subnet_ids", err, "cannot describe the subnets in the APP account: " .. tostring(err)
       .. " — check the ids and that they are in " .. ctx.pair.region)
     return
   end
@@ -110,7 +136,8 @@ local function client_groups(ctx, problems)
   local app = ctx.pair.app
   local out, err = ctx:read("app", "ec2", "DescribeSecurityGroups", { GroupIds = app.client_security_group_ids })
   if not out then
-    fail(problems, "app.client_security_group_ids", "cannot describe them in the APP account: " .. tostring(err))
+    read_failed(problems, "app.client_security_group_ids", err, "cannot describe them in the APP account: "
+      .. tostring(err))
     return
   end
   for _, g in ipairs(out.SecurityGroups or {}) do
@@ -121,14 +148,50 @@ local function client_groups(ctx, problems)
   end
 end
 
-local function database(ctx, problems)
+-- A proxy target must be available, modifying or backing-up.
+local READY = { available = true, modifying = true, ["backing-up"] = true }
+-- States a database leaves by itself: apply waits, plan says so.
+local SETTLING = { creating = true, rebooting = true, starting = true, upgrading = true, renaming = true,
+  ["configuring-enhanced-monitoring"] = true, ["configuring-iam-database-auth"] = true,
+  ["configuring-log-exports"] = true, ["resetting-master-credentials"] = true, maintenance = true,
+  ["storage-optimization"] = true, ["moving-to-vpc"] = true, ["converting-to-vpc"] = true,
+  migrating = true, ["backtracking"] = true, promoting = true }
+
+-- Decide on a database state. Returns true when apply waited for it (the
+-- caller reads it again).
+local function settle(ctx, problems, key, id, status, waited)
+  if READY[status] then return false end
+  if not SETTLING[status] then
+    fail(problems, key, string.format("%s is %s; a proxy target must be available, modifying or backing-up%s",
+      id, tostring(status), status == "stopped" and " — start it (aws rds start-db-instance/start-db-cluster)"
+        or " — fix the database first"))
+    return false
+  end
+  if ctx.action ~= "apply" or waited then
+    ctx:note(string.format("the database %s is %s; apply waits for it to be available before changing anything",
+      id, status))
+    return false
+  end
+  ctx.progress(ctx.pair.name, "waiting for the database " .. id .. " (" .. status .. ")")
+  local cluster = key == "rds.db_cluster_identifier"
+  local ok, err = pcall(ctx.wait, ctx, "rds", "rds", cluster and "DBClusterAvailable" or "DBInstanceAvailable",
+    cluster and { DBClusterIdentifier = id } or { DBInstanceIdentifier = id }, ctx.timeouts.wait)
+  if not ok then
+    read_failed(problems, key, err, string.format("%s was %s and did not become available: %s", id, status,
+      tostring(err)))
+    return false
+  end
+  return true
+end
+
+local function database(ctx, problems, waited)
   local rds = ctx.pair.rds
   local db = {}
   if rds.db_instance_identifier then
     local out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier })
     if not out then
-      fail(problems, "rds.db_instance_identifier", string.format("%s: %s — check the identifier and the region",
-        rds.db_instance_identifier, tostring(err)))
+      read_failed(problems, "rds.db_instance_identifier", err, string.format(
+        "%s: %s — check the identifier and the region", rds.db_instance_identifier, tostring(err)))
       return
     end
     local i = out.DBInstances[1]
@@ -143,18 +206,21 @@ local function database(ctx, problems)
     for _, g in ipairs(i.VpcSecurityGroups or {}) do
       db.security_group_ids[#db.security_group_ids + 1] = g.VpcSecurityGroupId
     end
-    if not ({ available = true, modifying = true, ["backing-up"] = true })[db.status] then
-      fail(problems, "rds.db_instance_identifier", string.format("%s is %s; a proxy target must be available, "
-        .. "modifying or backing-up — wait for it", rds.db_instance_identifier, tostring(db.status)))
+    if settle(ctx, problems, "rds.db_instance_identifier", rds.db_instance_identifier, db.status, waited) then
+      return database(ctx, problems, true)
     end
   else
     local out, err = ctx:read("rds", "rds", "DescribeDBClusters", { DBClusterIdentifier = rds.db_cluster_identifier })
     if not out then
-      fail(problems, "rds.db_cluster_identifier", rds.db_cluster_identifier .. ": " .. tostring(err))
+      read_failed(problems, "rds.db_cluster_identifier", err, rds.db_cluster_identifier .. ": " .. tostring(err)
+        .. " — check the identifier and the region")
       return
     end
     local c = out.DBClusters[1]
     db.engine, db.status, db.port = c.Engine, c.Status, c.Port
+    if settle(ctx, problems, "rds.db_cluster_identifier", rds.db_cluster_identifier, db.status, waited) then
+      return database(ctx, problems, true)
+    end
     db.security_group_ids = {}
     for _, g in ipairs(c.VpcSecurityGroups or {}) do
       db.security_group_ids[#db.security_group_ids + 1] = g.VpcSecurityGroupId
@@ -185,7 +251,7 @@ local function proxy_subnets(ctx, problems)
   local key = ctx.pair.rds.proxy_subnet_ids and "rds.proxy_subnet_ids" or "rds.db_instance_identifier"
   local out, err = ctx:read("rds", "ec2", "DescribeSubnets", { SubnetIds = ids })
   if not out then
-    fail(problems, key, "cannot describe the proxy subnets: " .. tostring(err))
+    read_failed(problems, key, err, "cannot describe the proxy subnets: " .. tostring(err))
     return
   end
   local azs, n = {}, 0
@@ -211,18 +277,228 @@ local function proxy_subnets(ctx, problems)
   end
 end
 
+-- The secret exists, is readable and holds the user the proxy logs in as
+-- (its value is read only to find the username and never shown).
 local function secret(ctx, problems)
   local rds = ctx.pair.rds
-  if rds.secret_arn then
-    local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = rds.secret_arn })
-    if not out then
-      fail(problems, "rds.secret_arn", "cannot read the secret in the RDS account: " .. tostring(err))
-    elseif out.DeletedDate then
-      fail(problems, "rds.secret_arn", "the secret is scheduled for deletion; restore it (RestoreSecret) or use another")
-    else
-      ctx.facts.secret_kms_key_id = out.KmsKeyId
+  if not rds.secret_arn then return end
+  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = rds.secret_arn })
+  if not out then
+    read_failed(problems, "rds.secret_arn", err, "cannot read the secret in the RDS account: " .. tostring(err)
+      .. " — check the ARN and that it is in the RDS account")
+    return
+  elseif out.DeletedDate then
+    fail(problems, "rds.secret_arn", "the secret is scheduled for deletion; restore it (RestoreSecret) or use another")
+    return
+  end
+  ctx.facts.secret_kms_key_id = out.KmsKeyId
+  ctx.facts.secret_full_arn = out.ARN
+  local v, verr = ctx:read("rds", "secretsmanager", "GetSecretValue", { SecretId = rds.secret_arn })
+  if not v then
+    read_failed(problems, "rds.secret_arn", verr, "kumo cannot read the secret's value (GetSecretValue: "
+      .. tostring(verr and verr.code) .. "); the check needs it to find the username — allow "
+      .. "secretsmanager:GetSecretValue to the deploying role, or check the secret by hand")
+    return
+  end
+  local doc = type(v.SecretString) == "string" and json.decode(v.SecretString) or nil
+  if type(doc) ~= "table" or type(doc.username) ~= "string" or doc.username == "" then
+    fail(problems, "rds.secret_arn", "the secret holds no \"username\": RDS Proxy reads a JSON secret "
+      .. "{\"username\": ..., \"password\": ...}; store the database user in it")
+  elseif type(doc.password) ~= "string" or doc.password == "" then
+    fail(problems, "rds.secret_arn", "the secret holds no \"password\" for user " .. doc.username
+      .. "; RDS Proxy reads {\"username\": ..., \"password\": ...}")
+  end
+end
+
+local function glob(pattern, s)
+  local p = "^" .. pattern:lower():gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
+  return s:lower():match(p) ~= nil
+end
+
+local function list_of(v)
+  if v == nil then return {} end
+  if type(v) == "string" then return { v } end
+  return v
+end
+
+-- Does one policy document allow (or deny) GetSecretValue on `arn`?
+local function evaluate(doc, arn, verdict)
+  for _, st in ipairs(type(doc) == "table" and list_of(doc.Statement) or {}) do
+    if type(st) == "table" then
+      local acts, res = list_of(st.Action), list_of(st.Resource)
+      if st.NotAction or st.NotResource or st.Condition then verdict.unsure = true end
+      local act_ok, res_ok = false, false
+      for _, a in ipairs(acts) do act_ok = act_ok or glob(a, "secretsmanager:GetSecretValue") end
+      for _, r in ipairs(res) do res_ok = res_ok or glob(r, arn) end
+      if act_ok and res_ok then
+        if st.Effect == "Deny" then verdict.deny = true elseif st.Effect == "Allow" then verdict.allow = true end
+      end
     end
   end
+end
+
+-- The role's inline and attached policies (read, not simulated: the test
+-- cloud has no SimulatePrincipalPolicy).
+local function role_reads_secret(ctx, name, arn)
+  local role = require "rds-proxy.steps.role"
+  local verdict = {}
+  for _, page in ipairs(ctx:read_all("rds", "iam", "ListRolePolicies", { RoleName = name })) do
+    for _, pn in ipairs(page.PolicyNames or {}) do
+      local p, err = ctx:read("rds", "iam", "GetRolePolicy", { RoleName = name, PolicyName = pn })
+      if not p then error(err, 0) end
+      evaluate(role.decode_doc(p.PolicyDocument), arn, verdict)
+    end
+  end
+  for _, page in ipairs(ctx:read_all("rds", "iam", "ListAttachedRolePolicies", { RoleName = name })) do
+    for _, ap in ipairs(page.AttachedPolicies or {}) do
+      local pol, err = ctx:read("rds", "iam", "GetPolicy", { PolicyArn = ap.PolicyArn })
+      if not pol then error(err, 0) end
+      local ver, verr = ctx:read("rds", "iam", "GetPolicyVersion", { PolicyArn = ap.PolicyArn,
+        VersionId = pol.Policy.DefaultVersionId })
+      if not ver then error(verr, 0) end
+      evaluate(role.decode_doc(ver.PolicyVersion.Document), arn, verdict)
+    end
+  end
+  return verdict
+end
+
+-- A given proxy role: in the RDS account, existing, trusted by
+-- rds.amazonaws.com, allowed to read the secret. CreateDBProxy would
+-- accept a wrong one and the proxy would fail minutes later.
+local function proxy_role(ctx, problems)
+  local arn = ctx.pair.rds.role_arn
+  if not arn then return end
+  local account, name = arn:match("^arn:aws[%w-]*:iam::(%d+):role/(.+)$")
+  name = name and name:match("([^/]+)$")
+  if account ~= ctx.facts.rds_account then
+    fail(problems, "rds.role_arn", string.format("the role is in account %s, not in the RDS account %s; the "
+      .. "proxy's role must be in its own account — use a role of %s or leave role_arn out (kumo makes one)",
+      tostring(account), tostring(ctx.facts.rds_account), tostring(ctx.facts.rds_account)))
+    return
+  end
+  local out, err = ctx:read("rds", "iam", "GetRole", { RoleName = name })
+  if not out then
+    if err.code == "NoSuchEntity" then
+      fail(problems, "rds.role_arn", "no role " .. name .. " in the RDS account; create it or leave role_arn "
+        .. "out (kumo makes a least-privilege one)")
+    else
+      read_failed(problems, "rds.role_arn", err, "cannot read the role: " .. tostring(err))
+    end
+    return
+  end
+  local role = require "rds-proxy.steps.role"
+  if not role.trusts_rds(role.decode_doc(out.Role.AssumeRolePolicyDocument)) then
+    fail(problems, "rds.role_arn", name .. " does not trust rds.amazonaws.com; add it as a principal of the "
+      .. "role's trust policy (sts:AssumeRole), or RDS Proxy cannot use the role")
+  end
+  local secret_arn = ctx.facts.secret_full_arn or ctx.pair.rds.secret_arn
+  if not secret_arn then return end  -- a secret kumo creates: the role cannot name it yet
+  local ok, verdict = pcall(role_reads_secret, ctx, name, secret_arn)
+  if not ok then
+    read_failed(problems, "rds.role_arn", verdict, "cannot read the role's policies: " .. tostring(verdict))
+  elseif verdict.deny or not verdict.allow then
+    if verdict.unsure and not verdict.deny then
+      ctx:note("rds.role_arn: could not prove that " .. name .. " may read the secret (its policies use "
+        .. "conditions or NotAction/NotResource); check it if the proxy target reports AUTH_FAILURE")
+    else
+      fail(problems, "rds.role_arn", string.format("%s may not read the secret (no policy allows "
+        .. "secretsmanager:GetSecretValue on %s%s); allow it, or leave role_arn out", name, secret_arn,
+        verdict.deny and ", and one denies it" or ""))
+    end
+  end
+end
+
+-- IAM and Secrets Manager take tag keys and values of letters, digits,
+-- spaces and _ . : / = + - @ only ("Pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*",
+-- Tag, IAM API reference); every service takes at most 50 tags per resource.
+local TAG_OK = "^[%w%s_%.:/=%+%-@\128-\255]*$"
+local MAX_TAGS = 50
+-- "SecretString ... Maximum length of 65536." (CreateSecret, Secrets Manager API reference)
+local MAX_SECRET = 65536
+
+local function limits(ctx, problems)
+  local n = 0
+  for k, v in pairs(ctx.pair.tags) do
+    n = n + 1
+    if not k:match(TAG_OK) or not tostring(v):match(TAG_OK) then
+      fail(problems, "tags." .. k, "IAM and Secrets Manager take tag keys and values of letters, digits, spaces "
+        .. "and _ . : / = + - @ only; change the tag")
+    end
+  end
+  -- security groups also carry Name
+  if n + 1 > MAX_TAGS then
+    fail(problems, "tags", string.format("%d tags (with kumo's 2 and Name) exceed the 50 AWS allows per resource; "
+      .. "remove %d", n + 1, n + 1 - MAX_TAGS))
+  end
+  local sec = ctx.pair.rds.secret
+  if sec and type(sec.password) == "string" then
+    local size = #json.encode{ username = sec.username, password = sec.password }
+    if size > MAX_SECRET then
+      -- never the value, only its size
+      fail(problems, "rds.secret.password", string.format("the secret would be %d bytes; Secrets Manager stores "
+        .. "at most %d (SecretString) — use a shorter password", size, MAX_SECRET))
+    end
+  end
+end
+
+-- Subnets can be shared only with RAM sharing enabled in the organization
+-- (facts §0.1). Only the management account can read that
+-- (organizations:ListAWSServiceAccessForOrganization): ask the APP and RDS
+-- sessions and their source profiles, and use an answer only from the
+-- management account; otherwise say it could not be checked.
+local function org_sharing(ctx, problems)
+  local org = ctx.facts.organization
+  local mgmt = org and org.MasterAccountId
+  if not mgmt then return end
+  local aws = require "kumo.aws"
+  local tried = {}
+  local function ask(session, account)
+    if account ~= mgmt then return nil end
+    local out, err = session:client("organizations"):try("ListAWSServiceAccessForOrganization", {})
+    if not out then
+      if M.transient(err) then return "transient", err end
+      return nil
+    end
+    for _, s in ipairs(out.EnabledServicePrincipals or {}) do
+      if s.ServicePrincipal == "ram.amazonaws.com" then return "on" end
+    end
+    return "off"
+  end
+  local candidates = {}
+  for _, side in ipairs{ "app", "rds" } do
+    candidates[#candidates + 1] = { session = ctx.sessions[side], account = ctx.facts[side .. "_account"] }
+  end
+  for _, side in ipairs{ "app", "rds" } do
+    local s = ctx.sessions[side]
+    local prof = s.profile and s.config and s.config:profile(s.profile)
+    local src = prof and prof.source_profile or (not ctx.pair[side].profile and ctx.top.base_profile)
+    if src and not tried[src] then
+      tried[src] = true
+      local ok, sess = pcall(aws.session, { profile = src, region = ctx.pair.region })
+      if ok then
+        local id = sess:client("sts"):try("GetCallerIdentity", {})
+        if id then candidates[#candidates + 1] = { session = sess, account = id.Account } end
+      end
+    end
+  end
+  for _, c in ipairs(candidates) do
+    local state, err = ask(c.session, c.account)
+    if state == "on" then ctx.facts.org_sharing = true return end
+    if state == "off" then
+      ctx.facts.org_sharing = false
+      fail(problems, "app.profile", string.format("RAM sharing with the organization %s is not enabled: subnets "
+        .. "cannot be shared until the management account %s runs EnableSharingWithAwsOrganization "
+        .. "(aws ram enable-sharing-with-aws-organization)", tostring(org.Id), mgmt))
+      return
+    end
+    if state == "transient" then
+      problems[#problems + 1] = "AWS throttled/unavailable while checking RAM sharing with the organization ("
+        .. tostring(err) .. "); the config is fine; rerun"
+      return
+    end
+  end
+  ctx:note("RAM sharing with the organization could not be checked: only its management account " .. mgmt
+    .. " can read it (organizations:ListAWSServiceAccessForOrganization); the share fails if it is off")
 end
 
 --- Run every check; fills `ctx.facts`.
@@ -240,6 +516,9 @@ function M.run(ctx)
   database(ctx, problems)
   proxy_subnets(ctx, problems)
   secret(ctx, problems)
+  proxy_role(ctx, problems)
+  limits(ctx, problems)
+  org_sharing(ctx, problems)
   return problems
 end
 

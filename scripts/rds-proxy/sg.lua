@@ -1,6 +1,14 @@
 --- Security-group helpers shared by the SG steps: find a group kumo made
--- by VPC, name and owner; make one; find, add and remove one TCP ingress
--- rule from a source group. All calls run in the RDS account.
+-- by VPC, name and owner; make one; read a group's inbound rules one by
+-- one with their rule IDs (DescribeSecurityGroupRules); add a TCP rule
+-- from a source group; revoke rules by their IDs. All calls run in the
+-- RDS account.
+--
+-- Groups kumo owns converge to exactly the rules the config implies (plus
+-- the rules steps declare in `allow_rules`); on a group kumo does not own
+-- (the DB team's) only kumo's own rule is ever touched, and always by its
+-- rule ID, so a rule of theirs that looks alike is never revoked.
+-- Outbound rules are not managed (a new group's default egress stays).
 -- @module rds-proxy.sg
 local M = {}
 
@@ -19,20 +27,76 @@ end
 function M.get(ctx, id)
   local out, err = ctx:read("rds", "ec2", "DescribeSecurityGroups", { GroupIds = { id } })
   if not out then
-    if err.code == "InvalidGroup.NotFound" then return nil end
+    if err.code == "InvalidGroup.NotFound" or err.code == "InvalidGroupId.NotFound" then return nil end
     error(err, 0)
   end
   return (out.SecurityGroups or {})[1]
 end
 
+local function port_of(protocol, from, to)
+  if protocol == "-1" then return "all" end
+  if from == nil or from == -1 then return "all" end
+  if from == to then return from end
+  return tostring(from) .. "-" .. tostring(to)
+end
+
+--- The inbound rules of group `id`, one per source, as a list of
+-- `{ id=, protocol=, port=, from_group=, from_user=, cidr=, prefix_list=,
+-- description= }` (`port` is a number, `"a-b"` or `"all"`).
+function M.rules(ctx, id)
+  local rules = {}
+  for _, page in ipairs(ctx:read_all("rds", "ec2", "DescribeSecurityGroupRules",
+      { Filters = { { Name = "group-id", Values = { id } } } })) do
+    for _, r in ipairs(page.SecurityGroupRules or {}) do
+      if not r.IsEgress then
+        local ref = r.ReferencedGroupInfo or {}
+        rules[#rules + 1] = {
+          id = r.SecurityGroupRuleId, protocol = r.IpProtocol == "-1" and "all" or r.IpProtocol,
+          port = port_of(r.IpProtocol, r.FromPort, r.ToPort),
+          from_group = ref.GroupId, from_user = ref.UserId,
+          cidr = r.CidrIpv4 or r.CidrIpv6, prefix_list = r.PrefixListId,
+          description = r.Description,
+        }
+      end
+    end
+  end
+  table.sort(rules, function(a, b) return tostring(a.id) < tostring(b.id) end)
+  return rules
+end
+
+--- True when rule `r` is `spec` (`{ protocol=, port=, cidr= | from_group= }`;
+-- protocol defaults to tcp).
+function M.matches(r, spec)
+  if (spec.protocol or "tcp") ~= r.protocol then return false end
+  if spec.port ~= r.port then return false end
+  if spec.cidr then return r.cidr == spec.cidr end
+  if spec.from_group then return r.from_group == spec.from_group end
+  if spec.prefix_list then return r.prefix_list == spec.prefix_list end
+  return false
+end
+
+--- The rules steps declared allowed on group step `group_step` (contract:
+-- the engine merges every step's `allow_rules` into `ctx.allowed_rules`).
+function M.allowed(ctx, group_step)
+  local all = ctx.allowed_rules
+  if type(all) == "function" then all = all(ctx) end
+  return type(all) == "table" and all[group_step] or {}
+end
+
+--- True when `r` matches one of the allowed rule specs.
+function M.is_allowed(ctx, group_step, r)
+  for _, spec in ipairs(M.allowed(ctx, group_step)) do
+    if M.matches(r, spec) then return true end
+  end
+  return false
+end
+
 --- Create group `name` in `vpc_id`, tagged, journaled under `key`.
 function M.create(ctx, key, name, vpc_id, description)
   ctx.state:intend(key, { name = name, vpc_id = vpc_id })
-  local tags = ctx:tag_list()
-  tags[#tags + 1] = { Key = "Name", Value = name }
   local out, why = ctx:mutate("rds", "ec2", "CreateSecurityGroup", {
     GroupName = name, Description = description, VpcId = vpc_id,
-    TagSpecifications = { { ResourceType = "security-group", Tags = tags } },
+    TagSpecifications = { { ResourceType = "security-group", Tags = M.tags_of(ctx, name) } },
   }, nil, { adopt = { "InvalidGroup.Duplicate" }, step = key })
   if why == "adopt" then
     -- a lost answer's group (retried attempt or an earlier run's intent)
@@ -41,6 +105,13 @@ function M.create(ctx, key, name, vpc_id, description)
   end
   ctx.state:created(key, out.GroupId)
   return M.get(ctx, out.GroupId)
+end
+
+--- The tags a group kumo makes carries: the pair's plus `Name`.
+function M.tags_of(ctx, name)
+  local tags = ctx:tag_list()
+  tags[#tags + 1] = { Key = "Name", Value = name }
+  return tags
 end
 
 --- Delete a group; retries while network interfaces still use it.
@@ -58,94 +129,118 @@ function M.delete(ctx, id)
   end
 end
 
---- The TCP ingress rules of a group as a list of
--- `{ port=, from_group=, from_user=, cidr= }`.
-function M.ingress(group)
-  local rules = {}
-  for _, p in ipairs(group and group.IpPermissions or {}) do
-    local port = p.FromPort == p.ToPort and p.FromPort or (tostring(p.FromPort) .. "-" .. tostring(p.ToPort))
-    if p.IpProtocol == "-1" then port = "all" end
-    for _, g in ipairs(p.UserIdGroupPairs or {}) do
-      rules[#rules + 1] = { protocol = p.IpProtocol, port = port, from_group = g.GroupId, from_user = g.UserId }
-    end
-    for _, r in ipairs(p.IpRanges or {}) do
-      rules[#rules + 1] = { protocol = p.IpProtocol, port = port, cidr = r.CidrIp }
-    end
-    for _, r in ipairs(p.Ipv6Ranges or {}) do
-      rules[#rules + 1] = { protocol = p.IpProtocol, port = port, cidr = r.CidrIpv6 }
-    end
-  end
-  return rules
-end
-
---- True when `group` admits TCP `port` from `source` group.
-function M.has_rule(group, port, source)
-  for _, r in ipairs(M.ingress(group)) do
-    if r.protocol == "tcp" and r.port == port and r.from_group == source then return true end
-  end
-  return false
-end
-
-local function permission(port, source, user, description)
-  return { { IpProtocol = "tcp", FromPort = port, ToPort = port,
-             UserIdGroupPairs = { { GroupId = source, UserId = user, Description = description } } } }
-end
-
 --- Admit TCP `port` from `source` (owned by account `user`, optional).
+-- @return the new rule's ID (nil when it was already there)
 function M.authorize(ctx, group_id, port, source, user, description)
-  ctx:mutate("rds", "ec2", "AuthorizeSecurityGroupIngress", {
-    GroupId = group_id, IpPermissions = permission(port, source, user, description),
+  local out = ctx:mutate("rds", "ec2", "AuthorizeSecurityGroupIngress", {
+    GroupId = group_id,
+    IpPermissions = { { IpProtocol = "tcp", FromPort = port, ToPort = port,
+      UserIdGroupPairs = { { GroupId = source, UserId = user, Description = description } } } },
   }, { "InvalidPermission.Duplicate" })
+  local r = out and (out.SecurityGroupRules or {})[1]
+  return r and r.SecurityGroupRuleId
 end
 
---- Remove that rule (already gone is fine). The rule is revoked as the
--- group lists it, description included: AWS matches without it, moto 5.2
--- only with it (the engine reads every delete back, so a miss shows).
-function M.revoke(ctx, group_id, port, source, user)
-  local description
-  for _, p in ipairs((M.get(ctx, group_id) or {}).IpPermissions or {}) do
-    for _, g in ipairs(p.IpProtocol == "tcp" and p.FromPort == port and p.UserIdGroupPairs or {}) do
-      if g.GroupId == source then description = g.Description end
-    end
-  end
-  ctx:mutate("rds", "ec2", "RevokeSecurityGroupIngress", {
-    GroupId = group_id, IpPermissions = permission(port, source, user, description),
-  }, { "InvalidPermission.NotFound", "InvalidGroup.NotFound" })
+--- Revoke inbound rules of `group_id` by their rule IDs (already gone is fine).
+-- "SecurityGroupRuleIds: The IDs of the security group rules." — by ID, so
+-- only the rule read is removed, never another with the same ports.
+function M.revoke_ids(ctx, group_id, ids)
+  if #ids == 0 then return end
+  ctx:mutate("rds", "ec2", "RevokeSecurityGroupIngress", { GroupId = group_id, SecurityGroupRuleIds = ids },
+    { "InvalidSecurityGroupRuleId.NotFound", "InvalidPermission.NotFound", "InvalidGroup.NotFound" })
 end
 
---- True when a rule of `group` (from `source`, when given) has a
--- description starting with `prefix`.
-function M.described(group, prefix, source)
-  for _, p in ipairs(group and group.IpPermissions or {}) do
-    for _, g in ipairs(p.UserIdGroupPairs or {}) do
-      if (source == nil or g.GroupId == source) and (g.Description or ""):sub(1, #prefix) == prefix then
-        return true
-      end
-    end
+--- True when one of `rules` (as `M.rules` lists them) has a description
+-- starting with `prefix`: kumo's rules carry "kumo:<pair> ..." since a rule
+-- cannot be tagged (the engine asks when the journal does not know it).
+function M.described(rules, prefix)
+  for _, r in ipairs(rules or {}) do
+    if (r.description or ""):sub(1, #prefix) == prefix then return true end
   end
   return false
-end
-
---- A step for a security group kumo makes: found by name in a VPC,
--- created tagged, deleted once nothing uses it. The caller adds `verify`.
--- @param o `{ name=, title=, group_name = function(ctx), vpc_id = function(ctx),
---   description = function(ctx) }`
-function M.group_step(o)
-  local step = { name = o.name, title = o.title, account = "rds" }
-  function step.read(ctx) return M.find(ctx, o.group_name(ctx), o.vpc_id(ctx)) end
-  function step.id(live) return live.GroupId end
-  function step.diff() return {} end
-  function step.create(ctx)
-    return M.create(ctx, o.name, o.group_name(ctx), o.vpc_id(ctx), o.description(ctx))
-  end
-  function step.delete(ctx, live) M.delete(ctx, live.GroupId) end
-  return step
 end
 
 --- A readable rule, e.g. `tcp/5432 from 111111111111/sg-1`.
 function M.describe(r)
-  local from = r.cidr or ((r.from_user and (r.from_user .. "/") or "") .. tostring(r.from_group))
+  local from = r.cidr or r.prefix_list
+    or ((r.from_user and (r.from_user .. "/") or "") .. tostring(r.from_group))
   return string.format("%s/%s from %s", tostring(r.protocol), tostring(r.port), from)
+end
+
+--- A plan/diff line removing rule `r`.
+function M.remove_diff(r)
+  return { key = "- remove rule", have = M.describe(r) .. " (" .. tostring(r.id) .. ")", want = "(none)",
+           rule_id = r.id }
+end
+
+--- A plan/diff line adding rule `r`.
+function M.add_diff(r)
+  return { key = "+ add rule", have = "(none)", want = M.describe(r), rule = r }
+end
+
+local tags = require "rds-proxy.tags"
+
+--- A step for a security group kumo makes: found by name in a VPC,
+-- created tagged, deleted once nothing uses it; its inbound rules
+-- converge to exactly those `o.wanted(ctx, rule)` accepts (the caller's
+-- own rule steps) plus the allowed ones: any other is removed by ID.
+-- @param o `{ name=, title=, group_name = function(ctx), vpc_id = function(ctx),
+--   description = function(ctx), managed_elsewhere = function(ctx, rule) → bool,
+--   what = "text for verify" }`
+function M.group_step(o)
+  local step = { name = o.name, title = o.title, account = "rds" }
+  local function elsewhere(ctx, r) return o.managed_elsewhere and o.managed_elsewhere(ctx, r) end
+
+  function step.read(ctx)
+    local g = M.find(ctx, o.group_name(ctx), o.vpc_id(ctx))
+    if g then g.rules = M.rules(ctx, g.GroupId) end
+    return g
+  end
+  function step.id(live) return live.GroupId end
+
+  --- Rules on the group no step of kumo wants and no step allows.
+  function step.extras(ctx, live)
+    local extra = {}
+    for _, r in ipairs(live.rules or M.rules(ctx, live.GroupId)) do
+      if not elsewhere(ctx, r) and not M.is_allowed(ctx, o.name, r) then extra[#extra + 1] = r end
+    end
+    return extra
+  end
+
+  function step.diff(ctx, live)
+    local d = {}
+    for _, r in ipairs(step.extras(ctx, live)) do d[#d + 1] = M.remove_diff(r) end
+    local t = tags.diff(M.tags_of(ctx, o.group_name(ctx)), live.Tags)
+    if t then d[#d + 1] = t end
+    return d
+  end
+
+  function step.update(ctx, live, diffs)
+    local ids = {}
+    for _, dd in ipairs(diffs) do
+      if dd.rule_id then ids[#ids + 1] = dd.rule_id end
+      if dd.tags then tags.apply_ec2(ctx, live.GroupId, dd.tags) end
+    end
+    M.revoke_ids(ctx, live.GroupId, ids)
+    return step.read(ctx)
+  end
+
+  function step.create(ctx)
+    local g = M.create(ctx, o.name, o.group_name(ctx), o.vpc_id(ctx), o.description(ctx))
+    if g then g.rules = M.rules(ctx, g.GroupId) end
+    return g
+  end
+  function step.delete(ctx, live) M.delete(ctx, live.GroupId) end
+
+  function step.verify(ctx, live)
+    local problems = {}
+    for _, r in ipairs(step.extras(ctx, live)) do
+      problems[#problems + 1] = string.format("%s has a rule kumo did not ask for: %s (%s) — apply removes it",
+        o.what or "the group", M.describe(r), tostring(r.id))
+    end
+    return problems
+  end
+  return step
 end
 
 return M

@@ -1,6 +1,7 @@
 --- RDS: the proxy endpoint in the shared APP subnets, with the endpoint
--- security group (procedure step 3). Only the name and the security
--- groups can change in place; subnets and target role need a re-create.
+-- security group (procedure step 3). Only the name, the security groups
+-- and the tags change in place; subnets, VPC and target role need a
+-- re-create, shown by plan as `replace (<reason>)` (apply `--replace endpoint`).
 --
 -- `variant{ name=, title=, endpoint = { name=, target_role= } }` makes
 -- another endpoint step (e.g. a reader endpoint) from the same code.
@@ -8,17 +9,30 @@
 local function make(key, title, get)
   local step = { name = key, title = title, account = "rds" }
 
-  function step.read(ctx)
-    local out, err = ctx:read("rds", "rds", "DescribeDBProxyEndpoints",
-      { DBProxyEndpointName = get(ctx).name })
+  local function describe(ctx, name)
+    local out, err = ctx:read("rds", "rds", "DescribeDBProxyEndpoints", { DBProxyEndpointName = name })
     if not out then
       if err.code == "DBProxyEndpointNotFoundFault" or err.code == "DBProxyNotFoundFault" then return nil end
       error(err, 0)
     end
-    local ep = out.DBProxyEndpoints[1]
+    return out.DBProxyEndpoints[1]
+  end
+
+  -- Found by its configured name; else by the name kumo created it with
+  -- (the journal), so a renamed endpoint is renamed, not made twice.
+  function step.read(ctx)
+    local ep = describe(ctx, get(ctx).name)
     if ep and ep.DBProxyName ~= ctx.pair.rds.proxy_name then
       error(string.format("endpoint.name: %q already belongs to proxy %s; endpoint names are unique per "
         .. "account and region — choose another", get(ctx).name, ep.DBProxyName), 0)
+    end
+    if not ep then
+      local j = ctx.state:get(key)
+      local old = j and j.info and j.info.name
+      if old and old ~= get(ctx).name then
+        ep = describe(ctx, old)
+        if ep and ep.DBProxyName ~= ctx.pair.rds.proxy_name then ep = nil end
+      end
     end
     return ep
   end
@@ -39,23 +53,37 @@ local function make(key, title, get)
     return table.concat(t, ",")
   end
 
+  local function tags_of(ctx, live)
+    local out, err = ctx:read("rds", "rds", "ListTagsForResource", { ResourceName = live.DBProxyEndpointArn })
+    if not out then error(err, 0) end
+    return out.TagList
+  end
+
+  -- ModifyDBProxyEndpoint changes only the name and the security groups;
+  -- subnets, VPC and target role are fixed at CreateDBProxyEndpoint.
   function step.diff(ctx, live)
     local d = {}
+    if live.DBProxyEndpointName ~= get(ctx).name then
+      d[#d + 1] = { key = "DBProxyEndpointName", have = live.DBProxyEndpointName, want = get(ctx).name }
+    end
     if live.VpcId and live.VpcId ~= ctx.pair.app.vpc_id then
-      d[#d + 1] = { key = "VpcId", have = live.VpcId, want = ctx.pair.app.vpc_id, replace = true }
+      d[#d + 1] = { key = "VpcId", have = live.VpcId, want = ctx.pair.app.vpc_id, replace = true,
+                    reason = "an endpoint's VPC cannot change in place" }
     end
     if sorted(live.VpcSubnetIds) ~= sorted(ctx.pair.app.subnet_ids) then
       d[#d + 1] = { key = "VpcSubnetIds", have = sorted(live.VpcSubnetIds), want = sorted(ctx.pair.app.subnet_ids),
-                    replace = true }
+                    replace = true, reason = "an endpoint's subnets cannot change in place" }
     end
     if live.TargetRole ~= get(ctx).target_role then
       d[#d + 1] = { key = "TargetRole", have = tostring(live.TargetRole), want = get(ctx).target_role,
-                    replace = true }
+                    replace = true, reason = "an endpoint's target role cannot change in place" }
     end
     if sorted(live.VpcSecurityGroupIds) ~= sorted{ ctx.ids.endpoint_sg } then
       d[#d + 1] = { key = "VpcSecurityGroupIds", have = sorted(live.VpcSecurityGroupIds),
                     want = tostring(ctx.ids.endpoint_sg) }
     end
+    local t = require("rds-proxy.tags").diff(ctx:tag_list(), tags_of(ctx, live))
+    if t then d[#d + 1] = t end
     return d
   end
 
@@ -82,16 +110,28 @@ local function make(key, title, get)
   end
 
   function step.update(ctx, live, diffs)
+    local modify, tagd = false, nil
     for _, d in ipairs(diffs) do
       if d.replace then
-        error(string.format("endpoint %s: %s is %s, config wants %s; it cannot change in place — run "
-          .. "destroy, then apply", get(ctx).name, d.key, d.have, d.want), 0)
+        -- the engine replaces only with --replace; an older engine lands here
+        error(string.format("%s: %s (%s is %s, config wants %s); rerun with --replace %s (deletes and "
+          .. "re-creates only it)", key, d.reason, d.key, d.have, d.want, key), 0)
+      elseif d.tags then tagd = d.tags
+      else modify = true end
+    end
+    local name = live.DBProxyEndpointName
+    if modify then
+      ctx:mutate("rds", "rds", "ModifyDBProxyEndpoint", { DBProxyEndpointName = name,
+        NewDBProxyEndpointName = name ~= get(ctx).name and get(ctx).name or nil,
+        VpcSecurityGroupIds = { ctx.ids.endpoint_sg } })
+      name = get(ctx).name
+      ctx:wait("rds", "rds", "DBProxyEndpointAvailable",
+        { DBProxyName = ctx.pair.rds.proxy_name, DBProxyEndpointName = name }, ctx.timeouts.endpoint)
+      if live.DBProxyEndpointName ~= name then
+        ctx.state:created(key, live.DBProxyEndpointArn, { info = { name = name } })
       end
     end
-    ctx:mutate("rds", "rds", "ModifyDBProxyEndpoint", { DBProxyEndpointName = get(ctx).name,
-      VpcSecurityGroupIds = { ctx.ids.endpoint_sg } })
-    ctx:wait("rds", "rds", "DBProxyEndpointAvailable",
-      { DBProxyName = ctx.pair.rds.proxy_name, DBProxyEndpointName = get(ctx).name }, ctx.timeouts.endpoint)
+    if tagd then require("rds-proxy.tags").apply(ctx, "rds", "rds", live.DBProxyEndpointArn, tagd) end
     return step.read(ctx)
   end
 
@@ -101,13 +141,14 @@ local function make(key, title, get)
       problems[#problems + 1] = "the endpoint is " .. tostring(live.Status) .. ", not available"
     end
     for _, d in ipairs(step.diff(ctx, live)) do
-      problems[#problems + 1] = string.format("endpoint %s is %s, expected %s", d.key, d.have, d.want)
+      problems[#problems + 1] = string.format("endpoint %s is %s, expected %s%s", d.key, d.have, d.want,
+        d.replace and (" (" .. d.reason .. ": apply --replace " .. key .. ")") or "")
     end
     return problems
   end
 
-  function step.delete(ctx)
-    local name = get(ctx).name
+  function step.delete(ctx, live)
+    local name = live and live.DBProxyEndpointName or get(ctx).name
     ctx:mutate("rds", "rds", "DeleteDBProxyEndpoint", { DBProxyEndpointName = name },
       { "DBProxyEndpointNotFoundFault" })
     ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyName = ctx.pair.rds.proxy_name,

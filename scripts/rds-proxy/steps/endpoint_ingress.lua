@@ -2,71 +2,103 @@
 -- groups on the proxy's listener port (3306 or 5432, not the DB's port:
 -- facts §0.4). The rules reference the APP account's groups
 -- (`account/sg-id`).
+--
+-- This step owns every rule of the endpoint SG whose source is a security
+-- group: those the config lists are added, any other (a client SG dropped
+-- from `client_security_group_ids`, another port) is revoked by its rule
+-- ID. Rules allowed through `allow_rules.endpoint_sg` are left alone.
 -- @module rds-proxy.steps.endpoint_ingress
 local sg = require "rds-proxy.sg"
 
 local step = { name = "endpoint_ingress", title = "endpoint SG rules: listener port from APP clients",
                account = "rds" }
 
+local function wanted(ctx)
+  local w = {}
+  for _, src in ipairs(ctx.pair.app.client_security_group_ids) do
+    w[#w + 1] = { protocol = "tcp", port = ctx.pair.listener_port, from_group = src,
+                  from_user = ctx.facts.app_account }
+  end
+  return w
+end
+
+-- nil exactly when the group has no rule from a security group (other
+-- than allowed ones): then kumo's rules are gone.
 function step.read(ctx)
   local id = ctx.ids.endpoint_sg
   if not id then return nil end
-  local g = sg.get(ctx, id)
-  if not g then return nil end
-  local missing = {}
-  for _, src in ipairs(ctx.pair.app.client_security_group_ids) do
-    if not sg.has_rule(g, ctx.pair.listener_port, src) then missing[#missing + 1] = src end
+  local mine = {}
+  for _, r in ipairs(sg.rules(ctx, id)) do
+    if r.from_group and not sg.is_allowed(ctx, "endpoint_sg", r) then mine[#mine + 1] = r end
   end
-  if #missing == #ctx.pair.app.client_security_group_ids then return nil end
-  return { group = g, missing = missing }
+  if #mine == 0 then return nil end
+  local missing, extra = {}, {}
+  for _, w in ipairs(wanted(ctx)) do
+    local found = false
+    for _, r in ipairs(mine) do found = found or sg.matches(r, w) end
+    if not found then missing[#missing + 1] = w end
+  end
+  for _, r in ipairs(mine) do
+    local want = false
+    for _, w in ipairs(wanted(ctx)) do want = want or sg.matches(r, w) end
+    if not want then extra[#extra + 1] = r end
+  end
+  return { group_id = id, rules = mine, missing = missing, extra = extra }
 end
 
-function step.id(live) return live.group.GroupId end
+function step.id(live) return live.group_id end
 
 function step.diff(_, live)
-  if #live.missing > 0 then
-    return { { key = "sources (add)", want = table.concat(live.missing, ", ") } }
-  end
-  return {}
+  local d = {}
+  for _, w in ipairs(live.missing) do d[#d + 1] = sg.add_diff(w) end
+  for _, r in ipairs(live.extra) do d[#d + 1] = sg.remove_diff(r) end
+  return d
 end
 
-local function authorize(ctx, sources)
-  for _, src in ipairs(sources) do
-    sg.authorize(ctx, ctx.ids.endpoint_sg, ctx.pair.listener_port, src, ctx.facts.app_account,
+local function authorize(ctx, rules)
+  for _, w in ipairs(rules) do
+    sg.authorize(ctx, ctx.ids.endpoint_sg, w.port, w.from_group, w.from_user,
       "kumo:" .. ctx.pair.name .. " APP clients to the proxy endpoint")
   end
 end
 
 function step.create(ctx)
   ctx.state:intend("endpoint_ingress", { group = ctx.ids.endpoint_sg })
-  authorize(ctx, ctx.pair.app.client_security_group_ids)
+  authorize(ctx, wanted(ctx))
   ctx.state:created("endpoint_ingress", ctx.ids.endpoint_sg, { port = ctx.pair.listener_port })
   return step.read(ctx)
 end
 
 function step.update(ctx, live)
   authorize(ctx, live.missing)
+  local ids = {}
+  for _, r in ipairs(live.extra) do ids[#ids + 1] = r.id end
+  sg.revoke_ids(ctx, live.group_id, ids)
   return step.read(ctx)
 end
 
-function step.verify(ctx, live)
+function step.verify(_, live)
   local problems = {}
-  for _, src in ipairs(live.missing) do
-    problems[#problems + 1] = "the endpoint security group does not admit " .. src
+  for _, w in ipairs(live.missing) do
+    problems[#problems + 1] = "the endpoint security group does not admit " .. sg.describe(w)
+  end
+  for _, r in ipairs(live.extra) do
+    problems[#problems + 1] = string.format("the endpoint security group admits %s (%s), which the config "
+      .. "does not list — apply removes it", sg.describe(r), tostring(r.id))
   end
   return problems
 end
 
 function step.delete(ctx, live)
-  for _, src in ipairs(ctx.pair.app.client_security_group_ids) do
-    sg.revoke(ctx, live.group.GroupId, ctx.pair.listener_port, src, ctx.facts.app_account)
-  end
+  local ids = {}
+  for _, r in ipairs(live.rules) do ids[#ids + 1] = r.id end
+  sg.revoke_ids(ctx, live.group_id, ids)
 end
 
 -- A rule cannot be tagged: kumo's carries the description "kumo:<pair> ..."
 -- (what the engine asks when the journal does not know the rule).
 function step.owned(ctx, live)
-  return sg.described(live.group, "kumo:" .. ctx.pair.name .. " ")
+  return sg.described(live.rules, "kumo:" .. ctx.pair.name .. " ")
 end
 
 return step

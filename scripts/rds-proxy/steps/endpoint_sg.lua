@@ -1,30 +1,22 @@
 --- RDS: the endpoint's security group, owned by the RDS account but made
 -- in the APP VPC (facts §0.3: a shared VPC's default or APP-owned group
 -- cannot be used, so one is always passed).
+--
+-- Its inbound rules are exact: the rules from security groups belong to
+-- `endpoint_ingress` (the APP clients on the listener port); every other
+-- rule (a CIDR such as 0.0.0.0/0, a prefix list) is removed by this step
+-- unless a step allows it (`allow_rules = { endpoint_sg = {...} }`).
 -- @module rds-proxy.steps.endpoint_sg
 local sg = require "rds-proxy.sg"
 
-local step = sg.group_step{
+return sg.group_step{
   name = "endpoint_sg", title = "endpoint security group (in APP VPC)",
+  what = "the endpoint security group (only the APP clients' groups on the listener port)",
   group_name = function(ctx) return ctx.pair.names.endpoint_sg end,
   vpc_id = function(ctx) return ctx.pair.app.vpc_id end,
   description = function(ctx)
     return "RDS Proxy endpoint " .. ctx.pair.endpoint.name .. " (kumo pair " .. ctx.pair.name .. ")"
   end,
+  -- rules from a security group are endpoint_ingress's to add and remove
+  managed_elsewhere = function(_, r) return r.from_group ~= nil end,
 }
-
--- Only the listener port, only from the APP clients' groups: never a CIDR.
-function step.verify(ctx, live)
-  local problems = {}
-  local allowed = {}
-  for _, id in ipairs(ctx.pair.app.client_security_group_ids) do allowed[id] = true end
-  for _, r in ipairs(sg.ingress(live)) do
-    if r.cidr or not allowed[r.from_group] or r.port ~= ctx.pair.listener_port or r.protocol ~= "tcp" then
-      problems[#problems + 1] = "the endpoint security group admits more than the APP clients on "
-        .. ctx.pair.listener_port .. ": " .. sg.describe(r)
-    end
-  end
-  return problems
-end
-
-return step

@@ -44,18 +44,32 @@ local function sorted(list)
   return table.concat(t, ",")
 end
 
---- Settings compared between the config and the live proxy.
+-- "The following values are defaults for the corresponding engines"
+-- (UserAuthConfig.ClientPasswordAuthType, RDS API reference): a config
+-- without the key converges to the engine's default.
+local DEFAULT_AUTH_TYPE = { MYSQL = "MYSQL_CACHING_SHA2_PASSWORD", POSTGRESQL = "POSTGRES_SCRAM_SHA_256",
+                            SQLSERVER = "SQL_SERVER_AUTHENTICATION" }
+
+local function auth_type(ctx)
+  return ctx.pair.rds.client_password_auth_type or DEFAULT_AUTH_TYPE[ctx.pair.rds.engine_family]
+end
+
+--- Settings compared between the config and the live proxy. EngineFamily
+-- and the subnets are fixed at CreateDBProxy (ModifyDBProxy has neither).
 local function compare(ctx, live)
   local r = ctx.pair.rds
   local a = (live.Auth or {})[1] or {}
   return {
-    { key = "EngineFamily", have = live.EngineFamily, want = r.engine_family, replace = true },
-    { key = "VpcSubnetIds", have = sorted(live.VpcSubnetIds), want = sorted(ctx.facts.proxy_subnet_ids), replace = true },
+    { key = "EngineFamily", have = live.EngineFamily, want = r.engine_family, replace = true,
+      reason = "a proxy's engine family cannot change in place" },
+    { key = "VpcSubnetIds", have = sorted(live.VpcSubnetIds), want = sorted(ctx.facts.proxy_subnet_ids), replace = true,
+      reason = "a proxy's subnets cannot change in place" },
     { key = "RoleArn", have = live.RoleArn, want = role_arn(ctx) },
     { key = "SecretArn", have = a.SecretArn, want = secret_arn(ctx) },
     { key = "IAMAuth", have = a.IAMAuth, want = r.iam_auth },
-    { key = "ClientPasswordAuthType", have = a.ClientPasswordAuthType, want = r.client_password_auth_type,
-      optional = true },
+    -- a proxy that reports none uses the default
+    { key = "ClientPasswordAuthType", have = a.ClientPasswordAuthType or DEFAULT_AUTH_TYPE[live.EngineFamily],
+      want = auth_type(ctx) },
     { key = "RequireTLS", have = live.RequireTLS, want = r.require_tls },
     { key = "IdleClientTimeout", have = live.IdleClientTimeout, want = r.idle_client_timeout },
     { key = "DebugLogging", have = live.DebugLogging, want = r.debug_logging },
@@ -63,13 +77,22 @@ local function compare(ctx, live)
   }
 end
 
+local function tags_of(ctx, live)
+  local out, err = ctx:read("rds", "rds", "ListTagsForResource", { ResourceName = live.DBProxyArn })
+  if not out then error(err, 0) end
+  return out.TagList
+end
+
 function step.diff(ctx, live)
   local d = {}
   for _, c in ipairs(compare(ctx, live)) do
-    if not (c.optional and c.want == nil) and c.have ~= c.want then
-      d[#d + 1] = { key = c.key, have = tostring(c.have), want = tostring(c.want), replace = c.replace }
+    if c.have ~= c.want then
+      d[#d + 1] = { key = c.key, have = tostring(c.have), want = tostring(c.want), replace = c.replace,
+                    reason = c.reason }
     end
   end
+  local t = require("rds-proxy.tags").diff(ctx:tag_list(), tags_of(ctx, live))
+  if t then d[#d + 1] = t end
   return d
 end
 
@@ -118,25 +141,34 @@ function step.create(ctx)
   return live
 end
 
+-- The update names the auth type even when the config leaves it out, so
+-- removing the key returns the proxy to the engine's default.
+local function update_auth(ctx)
+  local a = auth(ctx)
+  a[1].ClientPasswordAuthType = auth_type(ctx)
+  return a
+end
+
 function step.update(ctx, live, diffs)
-  local params, any = { DBProxyName = ctx.pair.rds.proxy_name }, false
+  local any, tagd = false, nil
   for _, d in ipairs(diffs) do
     if d.replace then
-      error(string.format("%s of proxy %s is %s, config wants %s: it cannot be changed in place; "
-        .. "run destroy, then apply", d.key, ctx.pair.rds.proxy_name, d.have, d.want), 0)
-    end
-    any = true
+      -- the engine replaces only with --replace; an older engine lands here
+      error(string.format("proxy: %s (%s is %s, config wants %s); rerun with --replace proxy (deletes and "
+        .. "re-creates it and what hangs on it)", d.reason, d.key, d.have, d.want), 0)
+    elseif d.tags then tagd = d.tags
+    else any = true end
   end
-  if not any then return live end
   local r = ctx.pair.rds
-  params.Auth = auth(ctx)
-  params.RoleArn = role_arn(ctx)
-  params.RequireTLS = r.require_tls
-  params.IdleClientTimeout = r.idle_client_timeout
-  params.DebugLogging = r.debug_logging
-  params.SecurityGroups = { ctx.ids.proxy_sg }
-  ctx:mutate("rds", "rds", "ModifyDBProxy", params)
-  ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
+  if any then
+    ctx:mutate("rds", "rds", "ModifyDBProxy", {
+      DBProxyName = r.proxy_name, Auth = update_auth(ctx), RoleArn = role_arn(ctx), RequireTLS = r.require_tls,
+      IdleClientTimeout = r.idle_client_timeout, DebugLogging = r.debug_logging,
+      SecurityGroups = { ctx.ids.proxy_sg },
+    })
+    ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
+  end
+  if tagd then require("rds-proxy.tags").apply(ctx, "rds", "rds", live.DBProxyArn, tagd) end
   return step.read(ctx)
 end
 

@@ -69,13 +69,33 @@ end
 
 function step.id(live) return live.Arn end
 
+local function trusts_rds(doc)
+  for _, st in ipairs(type(doc) == "table" and doc.Statement or {}) do
+    local p = st.Principal and st.Principal.Service
+    if st.Effect == "Allow" and (p == "rds.amazonaws.com" or (type(p) == "table" and p[1] == "rds.amazonaws.com")) then
+      return true
+    end
+  end
+  return false
+end
+
+--- The trust test and the policy decoder, for the pre-check of a given role.
+step.trusts_rds = trusts_rds
+step.decode_doc = decode_doc
+
 function step.diff(ctx, live)
+  local d = {}
   local have = policy_resources(live.policy)
   local want = policy_resources(step.policy(ctx))
   if have ~= want then
-    return { { key = "policy", have = have ~= "" and have or "(none)", want = want } }
+    d[#d + 1] = { key = "policy", have = have ~= "" and have or "(none)", want = want }
   end
-  return {}
+  if not trusts_rds(decode_doc(live.AssumeRolePolicyDocument)) then
+    d[#d + 1] = { key = "trust", have = "does not trust rds.amazonaws.com", want = "rds.amazonaws.com may assume it" }
+  end
+  local t = require("rds-proxy.tags").diff(ctx:tag_list(), live.Tags)
+  if t then d[#d + 1] = t end
+  return d
 end
 
 local function put_policy(ctx)
@@ -105,23 +125,29 @@ function step.create(ctx)
   return live
 end
 
-function step.update(ctx)
-  put_policy(ctx)
+function step.update(ctx, _, diffs)
+  for _, d in ipairs(diffs) do
+    if d.key == "policy" then put_policy(ctx)
+    elseif d.key == "trust" then
+      ctx:mutate("rds", "iam", "UpdateAssumeRolePolicy", { RoleName = ctx.pair.names.role, PolicyDocument = TRUST })
+    elseif d.tags then
+      require("rds-proxy.tags").apply(ctx, "rds", "iam", ctx.pair.names.role, d.tags)
+    end
+  end
   return step.read(ctx)
 end
 
 function step.verify(ctx, live)
   local problems = {}
   for _, d in ipairs(step.diff(ctx, live)) do
-    problems[#problems + 1] = string.format("role policy allows %s; expected only %s", d.have, d.want)
+    if d.key == "policy" then
+      problems[#problems + 1] = string.format("role policy allows %s; expected only %s", d.have, d.want)
+    elseif d.key == "trust" then
+      problems[#problems + 1] = "the role does not trust rds.amazonaws.com"
+    else
+      problems[#problems + 1] = string.format("role %s are %s, config says %s", d.key, d.have, d.want)
+    end
   end
-  local trust = decode_doc(live.AssumeRolePolicyDocument)
-  local ok = false
-  for _, st in ipairs(type(trust) == "table" and trust.Statement or {}) do
-    local p = st.Principal and st.Principal.Service
-    if p == "rds.amazonaws.com" or (type(p) == "table" and p[1] == "rds.amazonaws.com") then ok = true end
-  end
-  if not ok then problems[#problems + 1] = "the role does not trust rds.amazonaws.com" end
   return problems
 end
 

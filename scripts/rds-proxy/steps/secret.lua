@@ -38,6 +38,8 @@ function step.diff(ctx, live)
   if type(cur) ~= "table" or cur.password ~= want.password then
     d[#d + 1] = { key = "password", have = "(hidden)", want = "(hidden, differs)" }
   end
+  local t = require("rds-proxy.tags").diff(ctx:tag_list(), live.Tags)
+  if t then d[#d + 1] = t end
   return d
 end
 
@@ -64,15 +66,25 @@ function step.create(ctx)
   return { ARN = out.ARN, Name = out.Name, Tags = ctx:tag_list() }
 end
 
-function step.update(ctx, live)
-  ctx:mutate("rds", "secretsmanager", "PutSecretValue", { SecretId = live.ARN, SecretString = secret_string(ctx) })
-  return live
+function step.update(ctx, live, diffs)
+  local value = false
+  for _, d in ipairs(diffs) do
+    if d.tags then require("rds-proxy.tags").apply(ctx, "rds", "secretsmanager", live.ARN, d.tags)
+    else value = true end
+  end
+  if value then
+    ctx:mutate("rds", "secretsmanager", "PutSecretValue", { SecretId = live.ARN, SecretString = secret_string(ctx) })
+  end
+  return step.read(ctx)
 end
 
 function step.verify(ctx, live)
   local d = step.diff(ctx, live)
   local problems = {}
-  for _, x in ipairs(d) do problems[#problems + 1] = "secret " .. x.key .. " differs from the config" end
+  for _, x in ipairs(d) do
+    problems[#problems + 1] = "secret " .. x.key .. " differs from the config"
+      .. (x.tags and (": " .. x.have .. ", config says " .. x.want) or "")
+  end
   return problems
 end
 

@@ -2,6 +2,8 @@
 -- (procedure step 1). In an organization with RAM sharing enabled the
 -- principal gets access at once, with no invitation (facts §0.1).
 -- @module rds-proxy.steps.share
+local tags = require "rds-proxy.tags"
+
 local step = { name = "share", title = "RAM resource share", account = "app" }
 
 local function subnet_arns(ctx)
@@ -88,8 +90,11 @@ function step.diff(ctx, live)
   if #pmiss > 0 then d[#d + 1] = { key = "principals (add)", want = table.concat(pmiss, ", ") } end
   if #pextra > 0 then d[#d + 1] = { key = "principals (remove)", have = table.concat(pextra, ", ") } end
   if live.allowExternalPrincipals then
-    d[#d + 1] = { key = "allowExternalPrincipals", have = "true", want = "false (requires replacing the share)" }
+    d[#d + 1] = { key = "allowExternalPrincipals", have = "true", want = "false", replace = true,
+                  reason = "this share allows principals outside the organization" }
   end
+  local t = tags.diff(ctx:tag_list("key", "value"), live.tags)
+  if t then d[#d + 1] = t end
   return d
 end
 
@@ -119,15 +124,37 @@ function step.create(ctx)
   return step.read(ctx)
 end
 
+-- After an update, wait on the associations that should remain (removed
+-- ones read DISASSOCIATING, then DISASSOCIATED: not a failure here).
+local SETTLED = {
+  operation = "GetResourceShareAssociations", delay = 5, maxAttempts = 60, paginate = true,
+  acceptors = {
+    { matcher = "pathAll", state = "success", expected = "ASSOCIATED",
+      argument = "resourceShareAssociations[?status != 'DISASSOCIATED' && status != 'DISASSOCIATING'].status" },
+    { matcher = "pathAny", argument = "resourceShareAssociations[].status", expected = "FAILED", state = "failure" },
+  },
+}
+
+local function wait_settled(ctx, arn)
+  for _, kind in ipairs{ "RESOURCE", "PRINCIPAL" } do
+    ctx.progress(ctx.pair.name, "waiting: share associations settle (" .. kind:lower() .. "s)")
+    ctx:client("app", "ram"):wait(SETTLED, { associationType = kind, resourceShareArns = { arn } },
+      { timeout = ctx.timeouts.wait or 1800 })
+  end
+  ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+end
+
 function step.update(ctx, live, diffs)
   local arn = live.resourceShareArn
   for _, d in ipairs(diffs) do
-    if d.key == "allowExternalPrincipals" then
-      error("the share " .. arn .. " allows external principals; destroy it (or delete it by hand) and apply again", 0)
+    if d.replace then
+      -- the engine replaces only with --replace; an older engine lands here
+      error("share: " .. d.reason .. "; rerun with --replace share (deletes and re-creates only it)", 0)
     end
+    if d.tags then tags.apply(ctx, "app", "ram", arn, d.tags) end
   end
-  local miss = missing_and_extra(subnet_arns(ctx), live.resources)
-  local pmiss = missing_and_extra({ ctx.facts.rds_account }, live.principals)
+  local miss, extra = missing_and_extra(subnet_arns(ctx), live.resources)
+  local pmiss, pextra = missing_and_extra({ ctx.facts.rds_account }, live.principals)
   if #miss > 0 or #pmiss > 0 then
     ctx:mutate("app", "ram", "AssociateResourceShare", {
       resourceShareArn = arn,
@@ -136,8 +163,6 @@ function step.update(ctx, live, diffs)
       clientToken = require("kumo.crypto").uuid4(),
     })
   end
-  local _, extra = missing_and_extra(subnet_arns(ctx), live.resources)
-  local _, pextra = missing_and_extra({ ctx.facts.rds_account }, live.principals)
   if #extra > 0 or #pextra > 0 then
     ctx:mutate("app", "ram", "DisassociateResourceShare", {
       resourceShareArn = arn,
@@ -146,7 +171,7 @@ function step.update(ctx, live, diffs)
       clientToken = require("kumo.crypto").uuid4(),
     })
   end
-  wait_ready(ctx, arn)
+  if #miss + #pmiss + #extra + #pextra > 0 then wait_settled(ctx, arn) end
   return step.read(ctx)
 end
 

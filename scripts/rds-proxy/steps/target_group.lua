@@ -20,15 +20,23 @@ end
 
 function step.id(live) return live.TargetGroupArn or "default" end
 
+-- What the config implies; a key removed from the config means the
+-- API's default, so removing it converges back instead of keeping the old
+-- value ("Default: no initialization query"; pinning filters: none).
 local function want(ctx)
   local r = ctx.pair.rds
   return {
     MaxConnectionsPercent = r.max_connections_percent,
     MaxIdleConnectionsPercent = r.max_idle_connections_percent,
     ConnectionBorrowTimeout = r.connection_borrow_timeout,
-    SessionPinningFilters = r.session_pinning_filters,
-    InitQuery = r.init_query,
+    SessionPinningFilters = r.session_pinning_filters or {},
+    InitQuery = r.init_query or "",
   }
+end
+
+local function show(v)
+  if v == nil or v == "" then return "(none)" end
+  return tostring(v)
 end
 
 function step.diff(ctx, live)
@@ -36,17 +44,21 @@ function step.diff(ctx, live)
   local w = want(ctx)
   local d = {}
   for _, k in ipairs{ "MaxConnectionsPercent", "MaxIdleConnectionsPercent", "ConnectionBorrowTimeout" } do
-    if have[k] ~= w[k] then d[#d + 1] = { key = k, have = tostring(have[k]), want = tostring(w[k]) } end
+    if have[k] ~= w[k] then d[#d + 1] = { key = k, have = show(have[k]), want = show(w[k]) } end
   end
   local hf = table.concat(have.SessionPinningFilters or {}, ",")
-  local wf = table.concat(w.SessionPinningFilters or {}, ",")
-  if hf ~= wf then d[#d + 1] = { key = "SessionPinningFilters", have = hf, want = wf } end
-  if (have.InitQuery or "") ~= (w.InitQuery or "") then
-    d[#d + 1] = { key = "InitQuery", have = tostring(have.InitQuery or ""), want = tostring(w.InitQuery or "") }
+  local wf = table.concat(w.SessionPinningFilters, ",")
+  if hf ~= wf then d[#d + 1] = { key = "SessionPinningFilters", have = show(hf), want = show(wf) } end
+  if (have.InitQuery or "") ~= w.InitQuery then
+    d[#d + 1] = { key = "InitQuery", have = show(have.InitQuery), want = show(w.InitQuery) }
   end
   return d
 end
 
+-- Every setting is sent, so one call reaches the whole config. An empty
+-- InitQuery clears it: "This is an optional field, so you can choose to
+-- leave it empty." (ConnectionPoolConfiguration, RDS API reference); an
+-- empty SessionPinningFilters list clears the filters.
 function step.update(ctx)
   local w = want(ctx)
   ctx:mutate("rds", "rds", "ModifyDBProxyTargetGroup", {
