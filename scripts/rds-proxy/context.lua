@@ -21,16 +21,22 @@ local M = {}
 -- so a fleet assumes each role once.
 local session_cache = {}
 
+-- A workflow is a long run: every call keeps retrying through throttling,
+-- 5xx and dropped connections for up to 120 s (kumo.retry's "long" mode,
+-- adaptive rate per account/service) instead of the 3 attempts of
+-- "standard"; a create whose answer was lost is adopted (ctx:mutate).
+local RETRY_MODE = "long"
+
 local function session_for(top, side, spec)
   local role = side == "app" and spec.role_arn or spec.account_role_arn
   local key = (spec.profile or "") .. "|" .. (role or "") .. "|" .. (spec.external_id or "")
   local s = session_cache[key]
   if s then return s end
   if spec.profile then
-    s = aws.session{ profile = spec.profile, region = top.region }
+    s = aws.session{ profile = spec.profile, region = top.region, retry_mode = RETRY_MODE }
   else
     session_cache.base = session_cache.base
-      or aws.session{ profile = top.base_profile, region = top.region }
+      or aws.session{ profile = top.base_profile, region = top.region, retry_mode = RETRY_MODE }
     s = session_cache.base:assume_role{ role_arn = role, external_id = spec.external_id,
                                         session_name = "kumo-rds-proxy-share" }
   end
