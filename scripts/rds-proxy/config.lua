@@ -43,7 +43,7 @@ local KNOWN = {
           session_pinning_filters = 1, init_query = 1 },
   secret = { name = 1, username = 1, password = 1, kms_key_id = 1 },
   endpoint = { name = 1, target_role = 1 },
-  timeouts = { wait = 1, proxy = 1, endpoint = 1, target = 1, delete = 1 },
+  timeouts = { wait = 1, proxy = 1, endpoint = 1, target = 1, delete = 1, call = 1 },
 }
 
 --- The keys a config may use, per level (top, pair, app, rds, secret,

@@ -25,7 +25,12 @@ local session_cache = {}
 -- 5xx and dropped connections for up to 120 s (kumo.retry's "long" mode,
 -- adaptive rate per account/service) instead of the 3 attempts of
 -- "standard"; a create whose answer was lost is adopted (ctx:mutate).
+-- `timeouts.call` in the config sets that budget.
 local RETRY_MODE = "long"
+
+local function retry_budget(top)
+  return top.timeouts and top.timeouts.call or nil
+end
 
 local function session_for(top, side, spec)
   local role = side == "app" and spec.role_arn or spec.account_role_arn
@@ -33,10 +38,12 @@ local function session_for(top, side, spec)
   local s = session_cache[key]
   if s then return s end
   if spec.profile then
-    s = aws.session{ profile = spec.profile, region = top.region, retry_mode = RETRY_MODE }
+    s = aws.session{ profile = spec.profile, region = top.region, retry_mode = RETRY_MODE,
+                     retry_budget = retry_budget(top) }
   else
     session_cache.base = session_cache.base
-      or aws.session{ profile = top.base_profile, region = top.region, retry_mode = RETRY_MODE }
+      or aws.session{ profile = top.base_profile, region = top.region, retry_mode = RETRY_MODE,
+                     retry_budget = retry_budget(top) }
     s = session_cache.base:assume_role{ role_arn = role, external_id = spec.external_id,
                                         session_name = "kumo-rds-proxy-share" }
   end

@@ -413,8 +413,14 @@ out({"blind": role("proxy-blind", "rds.amazonaws.com"), "ec2": role("proxy-ec2",
   end)
 
   it("reports a throttled pre-check as AWS's, not as the config key's", function()
+    -- every call retries through throttling for timeouts.call seconds (the
+    -- long retry mode): a short budget, so the fault outlasts it
+    local f = assert(io.open(sb.dir .. "/workflow.lua")); local text = f:read("a"); f:close()
+    local path = sb.dir .. "/workflow-short-budget.lua"
+    f = assert(io.open(path, "w"))
+    f:write((text:gsub("return {", "return {\n  timeouts = { call = 3 },", 1))); f:close()
     sb.faults({ { op = "DescribeDBInstances", kind = "throttle", times = -1 } })
-    local code, out, err = run(sb, "plan --quiet --config " .. q(sb.dir .. "/workflow.lua") .. " --pair orders-pg")
+    local code, out, err = run(sb, "plan --quiet --config " .. q(path) .. " --pair orders-pg")
     sb.faults({})
     assert.are.equal(1, code, out .. err)
     has(out, "AWS throttled/unavailable while checking rds.db_instance_identifier")
