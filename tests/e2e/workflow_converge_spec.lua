@@ -415,10 +415,10 @@ out({"blind": role("proxy-blind", "rds.amazonaws.com"), "ec2": role("proxy-ec2",
   it("reports a throttled pre-check as AWS's, not as the config key's", function()
     -- every call retries through throttling for timeouts.call seconds (the
     -- long retry mode): a short budget, so the fault outlasts it
-    local f = assert(io.open(sb.dir .. "/workflow.lua")); local text = f:read("a"); f:close()
+    local f = assert(io.open(sb.dir .. "/workflow.lua")); local src = f:read("a"); f:close()
     local path = sb.dir .. "/workflow-short-budget.lua"
     f = assert(io.open(path, "w"))
-    f:write((text:gsub("return {", "return {\n  timeouts = { call = 3 },", 1))); f:close()
+    f:write((src:gsub("return {", "return {\n  timeouts = { call = 3 },", 1))); f:close()
     sb.faults({ { op = "DescribeDBInstances", kind = "throttle", times = -1 } })
     local code, out, err = run(sb, "plan --quiet --config " .. q(path) .. " --pair orders-pg")
     sb.faults({})
