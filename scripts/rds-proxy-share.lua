@@ -130,7 +130,7 @@ local function check_paths(o, state_dir)
   if st and st.type ~= "dir" then
     fail(2, "--state " .. state_dir .. " is not a folder; give a folder for the journal (it is created when missing)")
   end
-  local ok, err = sys.mkdir(state_dir, 493)  -- 0755
+  local ok, err = sys.mkdir(state_dir, 448)  -- 0700: the journal is private
   if not ok then
     fail(2, "--state " .. state_dir .. ": cannot create the journal folder (" .. tostring(err) .. "); choose another")
   end

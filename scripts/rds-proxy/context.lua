@@ -92,8 +92,10 @@ end
 
 --- True when `live` carries the tag `kumo:pair=<pair>` (Key/Value or key/value lists).
 function M.tagged(live, pair)
-  for _, list in ipairs{ live and live.Tags, live and live.tags, live and live.TagList } do
-    for _, t in ipairs(list or {}) do
+  if not live then return false end
+  -- not ipairs{ live.Tags, ... }: it would stop at the first absent list
+  for _, field in ipairs{ "Tags", "tags", "TagList" } do
+    for _, t in ipairs(live[field] or {}) do
       if (t.Key or t.key) == "kumo:pair" and (t.Value or t.value) == pair then return true end
     end
   end
@@ -123,8 +125,8 @@ end
 -- `opts.adopt = { codes }` is for creates: such an answer ("already
 -- exists") means kumo's own resource when kumo may have made it itself,
 -- i.e. the call was retried (an earlier attempt acted but its answer was
--- lost) or an earlier run left an intent for the step (`opts.step`, default
--- the step being run) in the journal. Then the call returns `nil, "adopt"`
+-- lost), or the journal holds an intent for the step (`opts.step`, default
+-- the step being run), from an earlier run or this one. Then the call returns `nil, "adopt"`
 -- and the step reads the resource back, checks its tag and records it
 -- (`Ctx:adopt`). Otherwise the name is someone else's: a clear error.
 -- @return out, or nil and the error code when it matched `ok_codes`, or
@@ -150,10 +152,17 @@ function Ctx:mutate(side, service, op, params, ok_codes, opts)
   for _, code in ipairs(adopt and (adopt.codes or adopt) or {}) do
     if err.code == code then
       local key = opts.step or self.step_name
+      -- libcurl resends a request by itself when a reused connection dies
+      -- before any answer (the "lose" fault, a reset after the server
+      -- acted): the client then sees one attempt answered "already exists".
+      -- So this run's own intent counts too; Ctx:adopt still requires the
+      -- pair's tag, so nothing of someone else's is taken.
       local retried = (err.attempts or 1) > 1
-      if retried or (key and self.state:intended_before(key)) then
+      local earlier = key and self.state:intended_before(key)
+      if retried or earlier or (key and self.state:intended(key)) then
         self.actions[#self.actions + 1] = { account = side, call = service .. ":" .. op,
-          note = "adopted (" .. code .. (retried and " after a retried attempt" or " after an earlier run's intent") .. ")" }
+          note = "adopted (" .. code .. (retried and " after a retried attempt"
+            or earlier and " after an earlier run's intent" or " after this run's intent") .. ")" }
         return nil, "adopt"
       end
       error(string.format("%s: %s answered %s (%s) and this run did not make it: another run "

@@ -29,8 +29,9 @@ end
 --- True when `err` says AWS throttled or was unavailable (not the config's fault).
 function M.transient(err)
   if type(err) ~= "table" then return false end
-  local ok, errors = pcall(require, "kumo.errors")
-  if ok and type(errors.is_transient) == "function" then return errors.is_transient(err) and true or false end
+  if require("kumo.errors").is_transient(err) then return true end
+  -- a retry policy that gave up marks the error; one that did not retry
+  -- (standard mode, a waiter's poll) leaves only its fields to read
   return err.throttling == true or err.retryable == true or (err.http_status or err.status or 0) >= 500
     or err.kind == "transport" or err.transport == true or err.retries_exhausted == true
 end

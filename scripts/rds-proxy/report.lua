@@ -26,7 +26,7 @@ function M.pair_text(r)
         out[#out + 1] = string.format("      (created with the %s)", d.want)
       else
         out[#out + 1] = string.format("      %s: %s → %s%s", d.key, tostring(d.have or "—"), tostring(d.want or "—"),
-          d.replace and "  (needs destroy + apply)" or "")
+          d.replace and ("  (apply --replace " .. tostring(s.name) .. ")") or "")
       end
     end
   end

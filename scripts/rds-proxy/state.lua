@@ -120,6 +120,13 @@ function State:intended_before(key)
   return self.prior[key] == true
 end
 
+--- True when the journal holds an intent to create `key` (this run's or an
+-- earlier one's) that is not yet recorded as created.
+function State:intended(key)
+  local r = self.data.resources[key]
+  return r ~= nil and r.status == "creating"
+end
+
 --- The idempotency token of the create of `key`: made once, kept with the
 -- intent in the journal, so every attempt and every rerun sends the same
 -- one until the resource is recorded created.

@@ -144,8 +144,7 @@ print(r["resourceShare"]["resourceShareArn"])
     assert.are.equal(0, code, out)
   end)
 
-  it("adopts an already-existing role only after an earlier run's intent", function()
-    -- the journal loses the role's entry: the next create is not "mine"
+  it("adopts an already-existing role only with an intent in the journal and the pair's tag", function()
     local j = h.journal(state, PAIR)
     j.resources.role = nil
     h.write_journal(state, PAIR, j)
@@ -153,11 +152,18 @@ print(r["resourceShare"]["resourceShareArn"])
     -- the role shows up only afterwards): CreateRole answers EntityAlreadyExists
     local miss = { op = "GetRole", kind = "error", code = "NoSuchEntity", status = 404,
                    message = "The role cannot be found.", times = 1 }
+    -- the role without the pair's tag is not this pair's, whatever the journal says
+    local untag = ([[python3 -c "import boto3; boto3.Session(profile_name='rds').client('iam')]]
+      .. [[.untag_role(RoleName='kumo-orders-pg-proxy-secret', TagKeys=['kumo:pair'])"]])
+    assert.is_true(os.execute("cd " .. q(sb.dir) .. " && . ./env.sh && " .. untag) == true)
     sb.faults({ miss })
     local code, out = h.run(sb, "apply --config " .. q(cfg) .. " --pair " .. PAIR)
     assert.are.equal(1, code, out)
-    assert.truthy(out:find("role: CreateRole answered EntityAlreadyExists", 1, true), out)
-    assert.truthy(out:find("this run did not make it", 1, true), out)
+    assert.truthy(out:find("exists without the tag kumo:pair=" .. PAIR, 1, true), out)
+    local tag = ([[python3 -c "import boto3; boto3.Session(profile_name='rds').client('iam')]]
+      .. [[.tag_role(RoleName='kumo-orders-pg-proxy-secret', Tags=[{'Key': 'kumo:pair', 'Value': ']]
+      .. PAIR .. [['}])"]])
+    assert.is_true(os.execute("cd " .. q(sb.dir) .. " && . ./env.sh && " .. tag) == true)
     -- an earlier run's intent (with its token) makes the same answer "mine"
     j = h.journal(state, PAIR)
     j.resources.role = { status = "creating", info = { name = "kumo-orders-pg-proxy-secret" }, token = "t-1" }
@@ -264,12 +270,12 @@ print(r["resourceShare"]["resourceShareArn"])
     local args = "--config " .. q(path) .. " --pair " .. PAIR
     code, out = h.run(sb, "plan " .. args)
     assert.are.equal(0, code, out)
-    assert.truthy(out:find("replace (VpcSubnetIds is ", 1, true), out)
+    assert.truthy(out:find("replace (an endpoint's subnets cannot change in place)", 1, true), out)
     local base = h.mutating(sb)
     code, out = h.run(sb, "apply " .. args)
     assert.are.equal(1, code, out)
-    assert.truthy(out:find("endpoint: VpcSubnetIds is .-; rerun with %-%-replace endpoint %(deletes and "
-      .. "re%-creates only it%)"), out)
+    assert.truthy(out:find("endpoint: an endpoint's subnets cannot change in place; rerun with --replace endpoint "
+      .. "(deletes and re-creates only it)", 1, true), out)
     local old_ep = h.journal(state, PAIR).resources.endpoint.id
     assert.truthy(h.mutating(sb) > base, "the share gained the subnet before the endpoint step stopped")
     code, out, err = h.run(sb, "apply --replace endpoint " .. args)
