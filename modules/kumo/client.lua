@@ -521,8 +521,20 @@ end
 function Client:all(op, params, opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
-  o.items = true
   local list = {}
+  if o.query then
+    -- as botocore's PageIterator.search: the expression applies to each
+    -- page, and a list result is flattened into the items
+    for r in self:paginate(op, params, o) do
+      if type(r) == "table" and (r[1] ~= nil or next(r) == nil) then
+        for _, v in ipairs(r) do list[#list + 1] = v end
+      elseif r ~= nil then
+        list[#list + 1] = r
+      end
+    end
+    return list
+  end
+  o.items = true
   for item in self:paginate(op, params, o) do list[#list + 1] = item end
   return list
 end

@@ -170,6 +170,20 @@ describe("kumo client against the sandbox", function()
       for i = 1, 3 do sm:DeleteSecret{ SecretId = "kumo-e2e/page-" .. i, ForceDeleteWithoutRecovery = true } end
     end)
 
+    it("all() with a query applies it to each page and flattens lists, as botocore's search", function()
+      local sm = session("rds"):client("secretsmanager")
+      for i = 1, 3 do sm:CreateSecret{ Name = "kumo-e2e/q-" .. i, SecretString = "v" .. i } end
+      local names = sm:all("ListSecrets", { Filters = { { Key = "name", Values = { "kumo-e2e/q-" } } } },
+        { page_size = 1, query = "SecretList[].Name" })
+      table.sort(names)
+      assert.are.same({ "kumo-e2e/q-1", "kumo-e2e/q-2", "kumo-e2e/q-3" }, names)
+      -- a scalar result per page is one item per page
+      local counts = sm:all("ListSecrets", { Filters = { { Key = "name", Values = { "kumo-e2e/q-" } } } },
+        { page_size = 2, query = "length(SecretList)" })
+      assert.are.same({ 2, 1 }, counts)
+      for i = 1, 3 do sm:DeleteSecret{ SecretId = "kumo-e2e/q-" .. i, ForceDeleteWithoutRecovery = true } end
+    end)
+
     it("follows Marker/IsTruncated across pages (IAM)", function()
       local iam = session("rds"):client("iam")
       local pages, roles = 0, 0
