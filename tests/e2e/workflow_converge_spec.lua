@@ -9,39 +9,9 @@ local root = os.getenv("KUMO_ROOT") or "."
 local sandbox = dofile(root .. "/tests/lib/sandbox.lua")
 local json = require "kumo.json"
 
-local SCRIPT = root .. "/scripts/rds-proxy-share.lua"
-local KUMO = root .. "/bin/kumo"
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function env_prefix(sb)
-  local parts = { "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN" }
-  for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. q(v) end
-  return table.concat(parts, " ")
-end
-
-local function slurp(path)
-  local f = assert(io.open(path))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
--- Run the workflow; returns exit code, stdout, stderr.
-local function run(sb, args)
-  local out, err = os.tmpname(), os.tmpname()
-  local _, _, code = os.execute(string.format("%s %s run %s %s >%s 2>%s", env_prefix(sb), KUMO, SCRIPT,
-    args, out, err))
-  local o, e = slurp(out), slurp(err)
-  os.remove(out); os.remove(err)
-  return code, o, e
-end
+local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
+local q, env_prefix, write, run = h.q, h.env_prefix, h.write, h.run
+local slurp = h.slurp
 
 -- boto3 in the sandbox's accounts: `app`, `rds` (sessions), `W` (world.json),
 -- `out(v)` prints the result. Independent of the code under test.
@@ -75,7 +45,7 @@ local function py(sb, code)
   return v
 end
 
-local function mutating(sb) return sb.stats().mutating end
+local mutating = h.mutating
 
 local function has(text, needle)
   assert(text:find(needle, 1, true), "expected «" .. needle .. "» in:\n" .. text)

@@ -15,11 +15,13 @@ M.KUMO = root .. "/bin/kumo"
 function M.q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 local q = M.q
 
+--- The `env ...` prefix that points a command at the sandbox (and only it).
 local function env_prefix(sb)
   local parts = { "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN" }
   for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. q(v) end
   return table.concat(parts, " ")
 end
+M.env_prefix = env_prefix
 
 local function slurp(path)
   local f = io.open(path)
