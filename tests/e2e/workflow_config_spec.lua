@@ -8,26 +8,8 @@ local sandbox = dofile(root .. "/tests/lib/sandbox.lua")
 local hostile = dofile(root .. "/tests/scripts/hostile_configs.lua")
 local json = require "kumo.json"
 
-local SCRIPT = root .. "/scripts/rds-proxy-share.lua"
-local KUMO = root .. "/bin/kumo"
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- The AWS CLI's assume-role file cache is keyed by the AssumeRole
--- arguments, which are the same in every sandbox: a role session cached by
--- an earlier sandbox would be refused by this one, so it stays off here.
-local function run(sb, args)
-  local parts = { "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN",
-                  "KUMO_CREDENTIAL_CACHE=off" }
-  for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. q(v) end
-  local out, err = os.tmpname(), os.tmpname()
-  local _, _, code = os.execute(string.format("%s %s run %s %s >%s 2>%s", table.concat(parts, " "),
-    KUMO, SCRIPT, args, out, err))
-  local f = io.open(out); local o = f:read("a"); f:close()
-  f = io.open(err); local e = f:read("a"); f:close()
-  os.remove(out); os.remove(err)
-  return code, o, e
-end
+local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
+local KUMO, q, run, write = h.KUMO, h.q, h.run, h.write
 
 local function read(path)
   local f = io.open(path)
@@ -37,11 +19,6 @@ local function read(path)
   return s
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 -- Every file under dir with its size and mtime, one per line, sorted.
 local function listing(dir)
@@ -56,6 +33,10 @@ describe("rds-proxy-share config and CLI edges on the sandbox", function()
 
   setup(function()
     sb = sandbox.start{ lifecycle = "all=1" }
+    -- The assume-role file cache is keyed by the AssumeRole arguments, the
+    -- same in every sandbox: a session cached by an earlier sandbox would be
+    -- refused by this one, so it stays off here.
+    sb.env.KUMO_CREDENTIAL_CACHE = "off"
     cfg = sb.dir .. "/workflow.lua"
   end)
 
@@ -208,9 +189,7 @@ describe("rds-proxy-share config and CLI edges on the sandbox", function()
     -- the token command runs and makes a token for this endpoint, user and port
     local cmd = assert(r.connect:match('^PGPASSWORD="%$%((kumo %-e .-)%)" psql'), r.connect)
     local user = r.connect:match(" user=([^ ]+) ")
-    local parts = { "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN" }
-    for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. q(v) end
-    local p = io.popen(table.concat(parts, " ") .. " " .. cmd:gsub("^kumo ", KUMO .. " ") .. " 2>&1")
+    local p = io.popen(h.env_prefix(sb) .. " " .. cmd:gsub("^kumo ", KUMO .. " ") .. " 2>&1")
     local token = p:read("a")
     p:close()
     assert.are.equal(1, (token:find(host .. ":5432/?Action=connect&DBUser=" .. user .. "&X-Amz-Algorithm=AWS4-HMAC-SHA256", 1, true)), token)
