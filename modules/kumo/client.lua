@@ -264,7 +264,7 @@ local function build_url(ep, req)
   local q = req.query
   local url = ep.scheme .. "://" .. host .. path
   if q and #q > 0 then
-    local enc = require("kumo.protocol.common").urlencode
+    local enc = require("kumo.protocol.wire").urlencode
     local parts = {}
     for i, kv in ipairs(q) do
       parts[i] = kv[2] == nil and enc(kv[1]) or (enc(kv[1]) .. "=" .. enc(tostring(kv[2])))

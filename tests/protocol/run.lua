@@ -14,6 +14,8 @@ package.path = here .. "/?.lua;" .. package.path
 
 local ojson = require "ojson"
 local common = require "kumo.protocol.common"
+local model = require "kumo.protocol.shape"
+local wire = require "kumo.protocol.wire"
 local xml = require "kumo.protocol.xmlparse"
 
 local null = common.null
@@ -51,7 +53,7 @@ local function show(v)
     for i = 1, #v do parts[#parts + 1] = show(v[i]) end
     return "[" .. table.concat(parts, ",") .. "]"
   end
-  for _, k in ipairs(common.keys(v)) do parts[#parts + 1] = tostring(k) .. "=" .. show(v[k]) end
+  for _, k in ipairs(model.keys(v)) do parts[#parts + 1] = tostring(k) .. "=" .. show(v[k]) end
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
@@ -94,7 +96,7 @@ local function same(exp, act, path)
     return true
   end
   if te == "string" and SPECIAL[exp] and type(act) == "number" then
-    if common.float_text(act) == exp then return true end
+    if wire.float_text(act) == exp then return true end
   end
   if te == "number" and type(act) == "number" then
     if exp == act or math.abs(exp - act) < 1e-6 * math.max(1, math.abs(exp)) then return true end
@@ -161,8 +163,8 @@ local function check_input(proto, service, case, endpoint)
   if #req.query > 0 then
     local parts = {}
     for i, kv in ipairs(req.query) do
-      parts[i] = kv[2] == nil and common.urlencode(kv[1])
-        or (common.urlencode(kv[1]) .. "=" .. common.urlencode(kv[2]))
+      parts[i] = kv[2] == nil and wire.urlencode(kv[1])
+        or (wire.urlencode(kv[1]) .. "=" .. wire.urlencode(kv[2]))
     end
     uri = uri .. "?" .. table.concat(parts, "&")
   end
@@ -233,7 +235,7 @@ end
 local function check_output(proto, service, case)
   local r = case.response
   local headers, header_list = {}, {}
-  for _, k in ipairs(common.keys(r.headers or {})) do
+  for _, k in ipairs(model.keys(r.headers or {})) do
     headers[k:lower()] = r.headers[k]
     header_list[#header_list + 1] = { k, r.headers[k] }
   end
@@ -243,7 +245,7 @@ local function check_output(proto, service, case)
   -- event-stream bodies are given as base64 of the binary frames
   local out_shape = given.output and service.shapes[given.output.shape]
   for _, ref in pairs(out_shape and out_shape.members or {}) do
-    if service.shapes[ref.shape].eventstream then res.body = assert(common.b64decode(res.body)) end
+    if service.shapes[ref.shape].eventstream then res.body = assert(wire.b64decode(res.body)) end
   end
   if case.raises then  -- kumo's own cases (tests/protocol/extra): a refused response
     local ok, err = pcall(case.errorCode and proto.parse_error or proto.parse, service, given, res)

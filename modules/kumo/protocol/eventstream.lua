@@ -3,7 +3,7 @@
 -- the events of an `eventstream` shape (e.g. CloudWatch Logs StartLiveTail).
 -- @module kumo.protocol.eventstream
 local gzip = require "kumo.protocol.gzip"
-local common = require "kumo.protocol.common"
+local wire = require "kumo.protocol.wire"
 
 local M = {}
 local sub, unpack = string.sub, string.unpack
@@ -52,7 +52,7 @@ end
 
 local function header_member(shape, v)
   local t = shape.type
-  if t == "timestamp" then return type(v) == "number" and v or common.parse_time(v) end
+  if t == "timestamp" then return type(v) == "number" and v or wire.parse_time(v) end
   return v
 end
 

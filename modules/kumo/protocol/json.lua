@@ -4,7 +4,10 @@
 -- errors are JSON.
 -- @module kumo.protocol.json
 local common = require "kumo.protocol.common"
+local eventstream = require "kumo.protocol.eventstream"
 local jsonbody = require "kumo.protocol.jsonbody"
+local model = require "kumo.protocol.shape"
+local request = require "kumo.protocol.request"
 
 local M = {}
 
@@ -26,7 +29,7 @@ function M.serialize(service, op, params, ctx)
   local body = "{}"
   if op.input then
     local shape = shapes[op.input.shape]
-    params = common.fill_tokens(shapes, shape, params, ctx)
+    params = model.fill_tokens(shapes, shape, params, ctx)
     body = jsonbody.encode(shapes, shape, params)
   end
   local headers = { { "Content-Type", content_type(service) } }
@@ -36,13 +39,13 @@ function M.serialize(service, op, params, ctx)
   if meta.awsQueryCompatible then
     headers[#headers + 1] = { "x-amzn-query-mode", "true" }
   end
-  return common.compress(op, {
+  return request.compress(op, {
     method = "POST",
     path = "/",
     query = {},
     headers = headers,
     body = body,
-    host_prefix = common.host_prefix(op, params),
+    host_prefix = request.host_prefix(op, params),
   }, ctx)
 end
 
@@ -77,14 +80,13 @@ end
 -- initial-response"). An exception sent in its place is raised as itself
 -- (botocore reports it as a missing initial-response), as it names the cause.
 local function stream_output(shapes, shape, stream, body)
-  local es = require "kumo.protocol.eventstream"
-  local messages = es.messages(body)
+  local messages = eventstream.messages(body)
   local first = messages[1]
   if not first then
     error("event stream: the response has no initial-response event (the JSON protocol "
       .. "sends the output's other members in one before any other event)", 0)
   end
-  es.check_error(first)
+  eventstream.check_error(first)
   local etype = first.headers[":event-type"]
   if etype ~= "initial-response" then
     error(string.format("event stream: the first event is %s, not initial-response (the JSON "
@@ -97,7 +99,7 @@ local function stream_output(shapes, shape, stream, body)
   else
     out = jsonbody.read(shapes, shape, common.json_decode(first.payload, "initial-response")) or {}
   end
-  out[stream] = es.read_events(shapes, shapes[shape.members[stream].shape], messages, 2,
+  out[stream] = eventstream.read_events(shapes, shapes[shape.members[stream].shape], messages, 2,
     function(s, bytes) return jsonbody.read(shapes, s, common.json_decode(bytes, "event")) end)
   return out
 end
@@ -131,7 +133,7 @@ function M.parse_error(service, op, res)
     code = h["x-amzn-query-error"]:match("^([^;]*)")
   end
   local err = { code = code, message = message, request_id = h["x-amzn-requestid"], fields = {} }
-  local shape = common.error_shape(service, op, code)
+  local shape = model.error_shape(service, op, code)
   if shape and type(body) == "table" then
     err.fields = jsonbody.read(service.shapes, shape, body) or {}
   end

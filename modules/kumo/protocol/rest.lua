@@ -1,13 +1,38 @@
---- The HTTP bindings shared by `rest-json` and `rest-xml`: URI labels
--- (greedy ones keep `/`), query strings, headers and prefix headers, status
--- codes, and the payload member. The body format is the caller's.
+--- The driver of the REST protocols (`rest-json`, `rest-xml`): the HTTP
+-- bindings of members (URI labels, greedy ones keeping `/`; query strings;
+-- headers and prefix headers; the status code), the payload member, and
+-- the request and response skeletons around them. The body's format is a
+-- codec's (kumo.protocol.rest_json, kumo.protocol.rest_xml), a table of:
+--
+-- - `content_type`: the Content-Type of a structured body;
+-- - `encode(shapes, shape, value, ref, name)` → text: a structure as a body,
+--   the whole input (`ref` is `op.input`, `name` nil) or a payload member
+--   (`ref` its reference, `name` its member name);
+-- - `read(shapes, shape, bytes, what, ref)` → value: a body or an event's
+--   payload (never blank) as a value of `shape`; malformed text raises
+--   `"<what>: ..."`;
+-- - `error(service, op, res)` → `{code, message, fields[, request_id]}` from
+--   an error response's body (the driver adds the header-bound fields);
+-- - `empty_body`: the body of a structure none of whose body members is
+--   set (`{}` for JSON), or nil to send no body then;
+-- - `typed_empty_blob`: whether a blob payload left out is still sent
+--   (empty) as `application/octet-stream`;
+-- - `request_id`: the response headers that may hold the request id, first
+--   found wins.
 -- @module kumo.protocol.rest
 local common = require "kumo.protocol.common"
+local eventstream = require "kumo.protocol.eventstream"
+local request = require "kumo.protocol.request"
+local model = require "kumo.protocol.shape"
+local wire = require "kumo.protocol.wire"
 
 local M = {}
 local concat = table.concat
-local urlencode, scalar_text = common.urlencode, common.scalar_text
+local urlencode, scalar_text, format_time = wire.urlencode, wire.scalar_text, wire.format_time
+local members_of, location, keys = model.members, model.location, model.keys
 local null = common.null
+-- jsonvalue headers are base64 of JSON text whatever the body's codec
+local json_text, json_decode = common.json_any, common.json_decode
 
 -- Per input shape: which members go where (computed once, cached).
 local function bindings(shapes, shape)
@@ -15,9 +40,9 @@ local function bindings(shapes, shape)
   if b then return b end
   b = { uri = {}, query = {}, header = {}, headers = {}, body = {} }
   local members = shape.members or {}
-  for _, name in ipairs(common.members(shape)) do
+  for _, name in ipairs(members_of(shape)) do
     local ref = members[name]
-    local loc = common.location(shapes, ref)
+    local loc = location(shapes, ref)
     local list
     if not loc then list = b.body
     elseif loc == "querystring" then list = b.query
@@ -28,10 +53,9 @@ local function bindings(shapes, shape)
   shape._rest = b
   return b
 end
-M.bindings = bindings
 
 -- The wire name of a located member (older models put it on the shape).
-local function wire(shapes, ref, name)
+local function wire_name(shapes, ref, name)
   return ref.locationName or shapes[ref.shape].locationName or name
 end
 
@@ -53,18 +77,18 @@ local function header_value(shapes, shape, ref, v)
     return concat(items, ",")
   end
   if t == "timestamp" then
-    return common.format_time(v, ref.timestampFormat or shape.timestampFormat or "rfc822")
+    return format_time(v, ref.timestampFormat or shape.timestampFormat or "rfc822")
   end
   if t == "string" and ref.jsonvalue then
-    local text = type(v) == "string" and v or common.json_any(v)
-    return common.b64encode(text)
+    local text = type(v) == "string" and v or json_text(v)
+    return wire.b64encode(text)
   end
   return scalar_text(shape, v)
 end
 
 local function query_text(shape, ref, v)
   if shape.type == "timestamp" then
-    return common.format_time(v, ref.timestampFormat or shape.timestampFormat or "iso8601")
+    return format_time(v, ref.timestampFormat or shape.timestampFormat or "iso8601")
   end
   return scalar_text(shape, v)
 end
@@ -85,14 +109,10 @@ local function literal_query(op)
   return path, lit
 end
 
---- Serialize the HTTP bindings of a REST request.
--- @param service service model
--- @param op operation model
--- @param params input (member names)
--- @param ctx context (`uuid`)
--- @return req (method, path, query, headers, host_prefix), the input
---   shape (or nil), the params after idempotency tokens were filled
-function M.serialize(service, op, params, ctx)
+-- The request with its members bound to the URI, query string and headers.
+-- @return req (method, path, query, headers, host_prefix, empty body), the
+--   input shape (or nil), the params after idempotency tokens were filled
+local function bind(service, op, params, ctx)
   local shapes = service.shapes
   local http = op.http or {}
   local path, lit = literal_query(op)
@@ -101,7 +121,7 @@ function M.serialize(service, op, params, ctx)
   params = params or {}
   local shape = op.input and shapes[op.input.shape]
   if shape then
-    params = common.fill_tokens(shapes, shape, params, ctx)
+    params = model.fill_tokens(shapes, shape, params, ctx)
     local members = shape.members or {}
     local b = bindings(shapes, shape)
     -- URI labels
@@ -109,7 +129,7 @@ function M.serialize(service, op, params, ctx)
     for _, name in ipairs(b.uri) do
       local ref = members[name]
       local v = params[name]
-      if v ~= nil then labels[wire(shapes, ref, name)] = query_text(shapes[ref.shape], ref, v) end
+      if v ~= nil then labels[wire_name(shapes, ref, name)] = query_text(shapes[ref.shape], ref, v) end
     end
     path = path:gsub("{([^}]-)(%+?)}", function(label, greedy)
       local v = labels[label]
@@ -127,14 +147,14 @@ function M.serialize(service, op, params, ctx)
     local named = {}
     for _, name in ipairs(b.query) do
       local ref = members[name]
-      if shapes[ref.shape].type ~= "map" then named[wire(shapes, ref, name)] = true end
+      if shapes[ref.shape].type ~= "map" then named[wire_name(shapes, ref, name)] = true end
     end
     for _, name in ipairs(b.query) do
       local v = params[name]
       if v ~= nil and v ~= null then
         local ref = members[name]
         local s = shapes[ref.shape]
-        local key = wire(shapes, ref, name)
+        local key = wire_name(shapes, ref, name)
         if s.type == "list" then
           local mref = s.member
           local ms = shapes[mref.shape]
@@ -142,7 +162,7 @@ function M.serialize(service, op, params, ctx)
         elseif s.type == "map" then
           local vref = s.value
           local vs = shapes[vref.shape]
-          for _, k in ipairs(common.keys(v)) do
+          for _, k in ipairs(keys(v)) do
             if not named[k] then
               local item = v[k]
               if vs.type == "list" then
@@ -165,7 +185,7 @@ function M.serialize(service, op, params, ctx)
       local ref = members[name]
       local s = shapes[ref.shape]
       if v ~= nil and v ~= null and not (s.type == "list" and #v == 0) then
-        local hname = wire(shapes, ref, name)
+        local hname = wire_name(shapes, ref, name)
         set[hname:lower()] = true
         headers[#headers + 1] = { hname, header_value(shapes, s, ref, v) }
       end
@@ -174,9 +194,9 @@ function M.serialize(service, op, params, ctx)
       local v = params[name]
       if v ~= nil then
         local ref = members[name]
-        local prefix = wire(shapes, ref, "")
+        local prefix = wire_name(shapes, ref, "")
         local vs = shapes[shapes[ref.shape].value.shape]
-        for _, k in ipairs(common.keys(v)) do
+        for _, k in ipairs(keys(v)) do
           local hname = prefix .. k
           if not set[hname:lower()] then
             headers[#headers + 1] = { hname, header_value(shapes, vs, {}, v[k]) }
@@ -191,8 +211,68 @@ function M.serialize(service, op, params, ctx)
     query = query,
     headers = headers,
     body = "",
-    host_prefix = common.host_prefix(op, params),
+    host_prefix = request.host_prefix(op, params),
   }, shape, params
+end
+
+-- Whether any of the named members is set (not nil, not null).
+local function any_set(names, params)
+  for _, name in ipairs(names) do
+    local v = params[name]
+    if v ~= nil and v ~= null then return true end
+  end
+  return false
+end
+
+-- The body and its Content-Type: the payload member, a raw blob or string
+-- or a structure in the codec's format; else the members bound to no
+-- location, as one structure.
+local function body_of(codec, shapes, op, shape, params)
+  local payload = op.input.payload or shape.payload
+  if not payload then
+    local b = bindings(shapes, shape)
+    if any_set(b.body, params) then
+      return codec.encode(shapes, shape, params, op.input), codec.content_type
+    elseif b.has_body and codec.empty_body then
+      return codec.empty_body, codec.content_type
+    end
+    return nil
+  end
+  local ref = shape.members[payload]
+  local ps = shapes[ref.shape]
+  local v = params[payload]
+  local t = ps.type
+  if t == "blob" or t == "string" then
+    if v == nil then
+      if t == "blob" and codec.typed_empty_blob then return "", "application/octet-stream" end
+      return nil
+    end
+    return v, t == "blob" and "application/octet-stream" or "text/plain"
+  elseif v ~= nil and v ~= null then
+    return codec.encode(shapes, ps, v, ref, payload), codec.content_type
+  elseif codec.empty_body and t == "structure" and not ps.union and not ps.document then
+    return codec.empty_body, codec.content_type
+  end
+  return nil
+end
+
+--- Serialize a request. See the protocol contract in docs/architecture.md.
+-- @param codec the body codec (see the module's description)
+-- @param service service model
+-- @param op operation model
+-- @param params input (member names)
+-- @param ctx context (`uuid`, compression settings)
+function M.serialize(codec, service, op, params, ctx)
+  local req, shape, p = bind(service, op, params, ctx)
+  if shape then
+    local body, content_type = body_of(codec, service.shapes, op, shape, p)
+    if body then
+      req.body = body
+      request.default_header(req, "Content-Type", content_type)
+    end
+  end
+  request.checksum(op, req)
+  return request.compress(op, req, ctx)
 end
 
 ------------------------------------------------------------------------
@@ -235,8 +315,8 @@ local function header_scalar(shape, ref, s)
   local t = shape.type
   if t == "string" then
     if ref.jsonvalue then
-      local text = common.b64decode(s)
-      return text and common.json_decode(text, "header " .. (ref.locationName or "")) or nil
+      local text = wire.b64decode(s)
+      return text and json_decode(text, "header " .. (ref.locationName or "")) or nil
     end
     return s
   end
@@ -245,21 +325,21 @@ local function header_scalar(shape, ref, s)
     return v and (math.tointeger(v) or v)
   end
   if t == "boolean" then return s == "true" end
-  if t == "float" or t == "double" then return common.float_value(s) end
-  if t == "timestamp" then return (common.parse_time(s)) end
-  if t == "blob" then return (common.b64decode(s)) end
+  if t == "float" or t == "double" then return wire.float_value(s) end
+  if t == "timestamp" then return (wire.parse_time(s)) end
+  if t == "blob" then return (wire.b64decode(s)) end
   return s
 end
 
---- Fill `out` with the members of `shape` bound to the status code and
+-- Fill `out` with the members of `shape` bound to the status code and
 -- headers of `res`.
-function M.parse_headers(shapes, shape, res, out)
+local function parse_headers(shapes, shape, res, out)
   local headers = res.headers or {}
   local located = shape._located
   if located == nil then  -- once per shape: most outputs have none
     located = {}
     for name, ref in pairs(shape.members or {}) do
-      local loc = common.location(shapes, ref)
+      local loc = location(shapes, ref)
       if loc == "statusCode" or loc == "header" or loc == "headers" then
         located[#located + 1] = { name, ref, loc }
       end
@@ -271,7 +351,7 @@ function M.parse_headers(shapes, shape, res, out)
     if loc == "statusCode" then
       out[name] = res.status
     elseif loc == "header" then
-      local v = headers[wire(shapes, ref, name):lower()]
+      local v = headers[wire_name(shapes, ref, name):lower()]
       if v ~= nil then
         local s = shapes[ref.shape]
         if s.type == "list" then
@@ -288,7 +368,7 @@ function M.parse_headers(shapes, shape, res, out)
         end
       end
     elseif loc == "headers" then
-      local prefix = wire(shapes, ref, ""):lower()
+      local prefix = wire_name(shapes, ref, ""):lower()
       local vs = shapes[shapes[ref.shape].value.shape]
       -- An empty map, not an absent member, when no header has the prefix:
       -- botocore's _parse_header_map always returns its dict, and Smithy's
@@ -314,6 +394,69 @@ function M.parse_headers(shapes, shape, res, out)
     end
   end
   return out
+end
+
+local function blank(body)
+  return body == nil or body:find("^%s*$") ~= nil
+end
+
+local function request_id(codec, res)
+  local h = res.headers or {}
+  for _, name in ipairs(codec.request_id) do
+    if h[name] then return h[name] end
+  end
+  return nil
+end
+
+--- Parse a successful response → output table (and `{request_id=}`).
+-- @param codec the body codec (see the module's description)
+function M.parse(codec, service, op, res)
+  local shapes = service.shapes
+  local out = {}
+  if op.output then
+    local shape = shapes[op.output.shape]
+    parse_headers(shapes, shape, res, out)
+    local body = res.body or ""
+    local payload = op.output.payload or shape.payload
+    if payload then
+      local ref = shape.members[payload]
+      local ps = shapes[ref.shape]
+      if ps.eventstream then
+        out[payload] = eventstream.events(shapes, ps, body,
+          function(es, bytes) return codec.read(shapes, es, bytes, "event") end)
+      elseif ps.type == "blob" or ps.type == "string" then
+        if body ~= "" then out[payload] = body end
+      elseif not blank(body) then
+        out[payload] = codec.read(shapes, ps, body, "response", ref)
+      end
+    elseif not blank(body) then
+      local v = codec.read(shapes, shape, body, "response")
+      if type(v) == "table" then
+        for k, mv in pairs(v) do out[k] = mv end
+      end
+    end
+  end
+  return out, { request_id = request_id(codec, res) }
+end
+
+--- Parse an error response → `{code, message, request_id, fields}`.
+-- @param codec the body codec (see the module's description)
+function M.parse_error(codec, service, op, res)
+  local err = codec.error(service, op, res)
+  err.request_id = err.request_id or request_id(codec, res)
+  local shape = model.error_shape(service, op, err.code)
+  if shape then parse_headers(service.shapes, shape, res, err.fields) end
+  return err
+end
+
+--- A protocol module (`serialize`, `parse`, `parse_error`) of a codec.
+-- @param codec the body codec (see the module's description)
+function M.protocol(codec)
+  return {
+    serialize = function(service, op, params, ctx) return M.serialize(codec, service, op, params, ctx) end,
+    parse = function(service, op, res) return M.parse(codec, service, op, res) end,
+    parse_error = function(service, op, res) return M.parse_error(codec, service, op, res) end,
+  }
 end
 
 return M

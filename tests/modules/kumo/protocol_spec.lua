@@ -1,7 +1,8 @@
 -- The protocol modules against the shipped models: what goes on the wire,
 -- what comes back, and the shared helpers.
 local model = require "kumo.model"
-local common = require "kumo.protocol.common"
+local pshape = require "kumo.protocol.shape"
+local wire = require "kumo.protocol.wire"
 local xmlparse = require "kumo.protocol.xmlparse"
 
 local root = os.getenv("KUMO_ROOT") or "."
@@ -315,7 +316,7 @@ describe("event streams", function()
     assert.are.equal(2, #out.responseStream)
     assert.are.same({ requestId = "r-1", sessionId = "s-1" }, out.responseStream[1].sessionStart)
     assert.are.equal("hello", out.responseStream[2].sessionUpdate.sessionResults[1].message)
-    assert.are.same({ "responseStream" }, common.keys(out))
+    assert.are.same({ "responseStream" }, pshape.keys(out))
   end)
 
   it("refuses a JSON stream that does not begin with initial-response", function()
@@ -371,41 +372,41 @@ end)
 
 describe("protocol helpers", function()
   it("reads timestamps in every AWS format", function()
-    assert.are.equal(1422172800, common.parse_time("2015-01-25T08:00:00Z"))
-    assert.are.equal(1422172800.123, common.parse_time("2015-01-25T08:00:00.123Z"))
-    assert.are.equal(1422172800, common.parse_time("2015-01-25T09:00:00+01:00"))
-    assert.are.equal(1422172800, common.parse_time("Sun, 25 Jan 2015 08:00:00 GMT"))
-    assert.are.equal(1422172800, common.parse_time("1422172800"))
-    assert.is_nil(common.parse_time("soon"))
+    assert.are.equal(1422172800, wire.parse_time("2015-01-25T08:00:00Z"))
+    assert.are.equal(1422172800.123, wire.parse_time("2015-01-25T08:00:00.123Z"))
+    assert.are.equal(1422172800, wire.parse_time("2015-01-25T09:00:00+01:00"))
+    assert.are.equal(1422172800, wire.parse_time("Sun, 25 Jan 2015 08:00:00 GMT"))
+    assert.are.equal(1422172800, wire.parse_time("1422172800"))
+    assert.is_nil(wire.parse_time("soon"))
   end)
 
   it("writes timestamps", function()
-    assert.are.equal("2015-01-25T08:00:00Z", common.iso8601(1422172800))
-    assert.are.equal("2015-01-25T08:00:00.123Z", common.iso8601(1422172800.123))
-    assert.are.equal("Sun, 25 Jan 2015 08:00:00 GMT", common.rfc822(1422172800))
-    assert.are.equal("1422172800.5", common.format_time(1422172800.5, "unixTimestamp"))
-    assert.are.equal("2015-01-25T08:00:00Z", common.format_time("Sun, 25 Jan 2015 08:00:00 GMT", "iso8601"))
+    assert.are.equal("2015-01-25T08:00:00Z", wire.iso8601(1422172800))
+    assert.are.equal("2015-01-25T08:00:00.123Z", wire.iso8601(1422172800.123))
+    assert.are.equal("Sun, 25 Jan 2015 08:00:00 GMT", wire.rfc822(1422172800))
+    assert.are.equal("1422172800.5", wire.format_time(1422172800.5, "unixTimestamp"))
+    assert.are.equal("2015-01-25T08:00:00Z", wire.format_time("Sun, 25 Jan 2015 08:00:00 GMT", "iso8601"))
   end)
 
   it("writes numbers exactly and special floats by name", function()
-    assert.are.equal("0.1", common.float_text(0.1))
-    assert.are.equal("1", common.float_text(1.0))
-    assert.are.equal("123456789.123", common.float_text(123456789.123))
-    assert.are.equal("NaN", common.float_text(0 / 0))
-    assert.are.equal("-Infinity", common.float_text(-math.huge))
-    assert.are.equal("9007199254740993", common.int_text(9007199254740993))
+    assert.are.equal("0.1", wire.float_text(0.1))
+    assert.are.equal("1", wire.float_text(1.0))
+    assert.are.equal("123456789.123", wire.float_text(123456789.123))
+    assert.are.equal("NaN", wire.float_text(0 / 0))
+    assert.are.equal("-Infinity", wire.float_text(-math.huge))
+    assert.are.equal("9007199254740993", wire.int_text(9007199254740993))
   end)
 
   it("percent-encodes as AWS signs", function()
-    assert.are.equal("a%20b%2Fc~d_e.f-g%C3%A9", common.urlencode("a b/c~d_e.f-gé"))
-    assert.are.equal("a%20b/c", common.urlencode("a b/c", true))
+    assert.are.equal("a%20b%2Fc~d_e.f-g%C3%A9", wire.urlencode("a b/c~d_e.f-gé"))
+    assert.are.equal("a%20b/c", wire.urlencode("a b/c", true))
   end)
 
   it("round-trips base64", function()
     for _, s in ipairs{ "", "f", "fo", "foo", "foob", "\0\255\128binary" } do
-      assert.are.equal(s, common.b64decode(common.b64encode(s)))
+      assert.are.equal(s, wire.b64decode(wire.b64encode(s)))
     end
-    assert.are.equal("Zm9vYg==", common.b64encode("foob"))
+    assert.are.equal("Zm9vYg==", wire.b64encode("foob"))
   end)
 
   it("decodes XML into the same tree as kumo.xml (Lua fallback parser)", function()
