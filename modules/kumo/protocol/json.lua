@@ -123,20 +123,29 @@ function M.parse(service, op, res)
   return out, { request_id = res.headers and res.headers["x-amzn-requestid"] }
 end
 
---- Parse an error response → `{code, message, request_id, fields}`.
-function M.parse_error(service, op, res)
+--- The code, message and fields of an error response's JSON body (the
+-- `X-Amzn-Errortype` header, or for a query-compatible service
+-- `x-amzn-query-error`, names the code); rest-json reads its errors the same
+-- way. A body that is not JSON still gives what the headers say.
+-- @return `{code, message, fields}`
+function M.body_error(service, op, res)
   local ok, body = pcall(decode_body, res)
   if not ok then body = nil end
   local code, message = jsonbody.error_code(res, body)
-  local h = res.headers or {}
-  if service.metadata.awsQueryCompatible and h["x-amzn-query-error"] then
-    code = h["x-amzn-query-error"]:match("^([^;]*)")
-  end
-  local err = { code = code, message = message, request_id = h["x-amzn-requestid"], fields = {} }
+  local qe = service.metadata.awsQueryCompatible and res.headers and res.headers["x-amzn-query-error"]
+  if qe then code = qe:match("^([^;]*)") end
+  local err = { code = code, message = message, fields = {} }
   local shape = model.error_shape(service, op, code)
   if shape and type(body) == "table" then
     err.fields = jsonbody.read(service.shapes, shape, body) or {}
   end
+  return err
+end
+
+--- Parse an error response → `{code, message, request_id, fields}`.
+function M.parse_error(service, op, res)
+  local err = M.body_error(service, op, res)
+  err.request_id = res.headers and res.headers["x-amzn-requestid"]
   return err
 end
 

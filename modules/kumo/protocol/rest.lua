@@ -449,10 +449,12 @@ function M.parse_error(codec, service, op, res)
   return err
 end
 
---- A protocol module (`serialize`, `parse`, `parse_error`) of a codec.
+--- A protocol module (`serialize`, `parse`, `parse_error`) of a codec,
+-- which it keeps as its field `codec`.
 -- @param codec the body codec (see the module's description)
 function M.protocol(codec)
   return {
+    codec = codec,
     serialize = function(service, op, params, ctx) return M.serialize(codec, service, op, params, ctx) end,
     parse = function(service, op, res) return M.parse(codec, service, op, res) end,
     parse_error = function(service, op, res) return M.parse_error(codec, service, op, res) end,

@@ -2,14 +2,9 @@
 -- (kumo.protocol.rest) with a JSON body codec.
 -- @module kumo.protocol.rest_json
 local common = require "kumo.protocol.common"
+local json = require "kumo.protocol.json"
 local jsonbody = require "kumo.protocol.jsonbody"
-local model = require "kumo.protocol.shape"
 local rest = require "kumo.protocol.rest"
-
--- The one place a rest-json body's text is decoded.
-local function decode(bytes, what)
-  return common.json_decode(bytes, what)
-end
 
 local codec = {
   content_type = "application/json",
@@ -25,29 +20,10 @@ function codec.encode(shapes, shape, v)
 end
 
 function codec.read(shapes, shape, bytes, what)
-  return jsonbody.read(shapes, shape, decode(bytes, what))
+  return jsonbody.read(shapes, shape, common.json_decode(bytes, what))
 end
 
--- Code and message from the `X-Amzn-Errortype` header or the body; the
--- fields from the body (a body that is not JSON still gives the code).
-function codec.error(service, op, res)
-  local body = res.body
-  if body and not body:find("^%s*$") then
-    local ok, v = pcall(decode, body)
-    body = ok and v or nil
-  else
-    body = nil
-  end
-  local code, message = jsonbody.error_code(res, body)
-  local err = { code = code, message = message, fields = {} }
-  local shape = model.error_shape(service, op, code)
-  if shape and type(body) == "table" then
-    err.fields = jsonbody.read(service.shapes, shape, body) or {}
-  end
-  return err
-end
+-- Errors are read as the JSON protocol reads them.
+codec.error = json.body_error
 
-local M = rest.protocol(codec)
---- The body codec (see kumo.protocol.rest).
-M.codec = codec
-return M
+return rest.protocol(codec)

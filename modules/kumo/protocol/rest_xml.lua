@@ -45,7 +45,4 @@ function codec.error(service, op, res)
   return err
 end
 
-local M = rest.protocol(codec)
---- The body codec (see kumo.protocol.rest).
-M.codec = codec
-return M
+return rest.protocol(codec)

@@ -246,6 +246,99 @@ describe("rest-json protocol (ram)", function()
   end)
 end)
 
+describe("REST driver (kumo.protocol.rest) and its body codecs", function()
+  local rest = require "kumo.protocol.rest"
+  -- A made-up service: a URI label, a header, two body members; the output
+  -- has a header member and a body member.
+  local function service(protocol)
+    local shapes = {
+      Str = { type = "string" }, Int = { type = "integer" },
+      PutThingRequest = { type = "structure", xmlNamespace = { uri = "urn:t" }, members = {
+        Name = { shape = "Str", location = "uri", locationName = "Name" },
+        Color = { shape = "Str", location = "header", locationName = "X-Color" },
+        Size = { shape = "Int" }, Note = { shape = "Str" } } },
+      PutThingResponse = { type = "structure", members = {
+        Id = { shape = "Str", location = "header", locationName = "x-id" },
+        Size = { shape = "Int" } } },
+    }
+    local op = { name = "PutThing", http = { method = "PUT", requestUri = "/things/{Name}" },
+                 input = { shape = "PutThingRequest" }, output = { shape = "PutThingResponse" } }
+    return { metadata = { protocol = protocol }, shapes = shapes }, op
+  end
+
+  -- A codec of `key=value` lines, to show what is the driver's and what the codec's.
+  local function lines_codec(empty_body)
+    local codec = { content_type = "text/x-lines", empty_body = empty_body,
+                    request_id = { "x-second", "x-first" } }
+    function codec.encode(shapes, shape, v)
+      local out = {}
+      for _, name in ipairs({ "Size", "Note" }) do
+        if v[name] ~= nil then out[#out + 1] = name .. "=" .. tostring(v[name]) end
+      end
+      assert(shapes[shape.members.Size.shape].type == "integer")
+      return table.concat(out, "\n")
+    end
+    function codec.read(_, _, bytes, what)
+      local out = {}
+      for k, v in bytes:gmatch("(%w+)=(%w+)") do out[k] = math.tointeger(tonumber(v)) or v end
+      if not next(out) then error(what .. ": no lines", 0) end
+      return out
+    end
+    function codec.error(_, _, res)
+      return { code = res.body:match("code=(%w+)"), fields = {} }
+    end
+    return codec
+  end
+
+  it("binds the URI, headers and status, and leaves the body to the codec", function()
+    local svc, op = service("rest-lines")
+    local proto = rest.protocol(lines_codec(nil))
+    local req = proto.serialize(svc, op, { Name = "a b", Color = "red", Size = 3 })
+    assert.are.equal("PUT", req.method)
+    assert.are.equal("/things/a%20b", req.path)
+    assert.are.equal("red", header(req, "X-Color"))
+    assert.are.equal("Size=3", req.body)
+    assert.are.equal("text/x-lines", header(req, "Content-Type"))
+    -- no body member set: no body unless the codec names one for it
+    req = proto.serialize(svc, op, { Name = "n", Color = "red" })
+    assert.are.equal("", req.body)
+    assert.is_nil(header(req, "Content-Type"))
+    req = rest.protocol(lines_codec("EMPTY")).serialize(svc, op, { Name = "n" })
+    assert.are.equal("EMPTY", req.body)
+    assert.are.equal("text/x-lines", header(req, "Content-Type"))
+
+    local out, meta = proto.parse(svc, op, { status = 200, body = "Size=7",
+      headers = { ["x-id"] = "i-1", ["x-first"] = "r-1", ["x-second"] = "r-2" } })
+    assert.are.same({ Id = "i-1", Size = 7 }, out)
+    assert.are.equal("r-2", meta.request_id)
+    assert.has_error(function()
+      proto.parse(svc, op, { status = 200, body = "?", headers = {} })
+    end, "response: no lines")
+    local err = proto.parse_error(svc, op, { status = 400, body = "code=Nope",
+      headers = { ["x-first"] = "r-1" } })
+    assert.are.equal("Nope", err.code)
+    assert.are.equal("r-1", err.request_id)
+  end)
+
+  it("sends Content-MD5 for httpChecksumRequired in rest-xml as in rest-json", function()
+    local svc, op = service("rest-xml")
+    op.httpChecksumRequired = true
+    local req = require("kumo.protocol.rest_xml").serialize(svc, op, { Name = "n", Size = 3 })
+    assert.are.equal('<PutThingRequest xmlns="urn:t"><Size>3</Size></PutThingRequest>', req.body)
+    assert.are.equal("application/xml", header(req, "Content-Type"))
+    -- python3: base64(md5(body)), computed apart from kumo
+    assert.are.equal("/T+XiglsApMo3RWgChWgUg==", header(req, "Content-MD5"))
+    svc, op = service("rest-json")
+    op.httpChecksumRequired = true
+    req = require("kumo.protocol.rest_json").serialize(svc, op, { Name = "n", Size = 3 })
+    assert.are.equal('{"Size":3}', req.body)
+    assert.are.equal(require("kumo.crypto").md5_base64('{"Size":3}'), header(req, "Content-MD5"))
+    op.httpChecksumRequired = nil
+    assert.is_nil(header(require("kumo.protocol.rest_json").serialize(svc, op, { Name = "n", Size = 3 }),
+      "Content-MD5"))
+  end)
+end)
+
 describe("request compression", function()
   local function gunzip(data)
     local path = os.tmpname()
