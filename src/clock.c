@@ -245,13 +245,15 @@ static double epoch_of (const struct fields *f) {
 }
 
 
-/* 'Z', '+hh:mm', '+hhmm', '+hh' (or '-'). */
+/* 'Z', '+hh:mm', '+hhmm', '+hh' (or '-'); 'UTC' or 'GMT' as the AWS CLI's
+** credential cache writes them ("2026-01-02T03:04:05UTC"). */
 static int iso_zone (struct cursor *c, struct fields *f, const char **err) {
   int sign, oh, om = 0;
-  if (at_end(c) || accept(c, 'Z') || accept(c, 'z'))
+  if (at_end(c) || accept(c, 'Z') || accept(c, 'z')
+      || accept_word(c, "UTC") || accept_word(c, "GMT"))
     return 0;  /* no zone: UTC (AWS always sends one; some emulators don't) */
   if (peek(c) != '+' && peek(c) != '-') {
-    *err = "expected 'Z' or a +hh:mm offset after the time";
+    *err = "expected 'Z', 'UTC' or a +hh:mm offset after the time";
     return -1;
   }
   sign = *c->p++ == '-' ? -1 : 1;

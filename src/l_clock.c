@@ -60,12 +60,18 @@ static int clock_rfc822 (lua_State *L) {
 }
 
 
-/*** parse(s) -> epoch seconds (float), or nil, message */
+/*** parse(s) -> epoch seconds (float), or nil, message; a number is
+** returned as it is (JSON protocols may send epoch numbers) */
 static int clock_parse (lua_State *L) {
   size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
+  const char *s;
   const char *err = NULL;
   double t;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  s = luaL_checklstring(L, 1, &len);
   if (kumo_clock_parse(s, len, &t, &err) != 0) {
     luaL_pushfail(L);
     lua_pushfstring(L, "clock.parse: cannot parse '%s' as a timestamp: %s "

@@ -32,8 +32,9 @@ int kumo_clock_format (double t, enum kumo_time_format fmt, int millis,
                        char *buf);
 
 /*
-** Parses an ISO 8601 date-time (extended or basic form, fractions, 'Z' or
-** a +hh:mm offset, none meaning UTC; a date alone means midnight UTC), an RFC 822 / RFC 1123
+** Parses an ISO 8601 date-time (extended or basic form, fractions, 'Z',
+** 'UTC', 'GMT' or a +hh:mm offset, none meaning UTC; a date alone means
+** midnight UTC), an RFC 822 / RFC 1123
 ** HTTP-date (GMT, UTC or a +hhmm zone) or an epoch number ("1440938160",
 ** "1440938160.5"). The whole of s[0..len) must match. Returns 0 and sets
 ** '*t', or -1 and sets '*err' to a static message.
