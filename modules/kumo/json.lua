@@ -370,6 +370,28 @@ function json.decode(s)
   return v
 end
 
+--- Decodes a JSON text on the fast path: lua-cjson's result as it is.
+-- Safe only where a schema re-types the result (service models, protocol
+-- responses read through their shapes): every number is a float (one
+-- beyond 2^53 may have been rounded), arrays are unmarked (an empty one is
+-- `{}`), `null` is `json.null`. About 5x faster than `json.decode` on
+-- typical responses and 9x on ec2's 1.3 MB model.
+-- @tparam string s the JSON text
+-- @return[1] the value
+-- @treturn[2] nil
+-- @treturn[2] string message "json.decode: ..."
+-- @raise when `s` is not a string
+function json.decode_fast(s)
+  if type(s) ~= "string" then
+    error("bad argument #1 to 'decode_fast' (string expected, got " .. type(s) .. ")", 2)
+  end
+  local ok, v = pcall(cjson.decode, s)
+  if not ok then
+    return nil, "json.decode: " .. tostring(v)
+  end
+  return v
+end
+
 -- }======================================================================
 
 -- {======================================================================
@@ -392,6 +414,11 @@ local function encode_string(s)
   end
   return '"' .. string.gsub(s, '[%c"\\]', string_escapes) .. '"'
 end
+
+--- A string as a JSON string literal (control characters escaped).
+-- @tparam string s
+-- @treturn string
+json.encode_string = encode_string
 
 local function where(path)
   local parts = { "$" }

@@ -9,21 +9,13 @@ local byte, char, format, gsub, sub = string.byte, string.char, string.format, s
 local concat, sort = table.concat, table.sort
 local floor, huge, mtype, tointeger = math.floor, math.huge, math.type, math.tointeger
 
-local function optional(name)
-  local ok, mod = pcall(require, name)
-  if ok and type(mod) == "table" then return mod end
-  return nil
-end
+-- Responses are decoded on kumo.json's fast path (lua-cjson as it is): the
+-- shapes then give integers back their type and empty lists their marker.
+local json = require "kumo.json"
+local crypto = require "kumo.crypto"
+local clock = require "kumo.clock"
 
--- Responses are decoded with lua-cjson directly (a private instance, fast);
--- the shapes then give integers back their type. kumo.json's exact decoder
--- is ~5x slower on typical responses.
-local cjson = require("cjson")
-local json = cjson.new()
-json.null = cjson.null
-local crypto = optional("kumo.crypto") or {}
-
---- The JSON module used for parsing (kumo.json when present, else cjson).
+--- The JSON module (kumo.json).
 M.json = json
 --- Sentinel for a JSON null kept in sparse lists and maps.
 M.null = json.null
@@ -162,122 +154,31 @@ end
 -- Base64
 ------------------------------------------------------------------------
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local b64enc, b64dec = {}, {}
-for i = 1, 64 do
-  b64enc[i - 1] = sub(B64, i, i)
-  b64dec[byte(B64, i)] = i - 1
-end
-
-local function lua_b64encode(s)
-  local out, n = {}, #s
-  for i = 1, n, 3 do
-    local a, b, c = byte(s, i, i + 2)
-    local v = a * 65536 + (b or 0) * 256 + (c or 0)
-    out[#out + 1] = b64enc[floor(v / 262144)] .. b64enc[floor(v / 4096) % 64]
-      .. (b and b64enc[floor(v / 64) % 64] or "=") .. (c and b64enc[v % 64] or "=")
-  end
-  return concat(out)
-end
-
-local function lua_b64decode(s)
-  s = gsub(s, "[%s=]", "")
-  local out, bits, nbits = {}, 0, 0
-  for i = 1, #s do
-    local v = b64dec[byte(s, i)]
-    if not v then return nil, "base64: invalid character at " .. i end
-    bits = bits * 64 + v
-    nbits = nbits + 6
-    if nbits >= 8 then
-      nbits = nbits - 8
-      local b = floor(bits / (1 << nbits))
-      out[#out + 1] = char(b)
-      bits = bits - b * (1 << nbits)
-    end
-  end
-  return concat(out)
-end
-
---- Base64-encode raw bytes.
-M.b64encode = crypto.base64_encode or lua_b64encode
---- Base64-decode text → bytes, or nil and a message.
-M.b64decode = crypto.base64_decode or lua_b64decode
+--- Base64-encode raw bytes (kumo.crypto).
+M.b64encode = crypto.base64_encode
+--- Base64-decode text → bytes, or nil and a message (kumo.crypto).
+M.b64decode = crypto.base64_decode
 
 ------------------------------------------------------------------------
--- Timestamps (epoch seconds ↔ ISO 8601 / RFC 822 / epoch text)
+-- Timestamps (epoch seconds ↔ ISO 8601 / RFC 822 / epoch text): kumo.clock
 ------------------------------------------------------------------------
 
--- Days from 1970-01-01 to a civil date (proleptic Gregorian).
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
+local clock_parse = clock.parse
 
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
-                 Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
-
-local function lua_parse_time(s)
-  if type(s) == "number" then return s end
-  local n = tonumber(s)
-  if n then return n end
-  -- ISO 8601: 2015-01-25T08:00:00.123Z or with an offset
-  local y, mo, d, h, mi, sec, rest = s:match(
-    "^%s*(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d%.?%d*)(.-)%s*$")
-  if y then
-    local t = days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400
-      + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
-    if rest == "" or rest == "Z" or rest == "z" then return t end
-    local sign, oh, om = rest:match("^([%+%-])(%d%d):?(%d%d)$")
-    if not sign then return nil, "timestamp: bad zone in " .. s end
-    local off = tonumber(oh) * 3600 + tonumber(om) * 60
-    return sign == "+" and t - off or t + off
-  end
-  -- RFC 822 / HTTP-date: Sun, 30 Aug 2015 12:36:00 GMT
-  local dd, mon, yy, hh, mm, ss = s:match(
-    "^%s*%a*,?%s*(%d%d?)[%s%-](%a%a%a)[%s%-](%d%d%d?%d?)%s+(%d%d):(%d%d):(%d%d%.?%d*)")
-  if dd and MONTHS[mon] then
-    yy = tonumber(yy)
-    if yy < 100 then yy = yy + (yy < 70 and 2000 or 1900) end
-    return days_from_civil(yy, MONTHS[mon], tonumber(dd)) * 86400
-      + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
-  end
-  return nil, "timestamp: cannot parse " .. format("%q", s)
-end
-
---- Parse a timestamp in any AWS format → epoch seconds (may be fractional).
--- @return number, or nil and a message
+--- Parse a timestamp in any AWS format → epoch seconds (an integer when
+-- whole, as the shapes' other integers), or nil and a message.
 function M.parse_time(s)
-  if type(s) == "number" then return s end
-  -- kumo.clock.parse does not take bare epoch strings in every version; try Lua first
-  return lua_parse_time(s)
-end
-
-local function split_seconds(t)
-  local whole = floor(t)
-  return whole, t - whole
+  local t, err = clock_parse(s)
+  return t and (tointeger(t) or t), err
 end
 
 --- ISO 8601 in UTC: `2015-01-25T08:00:00Z`, with `.123Z` when fractional.
 function M.iso8601(t)
-  local whole, frac = split_seconds(t)
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", whole)
-  if frac > 0 then
-    local ms = floor(frac * 1000 + 0.5)
-    if ms >= 1000 then ms = 999 end
-    if ms > 0 then return s .. format(".%03dZ", ms) end
-  end
-  return s .. "Z"
+  return clock.iso8601(t, true)
 end
 
 --- RFC 822 / HTTP-date: `Sun, 30 Aug 2015 12:36:00 GMT` (fractions dropped).
-function M.rfc822(t)
-  return os.date("!%a, %d %b %Y %H:%M:%S GMT", floor(t))
-end
+M.rfc822 = clock.rfc822
 
 --- Epoch seconds as text: an integer when whole, else up to milliseconds.
 function M.epoch_text(t)
@@ -306,18 +207,8 @@ end
 -- JSON text writing (shape-driven callers build the value; this writes it)
 ------------------------------------------------------------------------
 
-local jesc = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-               ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-for i = 0, 31 do
-  local c = char(i)
-  if not jesc[c] then jesc[c] = format("\\u%04x", i) end
-end
-jesc[char(127)] = "\\u007f"
-
---- A string as a JSON string literal.
-function M.json_string(s)
-  return '"' .. gsub(s, '[%c"\\]', jesc) .. '"'
-end
+--- A string as a JSON string literal (kumo.json's).
+M.json_string = json.encode_string
 
 --- A JSON number (special floats as the strings AWS uses).
 function M.json_number(v, is_float)
@@ -376,9 +267,9 @@ end
 
 --- Decode JSON text; raises a clear error on bad input.
 function M.json_decode(s, what)
-  local ok, v = pcall(json.decode, s)
-  if not ok or v == nil then
-    error((what or "response") .. ": invalid JSON: " .. tostring(v), 0)
+  local v, err = json.decode_fast(s)
+  if v == nil then
+    error((what or "response") .. ": invalid JSON: " .. tostring(err), 0)
   end
   return v
 end
@@ -459,7 +350,7 @@ function M.compress(op, req, ctx)
   if not body or #body < ((ctx and ctx.min_compression_size) or 10240) then return req end
   for _, enc in ipairs(rc.encodings or {}) do
     if enc == "gzip" then
-      req.body = require("kumo.protocol.gzip").gzip(body)
+      req.body = crypto.gzip(body)
       for _, h in ipairs(req.headers) do
         if h[1]:lower() == "content-encoding" then
           h[2] = h[2] .. ", gzip"
