@@ -93,6 +93,8 @@ int kumo_clock_format (double t, enum kumo_time_format fmt, int millis,
   if (!isfinite(t) || t < -62167219200.0 || t >= 253402300800.0)
     return -1;
   whole = floor(t);
+  if (fmt == KUMO_TIME_ISO8601_MS)
+    millis = 1;
   if (millis && t != whole) {
     ms = (int)floor((t - whole) * 1000.0 + 0.5);
     if (ms >= 1000) {  /* 0.9996 rounds up to the next second */
@@ -118,6 +120,10 @@ int kumo_clock_format (double t, enum kumo_time_format fmt, int millis,
                         y, m, d, hh, mm, ss, ms);
       return snprintf(buf, KUMO_TIME_BUFSIZE, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
                       y, m, d, hh, mm, ss);
+    case KUMO_TIME_ISO8601_MS:
+      return snprintf(buf, KUMO_TIME_BUFSIZE,
+                      "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                      y, m, d, hh, mm, ss, ms);
     case KUMO_TIME_AMZ_DATE:
       return snprintf(buf, KUMO_TIME_BUFSIZE, "%04lld%02d%02dT%02d%02d%02dZ",
                       y, m, d, hh, mm, ss);

@@ -12,7 +12,8 @@
 enum kumo_time_format {
   KUMO_TIME_ISO8601,   /* 2015-08-30T12:36:00Z, or .123Z with millis */
   KUMO_TIME_AMZ_DATE,  /* 20150830T123600Z (SigV4's X-Amz-Date) */
-  KUMO_TIME_RFC822     /* Sun, 30 Aug 2015 12:36:00 GMT (HTTP-date) */
+  KUMO_TIME_RFC822,    /* Sun, 30 Aug 2015 12:36:00 GMT (HTTP-date) */
+  KUMO_TIME_ISO8601_MS /* 2015-08-30T12:36:00.000Z: always millis (logs) */
 };
 
 /* Longest formatted time, with the terminating '\0'. */

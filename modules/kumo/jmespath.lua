@@ -31,16 +31,12 @@
 
 local M = {}
 
--- The null and array markers are shared with kumo.json when it is present so
--- values flow between the two without conversion.
-local has_json, kjson = pcall(require, "kumo.json")
-if not has_json then kjson = nil end
-local cjson_ok, cjson = pcall(require, "cjson")
-
-local NULL = (kjson and kjson.null) or (cjson_ok and cjson.null) or setmetatable({}, { __name = "null" })
-local ARRAY_MT = (kjson and kjson.array and getmetatable(kjson.array({})))
-  or { __name = "kumo.json.array", __jsontype = "array" }
-local OBJECT_MT = kjson and kjson.object_mt
+-- The null and array markers are kumo.json's, so values flow between the
+-- two without conversion.
+local kjson = require "kumo.json"
+local NULL = kjson.null
+local ARRAY_MT = getmetatable(kjson.array({}))
+local OBJECT_MT = kjson.object_mt
 
 M.null = NULL
 M.array_mt = ARRAY_MT
@@ -164,120 +160,8 @@ M.equal = deep_equal
 ----------------------------------------------------------------------------
 -- JSON text (literals, quoted identifiers, to_string)
 
-local function utf8_char(cp)
-  return utf8.char(cp)
-end
-
-local escapes = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f",
-                  n = "\n", r = "\r", t = "\t" }
-
--- A small strict JSON decoder; arrays come back marked, null as M.null.
-local function json_decode(s)
-  local pos = 1
-  local function fail(msg)
-    error({ json_error = sformat("%s at offset %d", msg, pos) }, 0)
-  end
-  local function ws()
-    pos = sfind(s, "[^ \t\r\n]", pos) or #s + 1
-  end
-  local value
-  local function str()
-    pos = pos + 1 -- opening quote
-    local buf = {}
-    while true do
-      local a, b = sfind(s, '^[^"\\%c]+', pos)
-      if a then buf[#buf + 1] = ssub(s, a, b); pos = b + 1 end
-      local c = ssub(s, pos, pos)
-      if c == '"' then pos = pos + 1; break
-      elseif c == "\\" then
-        local e = ssub(s, pos + 1, pos + 1)
-        if escapes[e] then buf[#buf + 1] = escapes[e]; pos = pos + 2
-        elseif e == "u" then
-          local hex = ssub(s, pos + 2, pos + 5)
-          if not hex:match("^%x%x%x%x$") then fail("bad \\u escape") end
-          local cp = tonumber(hex, 16)
-          pos = pos + 6
-          if cp >= 0xD800 and cp <= 0xDBFF then
-            local lo = ssub(s, pos, pos + 5):match("^\\u(%x%x%x%x)$")
-            local lcp = lo and tonumber(lo, 16)
-            if lcp and lcp >= 0xDC00 and lcp <= 0xDFFF then
-              cp = 0x10000 + (cp - 0xD800) * 0x400 + (lcp - 0xDC00)
-              pos = pos + 6
-            end
-          end
-          buf[#buf + 1] = utf8_char(cp)
-        else fail("bad escape") end
-      elseif c == "" then fail("unterminated string")
-      else fail("control character in string") end
-    end
-    return concat(buf)
-  end
-  function value()
-    ws()
-    local c = ssub(s, pos, pos)
-    if c == "{" then
-      pos = pos + 1
-      local obj = {}
-      ws()
-      if ssub(s, pos, pos) == "}" then pos = pos + 1; return obj end
-      while true do
-        ws()
-        if ssub(s, pos, pos) ~= '"' then fail("expected a key") end
-        local k = str()
-        ws()
-        if ssub(s, pos, pos) ~= ":" then fail("expected ':'") end
-        pos = pos + 1
-        obj[k] = value()
-        ws()
-        c = ssub(s, pos, pos)
-        pos = pos + 1
-        if c == "}" then return obj end
-        if c ~= "," then fail("expected ',' or '}'") end
-      end
-    elseif c == "[" then
-      pos = pos + 1
-      local arr = new_array()
-      ws()
-      if ssub(s, pos, pos) == "]" then pos = pos + 1; return arr end
-      while true do
-        arr[#arr + 1] = value()
-        ws()
-        c = ssub(s, pos, pos)
-        pos = pos + 1
-        if c == "]" then return arr end
-        if c ~= "," then fail("expected ',' or ']'") end
-      end
-    elseif c == '"' then
-      return str()
-    elseif c == "t" and ssub(s, pos, pos + 3) == "true" then pos = pos + 4; return true
-    elseif c == "f" and ssub(s, pos, pos + 4) == "false" then pos = pos + 5; return false
-    elseif c == "n" and ssub(s, pos, pos + 3) == "null" then pos = pos + 4; return NULL
-    else
-      local int = s:match("^-?%d+", pos)
-      if not int or int:match("^-?0%d") then fail("unexpected character") end
-      local num = int
-      local frac = s:match("^%.%d+", pos + #num)
-      if frac then num = num .. frac end
-      local exp = s:match("^[eE][-+]?%d+", pos + #num)
-      if exp then num = num .. exp end
-      pos = pos + #num
-      local n = math.tointeger(tonumber(num))
-      if num:find("[.eE]") or not n then n = tonumber(num) + 0.0 end
-      return n
-    end
-  end
-  local ok, v = pcall(function()
-    local r = value()
-    ws()
-    if pos <= #s then fail("trailing characters") end
-    return r
-  end)
-  if not ok then
-    if type(v) == "table" and v.json_error then return nil, v.json_error end
-    error(v, 0)
-  end
-  return v
-end
+-- JSON text is decoded by kumo.json (arrays marked, null as M.null).
+local json_decode = kjson.decode
 M._json_decode = json_decode
 
 local function fmt_number(n)

@@ -5,9 +5,9 @@
 -- @module kumo.protocol.common
 local M = {}
 
-local byte, char, format, gsub, sub = string.byte, string.char, string.format, string.gsub, string.sub
+local char, format, gsub = string.char, string.format, string.gsub
 local concat, sort = table.concat, table.sort
-local floor, huge, mtype, tointeger = math.floor, math.huge, math.type, math.tointeger
+local huge, mtype, tointeger = math.huge, math.type, math.tointeger
 
 -- Responses are decoded on kumo.json's fast path (lua-cjson as it is): the
 -- shapes then give integers back their type and empty lists their marker.
