@@ -43,9 +43,9 @@ M.array_mt = ARRAY_MT
 
 local type, pairs, ipairs, next, getmetatable, setmetatable =
   type, pairs, ipairs, next, getmetatable, setmetatable
-local mtype, floor, ceil, huge = math.type, math.floor, math.ceil, math.huge
-local sbyte, ssub, sfind, sformat, concat =
-  string.byte, string.sub, string.find, string.format, table.concat
+local mtype, floor, ceil = math.type, math.floor, math.ceil
+local ssub, sfind, sformat, concat =
+  string.sub, string.find, string.format, table.concat
 local tsort = table.sort
 
 ----------------------------------------------------------------------------
@@ -164,61 +164,18 @@ M.equal = deep_equal
 local json_decode = kjson.decode
 M._json_decode = json_decode
 
-local function fmt_number(n)
-  if mtype(n) == "integer" then return sformat("%d", n) end
-  if n ~= n or n == huge or n == -huge then return "null" end
-  if n == floor(n) and n > -1e16 and n < 1e16 then return sformat("%.1f", n) end
-  for p = 15, 17 do
-    local s = sformat("%." .. p .. "g", n)
-    if tonumber(s) == n then return s end
-  end
-  return sformat("%.17g", n)
-end
-
-local function json_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    local e = ({ ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
-                 ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f" })[c]
-    return e or sformat("\\u%04x", sbyte(c))
-  end) .. '"'
-end
-
-local function json_encode(v, buf)
-  v = norm(v)
-  local t = jtype(v)
-  if t == "null" then buf[#buf + 1] = "null"
-  elseif t == "boolean" then buf[#buf + 1] = tostring(v)
-  elseif t == "number" then buf[#buf + 1] = fmt_number(v)
-  elseif t == "string" then buf[#buf + 1] = json_string(v)
-  elseif t == "array" then
-    buf[#buf + 1] = "["
-    for i = 1, #v do
-      if i > 1 then buf[#buf + 1] = "," end
-      json_encode(v[i], buf)
-    end
-    buf[#buf + 1] = "]"
-  elseif t == "object" then
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    tsort(keys)
-    buf[#buf + 1] = "{"
-    for i, k in ipairs(keys) do
-      if i > 1 then buf[#buf + 1] = "," end
-      buf[#buf + 1] = json_string(k)
-      buf[#buf + 1] = ":"
-      json_encode(v[k], buf)
-    end
-    buf[#buf + 1] = "}"
-  else
-    buf[#buf + 1] = "null"
-  end
-  return buf
-end
+-- As JMESPath's reference (Python's json.dumps) writes values: 1.0 for an
+-- integral float, null for NaN and for what JSON cannot hold (exprefs).
+local TO_JSON = { nonfinite = "null", python_floats = true, lenient = true }
+local kjson_encode = kjson.encode
 
 --- Compact JSON text of a value (object keys sorted), as `to_string` gives it.
 -- @param v value
 -- @return string
-function M.to_json(v) return concat(json_encode(v, {})) end
+function M.to_json(v)
+  if jtype(v) == "expref" then return "null" end
+  return kjson_encode(v, TO_JSON)
+end
 
 ----------------------------------------------------------------------------
 -- Lexer

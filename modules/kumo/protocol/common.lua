@@ -6,7 +6,7 @@
 local M = {}
 
 local char, format, gsub = string.char, string.format, string.gsub
-local concat, sort = table.concat, table.sort
+local sort = table.sort
 local huge, mtype, tointeger = math.huge, math.type, math.tointeger
 
 -- Responses are decoded on kumo.json's fast path (lua-cjson as it is): the
@@ -223,46 +223,16 @@ function M.json_number(v, is_float)
   return M.float_text(v)
 end
 
---- Any plain Lua value (a `document` or a jsonvalue) as JSON text.
--- Tables that are lists (or marked by json.array) become arrays.
+-- Documents and jsonvalues as AWS writes them: special floats by name, an
+-- empty table as `[]` (unless marked an object), keys in `__order` order.
+local DOCUMENT = { nonfinite = "string", empty_array = true }
+
+--- Any plain Lua value (a `document` or a jsonvalue) as JSON text, by
+-- kumo.json; appended to the buffer `out` when given.
 function M.json_any(v, out)
-  local top = out == nil
-  out = out or {}
-  local tv = type(v)
-  if v == nil or v == M.null then
-    out[#out + 1] = "null"
-  elseif tv == "boolean" then
-    out[#out + 1] = v and "true" or "false"
-  elseif tv == "number" then
-    out[#out + 1] = M.json_number(v, mtype(v) == "float")
-  elseif tv == "string" then
-    out[#out + 1] = M.json_string(v)
-  elseif tv == "table" then
-    local mt = getmetatable(v)
-    local as_object = mt and mt.__order ~= nil
-    if not as_object and (v[1] ~= nil or (next(v) == nil and not (mt and mt.__jsontype == "object"))) then
-      out[#out + 1] = "["
-      for i = 1, #v do
-        if i > 1 then out[#out + 1] = "," end
-        M.json_any(v[i], out)
-      end
-      out[#out + 1] = "]"
-    else
-      out[#out + 1] = "{"
-      local first = true
-      for _, k in ipairs(M.keys(v)) do
-        if not first then out[#out + 1] = "," end
-        first = false
-        out[#out + 1] = M.json_string(tostring(k))
-        out[#out + 1] = ":"
-        M.json_any(v[k], out)
-      end
-      out[#out + 1] = "}"
-    end
-  else
-    error("cannot encode a " .. tv .. " as JSON", 0)
-  end
-  if top then return concat(out) end
+  local text = json.encode(v, DOCUMENT)
+  if not out then return text end
+  out[#out + 1] = text
 end
 
 --- Decode JSON text; raises a clear error on bad input.
