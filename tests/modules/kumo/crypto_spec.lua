@@ -84,18 +84,7 @@ describe("kumo.crypto", function()
   end)
 
   -- gzip (zlib): python's gzip module must read back what kumo writes.
-  local function gunzip(data)
-    local path = os.tmpname()
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-    local p = assert(io.popen("python3 -c 'import gzip,sys; "
-      .. "sys.stdout.buffer.write(gzip.decompress(open(sys.argv[1],\"rb\").read()))' " .. path))
-    local out = p:read("a")
-    p:close()
-    os.remove(path)
-    return out
-  end
+  local gunzip = require "tests.lib.gunzip"
 
   it("gzip output is RFC 1952 that python's gzip module decompresses", function()
     local bytes = {}

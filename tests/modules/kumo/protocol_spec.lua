@@ -246,17 +246,7 @@ describe("rest-json protocol (ram)", function()
 end)
 
 describe("request compression", function()
-  local function gunzip(data)
-    local path = os.tmpname()
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-    local p = io.popen("python3 -c 'import gzip,sys; sys.stdout.buffer.write(gzip.decompress(open(sys.argv[1],\"rb\").read()))' " .. path)
-    local out = p:read("a")
-    p:close()
-    os.remove(path)
-    return out
-  end
+  local gunzip = require "tests.lib.gunzip"
 
   it("gzips a large CloudWatch PutMetricData body, which python's gzip reads back", function()
     local data = {}
