@@ -8,7 +8,7 @@ BINDIR = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share/kumo
 MANDIR = $(PREFIX)/share/man/man1
 PKG_CONFIG ?= pkg-config
-PKGS = lua5.4 libcurl libcrypto expat
+PKGS = lua5.4 libcurl libcrypto expat zlib
 
 CC ?= cc
 OPT ?= -O2 -g

@@ -93,6 +93,8 @@ int kumo_clock_format (double t, enum kumo_time_format fmt, int millis,
   if (!isfinite(t) || t < -62167219200.0 || t >= 253402300800.0)
     return -1;
   whole = floor(t);
+  if (fmt == KUMO_TIME_ISO8601_MS)
+    millis = 1;
   if (millis && t != whole) {
     ms = (int)floor((t - whole) * 1000.0 + 0.5);
     if (ms >= 1000) {  /* 0.9996 rounds up to the next second */
@@ -118,6 +120,10 @@ int kumo_clock_format (double t, enum kumo_time_format fmt, int millis,
                         y, m, d, hh, mm, ss, ms);
       return snprintf(buf, KUMO_TIME_BUFSIZE, "%04lld-%02d-%02dT%02d:%02d:%02dZ",
                       y, m, d, hh, mm, ss);
+    case KUMO_TIME_ISO8601_MS:
+      return snprintf(buf, KUMO_TIME_BUFSIZE,
+                      "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                      y, m, d, hh, mm, ss, ms);
     case KUMO_TIME_AMZ_DATE:
       return snprintf(buf, KUMO_TIME_BUFSIZE, "%04lld%02d%02dT%02d%02d%02dZ",
                       y, m, d, hh, mm, ss);
@@ -245,13 +251,15 @@ static double epoch_of (const struct fields *f) {
 }
 
 
-/* 'Z', '+hh:mm', '+hhmm', '+hh' (or '-'). */
+/* 'Z', '+hh:mm', '+hhmm', '+hh' (or '-'); 'UTC' or 'GMT' as the AWS CLI's
+** credential cache writes them ("2026-01-02T03:04:05UTC"). */
 static int iso_zone (struct cursor *c, struct fields *f, const char **err) {
   int sign, oh, om = 0;
-  if (at_end(c) || accept(c, 'Z') || accept(c, 'z'))
+  if (at_end(c) || accept(c, 'Z') || accept(c, 'z')
+      || accept_word(c, "UTC") || accept_word(c, "GMT"))
     return 0;  /* no zone: UTC (AWS always sends one; some emulators don't) */
   if (peek(c) != '+' && peek(c) != '-') {
-    *err = "expected 'Z' or a +hh:mm offset after the time";
+    *err = "expected 'Z', 'UTC' or a +hh:mm offset after the time";
     return -1;
   }
   sign = *c->p++ == '-' ? -1 : 1;

@@ -2,14 +2,17 @@
 /*
 ** kumo crypto: thin, checked wrappers over OpenSSL's EVP one-shot calls,
 ** plus hex and base64 codecs (written out here: OpenSSL's EVP_Encode*
-** inserts newlines and accepts whitespace, which AWS payloads never need).
+** inserts newlines and accepts whitespace, which AWS payloads never need),
+** and CRC-32 and gzip over zlib (which libcurl already links).
 */
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <zlib.h>
 
 #include "kumo/crypto.h"
 
@@ -196,4 +199,47 @@ int kumo_base64_decode (const char *in, size_t len, unsigned char *out,
 void kumo_cleanse (void *p, size_t len) {
   if (p != NULL && len > 0)
     OPENSSL_cleanse(p, len);
+}
+
+
+unsigned long kumo_crc32 (const void *data, size_t len) {
+  const unsigned char *p = (const unsigned char *)data;
+  uLong c = crc32(0L, Z_NULL, 0);
+  while (len > 0) {  /* zlib takes uInt lengths */
+    uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+    c = crc32(c, p, n);
+    p += n;
+    len -= n;
+  }
+  return (unsigned long)c;
+}
+
+
+size_t kumo_gzip_bound (size_t len) {
+  if (len > (size_t)UINT_MAX)
+    return 0;
+  return (size_t)compressBound((uLong)len) + 32;  /* 18 bytes of framing */
+}
+
+
+int kumo_gzip (const void *data, size_t len, int level,
+               unsigned char *out, size_t *outlen) {
+  z_stream zs;
+  int rc;
+  static const unsigned char empty = 0;
+  if (len > (size_t)UINT_MAX)
+    return -1;
+  memset(&zs, 0, sizeof(zs));
+  /* 15 window bits + 16: a gzip header and trailer instead of zlib's */
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK)
+    return -1;
+  zs.next_in = (Bytef *)(data != NULL ? data : &empty);
+  zs.avail_in = (uInt)len;
+  zs.next_out = out;
+  zs.avail_out = (uInt)kumo_gzip_bound(len);
+  rc = deflate(&zs, Z_FINISH);
+  *outlen = (size_t)zs.total_out;
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? 0 : -1;
 }

@@ -48,6 +48,12 @@ static int clock_iso8601 (lua_State *L) {
 }
 
 
+/*** iso8601_ms(t) -> "2015-08-30T12:36:00.000Z", always with millis (logs) */
+static int clock_iso8601_ms (lua_State *L) {
+  return format(L, KUMO_TIME_ISO8601_MS, 1);
+}
+
+
 /*** amz_date(t) -> "20150830T123600Z" */
 static int clock_amz_date (lua_State *L) {
   return format(L, KUMO_TIME_AMZ_DATE, 0);
@@ -60,12 +66,18 @@ static int clock_rfc822 (lua_State *L) {
 }
 
 
-/*** parse(s) -> epoch seconds (float), or nil, message */
+/*** parse(s) -> epoch seconds (float), or nil, message; a number is
+** returned as it is (JSON protocols may send epoch numbers) */
 static int clock_parse (lua_State *L) {
   size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
+  const char *s;
   const char *err = NULL;
   double t;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  s = luaL_checklstring(L, 1, &len);
   if (kumo_clock_parse(s, len, &t, &err) != 0) {
     luaL_pushfail(L);
     lua_pushfstring(L, "clock.parse: cannot parse '%s' as a timestamp: %s "
@@ -81,6 +93,7 @@ static int clock_parse (lua_State *L) {
 static const luaL_Reg clock_funcs[] = {
   {"amz_date", clock_amz_date},
   {"iso8601", clock_iso8601},
+  {"iso8601_ms", clock_iso8601_ms},
   {"monotonic", clock_monotonic},
   {"now", clock_now},
   {"parse", clock_parse},

@@ -155,9 +155,40 @@ static int crypto_base64_decode (lua_State *L) {
 }
 
 
+/*** crc32(s) -> CRC-32 (IEEE) as an integer (gzip, event stream frames) */
+static int crypto_crc32 (lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_pushinteger(L, (lua_Integer)kumo_crc32(s, len));
+  return 1;
+}
+
+
+/*** gzip(s [, level]) -> RFC 1952 gzip of s (level 1..9, default zlib's) */
+static int crypto_gzip (lua_State *L) {
+  size_t len, olen = 0, bound;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer level = luaL_optinteger(L, 2, -1);
+  luaL_Buffer b;
+  unsigned char *out;
+  luaL_argcheck(L, level == -1 || (level >= 1 && level <= 9), 2,
+                "compression level must be 1..9");
+  bound = kumo_gzip_bound(len);
+  luaL_argcheck(L, bound > 0, 1, "string too long to gzip (4 GiB at most)");
+  out = (unsigned char *)luaL_buffinitsize(L, &b, bound);
+  if (kumo_gzip(s, len, (int)level, out, &olen) != 0)
+    return luaL_error(L, "gzip: zlib could not compress %I bytes "
+                         "(out of memory)", (lua_Integer)len);
+  luaL_pushresultsize(&b, olen);
+  return 1;
+}
+
+
 static const luaL_Reg crypto_funcs[] = {
   {"base64_decode", crypto_base64_decode},
   {"base64_encode", crypto_base64_encode},
+  {"crc32", crypto_crc32},
+  {"gzip", crypto_gzip},
   {"hex", crypto_hex},
   {"hmac_sha256", crypto_hmac_sha256},
   {"hmac_sha256_hex", crypto_hmac_sha256_hex},

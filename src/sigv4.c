@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "kumo/clock.h"
 #include "kumo/sigv4.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -800,41 +801,15 @@ int kumo_sigv4_trimall (struct kumo_sigv4_buf *out, const char *value,
 }
 
 
-static void put2 (char *d, unsigned v) {
-  d[0] = (char)('0' + v / 10);
-  d[1] = (char)('0' + v % 10);
-}
-
-
-/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm). */
+/* X-Amz-Date of unix seconds, by kumo clock's formatter: the calendar is
+** worked out in one place (clock.c). */
 int kumo_sigv4_amz_date (char out[17], int64_t t) {
-  int64_t days, z, era, y;
-  unsigned secs, doe, yoe, doy, mp, d, m;
+  char buf[KUMO_TIME_BUFSIZE];
   if (t < 0 || t > LAST_YEAR_TIME)
     return KUMO_SIGV4_BAD_TIME;
-  days = t / 86400;
-  secs = (unsigned)(t % 86400);
-  z = days + 719468;
-  era = z / 146097;
-  doe = (unsigned)(z - era * 146097);
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = (int64_t)yoe + era * 400;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2)
-    y++;
-  put2(out, (unsigned)(y / 100));
-  put2(out + 2, (unsigned)(y % 100));
-  put2(out + 4, m);
-  put2(out + 6, d);
-  out[8] = 'T';
-  put2(out + 9, secs / 3600);
-  put2(out + 11, secs / 60 % 60);
-  put2(out + 13, secs % 60);
-  out[15] = 'Z';
-  out[16] = '\0';
+  if (kumo_clock_format((double)t, KUMO_TIME_AMZ_DATE, 0, buf) != 16)
+    return KUMO_SIGV4_BAD_TIME;
+  memcpy(out, buf, 17);
   return KUMO_SIGV4_OK;
 }
 

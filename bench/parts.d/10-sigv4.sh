@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 # The C benchmark links src/sigv4.c directly, built with the release flags.
 if ! ${CC:-cc} -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Iinclude \
     $(pkg-config --cflags libcrypto) -o "$tmp/sigv4_bench" \
-    bench/sigv4_bench.c src/sigv4.c $(pkg-config --libs libcrypto); then
+    bench/sigv4_bench.c src/sigv4.c src/clock.c $(pkg-config --libs libcrypto) -lm; then
   echo "sigv4: cannot build bench/sigv4_bench.c"; exit 1
 fi
 

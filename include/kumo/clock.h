@@ -12,7 +12,8 @@
 enum kumo_time_format {
   KUMO_TIME_ISO8601,   /* 2015-08-30T12:36:00Z, or .123Z with millis */
   KUMO_TIME_AMZ_DATE,  /* 20150830T123600Z (SigV4's X-Amz-Date) */
-  KUMO_TIME_RFC822     /* Sun, 30 Aug 2015 12:36:00 GMT (HTTP-date) */
+  KUMO_TIME_RFC822,    /* Sun, 30 Aug 2015 12:36:00 GMT (HTTP-date) */
+  KUMO_TIME_ISO8601_MS /* 2015-08-30T12:36:00.000Z: always millis (logs) */
 };
 
 /* Longest formatted time, with the terminating '\0'. */
@@ -32,8 +33,9 @@ int kumo_clock_format (double t, enum kumo_time_format fmt, int millis,
                        char *buf);
 
 /*
-** Parses an ISO 8601 date-time (extended or basic form, fractions, 'Z' or
-** a +hh:mm offset, none meaning UTC; a date alone means midnight UTC), an RFC 822 / RFC 1123
+** Parses an ISO 8601 date-time (extended or basic form, fractions, 'Z',
+** 'UTC', 'GMT' or a +hh:mm offset, none meaning UTC; a date alone means
+** midnight UTC), an RFC 822 / RFC 1123
 ** HTTP-date (GMT, UTC or a +hhmm zone) or an epoch number ("1440938160",
 ** "1440938160.5"). The whole of s[0..len) must match. Returns 0 and sets
 ** '*t', or -1 and sets '*err' to a static message.

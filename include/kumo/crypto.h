@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
 ** kumo crypto: hashes, HMAC, random bytes, UUIDs, hex and base64 over
-** OpenSSL. Pure C, no Lua. Functions that can fail return 0 on success
+** OpenSSL; CRC-32 and gzip over zlib. Pure C, no Lua. Functions that can fail return 0 on success
 ** and -1 on failure; output buffers are the caller's.
 */
 #ifndef KUMO_CRYPTO_H
@@ -43,6 +43,20 @@ void kumo_base64_encode (const void *data, size_t len, char *out);
 */
 int kumo_base64_decode (const char *in, size_t len, unsigned char *out,
                         size_t *outlen);
+
+/* CRC-32 (IEEE, as gzip and AWS event streams use) of 'len' bytes. */
+unsigned long kumo_crc32 (const void *data, size_t len);
+
+/* Room kumo_gzip may need for 'len' input bytes (zlib's bound + gzip framing). */
+size_t kumo_gzip_bound (size_t len);
+/*
+** gzip (RFC 1952) of 'len' bytes with zlib at 'level' (1..9, or -1 for
+** zlib's default) into 'out', which has room for kumo_gzip_bound(len)
+** bytes; sets '*outlen'. Returns -1 when zlib fails (out of memory) or the
+** input is too long for zlib's 32-bit counters.
+*/
+int kumo_gzip (const void *data, size_t len, int level,
+               unsigned char *out, size_t *outlen);
 
 /* Overwrite secret material (not optimised away). */
 void kumo_cleanse (void *p, size_t len);

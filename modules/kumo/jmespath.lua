@@ -31,25 +31,21 @@
 
 local M = {}
 
--- The null and array markers are shared with kumo.json when it is present so
--- values flow between the two without conversion.
-local has_json, kjson = pcall(require, "kumo.json")
-if not has_json then kjson = nil end
-local cjson_ok, cjson = pcall(require, "cjson")
-
-local NULL = (kjson and kjson.null) or (cjson_ok and cjson.null) or setmetatable({}, { __name = "null" })
-local ARRAY_MT = (kjson and kjson.array and getmetatable(kjson.array({})))
-  or { __name = "kumo.json.array", __jsontype = "array" }
-local OBJECT_MT = kjson and kjson.object_mt
+-- The null and array markers are kumo.json's, so values flow between the
+-- two without conversion.
+local kjson = require "kumo.json"
+local NULL = kjson.null
+local ARRAY_MT = getmetatable(kjson.array({}))
+local OBJECT_MT = kjson.object_mt
 
 M.null = NULL
 M.array_mt = ARRAY_MT
 
 local type, pairs, ipairs, next, getmetatable, setmetatable =
   type, pairs, ipairs, next, getmetatable, setmetatable
-local mtype, floor, ceil, huge = math.type, math.floor, math.ceil, math.huge
-local sbyte, ssub, sfind, sformat, concat =
-  string.byte, string.sub, string.find, string.format, table.concat
+local mtype, floor, ceil = math.type, math.floor, math.ceil
+local ssub, sfind, sformat, concat =
+  string.sub, string.find, string.format, table.concat
 local tsort = table.sort
 
 ----------------------------------------------------------------------------
@@ -164,177 +160,22 @@ M.equal = deep_equal
 ----------------------------------------------------------------------------
 -- JSON text (literals, quoted identifiers, to_string)
 
-local function utf8_char(cp)
-  return utf8.char(cp)
-end
-
-local escapes = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f",
-                  n = "\n", r = "\r", t = "\t" }
-
--- A small strict JSON decoder; arrays come back marked, null as M.null.
-local function json_decode(s)
-  local pos = 1
-  local function fail(msg)
-    error({ json_error = sformat("%s at offset %d", msg, pos) }, 0)
-  end
-  local function ws()
-    pos = sfind(s, "[^ \t\r\n]", pos) or #s + 1
-  end
-  local value
-  local function str()
-    pos = pos + 1 -- opening quote
-    local buf = {}
-    while true do
-      local a, b = sfind(s, '^[^"\\%c]+', pos)
-      if a then buf[#buf + 1] = ssub(s, a, b); pos = b + 1 end
-      local c = ssub(s, pos, pos)
-      if c == '"' then pos = pos + 1; break
-      elseif c == "\\" then
-        local e = ssub(s, pos + 1, pos + 1)
-        if escapes[e] then buf[#buf + 1] = escapes[e]; pos = pos + 2
-        elseif e == "u" then
-          local hex = ssub(s, pos + 2, pos + 5)
-          if not hex:match("^%x%x%x%x$") then fail("bad \\u escape") end
-          local cp = tonumber(hex, 16)
-          pos = pos + 6
-          if cp >= 0xD800 and cp <= 0xDBFF then
-            local lo = ssub(s, pos, pos + 5):match("^\\u(%x%x%x%x)$")
-            local lcp = lo and tonumber(lo, 16)
-            if lcp and lcp >= 0xDC00 and lcp <= 0xDFFF then
-              cp = 0x10000 + (cp - 0xD800) * 0x400 + (lcp - 0xDC00)
-              pos = pos + 6
-            end
-          end
-          buf[#buf + 1] = utf8_char(cp)
-        else fail("bad escape") end
-      elseif c == "" then fail("unterminated string")
-      else fail("control character in string") end
-    end
-    return concat(buf)
-  end
-  function value()
-    ws()
-    local c = ssub(s, pos, pos)
-    if c == "{" then
-      pos = pos + 1
-      local obj = {}
-      ws()
-      if ssub(s, pos, pos) == "}" then pos = pos + 1; return obj end
-      while true do
-        ws()
-        if ssub(s, pos, pos) ~= '"' then fail("expected a key") end
-        local k = str()
-        ws()
-        if ssub(s, pos, pos) ~= ":" then fail("expected ':'") end
-        pos = pos + 1
-        obj[k] = value()
-        ws()
-        c = ssub(s, pos, pos)
-        pos = pos + 1
-        if c == "}" then return obj end
-        if c ~= "," then fail("expected ',' or '}'") end
-      end
-    elseif c == "[" then
-      pos = pos + 1
-      local arr = new_array()
-      ws()
-      if ssub(s, pos, pos) == "]" then pos = pos + 1; return arr end
-      while true do
-        arr[#arr + 1] = value()
-        ws()
-        c = ssub(s, pos, pos)
-        pos = pos + 1
-        if c == "]" then return arr end
-        if c ~= "," then fail("expected ',' or ']'") end
-      end
-    elseif c == '"' then
-      return str()
-    elseif c == "t" and ssub(s, pos, pos + 3) == "true" then pos = pos + 4; return true
-    elseif c == "f" and ssub(s, pos, pos + 4) == "false" then pos = pos + 5; return false
-    elseif c == "n" and ssub(s, pos, pos + 3) == "null" then pos = pos + 4; return NULL
-    else
-      local int = s:match("^-?%d+", pos)
-      if not int or int:match("^-?0%d") then fail("unexpected character") end
-      local num = int
-      local frac = s:match("^%.%d+", pos + #num)
-      if frac then num = num .. frac end
-      local exp = s:match("^[eE][-+]?%d+", pos + #num)
-      if exp then num = num .. exp end
-      pos = pos + #num
-      local n = math.tointeger(tonumber(num))
-      if num:find("[.eE]") or not n then n = tonumber(num) + 0.0 end
-      return n
-    end
-  end
-  local ok, v = pcall(function()
-    local r = value()
-    ws()
-    if pos <= #s then fail("trailing characters") end
-    return r
-  end)
-  if not ok then
-    if type(v) == "table" and v.json_error then return nil, v.json_error end
-    error(v, 0)
-  end
-  return v
-end
+-- JSON text is decoded by kumo.json (arrays marked, null as M.null).
+local json_decode = kjson.decode
 M._json_decode = json_decode
 
-local function fmt_number(n)
-  if mtype(n) == "integer" then return sformat("%d", n) end
-  if n ~= n or n == huge or n == -huge then return "null" end
-  if n == floor(n) and n > -1e16 and n < 1e16 then return sformat("%.1f", n) end
-  for p = 15, 17 do
-    local s = sformat("%." .. p .. "g", n)
-    if tonumber(s) == n then return s end
-  end
-  return sformat("%.17g", n)
-end
-
-local function json_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    local e = ({ ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
-                 ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f" })[c]
-    return e or sformat("\\u%04x", sbyte(c))
-  end) .. '"'
-end
-
-local function json_encode(v, buf)
-  v = norm(v)
-  local t = jtype(v)
-  if t == "null" then buf[#buf + 1] = "null"
-  elseif t == "boolean" then buf[#buf + 1] = tostring(v)
-  elseif t == "number" then buf[#buf + 1] = fmt_number(v)
-  elseif t == "string" then buf[#buf + 1] = json_string(v)
-  elseif t == "array" then
-    buf[#buf + 1] = "["
-    for i = 1, #v do
-      if i > 1 then buf[#buf + 1] = "," end
-      json_encode(v[i], buf)
-    end
-    buf[#buf + 1] = "]"
-  elseif t == "object" then
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    tsort(keys)
-    buf[#buf + 1] = "{"
-    for i, k in ipairs(keys) do
-      if i > 1 then buf[#buf + 1] = "," end
-      buf[#buf + 1] = json_string(k)
-      buf[#buf + 1] = ":"
-      json_encode(v[k], buf)
-    end
-    buf[#buf + 1] = "}"
-  else
-    buf[#buf + 1] = "null"
-  end
-  return buf
-end
+-- As JMESPath's reference (Python's json.dumps) writes values: 1.0 for an
+-- integral float, null for NaN and for what JSON cannot hold (exprefs).
+local TO_JSON = { nonfinite = "null", python_floats = true, lenient = true }
+local kjson_encode = kjson.encode
 
 --- Compact JSON text of a value (object keys sorted), as `to_string` gives it.
 -- @param v value
 -- @return string
-function M.to_json(v) return concat(json_encode(v, {})) end
+function M.to_json(v)
+  if jtype(v) == "expref" then return "null" end
+  return kjson_encode(v, TO_JSON)
+end
 
 ----------------------------------------------------------------------------
 -- Lexer

@@ -370,6 +370,28 @@ function json.decode(s)
   return v
 end
 
+--- Decodes a JSON text on the fast path: lua-cjson's result as it is.
+-- Safe only where a schema re-types the result (service models, protocol
+-- responses read through their shapes): every number is a float (one
+-- beyond 2^53 may have been rounded), arrays are unmarked (an empty one is
+-- `{}`), `null` is `json.null`. About 5x faster than `json.decode` on
+-- typical responses and 9x on ec2's 1.3 MB model.
+-- @tparam string s the JSON text
+-- @return[1] the value
+-- @treturn[2] nil
+-- @treturn[2] string message "json.decode: ..."
+-- @raise when `s` is not a string
+function json.decode_fast(s)
+  if type(s) ~= "string" then
+    error("bad argument #1 to 'decode_fast' (string expected, got " .. type(s) .. ")", 2)
+  end
+  local ok, v = pcall(cjson.decode, s)
+  if not ok then
+    return nil, "json.decode: " .. tostring(v)
+  end
+  return v
+end
+
 -- }======================================================================
 
 -- {======================================================================
@@ -393,6 +415,11 @@ local function encode_string(s)
   return '"' .. string.gsub(s, '[%c"\\]', string_escapes) .. '"'
 end
 
+--- A string as a JSON string literal (control characters escaped).
+-- @tparam string s
+-- @treturn string
+json.encode_string = encode_string
+
 local function where(path)
   local parts = { "$" }
   local first = 1
@@ -411,15 +438,29 @@ local function encode_error(path, msg)
   error("json.encode: " .. msg .. " at " .. where(path), 0)
 end
 
+-- The options of the current json.encode call (set at each entry, so an
+-- error part-way leaves nothing stale): see json.encode.
+local opt_nonfinite, opt_python_floats, opt_empty_array, opt_lenient = "error", false, false, false
+
+local NONFINITE_TEXT = { [true] = '"NaN"', [math.huge] = '"Infinity"', [-math.huge] = '"-Infinity"' }
+
 local function encode_number(v, path)
   if math_type(v) == "integer" then
     return string_format("%d", v)
   end
   if v ~= v or v == math.huge or v == -math.huge then
+    if opt_nonfinite == "null" then
+      return "null"
+    elseif opt_nonfinite == "string" then
+      return NONFINITE_TEXT[v ~= v or v]
+    end
     encode_error(path, "cannot encode " .. tostring(v) .. " (not a JSON number)")
   end
   local i = math_tointeger(v)  -- integral: its exact value, as an integer
   if i then
+    if opt_python_floats and v > -1e16 and v < 1e16 then
+      return string_format("%.1f", v)  -- Python's repr: 1.0
+    end
     return string_format("%d", i)
   end
   for digits = 14, 16 do
@@ -460,19 +501,27 @@ local function key_less(a, b)
   return a[1] < b[1]
 end
 
--- Objects are written with their keys sorted, so output is stable.
-local function encode_object(t, buf, path, depth)
+-- Objects are written with their keys sorted, so output is stable, or in
+-- the order a metatable's `__order` lists (a decoder that kept the text's).
+local function encode_object(t, buf, path, depth, order)
   local keys, n, all_strings = {}, 0, true
-  for k in next, t do
-    n = n + 1
-    keys[n] = k
-    if type(k) ~= "string" then
-      all_strings = false
+  if order then  -- as listed: the key strings, and the real keys for lookup
+    n, all_strings = #order, false
+    for i = 1, n do
+      keys[i] = { tostring(order[i]), order[i] }
+    end
+  else
+    for k in next, t do
+      n = n + 1
+      keys[n] = k
+      if type(k) ~= "string" then
+        all_strings = false
+      end
     end
   end
   if all_strings then
     table_sort(keys)
-  else  -- sort on the key strings, keep the real keys for lookup
+  elseif not order then  -- sort on the key strings, keep the real keys for lookup
     for i = 1, n do
       path[depth] = keys[i]
       keys[i] = { key_string(keys[i], path), keys[i] }
@@ -531,30 +580,51 @@ function encode_value(v, buf, path, depth)
     if depth >= MAX_DEPTH then
       encode_error(path, "nesting deeper than " .. MAX_DEPTH .. " (a cycle?)")
     end
-    if getmetatable(v) == array_mt then
+    local mt = getmetatable(v)
+    local kind = mt and (mt == array_mt and "array" or mt.__jsontype)
+    local order = mt and mt.__order
+    if kind == "array" then
       encode_array(v, rawlen(v), buf, path, depth + 1)
-    elseif next(v) == nil then
-      buf[#buf + 1] = "{}"
+    elseif next(v) == nil and not order then
+      buf[#buf + 1] = (opt_empty_array and kind ~= "object") and "[]" or "{}"
     else
-      local n = array_length(v, path)
+      local n = kind ~= "object" and not order and array_length(v, path)
       if n then
         encode_array(v, n, buf, path, depth + 1)
       else
-        encode_object(v, buf, path, depth + 1)
+        encode_object(v, buf, path, depth + 1, order)
       end
     end
+  elseif opt_lenient then
+    buf[#buf + 1] = "null"
   else
     encode_error(path, "cannot encode a " .. tv)
   end
 end
 
 --- Encodes a Lua value as JSON text.
--- Tables with keys 1..n are arrays, other tables objects (keys sorted);
--- an empty table is `{}` unless marked with `json.array`.
+-- Tables with keys 1..n are arrays, other tables objects (keys sorted, or
+-- in the order their metatable's `__order` lists); an empty table is `{}`
+-- unless marked with `json.array`. A metatable's `__jsontype` ("array" or
+-- "object") also says which a table is.
 -- @param v the value
+-- @tparam[opt] table opts how to write what JSON has no single answer for:
+--
+-- * `nonfinite`: NaN and infinities raise (`"error"`, the default), are
+--   `null` (`"null"`), or the strings AWS uses (`"string"`: `"NaN"`,
+--   `"Infinity"`, `"-Infinity"`);
+-- * `python_floats`: an integral float as Python writes it (`1.0`), not `1`;
+-- * `empty_array`: an unmarked empty table is `[]` (AWS documents);
+-- * `lenient`: functions, userdata and threads become `null`, no error.
 -- @treturn string the JSON text
 -- @raise "json.encode: <what> at $.path" for functions, NaN, cycles...
-function json.encode(v)
+function json.encode(v, opts)
+  if opts then
+    opt_nonfinite, opt_python_floats = opts.nonfinite or "error", opts.python_floats or false
+    opt_empty_array, opt_lenient = opts.empty_array or false, opts.lenient or false
+  else
+    opt_nonfinite, opt_python_floats, opt_empty_array, opt_lenient = "error", false, false, false
+  end
   local buf = {}
   encode_value(v, buf, {}, 0)
   return table_concat(buf)

@@ -21,28 +21,12 @@ local progress = {}
 
 local MODES = { auto = true, tty = true, lines = true, quiet = true, json = true }
 
-local function wall()
-  local ok, clock = pcall(require, "kumo.clock")
-  if ok and clock.now then return clock.now() end
-  return os.time()
-end
+local clock = require "kumo.clock"
+local json = require "kumo.json"
 
-local function mono()
-  local ok, clock = pcall(require, "kumo.clock")
-  if ok and clock.monotonic then return clock.monotonic() end
-  return os.time()
-end
-
-local function json_encode(v)
-  local ok, json = pcall(require, "kumo.json")
-  if not ok or not json.encode then json = require "cjson" end
-  return json.encode(v)
-end
-
-local function iso(t)
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", math.floor(t))
-  return string.format("%s.%03dZ", s, math.floor((t % 1) * 1000))
-end
+local wall, mono, json_encode = clock.now, clock.monotonic, json.encode
+-- Log times with milliseconds always, so lines line up.
+local iso = clock.iso8601_ms
 
 local function fmt_elapsed(s)
   if s < 60 then return string.format("%.1fs", s) end

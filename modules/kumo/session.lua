@@ -131,12 +131,7 @@ function session.new(opts)
   end
   local sched = require "kumo.sched"
   self.sleep = opts.sleep or function(s) return sched.sleep(s) end
-  if opts.clock then
-    self.clock = opts.clock
-  else
-    local ok, clock = pcall(require, "kumo.clock")
-    self.clock = ok and clock.monotonic or os.clock
-  end
+  self.clock = opts.clock or require("kumo.clock").monotonic
   return setmetatable(self, Session)
 end
 

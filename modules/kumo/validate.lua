@@ -20,12 +20,8 @@ local format, concat = string.format, table.concat
 local mtype, tointeger = math.type, math.tointeger
 local utf8len = utf8.len
 
-local null
-do
-  local ok, json = pcall(require, "kumo.json")
-  if ok and type(json) == "table" and json.null then null = json.null
-  else null = require("cjson").null end
-end
+local null = require("kumo.json").null
+local clock_parse = require("kumo.clock").parse
 
 --- Most problems reported in one error (the rest are counted).
 M.MAX_PROBLEMS = 10
@@ -306,8 +302,7 @@ function check_value(self, shape, v, n, ref)
   elseif t == "timestamp" then
     if tv == "number" then return end
     if tv == "string" then
-      local common = require "kumo.protocol.common"
-      if common.parse_time(v) then return end
+      if clock_parse(v) then return end
       return self:problem(value_text(v, shape) .. " is not a timestamp (use epoch seconds, or ISO 8601 "
         .. "like 2024-01-31T12:00:00Z)", n)
     end

@@ -202,10 +202,8 @@ local function load_model_waiters(client, service)
   if not f then model_cache[service] = false; return nil end
   local text = f:read("a")
   f:close()
-  local jok, json = pcall(require, "kumo.json")
-  if not jok then json = require "cjson" end
-  local dok, sm = pcall(json.decode, text)
-  local w = dok and type(sm) == "table" and type(sm.waiters) == "table" and sm.waiters or false
+  local sm = require("kumo.json").decode_fast(text)
+  local w = type(sm) == "table" and type(sm.waiters) == "table" and sm.waiters or false
   model_cache[service] = w
   return w or nil
 end

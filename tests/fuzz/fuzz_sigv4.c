@@ -10,7 +10,7 @@
 ** to sign ends with SHA-256(canonical request), signing is deterministic,
 ** and a failure leaves the result untouched.
 */
-/* fuzz-sources: src/sigv4.c */
+/* fuzz-sources: src/sigv4.c src/clock.c */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -45,6 +45,8 @@ static void test_format (void) {
   fmt(T + 0.25, KUMO_TIME_ISO8601, 1, "2015-08-30T12:36:00.250Z");
   fmt(T, KUMO_TIME_ISO8601, 1, "2015-08-30T12:36:00Z");
   fmt(T + 0.9996, KUMO_TIME_ISO8601, 1, "2015-08-30T12:36:01.000Z");
+  fmt(T, KUMO_TIME_ISO8601_MS, 0, "2015-08-30T12:36:00.000Z");
+  fmt(T + 0.25, KUMO_TIME_ISO8601_MS, 0, "2015-08-30T12:36:00.250Z");
   fmt(T, KUMO_TIME_AMZ_DATE, 0, "20150830T123600Z");
   fmt(T, KUMO_TIME_RFC822, 0, "Sun, 30 Aug 2015 12:36:00 GMT");
   fmt(0, KUMO_TIME_RFC822, 0, "Thu, 01 Jan 1970 00:00:00 GMT");
@@ -88,6 +90,9 @@ static void test_parse (void) {
   parses("2015-08-30T14:36:00+0200", T);
   parses("2015-08-30T10:36:00-02", T);
   parses("2015-08-30T12:36:00", T);
+  parses("2015-08-30T12:36:00UTC", T);  /* the AWS CLI's credential cache */
+  parses("2015-08-30T12:36:00.5utc", T + 0.5);
+  parses("2015-08-30T12:36:00GMT", T);
   parses("20150830T123600Z", T);
   parses("2015-08-30", T - 12 * 3600 - 36 * 60);
   parses("Sun, 30 Aug 2015 12:36:00 GMT", T);
@@ -117,6 +122,8 @@ static void test_reject (void) {
   rejects("2015-08-30T12:36:00+25:00", "offset out of range");
   rejects("2015-08-30T12:36:00+0", "malformed time zone offset");
   rejects("2015-08-30T12:36:00ZZ", "after the time zone");
+  rejects("2015-08-30T12:36:00UT", "expected 'Z', 'UTC' or a +hh:mm offset");
+  rejects("2015-08-30T12:36:00UTCX", "after the time zone");
   rejects("2015-08-30X12:36:00Z", "expected 'T'");
   rejects("Sun 30 Aug 2015 12:36:00 GMT", "','");
   rejects("Sun, 30 Agu 2015 12:36:00 GMT", "month name");

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of src/crypto.c: digests, HMAC, hex, base64, uuid. */
+/* Unit tests of src/crypto.c: digests, HMAC, hex, base64, uuid, gzip. */
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "kumo/crypto.h"
 #include "check.h"
@@ -91,9 +93,44 @@ static void test_uuid_random (void) {
 }
 
 
+/* gzip round trip through zlib's inflate (gzip framing: 15 + 16 bits). */
+static void test_gzip_crc32 (void) {
+  static char in[50000];
+  unsigned char *gz, *back;
+  size_t i, n = 0;
+  z_stream zs;
+  CHECK(kumo_crc32("123456789", 9) == 0xCBF43926UL);
+  CHECK(kumo_crc32(NULL, 0) == 0);
+  for (i = 0; i < sizeof(in); i++)
+    in[i] = (char)("kumo gzip "[i % 10] + (i / 1000 % 3));
+  gz = malloc(kumo_gzip_bound(sizeof(in)));
+  back = malloc(sizeof(in) + 1);
+  CHECK(gz != NULL && back != NULL);
+  if (gz == NULL || back == NULL)
+    return;
+  CHECK(kumo_gzip(in, sizeof(in), -1, gz, &n) == 0);
+  CHECK(n > 18 && n < sizeof(in) / 10);
+  CHECK(gz[0] == 0x1f && gz[1] == 0x8b && gz[2] == 8);
+  memset(&zs, 0, sizeof(zs));
+  CHECK(inflateInit2(&zs, 15 + 16) == Z_OK);
+  zs.next_in = gz;
+  zs.avail_in = (uInt)n;
+  zs.next_out = back;
+  zs.avail_out = sizeof(in) + 1;
+  CHECK(inflate(&zs, Z_FINISH) == Z_STREAM_END);
+  CHECK(zs.total_out == sizeof(in));
+  CHECK(memcmp(in, back, sizeof(in)) == 0);
+  inflateEnd(&zs);
+  CHECK(kumo_gzip(NULL, 0, 9, gz, &n) == 0 && n == 20);  /* empty member */
+  free(gz);
+  free(back);
+}
+
+
 int main (void) {
   test_digests();
   test_base64();
   test_uuid_random();
+  test_gzip_crc32();
   return check_report("crypto_test");
 }

@@ -2,7 +2,7 @@
 /*
 ** Unit tests of src/sigv4.c, stage by stage, plus whole signatures checked
 ** against an independent HMAC (OpenSSL's EVP HMAC, not sigv4.c's own).
-** Build: cc -Iinclude tests/src/sigv4_test.c src/sigv4.c -lcrypto
+** Build: cc -Iinclude tests/src/sigv4_test.c src/sigv4.c src/clock.c -lcrypto -lm
 ** Prints one line per failure and ends with "N passed, N failed".
 */
 #include <stdio.h>

@@ -9,8 +9,8 @@ if [ "${KUMO_VALGRIND:-0}" = 1 ]; then
   run=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99)
 fi
 mkdir -p "$OUT"
-flags="-std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libcurl libcrypto expat) ${EXTRA_CFLAGS:-}"
-libs="$(pkg-config --libs libcurl libcrypto expat) -lm ${EXTRA_LDFLAGS:-}"
+flags="-std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libcurl libcrypto expat zlib) ${EXTRA_CFLAGS:-}"
+libs="$(pkg-config --libs libcurl libcrypto expat zlib) -lm ${EXTRA_LDFLAGS:-}"
 pass=0
 fail=0
 # H1's units; other suites run their own tests/src files (sigv4: 22-).

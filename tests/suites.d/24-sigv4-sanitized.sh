@@ -7,7 +7,7 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 # shellcheck disable=SC2086
 ${CC:-cc} -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g $san \
   -Wall -Wextra -Werror -Iinclude $(pkg-config --cflags libcrypto) \
-  -o "$out/sigv4_test" tests/src/sigv4_test.c src/sigv4.c \
-  $(pkg-config --libs libcrypto) $san
+  -o "$out/sigv4_test" tests/src/sigv4_test.c src/sigv4.c src/clock.c \
+  $(pkg-config --libs libcrypto) -lm $san
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   exec "$out/sigv4_test"

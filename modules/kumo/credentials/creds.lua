@@ -7,6 +7,8 @@
 -- human-readable provider path, e.g. `profile "rds" → assume role`).
 -- It prints redacted: `tostring(creds)` never shows a key, secret or token.
 -- @module kumo.credentials.creds
+local clock = require "kumo.clock"
+
 local M = {}
 
 -- Each creds object is an empty proxy whose metatable holds the fields, so
@@ -82,59 +84,24 @@ function M.is(v)
   return mt and mt.__kumo_creds == true or false
 end
 
---- Wall-clock seconds (float when kumo.clock is there).
-function M.now()
-  local ok, clock = pcall(require, "kumo.clock")
-  if ok and type(clock) == "table" and clock.now then
-    M.now = clock.now
-    return clock.now()
-  end
-  return os.time()
-end
+--- Wall-clock seconds (a float, kumo.clock's).
+M.now = clock.now
 
--- Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), so
--- parsing never depends on the local time zone.
-local function days_from_civil(y, m, d)
-  y = m <= 2 and y - 1 or y
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
+local clock_parse, tointeger = clock.parse, math.tointeger
 
---- Parse an ISO 8601 / RFC 3339 time as AWS writes it: `2026-01-02T03:04:05Z`,
--- with fractions, `+00:00` offsets, or the AWS CLI cache's `...UTC` suffix;
--- also a plain epoch number.
--- @return epoch seconds, or nil
+--- Parse a time as AWS writes it, with kumo.clock: ISO 8601 / RFC 3339
+-- (`2026-01-02T03:04:05Z`, fractions, `+00:00` offsets, the AWS CLI
+-- cache's `...UTC` suffix), an RFC 822 date, or epoch seconds (a number,
+-- or its text).
+-- @return epoch seconds (an integer when whole), or nil
 function M.parse_time(s)
-  if type(s) == "number" then return s end
-  if type(s) ~= "string" then return nil end
-  if s:match("^%d+%.?%d*$") then return tonumber(s) end
-  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  local frac = 0
-  local f = rest:match("^%.(%d+)")
-  if f then
-    frac = tonumber("0." .. f)
-    rest = rest:sub(#f + 2)
-  end
-  local offset
-  if rest == "Z" or rest == "z" or rest == "UTC" or rest == "" or rest == "GMT" then
-    offset = 0
-  else
-    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
-    if not sign then return nil end
-    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
-  end
-  local days = days_from_civil(tonumber(y), tonumber(mo), tonumber(d))
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) + frac - offset
+  local ts = type(s)
+  if ts ~= "string" and ts ~= "number" then return nil end
+  local t = clock_parse(s)
+  return t and (tointeger(t) or t)
 end
 
---- `2026-01-02T03:04:05Z` for epoch seconds (UTC).
-function M.iso8601(t)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t))
-end
+--- `2026-01-02T03:04:05Z` for epoch seconds (UTC, fractions dropped).
+M.iso8601 = clock.iso8601
 
 return M

@@ -4,30 +4,23 @@
 -- @module kumo.credentials.fetch
 local M = {}
 
-local json_mod
---- The JSON module: kumo.json when present, else lua-cjson.
-function M.json()
-  if not json_mod then
-    local ok, j = pcall(require, "kumo.json")
-    if ok and type(j) == "table" and j.decode then json_mod = j else json_mod = require "cjson" end
-  end
-  return json_mod
-end
+local json = require "kumo.json"
+--- The JSON module (kumo.json).
+function M.json() return json end
 
 --- Decode JSON text into a table.
 -- @param text the JSON
 -- @param what what it is, for the error (e.g. "container credentials response")
 -- @return table; raises `what: not JSON` without echoing the text
 function M.decode(text, what)
-  local j = M.json()
-  local ok, v, err = pcall(j.decode, text)
-  if not ok or type(v) ~= "table" then
+  local v, err = json.decode(type(text) == "string" and text or "")
+  if type(v) ~= "table" then
     error(string.format("%s is not a JSON object (%s)", what,
-      tostring(err or (not ok and v) or type(v)):gsub("\n.*", "")), 0)
+      tostring(err or type(v)):gsub("\n.*", "")), 0)
   end
-  -- cjson's null is a light userdata: treat it as absent.
+  -- a null member is absent
   for k, x in pairs(v) do
-    if type(x) == "userdata" then v[k] = nil end
+    if x == json.null then v[k] = nil end
   end
   return v
 end

@@ -12,10 +12,10 @@
 -- `AssumedRoleUser`). Files are written atomically with mode 0600.
 -- @module kumo.credentials.file_cache
 local creds = require "kumo.credentials.creds"
+local crypto = require "kumo.crypto"
+local json = require "kumo.json"
 
 local M = {}
-
-local ARRAY = setmetatable({}, { __mode = "k" })  -- tables known to be JSON arrays
 
 ---------------------------------------------------------------------------
 -- Python's json.dumps(v, sort_keys=True), byte for byte.
@@ -56,7 +56,7 @@ local function py_string(s)
 end
 
 local function is_array(t)
-  if ARRAY[t] then return true end
+  if json.is_array(t) then return true end
   local n = #t
   if n == 0 then return false end
   local count = 0
@@ -69,7 +69,7 @@ function M.pydumps(v)
   local tv = type(v)
   if tv == "string" then return py_string(v)
   elseif tv == "boolean" then return v and "true" or "false"
-  elseif v == nil then return "null"
+  elseif v == nil or v == json.null then return "null"
   elseif tv == "number" then
     if math.type(v) == "integer" then return tostring(v) end
     if v == math.floor(v) and v > -2^53 and v < 2^53 then return string.format("%.1f", v) end
@@ -89,117 +89,12 @@ function M.pydumps(v)
   error("pydumps: cannot encode a " .. tv, 2)
 end
 
----------------------------------------------------------------------------
--- A small JSON decoder that remembers which tables were arrays (so a
--- Policy round-trips exactly as Python's json.loads + dumps would).
-
-local function decoder(s)
-  local pos = 1
-  local function ws() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
-  local function fail(msg) error(string.format("invalid JSON at byte %d: %s", pos, msg), 0) end
-  local value
-  local function str()
-    pos = pos + 1
-    local out = {}
-    while true do
-      local c = s:sub(pos, pos)
-      if c == "" then fail("unterminated string") end
-      if c == '"' then pos = pos + 1; break end
-      if c == "\\" then
-        local e = s:sub(pos + 1, pos + 1)
-        local map = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
-        if map[e] then out[#out + 1] = map[e]; pos = pos + 2
-        elseif e == "u" then
-          local cp = tonumber(s:sub(pos + 2, pos + 5), 16) or fail("bad \\u escape")
-          pos = pos + 6
-          if cp >= 0xD800 and cp <= 0xDBFF and s:sub(pos, pos + 1) == "\\u" then
-            local lo = tonumber(s:sub(pos + 2, pos + 5), 16)
-            if lo and lo >= 0xDC00 and lo <= 0xDFFF then
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
-              pos = pos + 6
-            end
-          end
-          out[#out + 1] = utf8.char(cp)
-        else fail("bad escape") end
-      else
-        local j = s:find('["\\]', pos) or #s + 1
-        out[#out + 1] = s:sub(pos, j - 1)
-        pos = j
-      end
-    end
-    return table.concat(out)
-  end
-  function value()
-    ws()
-    local c = s:sub(pos, pos)
-    if c == "{" then
-      pos = pos + 1
-      local t = {}
-      ws()
-      if s:sub(pos, pos) == "}" then pos = pos + 1; return t end
-      while true do
-        ws()
-        if s:sub(pos, pos) ~= '"' then fail("expected a key") end
-        local k = str()
-        ws()
-        if s:sub(pos, pos) ~= ":" then fail("expected ':'") end
-        pos = pos + 1
-        t[k] = value()
-        ws()
-        local d = s:sub(pos, pos)
-        pos = pos + 1
-        if d == "}" then return t end
-        if d ~= "," then fail("expected ',' or '}'") end
-      end
-    elseif c == "[" then
-      pos = pos + 1
-      local t = {}
-      ARRAY[t] = true
-      ws()
-      if s:sub(pos, pos) == "]" then pos = pos + 1; return t end
-      while true do
-        t[#t + 1] = value()
-        ws()
-        local d = s:sub(pos, pos)
-        pos = pos + 1
-        if d == "]" then return t end
-        if d ~= "," then fail("expected ',' or ']'") end
-      end
-    elseif c == '"' then return str()
-    elseif s:find("^true", pos) then pos = pos + 4; return true
-    elseif s:find("^false", pos) then pos = pos + 5; return false
-    elseif s:find("^null", pos) then pos = pos + 4; return nil
-    else
-      local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-      if not num or num == "" then fail("unexpected character") end
-      pos = pos + #num
-      return math.tointeger(tonumber(num)) or tonumber(num)
-    end
-  end
-  return function()
-    local v = value()
-    ws()
-    if pos <= #s then fail("trailing characters") end
-    return v
-  end
-end
-
---- Decode JSON, keeping arrays distinguishable (for `pydumps`).
+--- Decode JSON with kumo.json (arrays marked, so a Policy round-trips
+-- exactly as Python's json.loads + dumps would); raises on bad JSON.
 function M.decode(s)
-  return decoder(s)()
-end
-
----------------------------------------------------------------------------
-
-local function sha1_hex(s)
-  local ok, crypto = pcall(require, "kumo.crypto")
-  if ok and type(crypto) == "table" and crypto.sha1_hex then return crypto.sha1_hex(s) end
-  -- Before kumo.crypto has sha1_hex: ask the system's sha1sum.
-  local tmp = os.tmpname()
-  local f = assert(io.open(tmp, "wb")); f:write(s); f:close()
-  local p = assert(io.popen("sha1sum " .. tmp))
-  local out = p:read("a"); p:close(); os.remove(tmp)
-  return out:match("^(%x+)")
+  local v, err = json.decode(s)
+  if v == nil then error(err, 0) end
+  return v
 end
 
 --- The cache key for AssumeRole arguments.
@@ -210,7 +105,7 @@ function M.cache_key(args)
   local a = {}
   for k, v in pairs(args) do a[k] = v end
   if type(a.Policy) == "string" then a.Policy = M.decode(a.Policy) end
-  local key = sha1_hex(M.pydumps(a))
+  local key = crypto.sha1_hex(M.pydumps(a))
   return (key:gsub("[:/]", "_"))
 end
 
@@ -266,5 +161,4 @@ function FileCache:remove(key)
   os.remove(self:path(key))
 end
 
-M.ARRAY = ARRAY
 return M

@@ -20,9 +20,8 @@ local M = {}
 local Sso = {}
 Sso.__index = Sso
 
-local function sha1_hex(s)
-  return require("kumo.crypto").sha1_hex(s)
-end
+local sha1_hex = require("kumo.crypto").sha1_hex
+local json = require "kumo.json"
 
 local function login_hint(name)
   return string.format("run `aws sso login --profile %s`", name)
@@ -84,7 +83,6 @@ end
 
 --- Refresh an expired sso-session token with its refresh token.
 function Sso:refresh_token(tok)
-  local json = fetch.json()
   local body = json.encode{ grantType = "refresh_token", clientId = tok.clientId,
     clientSecret = tok.clientSecret, refreshToken = tok.refreshToken }
   local res, why = fetch.request({ method = "POST", url = self:oidc_url() .. "/token",

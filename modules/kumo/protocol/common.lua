@@ -7,21 +7,17 @@
 -- @module kumo.protocol.common
 local M = {}
 
-local char, format, gsub = string.char, string.format, string.gsub
-local concat = table.concat
-local huge, mtype, tointeger = math.huge, math.type, math.tointeger
+local format = string.format
+local huge, tointeger = math.huge, math.tointeger
 
 local shape = require "kumo.protocol.shape"
 local wire = require "kumo.protocol.wire"
 
--- Responses are decoded with lua-cjson directly (a private instance, fast);
--- the shapes then give integers back their type. kumo.json's exact decoder
--- is ~5x slower on typical responses.
-local cjson = require("cjson")
-local json = cjson.new()
-json.null = cjson.null
+-- Responses are decoded on kumo.json's fast path (lua-cjson as it is): the
+-- shapes then give integers back their type and empty lists their marker.
+local json = require "kumo.json"
 
---- The JSON module used for parsing (kumo.json when present, else cjson).
+--- The JSON module (kumo.json).
 M.json = json
 --- Sentinel for a JSON null kept in sparse lists and maps.
 M.null = json.null
@@ -30,18 +26,8 @@ M.null = json.null
 -- JSON text writing (shape-driven callers build the value; this writes it)
 ------------------------------------------------------------------------
 
-local jesc = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-               ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-for i = 0, 31 do
-  local c = char(i)
-  if not jesc[c] then jesc[c] = format("\\u%04x", i) end
-end
-jesc[char(127)] = "\\u007f"
-
---- A string as a JSON string literal.
-function M.json_string(s)
-  return '"' .. gsub(s, '[%c"\\]', jesc) .. '"'
-end
+--- A string as a JSON string literal (kumo.json's).
+M.json_string = json.encode_string
 
 --- A JSON number (special floats as the strings AWS uses).
 function M.json_number(v, is_float)
@@ -56,53 +42,23 @@ function M.json_number(v, is_float)
   return wire.float_text(v)
 end
 
---- Any plain Lua value (a `document` or a jsonvalue) as JSON text.
--- Tables that are lists (or marked by json.array) become arrays.
+-- Documents and jsonvalues as AWS writes them: special floats by name, an
+-- empty table as `[]` (unless marked an object), keys in `__order` order.
+local DOCUMENT = { nonfinite = "string", empty_array = true }
+
+--- Any plain Lua value (a `document` or a jsonvalue) as JSON text, by
+-- kumo.json; appended to the buffer `out` when given.
 function M.json_any(v, out)
-  local top = out == nil
-  out = out or {}
-  local tv = type(v)
-  if v == nil or v == M.null then
-    out[#out + 1] = "null"
-  elseif tv == "boolean" then
-    out[#out + 1] = v and "true" or "false"
-  elseif tv == "number" then
-    out[#out + 1] = M.json_number(v, mtype(v) == "float")
-  elseif tv == "string" then
-    out[#out + 1] = M.json_string(v)
-  elseif tv == "table" then
-    local mt = getmetatable(v)
-    local as_object = mt and mt.__order ~= nil
-    if not as_object and (v[1] ~= nil or (next(v) == nil and not (mt and mt.__jsontype == "object"))) then
-      out[#out + 1] = "["
-      for i = 1, #v do
-        if i > 1 then out[#out + 1] = "," end
-        M.json_any(v[i], out)
-      end
-      out[#out + 1] = "]"
-    else
-      out[#out + 1] = "{"
-      local first = true
-      for _, k in ipairs(shape.keys(v)) do
-        if not first then out[#out + 1] = "," end
-        first = false
-        out[#out + 1] = M.json_string(tostring(k))
-        out[#out + 1] = ":"
-        M.json_any(v[k], out)
-      end
-      out[#out + 1] = "}"
-    end
-  else
-    error("cannot encode a " .. tv .. " as JSON", 0)
-  end
-  if top then return concat(out) end
+  local text = json.encode(v, DOCUMENT)
+  if not out then return text end
+  out[#out + 1] = text
 end
 
 --- Decode JSON text; raises a clear error on bad input.
 function M.json_decode(s, what)
-  local ok, v = pcall(json.decode, s)
-  if not ok or v == nil then
-    error((what or "response") .. ": invalid JSON: " .. tostring(v), 0)
+  local v, err = json.decode_fast(s)
+  if v == nil then
+    error((what or "response") .. ": invalid JSON: " .. tostring(err), 0)
   end
   return v
 end

@@ -2,7 +2,7 @@
 -- frames (prelude and message CRC-32 checked), their typed headers, and
 -- the events of an `eventstream` shape (e.g. CloudWatch Logs StartLiveTail).
 -- @module kumo.protocol.eventstream
-local gzip = require "kumo.protocol.gzip"
+local crc32 = require("kumo.crypto").crc32
 local wire = require "kumo.protocol.wire"
 
 local M = {}
@@ -32,10 +32,10 @@ function M.messages(s)
   while pos <= n do
     if n - pos + 1 < 16 then error("eventstream: truncated frame", 0) end
     local total, hlen, pcrc = unpack(">I4I4I4", s, pos)
-    if gzip.crc32(sub(s, pos, pos + 7)) ~= pcrc then error("eventstream: prelude CRC mismatch", 0) end
+    if crc32(sub(s, pos, pos + 7)) ~= pcrc then error("eventstream: prelude CRC mismatch", 0) end
     if total < 16 or pos + total - 1 > n then error("eventstream: truncated frame", 0) end
     local mcrc = unpack(">I4", s, pos + total - 4)
-    if gzip.crc32(sub(s, pos, pos + total - 5)) ~= mcrc then error("eventstream: message CRC mismatch", 0) end
+    if crc32(sub(s, pos, pos + total - 5)) ~= mcrc then error("eventstream: message CRC mismatch", 0) end
     local headers = {}
     local hp, hend = pos + 12, pos + 12 + hlen
     while hp < hend do

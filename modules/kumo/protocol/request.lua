@@ -3,7 +3,6 @@
 -- default headers.
 -- @module kumo.protocol.request
 local crypto = require "kumo.crypto"
-local gzip = require "kumo.protocol.gzip"
 
 local M = {}
 
@@ -62,7 +61,7 @@ function M.compress(op, req, ctx)
   if not body or #body < ((ctx and ctx.min_compression_size) or 10240) then return req end
   for _, enc in ipairs(rc.encodings or {}) do
     if enc == "gzip" then
-      req.body = gzip.gzip(body)
+      req.body = crypto.gzip(body)
       local h = find_header(req.headers, "Content-Encoding")
       if h then
         h[2] = h[2] .. ", gzip"

@@ -3,12 +3,13 @@
 -- (epoch seconds ↔ ISO 8601 / RFC 822 / epoch text), and error codes as
 -- services decorate them. No model knowledge: the callers pick the format.
 -- @module kumo.protocol.wire
+local clock = require "kumo.clock"
 local crypto = require "kumo.crypto"
 
 local M = {}
 
 local char, format, gsub = string.char, string.format, string.gsub
-local floor, huge, mtype, tointeger = math.floor, math.huge, math.type, math.tointeger
+local huge, mtype, tointeger = math.huge, math.type, math.tointeger
 
 ------------------------------------------------------------------------
 -- Percent-encoding (RFC 3986 unreserved kept)
@@ -91,67 +92,22 @@ M.b64decode = crypto.base64_decode
 -- Timestamps (epoch seconds ↔ ISO 8601 / RFC 822 / epoch text)
 ------------------------------------------------------------------------
 
--- Days from 1970-01-01 to a civil date (proleptic Gregorian).
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
+local clock_parse = clock.parse
 
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
-                 Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
-
---- Parse a timestamp in any AWS format → epoch seconds (may be fractional).
--- @return number, or nil and a message
+--- Parse a timestamp in any AWS format → epoch seconds (an integer when
+-- whole, as the shapes' other integers), or nil and a message.
 function M.parse_time(s)
-  if type(s) == "number" then return s end
-  local n = tonumber(s)
-  if n then return n end
-  -- ISO 8601: 2015-01-25T08:00:00.123Z or with an offset
-  local y, mo, d, h, mi, sec, rest = s:match(
-    "^%s*(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d%.?%d*)(.-)%s*$")
-  if y then
-    local t = days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400
-      + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
-    if rest == "" or rest == "Z" or rest == "z" then return t end
-    local sign, oh, om = rest:match("^([%+%-])(%d%d):?(%d%d)$")
-    if not sign then return nil, "timestamp: bad zone in " .. s end
-    local off = tonumber(oh) * 3600 + tonumber(om) * 60
-    return sign == "+" and t - off or t + off
-  end
-  -- RFC 822 / HTTP-date: Sun, 30 Aug 2015 12:36:00 GMT
-  local dd, mon, yy, hh, mm, ss = s:match(
-    "^%s*%a*,?%s*(%d%d?)[%s%-](%a%a%a)[%s%-](%d%d%d?%d?)%s+(%d%d):(%d%d):(%d%d%.?%d*)")
-  if dd and MONTHS[mon] then
-    yy = tonumber(yy)
-    if yy < 100 then yy = yy + (yy < 70 and 2000 or 1900) end
-    return days_from_civil(yy, MONTHS[mon], tonumber(dd)) * 86400
-      + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
-  end
-  return nil, "timestamp: cannot parse " .. format("%q", s)
+  local t, err = clock_parse(s)
+  return t and (tointeger(t) or t), err
 end
 
 --- ISO 8601 in UTC: `2015-01-25T08:00:00Z`, with `.123Z` when fractional.
 function M.iso8601(t)
-  local whole = floor(t)
-  local frac = t - whole
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", whole)
-  if frac > 0 then
-    local ms = floor(frac * 1000 + 0.5)
-    if ms >= 1000 then ms = 999 end
-    if ms > 0 then return s .. format(".%03dZ", ms) end
-  end
-  return s .. "Z"
+  return clock.iso8601(t, true)
 end
 
 --- RFC 822 / HTTP-date: `Sun, 30 Aug 2015 12:36:00 GMT` (fractions dropped).
-function M.rfc822(t)
-  return os.date("!%a, %d %b %Y %H:%M:%S GMT", floor(t))
-end
+M.rfc822 = clock.rfc822
 
 --- Epoch seconds as text: an integer when whole, else up to milliseconds.
 function M.epoch_text(t)

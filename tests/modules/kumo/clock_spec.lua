@@ -95,3 +95,65 @@ describe("kumo.clock", function()
     assert.matches("years 0000%-9999", err)
   end)
 end)
+
+-- Every form kumo.clock.parse accepts, each read by botocore's
+-- parse_timestamp (python3, botocore 1.43) too: both must give the same
+-- epoch seconds. botocore keeps a zone-less time naive; AWS means UTC by it,
+-- as kumo does, so the comparison reads naive times as UTC.
+describe("kumo.clock.parse agrees with botocore's parse_timestamp", function()
+  local FORMS = {
+    -- ISO 8601 extended, with and without a fraction
+    "2015-08-30T12:36:00Z", "2015-08-30T12:36:00.123Z", "2015-08-30T12:36:00.123456Z",
+    "2015-08-30T12:36:00,5Z",
+    -- offsets: +hh:mm, -hhmm, -hh
+    "2015-08-30T14:36:00+02:00", "2015-08-30T07:06:00-0530", "2015-08-30T07:06:00-05",
+    "2015-08-30T12:36:00+00:00",
+    -- a space or lower-case separator and zone
+    "2015-08-30 12:36:00Z", "2015-08-30t12:36:00z",
+    -- no zone (UTC), a date alone (midnight UTC), the basic form
+    "2015-08-30T12:36:00", "2015-08-30", "20150830T123600Z",
+    -- the AWS CLI credential cache's suffix
+    "2030-01-02T03:04:05UTC", "2030-01-02T03:04:05GMT",
+    -- RFC 822 / RFC 1123 HTTP-dates
+    "Sun, 30 Aug 2015 12:36:00 GMT", "30 Aug 2015 12:36:00 GMT", "Sun, 30 Aug 2015 12:36:00 UTC",
+    "Sun, 30 Aug 2015 14:36:00 +0200", "Sun, 30 Aug 2015 12:36:00.5 GMT",
+    -- epoch seconds as text
+    "1440938160", "1440938160.25", "-86400", " 1440938160 ",
+  }
+
+  local function botocore(forms)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(table.concat(forms, "\n"), "\n")
+    f:close()
+    local p = assert(io.popen("python3 -c '"
+      .. "import sys\n"
+      .. "from botocore.utils import parse_timestamp\n"
+      .. "from dateutil.tz import tzutc\n"
+      .. "for line in open(sys.argv[1]):\n"
+      .. "    d = parse_timestamp(line.rstrip(\"\\n\"))\n"
+      .. "    d = d if d.tzinfo else d.replace(tzinfo=tzutc())\n"
+      .. "    print(repr(d.timestamp()))\n"
+      .. "' " .. path))
+    local out = {}
+    for line in p:lines() do out[#out + 1] = tonumber(line) end
+    p:close()
+    os.remove(path)
+    return out
+  end
+
+  it("on every accepted form", function()
+    local want = botocore(FORMS)
+    assert.equal(#FORMS, #want, "botocore read every form")
+    for i, s in ipairs(FORMS) do
+      local t, err = clock.parse(s)
+      assert.is_number(t, s .. ": " .. tostring(err))
+      assert.near(want[i], t, 1e-6, s)
+    end
+  end)
+
+  it("passes epoch numbers through as they are", function()
+    assert.equal(T, clock.parse(T))
+    assert.equal(T + 0.5, clock.parse(T + 0.5))
+  end)
+end)

@@ -82,4 +82,38 @@ describe("kumo.crypto", function()
     assert.has_error(function() crypto.random("x") end,
       "bad argument #1 to 'random' (number expected, got string)")
   end)
+
+  -- gzip (zlib): python's gzip module must read back what kumo writes.
+  local gunzip = require "tests.lib.gunzip"
+
+  it("gzip output is RFC 1952 that python's gzip module decompresses", function()
+    local bytes = {}
+    for i = 0, 255 do bytes[#bytes + 1] = string.char(i) end
+    local inputs = { "", "x", ('{"MetricName":"Latency","Value":1.5},'):rep(2000),
+      table.concat(bytes):rep(300), crypto.random(70000) }
+    for _, s in ipairs(inputs) do
+      local gz = crypto.gzip(s)
+      assert.equal("\31\139\8", gz:sub(1, 3))  -- gzip magic, deflate
+      assert.equal(s, gunzip(gz))
+      assert.equal(s, gunzip(crypto.gzip(s, 1)))
+    end
+    -- repetitive text shrinks a lot
+    assert.is_true(#crypto.gzip(inputs[3]) < #inputs[3] / 20)
+  end)
+
+  it("gzip refuses a compression level outside 1..9, naming it", function()
+    assert.has_error(function() crypto.gzip("x", 10) end,
+      "bad argument #2 to 'gzip' (compression level must be 1..9)")
+    assert.has_error(function() crypto.gzip({}) end,
+      "bad argument #1 to 'gzip' (string expected, got table)")
+  end)
+
+  it("crc32 is zlib's CRC-32 (IEEE), as python computes it", function()
+    assert.equal(0xCBF43926, crypto.crc32("123456789"))
+    assert.equal(0, crypto.crc32(""))
+    local p = assert(io.popen("python3 -c 'import zlib; print(zlib.crc32(b\"kumo event stream\"))'"))
+    local want = tonumber(p:read("l"))
+    p:close()
+    assert.equal(want, crypto.crc32("kumo event stream"))
+  end)
 end)

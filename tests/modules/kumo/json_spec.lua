@@ -168,4 +168,42 @@ describe("kumo.json", function()
     assert.equal("1e+300", cjson.encode(1e300))
     assert.equal("{}", cjson.encode({}))
   end)
+
+  it("decode_fast gives cjson's result as it is, for schema-typed callers", function()
+    local v = assert(json.decode_fast('{"n":1,"a":[],"o":{},"z":null,"l":[1,2]}'))
+    assert.equal("float", math.type(v.n))
+    assert.equal(json.null, v.z)
+    assert.is_false(json.is_array(v.a))  -- unmarked: the shape says it is a list
+    assert.same({ 1, 2 }, v.l)
+    local bad, err = json.decode_fast('{"a":')
+    assert.is_nil(bad)
+    assert.matches("^json.decode: ", err)
+    assert.has_error(function() json.decode_fast(nil) end,
+      "bad argument #1 to 'decode_fast' (string expected, got nil)")
+  end)
+
+  it("encodes with options: special floats, Python floats, empty arrays, leniency", function()
+    local nan, inf = 0 / 0, math.huge
+    assert.has_error(function() json.encode({ nan }) end)
+    assert.equal('["NaN","Infinity","-Infinity"]', json.encode({ nan, inf, -inf }, { nonfinite = "string" }))
+    assert.equal("[null,null]", json.encode({ nan, inf }, { nonfinite = "null" }))
+    assert.equal("[1.0,2.5,3]", json.encode({ 1.0, 2.5, 3 }, { python_floats = true }))
+    assert.equal("[1,2.5,3]", json.encode({ 1.0, 2.5, 3 }))
+    assert.equal('{"a":[],"b":{}}', json.encode({ a = {}, b = setmetatable({}, { __jsontype = "object" }) },
+      { empty_array = true }))
+    assert.equal('{"f":null}', json.encode({ f = print }, { lenient = true }))
+    assert.has_error(function() json.encode({ f = print }) end, "json.encode: cannot encode a function at $.f")
+    -- options last for one call only
+    assert.equal("{}", json.encode({}))
+  end)
+
+  it("writes keys in a metatable's __order when there is one", function()
+    local t = setmetatable({ b = 1, a = 2, c = json.array() }, { __order = { "c", "b", "a" } })
+    assert.equal('{"c":[],"b":1,"a":2}', json.encode(t))
+    assert.equal("{}", json.encode(setmetatable({}, { __order = {} }), { empty_array = true }))
+  end)
+
+  it("escapes strings as JSON literals", function()
+    assert.equal('"a\\"b\\n\\u0001\\u007f"', json.encode_string('a"b\n\1\127'))
+  end)
 end)
