@@ -14,7 +14,7 @@ package.path = here .. "/?.lua;" .. package.path
 
 local ojson = require "ojson"
 local common = require "kumo.protocol.common"
-local xml = require "kumo.protocol.xmlparse"
+local xml = require "kumo.xml"  -- the generic tree, to compare bodies
 
 local null = common.null
 local exceptions = dofile(here .. "/exceptions.lua")

@@ -3,7 +3,6 @@
 -- @module kumo.protocol.rest_xml
 local common = require "kumo.protocol.common"
 local rest = require "kumo.protocol.rest"
-local xml = require "kumo.protocol.xmlparse"
 local xmlbody = require "kumo.protocol.xmlbody"
 local query = require "kumo.protocol.query"
 
@@ -65,12 +64,13 @@ function M.serialize(service, op, params, ctx)
   return common.compress(op, req, ctx)
 end
 
-local function decode(res)
+-- The body read as a value of `shape` (nil for an empty body).
+local function read(shapes, shape, res)
   local body = res.body or ""
   if body:match("^%s*$") then return nil end
-  local root, err = xml.decode(body)
-  if not root then error("response: " .. err, 0) end
-  return root
+  local v, err = xmlbody.read(shapes, shape, body)
+  if v == nil then error("response: " .. err, 0) end
+  return v
 end
 
 --- Parse a successful response → output table (and `{request_id=}`).
@@ -89,21 +89,18 @@ function M.parse(service, op, res)
       if ps.eventstream then
         out[payload] = require("kumo.protocol.eventstream").events(shapes, ps, body,
           function(es, bytes)
-            local node, err = xml.decode(bytes)
-            if not node then error("event: " .. err, 0) end
-            return xmlbody.parse(shapes, es, node)
+            local v, err = xmlbody.read(shapes, es, bytes)
+            if v == nil then error("event: " .. err, 0) end
+            return v
           end)
       elseif ps.type == "blob" or ps.type == "string" then
         if body ~= "" then out[payload] = body end
       else
-        local root = decode(res)
-        if root then out[payload] = xmlbody.parse(shapes, ps, root, ref) end
+        local v = read(shapes, ps, res)
+        if v ~= nil then out[payload] = v end
       end
     else
-      local root = decode(res)
-      if root then
-        for k, v in pairs(xmlbody.parse(shapes, shape, root)) do out[k] = v end
-      end
+      for k, v in pairs(read(shapes, shape, res) or {}) do out[k] = v end
     end
   end
   return out, { request_id = h["x-amz-request-id"] or h["x-amzn-requestid"] }
