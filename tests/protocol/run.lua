@@ -16,7 +16,7 @@ local ojson = require "ojson"
 local common = require "kumo.protocol.common"
 local model = require "kumo.protocol.shape"
 local wire = require "kumo.protocol.wire"
-local xml = require "kumo.protocol.xmlparse"
+local xml = require "kumo.xml"  -- the generic tree, to compare bodies
 
 local null = common.null
 local exceptions = dofile(here .. "/exceptions.lua")

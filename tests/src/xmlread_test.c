@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
-** Unit tests of src/xmlread.c: kumo_xml_read in a bare Lua state, each
+** Unit tests of src/l_xmlread.c: kumo_xml_read in a bare Lua state, each
 ** case a document, a compiled shape and a Lua check of the result.
 ** Prints "N passed, N failed".
 */
 #include <stdio.h>
+#include <string.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -32,6 +33,13 @@ static const char prelude[] =
   "S.M = { 'M', 4, { 'key', 'value', V(5) }, false }\n"
   "S.Fm = { 'Fm', 4, { 'k', 'v', V(1) }, true }\n"
   "S.N = { 'N', 2, S, false }\n"
+  "S.KM = { 'KM', 4, { 'key', 'value', V(1), V(5) }, false }\n"
+  "S.At = { 'At', 2, { S = S.S }, false, { ['x:a'] = { 'A', 5, true, false } } }\n"
+  "CHECKS = {}\n"
+  "S.Un = { 'Un', 2, { S = S.S, I = S.I }, false, nil, function(n, tag, known)\n"
+  "  CHECKS[#CHECKS + 1] = { n, tag, known }\n"
+  "  if n ~= 1 then error('union: ' .. n, 0) end\n"
+  "  if not known then return { unknown = tag } end end }\n"
   "DESC = { false, 2, S, false }\n";
 
 static void check (lua_State *L, const char *name, const char *doc,
@@ -43,14 +51,14 @@ static void check (lua_State *L, const char *name, const char *doc,
   lua_getglobal(L, "DESC");
   if (wrapper) lua_pushstring(L, wrapper); else lua_pushnil(L);
   lua_getglobal(L, "AUX");
-  ok = lua_pcall(L, 4, 2, 0) == LUA_OK;
+  ok = lua_pcall(L, 4, 3, 0) == LUA_OK;
   if (ok) {
     if (luaL_loadstring(L, test) != LUA_OK) {
       ok = 0;
     }
     else {
-      lua_insert(L, -3);
-      ok = lua_pcall(L, 2, 1, 0) == LUA_OK && lua_toboolean(L, -1);
+      lua_insert(L, -4);
+      ok = lua_pcall(L, 3, 1, 0) == LUA_OK && lua_toboolean(L, -1);
     }
   }
   if (ok)
@@ -112,6 +120,37 @@ int main (void) {
   check(L, "metadata id first", "<X><RequestId>b</RequestId><ResponseMetadata>"
         "<RequestId>a</RequestId></ResponseMetadata></X>", NULL,
         "local o, rid = ... return rid == 'a'");
+  check(L, "attributes of a structure", "<R><At x:a='12' b='no'><S>s</S></At></R>", NULL,
+        "local o = ... return o.At.A == 12 and o.At.S == 's' and o.At.b == nil");
+  check(L, "map with integer keys, bad keys skipped",
+        "<R><KM><entry><key>1</key><value>a</value></entry><entry><key>x</key><value>b</value>"
+        "</entry><entry><key>2</key><value>c</value></entry></KM></R>", NULL,
+        "local o = ... local n = 0 for _ in pairs(o.KM) do n = n + 1 end"
+        " return n == 2 and o.KM[1] == 'a' and o.KM[2] == 'c'");
+  check(L, "union: one known member", "<R><Un><S>x</S><S>y</S></Un></R>", NULL,
+        "local o = ... local c = CHECKS[#CHECKS] return o.Un.S == 'y' and c[1] == 1"
+        " and c[2] == 'S' and c[3] == true");
+  check(L, "union: an unknown member replaces the value", "<R><Un><p:New>x</p:New></Un></R>", NULL,
+        "local o = ... local c = CHECKS[#CHECKS] return o.Un.unknown == 'New' and c[3] == false");
+  check(L, "root's local name", "<p:Root xmlns:p='u'/>", NULL,
+        "local o, rid, root = ... return root == 'Root' and rid == nil");
+  {
+    /* a union's check that raises: the error goes through, nothing leaks */
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, kumo_xml_read);
+    lua_pushliteral(L, "<R><Un><S>x</S><I>1</I></Un></R>");
+    lua_getglobal(L, "DESC");
+    lua_pushnil(L);
+    lua_getglobal(L, "AUX");
+    if (lua_pcall(L, 4, 2, 0) != LUA_OK
+        && strcmp(lua_tostring(L, -1), "union: 2") == 0)
+      passed++;
+    else {
+      failed++;
+      printf("FAIL union: several members raise\n");
+    }
+    lua_settop(L, top);
+  }
   check(L, "malformed", "<R><S></R>", NULL,
         "local o, e = ... return o == nil and e:match('^xml: line 1') ~= nil");
   check(L, "doctype refused", "<!DOCTYPE R><R/>", NULL,

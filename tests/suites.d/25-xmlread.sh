@@ -1,4 +1,5 @@
-# C unit tests of src/xmlread.c (kumo_xml_read in a bare Lua state);
+# C unit tests of src/l_xmlread.c (kumo_xml_read, the one XML response
+# reader, in a bare Lua state over src/xml.c and src/xmlscan.c);
 # KUMO_VALGRIND=1 runs them under valgrind.
 set -u
 CC=${CC:-cc}
@@ -11,7 +12,7 @@ fi
 # shellcheck disable=SC2046,SC2086
 if ! $CC -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g -Wall -Wextra -Werror -Iinclude \
     $(pkg-config --cflags lua5.4 expat) ${EXTRA_CFLAGS:-} -o "$OUT/xmlread_test" \
-    tests/src/xmlread_test.c src/xmlread.c src/xml.c src/xmlscan.c \
+    tests/src/xmlread_test.c src/l_xmlread.c src/xml.c src/xmlscan.c \
     $(pkg-config --libs lua5.4 expat) -lm ${EXTRA_LDFLAGS:-}; then
   echo "0 passed, 1 failed"; exit 1
 fi

@@ -3,7 +3,6 @@
 -- errors are XML. The ec2 protocol shares this module with other naming.
 -- @module kumo.protocol.query
 local common = require "kumo.protocol.common"
-local xml = require "kumo.protocol.xmlparse"
 local xmlbody = require "kumo.protocol.xmlbody"
 
 local M = {}
@@ -131,71 +130,45 @@ function M.serialize(service, op, params, ctx)
 end
 
 ------------------------------------------------------------------------
--- Responses
+-- Responses: read by kumo.protocol.xmlbody (the one XML reader)
 ------------------------------------------------------------------------
 
-local function decode(res)
-  local body = res.body or ""
-  if body == "" then return nil end
-  local root, err = xml.decode(body)
-  if not root then error("response: " .. err, 0) end
-  return root
-end
-
-local function request_id(res, root)
+local function header_id(res)
   local h = res.headers or {}
-  local id = h["x-amzn-requestid"] or h["x-amz-request-id"]
-  if id or not root then return id end
-  local meta = xml.child(root, "ResponseMetadata")
-  local node = (meta and xml.child(meta, "RequestId")) or xml.child(root, "RequestId")
-    or xml.child(root, "RequestID") or xml.child(root, "requestId")
-  return node and node.text
+  return h["x-amzn-requestid"] or h["x-amz-request-id"]
 end
 
 --- Parse a successful response → output table (and `{request_id=}`).
+-- The request id is the header's, else the body's (ResponseMetadata/RequestId,
+-- RequestId, RequestID or ec2's requestId under the root).
 function M.parse(service, op, res)
   local body = res.body
-  if op.output and body and body ~= "" then
-    local shape = service.shapes[op.output.shape]
-    local out, rid = xmlbody.read(service.shapes, shape, body,
-      op.output.resultWrapper or shape.resultWrapper)
-    if out then
-      local h = res.headers or {}
-      return out, { request_id = h["x-amzn-requestid"] or h["x-amz-request-id"] or rid }
-    end
-  end
-  local root = decode(res)
-  local out = {}
-  if op.output and root then
-    local shape = service.shapes[op.output.shape]
-    local node = root
-    local wrapper = op.output.resultWrapper or shape.resultWrapper
-    if wrapper then node = xml.child(root, wrapper) end
-    if node then out = xmlbody.parse(service.shapes, shape, node) end
-  end
-  return out, { request_id = request_id(res, root) }
+  if not body or body == "" then return {}, { request_id = header_id(res) } end
+  local shape = op.output and service.shapes[op.output.shape]
+  local out, rid = xmlbody.read(service.shapes, shape, body,
+    shape and (op.output.resultWrapper or shape.resultWrapper))
+  if not out then error("response: " .. rid, 0) end
+  return out, { request_id = header_id(res) or rid }
 end
 
 --- Parse an error response → `{code, message, request_id, fields}`.
 function M.parse_error(service, op, res)
-  local ok, root = pcall(decode, res)
-  if not ok then root = nil end
+  local body = res.body or ""
+  local e, rid, at_root
+  if body ~= "" then
+    e, rid, at_root = xmlbody.read_error(body)
+    if e == nil then rid = nil end  -- malformed: no code, no id from the body
+  end
   local err = { fields = {} }
-  local enode = root and (xml.child(root, "Error")
-    or (xml.child(root, "Errors") and xml.child(xml.child(root, "Errors"), "Error")))
-  if not enode and root and xml.local_name(root.name) == "Error" then enode = root end
-  if enode then
-    local c, m = xml.child(enode, "Code"), xml.child(enode, "Message")
-    err.code = c and c.text
-    err.message = m and m.text
-    err.type = xml.child(enode, "Type") and xml.child(enode, "Type").text
+  if e then
+    err.code, err.message, err.type = e.Code, e.Message, e.Type
   end
   local qe = res.headers and res.headers["x-amzn-query-error"]
   if qe then err.code = qe:match("^([^;]*)") end
   err.code = common.clean_code(err.code)
-  err.request_id = request_id(res, root)
+  err.request_id = header_id(res) or rid
   local shape = common.error_shape(service, op, err.code)
-  if shape and enode then err.fields = xmlbody.parse(service.shapes, shape, enode) end
+  if shape and e then err.fields = xmlbody.read_error_fields(service.shapes, shape, body, at_root) end
   return err
 end
 

@@ -3,7 +3,6 @@
 -- @module kumo.protocol.rest_xml
 local query = require "kumo.protocol.query"
 local rest = require "kumo.protocol.rest"
-local xml = require "kumo.protocol.xmlparse"
 local xmlbody = require "kumo.protocol.xmlbody"
 
 local codec = {
@@ -27,10 +26,10 @@ function codec.encode(shapes, shape, v, ref, name)
     { locationName = root, xmlNamespace = ref.xmlNamespace or shape.xmlNamespace }, root)
 end
 
-function codec.read(shapes, shape, bytes, what, ref)
-  local node, err = xml.decode(bytes)
-  if not node then error(what .. ": " .. err, 0) end
-  return xmlbody.parse(shapes, shape, node, ref)
+function codec.read(shapes, shape, bytes, what)
+  local v, err = xmlbody.read(shapes, shape, bytes)
+  if v == nil then error(what .. ": " .. err, 0) end
+  return v
 end
 
 -- The body's <Error> as the query protocol reads it; S3 HEAD errors carry

@@ -1,51 +1,25 @@
---- Shape-driven XML: parse an XML node into a Lua value (query, ec2 and
--- rest-xml responses and errors), and write a value as XML (rest-xml
--- requests).
+--- Shape-driven XML: read an XML response body into a Lua value by its
+-- output shape (query, ec2 and rest-xml outputs, their errors and rest-xml
+-- event payloads), all through the one compiled reader `kumo.xml.read`
+-- (src/l_xmlread.c), and write a value as XML (rest-xml requests).
 -- @module kumo.protocol.xmlbody
 local common = require "kumo.protocol.common"
-local xml = require "kumo.protocol.xmlparse"
+local native_read = require("kumo.xml").read
 
 local M = {}
 local concat = table.concat
-local tointeger = math.tointeger
-local escape, escape_attr = xml.escape, xml.escape_attr
+local gsub = string.gsub
 
 ------------------------------------------------------------------------
--- Parsing
+-- Reading: a shape is compiled once into the description kumo.xml.read
+-- takes (cached on the shape); the reader builds the output from the XML
+-- events with it, no node tree.
 ------------------------------------------------------------------------
-
--- The element name a structure member is read from (botocore's rules).
-local parse
-
-local function parse_scalar(shape, text, ref)
-  local t = shape.type
-  if t == "string" then return text end
-  if t == "integer" or t == "long" then
-    local v = tonumber(text)
-    return v and (tointeger(v) or v)
-  end
-  if t == "boolean" then return text == "true" end
-  if t == "float" or t == "double" then return common.float_value(text) end
-  if t == "timestamp" then
-    if text == "" then return nil end
-    return (common.parse_time(text))
-  end
-  if t == "blob" then return (common.b64decode(text)) end
-  return text
-end
-
-local find, sub = string.find, string.sub
-
--- The local part of an element name, without a namespace prefix.
-local function lname(name)
-  local c = find(name, ":", 1, true)
-  if c then return sub(name, c + 1) end
-  return name
-end
 
 -- Per structure, once: element name → how to read it. Smithy names a
 -- flattened list's elements after the member; botocore's older models after
 -- the list's member (`locationName` of the list member): both are mapped.
+-- Members bound to XML attributes are listed apart.
 local function reader(shapes, shape)
   local r = shape._xr
   if r then return r, shape._xattrs end
@@ -57,11 +31,11 @@ local function reader(shapes, shape)
     if not common.out_located(shapes, ref) then
       local ms = shapes[ref.shape]
       if ref.xmlAttribute then
-        attrs[#attrs + 1] = { name, ref.locationName or name, ms, ref }
+        attrs[#attrs + 1] = { name, ref.locationName or name, ms }
       else
         local t = ms.type
         local flat = (t == "list" or t == "map") and (ref.flattened or ms.flattened) or false
-        local e = { name = name, shape = ms, ref = ref, flat = flat }
+        local e = { name = name, shape = ms, flat = flat }
         local key = ref.locationName or name
         r[key] = e
         if flat and t == "list" and ms.member.locationName and r[ms.member.locationName] == nil then
@@ -78,215 +52,162 @@ end
 -- kumo.json (`[]`) and kumo.jmespath (`X[?...]` gives `[]`, not null).
 local ARRAY_MT = getmetatable(require("kumo.json").array())
 
-local function parse_list_items(shapes, shape, node)
-  local member = shape.member
-  local mshape = shapes[member.shape]
-  local out = setmetatable({}, ARRAY_MT)
-  local children = node.children
-  for i = 1, #children do out[i] = parse(shapes, mshape, children[i], member) end
-  return out
-end
-
-local function parse_entry(shapes, shape, entry, out)
-  local kname = shape.key.locationName or "key"
-  local vname = shape.value.locationName or "value"
-  local k, v
-  for _, c in ipairs(entry.children) do
-    local ln = lname(c.name)
-    if ln == kname then k = c elseif ln == vname then v = c end
-  end
-  if k then
-    out[parse_scalar(shapes[shape.key.shape], k.text, shape.key)] =
-      v and parse(shapes, shapes[shape.value.shape], v, shape.value)
-  end
-end
-
--- A union must have one member element set (repeated elements of a
--- flattened list count once, as botocore groups them by name); an element
--- the model does not know is reported by name (common.union_check).
-local function union_unknown(shapes, shape, r, node)
-  local children = node.children
-  local n, tag, seen = 0, nil, {}
-  for i = 1, #children do
-    local name = lname(children[i].name)
-    if not seen[name] then seen[name], n, tag = true, n + 1, name end
-  end
-  local known = n == 1 and (r[tag] or r[children[1].name]) and true or false
-  return common.union_check(shapes, shape, n, tag, known)
-end
-
-local function parse_structure(shapes, shape, node)
-  local out = {}
-  local r, attrs = reader(shapes, shape)
-  if shape.union then
-    local unknown = union_unknown(shapes, shape, r, node)
-    if unknown then return unknown end
-  end
-  if #attrs > 0 then
-    local na = node.attrs
-    for i = 1, #attrs do
-      local a = attrs[i]
-      local v = na and na[a[2]]
-      if v ~= nil then out[a[1]] = parse_scalar(a[3], v, a[4]) end
-    end
-  end
-  local children = node.children
-  for i = 1, #children do
-    local child = children[i]
-    local e = r[child.name] or r[lname(child.name)]
-    if e then
-      local ms = e.shape
-      local t = ms.type
-      if t == "string" then
-        out[e.name] = child.text
-      elseif t == "structure" then
-        out[e.name] = parse_structure(shapes, ms, child)
-      elseif t == "list" then
-        if e.flat then
-          local l = out[e.name]
-          if not l then l = setmetatable({}, ARRAY_MT) out[e.name] = l end
-          l[#l + 1] = parse(shapes, shapes[ms.member.shape], child, ms.member)
-        else
-          out[e.name] = parse_list_items(shapes, ms, child)
-        end
-      elseif t == "map" then
-        local m = out[e.name]
-        if not m then m = {} out[e.name] = m end
-        if e.flat then
-          parse_entry(shapes, ms, child, m)
-        else
-          for _, entry in ipairs(child.children) do parse_entry(shapes, ms, entry, m) end
-        end
-      else
-        out[e.name] = parse_scalar(ms, child.text, e.ref)
-      end
-    end
-  end
-  return out
-end
-
---- Parse one XML node as a value of `shape`.
--- @param shapes the service's shape table
--- @param shape the shape
--- @param node an XML node (kumo.xml format)
--- @param ref the member reference (optional)
-function parse(shapes, shape, node, ref)
-  local t = shape.type
-  if t == "structure" then return parse_structure(shapes, shape, node) end
-  if t == "list" then return parse_list_items(shapes, shape, node) end
-  if t == "map" then
-    local out = {}
-    for _, entry in ipairs(node.children) do parse_entry(shapes, shape, entry, out) end
-    return out
-  end
-  return parse_scalar(shape, node.text, ref)
-end
-
-M.parse = parse
-M.parse_scalar = parse_scalar
-
-------------------------------------------------------------------------
--- Fast reading: kumo.xml.read builds the output from the XML events by a
--- compiled shape (no node tree). Same values as `parse`; shapes it cannot
--- take (XML attributes, maps with non-string keys, unions) use `parse`.
-------------------------------------------------------------------------
-
-local native_read
-do
-  local ok, kx = pcall(require, "kumo.xml")
-  if ok and type(kx) == "table" then native_read = kx.read end
-end
-
--- Value kinds of src/xmlread.c.
+-- Value kinds of src/l_xmlread.c.
 local KIND = { string = 1, structure = 2, list = 3, map = 4, integer = 5, long = 5,
   boolean = 6, float = 7, double = 7, timestamp = 8, blob = 9 }
 
 local compile_value
 
--- A structure's wire name → compiled member, cached on the shape.
-local function compile_structure(shapes, shape, fresh)
+-- A structure's wire name → compiled member, its attributes (XML attribute
+-- name → compiled scalar, or nil) and its union check (or nil), cached on
+-- the shape; cached before its members are, so recursive shapes end.
+local function compile_structure(shapes, shape)
   local d = shape._xc
-  if d ~= nil then return d end
+  if d ~= nil then return d, shape._xca, shape._xcu end
   local r, attrs = reader(shapes, shape)
-  -- unions need parse: the reader skips unknown elements without a trace
-  if #attrs > 0 or shape.union then shape._xc = false return false end
   d = {}
-  shape._xc = d
-  fresh[#fresh + 1] = shape
+  local a, u
+  if #attrs > 0 then
+    a = {}
+    for _, at in ipairs(attrs) do a[at[2]] = { at[1], KIND[at[3].type] or 1, true, false } end
+  end
+  if shape.union then
+    -- a union must have one member element set; one the model does not
+    -- know is SDK_UNKNOWN_MEMBER (common.union_check, as botocore)
+    u = function(n, tag, known) return common.union_check(shapes, shape, n, tag, known) end
+  end
+  shape._xc, shape._xca, shape._xcu = d, a, u
   local done = {}
   for key, e in pairs(r) do
     local c = done[e]
     if not c then
-      c = compile_value(shapes, e.shape, e.name, e.flat and true or false, fresh)
-      if not c then return false end
+      c = compile_value(shapes, e.shape, e.name, e.flat and true or false)
       done[e] = c
     end
     d[key] = c
   end
-  return d
+  return d, a, u
 end
 
--- { member name, kind, sub, flattened } (see src/xmlread.c).
-function compile_value(shapes, shape, name, flat, fresh)
+-- { member name, kind, sub, flattened, attributes, union check } (see
+-- src/l_xmlread.c).
+function compile_value(shapes, shape, name, flat)
   local t = shape.type
-  local kind = KIND[t] or 1
-  local inner
   if t == "structure" then
-    inner = compile_structure(shapes, shape, fresh)
+    local d, a, u = compile_structure(shapes, shape)
+    return { name, 2, d, flat, a, u }
   elseif t == "list" then
-    inner = compile_value(shapes, shapes[shape.member.shape], false, false, fresh)
+    return { name, 3, compile_value(shapes, shapes[shape.member.shape], false, false), flat }
   elseif t == "map" then
-    if shapes[shape.key.shape].type ~= "string" then return false end
-    local v = compile_value(shapes, shapes[shape.value.shape], false, false, fresh)
-    inner = v and { shape.key.locationName or "key", shape.value.locationName or "value", v }
-  else
-    inner = true
+    local kshape = shapes[shape.key.shape]
+    local key = kshape.type ~= "string" and compile_value(shapes, kshape, false, false) or nil
+    return { name, 4, { shape.key.locationName or "key", shape.value.locationName or "value",
+      compile_value(shapes, shapes[shape.value.shape], false, false), key }, flat }
   end
-  if not inner then return false end
-  return { name, kind, inner, flat }
+  return { name, KIND[t] or 1, true, flat }
 end
 
 local READ_AUX = { ARRAY_MT, common.float_value, common.parse_time, common.b64decode }
 
---- The compiled form of an output structure, or false when kumo.xml.read
--- cannot read it (cached per shape).
+--- The compiled form of a shape as a whole document (cached per shape).
 -- @param shapes shape table
--- @param shape a structure shape
+-- @param shape the shape (a structure, for outputs)
 function M.compile(shapes, shape)
   local c = shape._xtop
-  if c ~= nil then return c end
-  local fresh = {}
-  local d = compile_structure(shapes, shape, fresh)
-  if not d then
-    -- a failed compile may leave half-built structures behind: drop them
-    for _, s in ipairs(fresh) do s._xc = false end
-    c = false
-  else
-    c = { false, 2, d, false }
+  if c == nil then
+    c = compile_value(shapes, shape, false, false)
+    shape._xtop = c
   end
-  shape._xtop = c
   return c
 end
 
---- Read an XML response body straight into the output of `shape`.
+local NOTHING = { false, 2, {}, false }
+
+--- Read an XML body as a value of `shape`.
 -- @param shapes shape table
--- @param shape output structure shape
+-- @param shape the shape of the document's root element (or of the
+-- wrapper's, with `wrapper`); nil checks the XML and reads the request id only
 -- @param body XML text (not empty)
 -- @param wrapper the root's child holding the output (query), or nil
--- @return output and request id (or nil); false when the shape or body
--- needs `parse` (uncompilable shape, malformed XML: `parse` says why)
+-- @return the value ({} when the wrapper is absent), the request id in the
+-- body (or nil) and the root element's local name; or nil and an
+-- "xml: line L, column C: ..." message for malformed XML
+-- @raise a union with other than one member set
 function M.read(shapes, shape, body, wrapper)
-  if not native_read then return false end
-  local c = M.compile(shapes, shape)
-  if not c then return false end
-  local out, rid = native_read(body, c, wrapper, READ_AUX)
-  if not out then return false end
-  return out, rid
+  return native_read(body, shape and M.compile(shapes, shape) or NOTHING, wrapper, READ_AUX)
+end
+
+-- The error envelopes: `<ErrorResponse><Error>` (query), `<Response><Errors>
+-- <Error>` (ec2) or a root `<Error>` (S3). Error elements are read as a
+-- flattened list, so the first one counts, whichever envelope.
+local function envelope(edesc)
+  return { false, 2, { Error = edesc, Errors = { "Errors", 2, { Error = edesc }, false } }, false }
+end
+
+local function str(name) return { name, 1, true, false } end
+local ERROR_FIELDS = { Code = str("Code"), Message = str("Message"), Type = str("Type") }
+local BASE_ENV = envelope({ "Error", 3, { false, 2, ERROR_FIELDS, false }, true })
+local BASE_ROOT = { false, 2, ERROR_FIELDS, false }
+
+-- The first Error element's value in an envelope read, or nil.
+local function first_error(out)
+  local l = out.Error or (out.Errors and out.Errors.Error)
+  return l and l[1]
+end
+
+--- Read an XML error body: its Code, Message and Type.
+-- @param body XML text (not empty)
+-- @return `{Code=, Message=, Type=}` (false when the body has no error
+-- element), the request id in the body (or nil), and whether the error
+-- element is the root; or nil, "xml: ..." message
+function M.read_error(body)
+  local out, rid, root = native_read(body, BASE_ENV, nil, READ_AUX)
+  if not out then return nil, rid end
+  local e = first_error(out)
+  if e then return e, rid, false end
+  if root == "Error" then
+    out = native_read(body, BASE_ROOT, nil, READ_AUX)
+    return out, rid, true
+  end
+  return false, rid, false
+end
+
+--- Read the modeled fields of an error body (see `M.read_error`).
+-- @param shapes shape table
+-- @param shape the error's structure shape
+-- @param body XML text
+-- @param at_root the error element is the root (`M.read_error`'s third result)
+-- @return the fields ({} when there is no error element)
+function M.read_error_fields(shapes, shape, body, at_root)
+  if at_root then return (M.read(shapes, shape, body)) or {} end
+  local env = shape._xenv
+  if not env then
+    local c = M.compile(shapes, shape)
+    env = envelope({ "Error", 3, { false, 2, c[3], false, c[5], c[6] }, true })
+    shape._xenv = env
+  end
+  local out = native_read(body, env, nil, READ_AUX)
+  return out and first_error(out) or {}
 end
 
 ------------------------------------------------------------------------
 -- Writing (rest-xml bodies)
 ------------------------------------------------------------------------
+
+local TEXT_ESC = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ["\r"] = "&#xD;" }
+local ATTR_ESC = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;",
+                   ["\n"] = "&#xA;", ["\r"] = "&#xD;", ["\t"] = "&#x9;" }
+
+-- Text content: CR as a reference, since parsers turn a raw CR into LF.
+local function escape(s)
+  return (gsub(s, "[&<>\r]", TEXT_ESC))
+end
+
+-- A double-quoted attribute value: also the white space a parser would
+-- normalise to spaces.
+local function escape_attr(s)
+  return (gsub(s, '[&<>"\n\r\t]', ATTR_ESC))
+end
 
 local write
 

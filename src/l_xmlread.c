@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
-** kumo xml reader: builds a response's output table straight from the XML
-** events, driven by a compiled output shape (kumo.protocol.xmlbody makes
-** it), so no node tree is built. Unknown elements are skipped whole. The
-** values are the ones the shape walk over kumo.xml.decode's tree gives:
-** a member read twice keeps the last, flattened lists append, list items
-** are stored by position, maps keep the last key and value of an entry.
+** kumo.xml.read: the one reader of XML responses (query, ec2 and rest-xml
+** outputs, their errors and rest-xml event payloads). It builds the output
+** table straight from the events of xml.c (the pure C parser), driven by a
+** compiled output shape (kumo.protocol.xmlbody makes it), so no node tree
+** is built. Unknown elements are skipped whole; a member read twice keeps
+** the last, flattened lists append, list items are stored by position,
+** maps keep the last key and value of an entry (botocore's rules).
 **
-** A compiled value is a Lua table { name, kind, sub, flat }:
+** A compiled value is a Lua table { name, kind, sub, flat, attrs, check }:
 **   kind 1 string, 2 structure (sub: wire name -> value), 3 list (sub: the
-**   item's value), 4 map (sub: { key name, value name, value's value }),
-**   5 integer/long, 6 boolean, 7 float/double, 8 timestamp, 9 blob.
+**   item's value), 4 map (sub: { key name, value name, value's value,
+**   key's value|nil (a string when nil) }), 5 integer/long, 6 boolean,
+**   7 float/double, 8 timestamp, 9 blob.
+**   A structure may have 'attrs' (XML attribute name -> scalar value) and,
+**   for a union, 'check': a function(n, tag, known) called when it closes
+**   with the number of distinct member elements, the first one's local
+**   name and whether the shape knows it; a non-nil result replaces the
+**   structure's value (an unknown member), an error refuses the document.
 ** On first use it is translated into a C program (nodes, structures with
 ** their members sorted by wire name, maps), kept in a weak table beside
 ** it, so that reading an element costs no Lua table look-up and no
@@ -51,6 +58,8 @@ struct node {      /* a compiled value */
   int flat;
   int key;         /* keys[key] is the member name; 0 for none */
   int sub;         /* struct: structs[]; list: item node; map: maps[] */
+  int attrs;       /* struct: structs[] of its XML attributes, or -1 */
+  int check;       /* union struct: keys[check] is its check; 0 for none */
 };
 
 struct member {    /* a structure's wire name and the value read there */
@@ -66,6 +75,7 @@ struct strct {     /* members[first .. first + n), sorted by wire name */
 struct map {
   size_t key, keylen, value, valuelen;  /* wire names in the pool */
   int node;        /* the value's node */
+  int keynode;     /* the key's node, or -1 for a string */
 };
 
 struct program {
@@ -228,6 +238,29 @@ static int key_index (lua_State *L, struct compile *c, int idx) {
 }
 
 
+/* A structure's attributes (desc[5]) and union check (desc[6]), for node v. */
+static void compile_extras (lua_State *L, struct compile *c, int desc, int v) {
+  int t;
+  lua_rawgeti(L, desc, 5);
+  if (lua_istable(L, -1)) {
+    int s = compile_struct(L, c, lua_gettop(L));
+    c->g->nodes[v].attrs = s;
+  }
+  else if (!lua_isnil(L, -1))
+    luaL_error(L, "xml.read: compiled shape: attributes are not a table");
+  t = lua_rawgeti(L, desc, 6);
+  if (t == LUA_TFUNCTION) {
+    int k = ++c->g->nkeys;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, c->keys, k);
+    c->g->nodes[v].check = k;
+  }
+  else if (t != LUA_TNIL)
+    luaL_error(L, "xml.read: compiled shape: a union check is not a function");
+  lua_pop(L, 2);
+}
+
+
 static int compile_value (lua_State *L, struct compile *c, int desc) {
   struct program *g = c->g;
   int v, kind, sub, top = lua_gettop(L);
@@ -245,13 +278,17 @@ static int compile_value (lua_State *L, struct compile *c, int desc) {
   lua_rawgeti(L, desc, 4);
   g->nodes[v].flat = lua_toboolean(L, -1);
   g->nodes[v].sub = 0;
+  g->nodes[v].attrs = -1;
+  g->nodes[v].check = 0;
   lua_rawgeti(L, desc, 3);
   sub = lua_gettop(L);
   if (kind == K_STRUCT || kind == K_LIST || kind == K_MAP) {
     if (!lua_istable(L, sub))
       luaL_error(L, "xml.read: compiled shape: a container without its sub");
-    if (kind == K_STRUCT)
+    if (kind == K_STRUCT) {
+      compile_extras(L, c, desc, v);
       sub = compile_struct(L, c, sub);
+    }
     else if (kind == K_LIST)
       sub = compile_value(L, c, sub);
     else {
@@ -265,6 +302,9 @@ static int compile_value (lua_State *L, struct compile *c, int desc) {
       if (!lua_istable(L, -1))
         luaL_error(L, "xml.read: compiled shape: a map without its value");
       m.node = compile_value(L, c, lua_gettop(L));
+      m.keynode = -1;
+      if (lua_rawgeti(L, sub, 4) == LUA_TTABLE)
+        m.keynode = compile_value(L, c, lua_gettop(L));
       grow(L, (void **)&g->maps, g->nmaps, &g->capmaps, sizeof(struct map));
       i = g->nmaps++;
       g->maps[i] = m;
@@ -348,16 +388,19 @@ static const struct member *find_member (const struct program *g, int s,
 
 /*
 ** Frames own stack slots from 'base': structures, lists and maps one
-** (the table being filled), entries three (target map, key, value),
-** scalars, keys and the wrapper none.
+** (the table being filled; a union two: also the set of its member
+** element names, and [1] the first), entries three (target map, key,
+** value), scalars, keys and the wrapper none.
 */
 struct frame {
   int type;
-  const struct node *node;   /* what it reads; F_ENTRY: the map's node */
+  const struct node *node;   /* what it reads; F_ENTRY: the map's node;
+                                F_KEY: the key's node or NULL */
   const struct node *child;  /* F_STRUCT: the open member's value */
   int base;
-  int child_key;             /* F_ENTRY: the open child is the key */
-  lua_Integer n;             /* F_LIST: items so far */
+  int child_key;             /* F_ENTRY: the open child is the key;
+                                union F_STRUCT: its first child is known */
+  lua_Integer n;             /* F_LIST: items so far; union: names */
 };
 
 struct reader {
@@ -374,6 +417,7 @@ struct reader {
   int meta;          /* state of the first ResponseMetadata: 0 none, 1 open, 2 done */
   int capture[KUMO_XML_MAX_DEPTH + 1];  /* request id slot per depth, or -1 */
   int rid_base;      /* stack index of the RID_SLOTS request id slots */
+  int root;          /* stack slot of the root element's local name */
 };
 
 struct box {
@@ -401,17 +445,45 @@ static struct frame *push_frame (struct reader *r, int type,
 }
 
 
+static void push_scalar (lua_State *L, int kind, const char *s, size_t len);
+
+
+/* The members of the new structure (on top) read from its element's
+** XML attributes. */
+static void read_attrs (struct reader *r, const struct node *v,
+                        const char **attrs) {
+  lua_State *L = r->L;
+  const struct program *g = r->g;
+  int i;
+  for (i = 0; attrs[i] != NULL; i += 2) {
+    const struct member *m = find_member(g, v->attrs, attrs[i],
+                                         strlen(attrs[i]));
+    if (m != NULL) {
+      const struct node *a = &g->nodes[m->node];
+      lua_rawgeti(L, A_KEYS, a->key);
+      push_scalar(L, a->kind, attrs[i + 1], strlen(attrs[i + 1]));
+      lua_rawset(L, -3);
+    }
+  }
+}
+
+
 /*
-** Opens a frame reading the value of node v. A map read again fills the
-** table on the top of the stack when 'existing' (it becomes the frame's).
+** Opens a frame reading the value of node v, from an element with XML
+** attributes 'attrs'. A map read again fills the table on the top of the
+** stack when 'existing' (it becomes the frame's).
 */
 static void open_value (struct reader *r, const struct node *v,
-                        int existing) {
+                        int existing, const char **attrs) {
   lua_State *L = r->L;
   switch (v->kind) {
     case K_STRUCT:
       push_frame(r, F_STRUCT, v);
       lua_createtable(L, 0, 4);
+      if (v->attrs >= 0)
+        read_attrs(r, v, attrs);
+      if (v->check)
+        lua_newtable(L);  /* the union's member element names */
       break;
     case K_LIST:
       push_frame(r, F_LIST, v);
@@ -468,7 +540,8 @@ static void member_container (struct reader *r, struct frame *p,
 }
 
 
-static int open_member (struct reader *r, struct frame *p, const char *name) {
+static int open_member (struct reader *r, struct frame *p, const char *name,
+                        const char **attrs) {
   const struct program *g = r->g;
   const struct member *m;
   const struct node *v;
@@ -485,18 +558,61 @@ static int open_member (struct reader *r, struct frame *p, const char *name) {
   if (v->flat && v->kind == K_LIST) {
     member_container(r, p, v);
     lua_pop(r->L, 1);
-    open_value(r, &g->nodes[v->sub], 0);
+    open_value(r, &g->nodes[v->sub], 0, attrs);
   }
   else if (v->kind == K_MAP) {
     member_container(r, p, v);
     if (v->flat)
       open_entry(r, v);
     else
-      open_value(r, v, 1);
+      open_value(r, v, 1, attrs);
   }
   else
-    open_value(r, v, 0);
+    open_value(r, v, 0, attrs);
   return 1;
+}
+
+
+/*
+** A child element of the union frame p: counted once per local name (as
+** botocore groups repeated elements of a flattened list); the first one
+** is recorded with whether it is a member. The frame's table slot is
+** below the open member's slots, so it is found by index.
+*/
+static void union_member (struct reader *r, struct frame *p, const char *name,
+                          int known) {
+  lua_State *L = r->L;
+  int names = p->base + 1;
+  lua_pushstring(L, lname(name));
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, names) != LUA_TNIL) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 1);
+  if (p->n++ == 0) {
+    p->child_key = known;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, names, 1);
+  }
+  lua_pushboolean(L, 1);
+  lua_rawset(L, names);
+}
+
+
+/* Closes the union frame f (its two slots on the stack): its check may
+** replace the structure (slot base) or raise. */
+static void union_close (struct reader *r, struct frame *f) {
+  lua_State *L = r->L;
+  lua_rawgeti(L, A_KEYS, f->node->check);
+  lua_pushinteger(L, f->n);
+  lua_rawgeti(L, f->base + 1, 1);
+  lua_pushboolean(L, f->child_key);
+  lua_call(L, 3, 1);
+  if (!lua_isnil(L, -1))
+    lua_replace(L, f->base);
+  else
+    lua_pop(L, 1);
 }
 
 
@@ -511,7 +627,6 @@ static int on_start (void *ud, const char *name, const char **attrs) {
   const struct program *g = r->g;
   struct frame *p;
   int d = r->depth++;
-  (void)attrs;
   r->capture[d] = -1;
   if (d == 1) {  /* a child of the root: maybe the request id */
     const char *ln = lname(name);
@@ -527,21 +642,27 @@ static int on_start (void *ud, const char *name, const char **attrs) {
     return 0;
   }
   if (r->nframes == 0) {  /* the root */
+    lua_pushstring(r->L, lname(name));
+    lua_replace(r->L, r->root);
     if (r->wrapper != NULL)
       push_frame(r, F_WRAP, NULL);
     else
-      open_value(r, &g->nodes[g->root], 0);
+      open_value(r, &g->nodes[g->root], 0, attrs);
     return 0;
   }
   p = &r->frames[r->nframes - 1];
   switch (p->type) {
-    case F_STRUCT:
-      if (!open_member(r, p, name))
+    case F_STRUCT: {
+      int known = open_member(r, p, name, attrs);
+      if (p->node->check)
+        union_member(r, p, name, known);
+      if (!known)
         r->skip = 1;
       return 0;
+    }
     case F_LIST:
       p->n++;
-      open_value(r, &g->nodes[p->node->sub], 0);
+      open_value(r, &g->nodes[p->node->sub], 0, attrs);
       return 0;
     case F_MAP:
       lua_pushvalue(r->L, p->base);
@@ -552,11 +673,11 @@ static int on_start (void *ud, const char *name, const char **attrs) {
       const struct map *m = &g->maps[p->node->sub];
       if (name_is(ln, g, m->key, m->keylen)) {
         p->child_key = 1;
-        push_frame(r, F_KEY, NULL);
+        push_frame(r, F_KEY, m->keynode >= 0 ? &g->nodes[m->keynode] : NULL);
       }
       else if (name_is(ln, g, m->value, m->valuelen)) {
         p->child_key = 0;
-        open_value(r, &g->nodes[m->node], 0);
+        open_value(r, &g->nodes[m->node], 0, attrs);
       }
       else
         r->skip = 1;
@@ -565,7 +686,7 @@ static int on_start (void *ud, const char *name, const char **attrs) {
     case F_WRAP:
       if (!r->found && strcmp(lname(name), r->wrapper) == 0) {
         r->found = 1;
-        open_value(r, &g->nodes[g->root], 0);
+        open_value(r, &g->nodes[g->root], 0, attrs);
       }
       else
         r->skip = 1;
@@ -701,10 +822,15 @@ static int on_end (void *ud, const char *name, const char *text,
       push_scalar(L, f->node->kind, text, len);
       break;
     case F_KEY:
-      lua_pushlstring(L, text, len);
+      if (f->node != NULL)
+        push_scalar(L, f->node->kind, text, len);
+      else
+        lua_pushlstring(L, text, len);
       break;
     case F_ENTRY:
-      if (!lua_isnil(L, f->base + 1)) {
+      /* a key that does not read as its kind (nil, NaN) makes no entry */
+      if (!lua_isnil(L, f->base + 1)
+          && lua_rawequal(L, f->base + 1, f->base + 1)) {
         lua_pushvalue(L, f->base + 1);
         lua_pushvalue(L, f->base + 2);
         lua_rawset(L, f->base);
@@ -714,6 +840,11 @@ static int on_end (void *ud, const char *name, const char *text,
       break;
     case F_WRAP:
       return 0;
+    case F_STRUCT:
+      if (f->node->check)
+        union_close(r, f);
+      lua_settop(L, f->base);
+      break;
     default:
       lua_settop(L, f->base);
       break;
@@ -768,10 +899,11 @@ int kumo_xml_read (lua_State *L) {
   r->found = 0;
   r->have = 0;
   r->meta = 0;
-  for (i = 0; i <= RID_SLOTS; i++)
+  for (i = 0; i <= RID_SLOTS + 1; i++)
     lua_pushnil(L);
-  r->rid_base = lua_gettop(L) - RID_SLOTS;
+  r->rid_base = lua_gettop(L) - RID_SLOTS - 1;
   r->result = r->rid_base + RID_SLOTS;
+  r->root = r->result + 1;
   h.start = on_start;
   h.end = on_end;
   h.ud = r;
@@ -790,12 +922,14 @@ int kumo_xml_read (lua_State *L) {
     lua_pushvalue(L, r->result);
   else
     lua_newtable(L);
+  lua_pushnil(L);
   for (i = 0; i < RID_SLOTS; i++) {
     if (!lua_isnil(L, r->rid_base + i)) {
       lua_pushvalue(L, r->rid_base + i);
-      return 2;
+      lua_replace(L, -2);
+      break;
     }
   }
-  lua_pushnil(L);
-  return 2;
+  lua_pushvalue(L, r->root);
+  return 3;
 }
