@@ -1,7 +1,6 @@
 -- The protocol modules against the shipped models: what goes on the wire,
 -- what comes back, and the shared helpers.
 local model = require "kumo.model"
-local common = require "kumo.protocol.common"
 local pshape = require "kumo.protocol.shape"
 local wire = require "kumo.protocol.wire"
 
