@@ -18,11 +18,11 @@
 **   with the number of distinct member elements, the first one's local
 **   name and whether the shape knows it; a non-nil result replaces the
 **   structure's value (an unknown member), an error refuses the document.
-** On first use it is translated into a C program (nodes, structures with
-** their members sorted by wire name, maps), kept in a weak table beside
-** it, so that reading an element costs no Lua table look-up and no
-** string interning; member names are pushed from an array of the
-** program's keys.
+** On first use it is translated into a C program (a kumo_xmlshape of
+** src/xmlshape.c: nodes, structures with their members sorted by wire
+** name, maps), kept in a weak table beside it, so that reading an element
+** costs no Lua table look-up and no string interning; member names are
+** pushed from an array of the program's Lua values.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +32,17 @@
 
 #include "kumo/xml.h"
 #include "kumo/xmlread.h"
+#include "kumo/xmlshape.h"
 
 #define READER_MT "kumo.xml.Reader"
 #define PROGRAM_MT "kumo.xml.Program"
 #define CACHE_KEY "kumo.xml.programs"
 
-enum { K_STRING = 1, K_STRUCT, K_LIST, K_MAP, K_INT, K_BOOL, K_FLOAT,
-       K_TIME, K_BLOB };
+enum { K_STRING = KUMO_XMLSHAPE_STRING, K_STRUCT = KUMO_XMLSHAPE_STRUCT,
+       K_LIST = KUMO_XMLSHAPE_LIST, K_MAP = KUMO_XMLSHAPE_MAP,
+       K_INT = KUMO_XMLSHAPE_INT, K_BOOL = KUMO_XMLSHAPE_BOOL,
+       K_FLOAT = KUMO_XMLSHAPE_FLOAT, K_TIME = KUMO_XMLSHAPE_TIME,
+       K_BLOB = KUMO_XMLSHAPE_BLOB };
 
 enum { F_STRUCT, F_LIST, F_MAP, F_ENTRY, F_SCALAR, F_KEY, F_WRAP };
 
@@ -50,108 +54,33 @@ enum { A_BODY = 1, A_DESC, A_WRAP, A_AUX, A_ARRAYMT, A_FLOAT, A_TIME,
 
 
 /* ------------------------------------------------------------------ */
-/* The program                                                         */
+/* The program: a kumo_xmlshape in a userdata whose uservalue holds    */
+/* the Lua values it refers to by index (member names, union checks).  */
 /* ------------------------------------------------------------------ */
 
-struct node {      /* a compiled value */
-  int kind;
-  int flat;
-  int key;         /* keys[key] is the member name; 0 for none */
-  int sub;         /* struct: structs[]; list: item node; map: maps[] */
-  int attrs;       /* struct: structs[] of its XML attributes, or -1 */
-  int check;       /* union struct: keys[check] is its check; 0 for none */
-};
-
-struct member {    /* a structure's wire name and the value read there */
-  size_t name;     /* offset in the pool */
-  size_t len;
-  int node;
-};
-
-struct strct {     /* members[first .. first + n), sorted by wire name */
-  int first, n;
-};
-
-struct map {
-  size_t key, keylen, value, valuelen;  /* wire names in the pool */
-  int node;        /* the value's node */
-  int keynode;     /* the key's node, or -1 for a string */
-};
-
 struct program {
-  struct node *nodes;
-  struct member *members;
-  struct strct *structs;
-  struct map *maps;
-  char *pool;
-  int nnodes, nmembers, nstructs, nmaps, nkeys;
-  int capnodes, capmembers, capstructs, capmaps;
-  size_t poollen, poolcap;
-  int root;
+  struct kumo_xmlshape shape;
+  int nkeys;       /* Lua values in the uservalue */
+  int root;        /* node of the whole document */
 };
 
 
 static int program_gc (lua_State *L) {
   struct program *g = (struct program *)luaL_checkudata(L, 1, PROGRAM_MT);
-  free(g->nodes);
-  free(g->members);
-  free(g->structs);
-  free(g->maps);
-  free(g->pool);
-  memset(g, 0, sizeof(*g));
+  kumo_xmlshape_free(&g->shape);
   return 0;
 }
 
 
-/* Room for one more item in *arr (of *cap items of 'size' bytes). */
-static void grow (lua_State *L, void **arr, int n, int *cap, size_t size) {
-  void *p;
-  int c;
-  if (n < *cap)
-    return;
-  c = *cap ? *cap * 2 : 16;
-  p = realloc(*arr, (size_t)c * size);
-  if (p == NULL)
+/* An index from xmlshape.c, or the error it stands for. */
+static int checked (lua_State *L, int i) {
+  if (i < 0)
     luaL_error(L, "xml: out of memory");
-  *arr = p;
-  *cap = c;
+  return i;
 }
 
 
-/* The string at stack index idx, copied into the pool; its offset. */
-static size_t pool_add (lua_State *L, struct program *g, int idx,
-                        size_t *len) {
-  const char *s = lua_tolstring(L, idx, len);
-  size_t off = g->poollen;
-  if (s == NULL)
-    luaL_error(L, "xml.read: compiled shape: a wire name is not a string");
-  if (g->poolcap - g->poollen < *len + 1) {
-    size_t cap = g->poolcap ? g->poolcap : 256;
-    char *p;
-    while (cap - g->poollen < *len + 1)
-      cap *= 2;
-    p = (char *)realloc(g->pool, cap);
-    if (p == NULL)
-      luaL_error(L, "xml: out of memory");
-    g->pool = p;
-    g->poolcap = cap;
-  }
-  memcpy(g->pool + off, s, *len + 1);
-  g->poollen += *len + 1;
-  return off;
-}
-
-
-/* Order of members: by length, then bytes. */
-static int member_cmp (const struct program *g, const char *s, size_t len,
-                       const struct member *m) {
-  if (len != m->len)
-    return len < m->len ? -1 : 1;
-  return memcmp(s, g->pool + m->name, len);
-}
-
-
-/* Compile state: stack indices of the program, its keys and two memo
+/* Compile state: stack indices of the program's Lua values and two memo
 ** tables (value table -> node, structure table -> struct). */
 struct compile {
   struct program *g;
@@ -179,9 +108,10 @@ static void memo_set (lua_State *L, int memo, int idx, int i) {
 }
 
 
+/* The structure of the table at 'sub' (wire name -> value). */
 static int compile_struct (lua_State *L, struct compile *c, int sub) {
-  struct program *g = c->g;
-  int s, first, n = 0, i, j;
+  struct kumo_xmlshape *g = &c->g->shape;
+  int s, n = 0;
   if ((s = memo_get(L, c->structs, sub)) >= 0)
     return s;
   lua_pushnil(L);
@@ -189,41 +119,32 @@ static int compile_struct (lua_State *L, struct compile *c, int sub) {
     n++;
     lua_pop(L, 1);
   }
-  grow(L, (void **)&g->structs, g->nstructs, &g->capstructs,
-       sizeof(struct strct));
-  s = g->nstructs++;
-  first = g->nmembers;
-  for (i = 0; i < n; i++)
-    grow(L, (void **)&g->members, g->nmembers++, &g->capmembers,
-         sizeof(struct member));
-  g->structs[s].first = first;
-  g->structs[s].n = n;
+  s = checked(L, kumo_xmlshape_struct(g, n));
   memo_set(L, c->structs, sub, s);
-  i = 0;
   lua_pushnil(L);
   while (lua_next(L, sub) != 0) {
-    struct member m;
-    if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1) || i >= n)
+    size_t len;
+    const char *name;
+    int v, rc;
+    if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1))
       luaL_error(L, "xml.read: compiled shape: a structure maps wire names "
                     "to values");
-    m.name = pool_add(L, g, -2, &m.len);
-    m.node = compile_value(L, c, lua_gettop(L));
-    if (g->nodes[m.node].key == 0)
-      luaL_error(L, "xml.read: compiled shape: member %s has no name",
-                 g->pool + m.name);
-    /* insertion sort: structures have tens of members */
-    for (j = i; j > 0 && member_cmp(g, g->pool + m.name, m.len,
-                                    &g->members[first + j - 1]) < 0; j--)
-      g->members[first + j] = g->members[first + j - 1];
-    g->members[first + j] = m;
-    i++;
+    name = lua_tolstring(L, -2, &len);
+    v = compile_value(L, c, lua_gettop(L));
+    if (g->nodes[v].key == 0)
+      luaL_error(L, "xml.read: compiled shape: member %s has no name", name);
+    rc = kumo_xmlshape_member(g, s, name, len, v);
+    if (rc == -2)
+      luaL_error(L, "xml.read: compiled shape: a structure changed while "
+                    "compiled");
+    checked(L, rc);
     lua_pop(L, 1);
   }
   return s;
 }
 
 
-/* keys[] index of the member name at stack index idx (0 for false). */
+/* Index of the Lua value at idx among the program's (0 for false). */
 static int key_index (lua_State *L, struct compile *c, int idx) {
   int k;
   if (!lua_isstring(L, idx))
@@ -244,7 +165,7 @@ static void compile_extras (lua_State *L, struct compile *c, int desc, int v) {
   lua_rawgeti(L, desc, 5);
   if (lua_istable(L, -1)) {
     int s = compile_struct(L, c, lua_gettop(L));
-    c->g->nodes[v].attrs = s;
+    c->g->shape.nodes[v].attrs = s;
   }
   else if (!lua_isnil(L, -1))
     luaL_error(L, "xml.read: compiled shape: attributes are not a table");
@@ -253,7 +174,7 @@ static void compile_extras (lua_State *L, struct compile *c, int desc, int v) {
     int k = ++c->g->nkeys;
     lua_pushvalue(L, -1);
     lua_rawseti(L, c->keys, k);
-    c->g->nodes[v].check = k;
+    c->g->shape.nodes[v].check = k;
   }
   else if (t != LUA_TNIL)
     luaL_error(L, "xml.read: compiled shape: a union check is not a function");
@@ -261,25 +182,45 @@ static void compile_extras (lua_State *L, struct compile *c, int desc, int v) {
 }
 
 
+/* A map's { key name, value name, value, key value|nil } at 'sub'. */
+static int compile_map (lua_State *L, struct compile *c, int sub) {
+  size_t klen, vlen;
+  const char *k, *v;
+  int node, keynode = -1;
+  lua_rawgeti(L, sub, 1);
+  lua_rawgeti(L, sub, 2);
+  k = lua_tolstring(L, -2, &klen);
+  v = lua_tolstring(L, -1, &vlen);
+  if (k == NULL || v == NULL)
+    luaL_error(L, "xml.read: compiled shape: a map's wire names are not "
+                  "strings");
+  if (lua_rawgeti(L, sub, 3) != LUA_TTABLE)
+    luaL_error(L, "xml.read: compiled shape: a map without its value");
+  node = compile_value(L, c, lua_gettop(L));
+  if (lua_rawgeti(L, sub, 4) == LUA_TTABLE)
+    keynode = compile_value(L, c, lua_gettop(L));
+  return checked(L, kumo_xmlshape_map(&c->g->shape, k, klen, v, vlen, node,
+                                      keynode));
+}
+
+
 static int compile_value (lua_State *L, struct compile *c, int desc) {
-  struct program *g = c->g;
-  int v, kind, sub, top = lua_gettop(L);
+  struct kumo_xmlshape *g = &c->g->shape;
+  int v, kind, sub, key, top = lua_gettop(L);
   luaL_checkstack(L, 8, "xml.read: compiled shape too deep");
   if ((v = memo_get(L, c->values, desc)) >= 0)
     return v;
-  grow(L, (void **)&g->nodes, g->nnodes, &g->capnodes, sizeof(struct node));
-  v = g->nnodes++;
-  memo_set(L, c->values, desc, v);
-  lua_rawgeti(L, desc, 1);
-  g->nodes[v].key = key_index(L, c, -1);
   lua_rawgeti(L, desc, 2);
   kind = (int)lua_tointeger(L, -1);
-  g->nodes[v].kind = kind;
+  if (kind < KUMO_XMLSHAPE_STRING || kind > KUMO_XMLSHAPE_BLOB)
+    luaL_error(L, "xml.read: compiled shape: unknown kind %d", kind);
+  v = checked(L, kumo_xmlshape_node(g, kind));
+  memo_set(L, c->values, desc, v);
+  lua_rawgeti(L, desc, 1);
+  key = key_index(L, c, -1);
+  g->nodes[v].key = key;
   lua_rawgeti(L, desc, 4);
   g->nodes[v].flat = lua_toboolean(L, -1);
-  g->nodes[v].sub = 0;
-  g->nodes[v].attrs = -1;
-  g->nodes[v].check = 0;
   lua_rawgeti(L, desc, 3);
   sub = lua_gettop(L);
   if (kind == K_STRUCT || kind == K_LIST || kind == K_MAP) {
@@ -291,26 +232,9 @@ static int compile_value (lua_State *L, struct compile *c, int desc) {
     }
     else if (kind == K_LIST)
       sub = compile_value(L, c, sub);
-    else {
-      struct map m;
-      int i;
-      lua_rawgeti(L, sub, 1);
-      m.key = pool_add(L, g, -1, &m.keylen);
-      lua_rawgeti(L, sub, 2);
-      m.value = pool_add(L, g, -1, &m.valuelen);
-      lua_rawgeti(L, sub, 3);
-      if (!lua_istable(L, -1))
-        luaL_error(L, "xml.read: compiled shape: a map without its value");
-      m.node = compile_value(L, c, lua_gettop(L));
-      m.keynode = -1;
-      if (lua_rawgeti(L, sub, 4) == LUA_TTABLE)
-        m.keynode = compile_value(L, c, lua_gettop(L));
-      grow(L, (void **)&g->maps, g->nmaps, &g->capmaps, sizeof(struct map));
-      i = g->nmaps++;
-      g->maps[i] = m;
-      sub = i;
-    }
-    g->nodes[v].sub = sub;
+    else
+      sub = compile_map(L, c, sub);
+    g->nodes[v].sub = sub;  /* g->nodes may have moved: indexed again */
   }
   lua_settop(L, top);
   return v;
@@ -336,7 +260,9 @@ static struct program *get_program (lua_State *L) {
   }
   lua_pop(L, 1);
   g = (struct program *)lua_newuserdatauv(L, sizeof(*g), 1);
-  memset(g, 0, sizeof(*g));
+  kumo_xmlshape_init(&g->shape);
+  g->nkeys = 0;
+  g->root = 0;
   if (luaL_newmetatable(L, PROGRAM_MT)) {
     lua_pushcfunction(L, program_gc);
     lua_setfield(L, -2, "__gc");
@@ -363,25 +289,6 @@ static struct program *get_program (lua_State *L) {
 }
 
 
-/* The member of structure s named name[0..len), or NULL. */
-static const struct member *find_member (const struct program *g, int s,
-                                         const char *name, size_t len) {
-  const struct strct *st = &g->structs[s];
-  int lo = st->first, hi = st->first + st->n - 1;
-  while (lo <= hi) {
-    int mid = (lo + hi) / 2;
-    int r = member_cmp(g, name, len, &g->members[mid]);
-    if (r == 0)
-      return &g->members[mid];
-    if (r < 0)
-      hi = mid - 1;
-    else
-      lo = mid + 1;
-  }
-  return NULL;
-}
-
-
 /* ------------------------------------------------------------------ */
 /* The reader                                                          */
 /* ------------------------------------------------------------------ */
@@ -394,9 +301,9 @@ static const struct member *find_member (const struct program *g, int s,
 */
 struct frame {
   int type;
-  const struct node *node;   /* what it reads; F_ENTRY: the map's node;
+  const struct kumo_xmlshape_node *node;   /* what it reads; F_ENTRY: the map's node;
                                 F_KEY: the key's node or NULL */
-  const struct node *child;  /* F_STRUCT: the open member's value */
+  const struct kumo_xmlshape_node *child;  /* F_STRUCT: the open member's value */
   int base;
   int child_key;             /* F_ENTRY: the open child is the key;
                                 union F_STRUCT: its first child is known */
@@ -405,7 +312,7 @@ struct frame {
 
 struct reader {
   lua_State *L;
-  const struct program *g;
+  const struct kumo_xmlshape *g;
   struct frame frames[KUMO_XML_MAX_DEPTH + 2];
   int nframes;
   int skip;          /* depth inside an element being skipped */
@@ -417,6 +324,7 @@ struct reader {
   int meta;          /* state of the first ResponseMetadata: 0 none, 1 open, 2 done */
   int capture[KUMO_XML_MAX_DEPTH + 1];  /* request id slot per depth, or -1 */
   int rid_base;      /* stack index of the RID_SLOTS request id slots */
+  int rootnode;      /* the program's node of the whole document */
   int root;          /* stack slot of the root element's local name */
 };
 
@@ -432,7 +340,7 @@ static const char *lname (const char *name) {
 
 
 static struct frame *push_frame (struct reader *r, int type,
-                                 const struct node *node) {
+                                 const struct kumo_xmlshape_node *node) {
   struct frame *f = &r->frames[r->nframes++];
   luaL_checkstack(r->L, 8, "xml: document too deep");
   f->type = type;
@@ -450,16 +358,16 @@ static void push_scalar (lua_State *L, int kind, const char *s, size_t len);
 
 /* The members of the new structure (on top) read from its element's
 ** XML attributes. */
-static void read_attrs (struct reader *r, const struct node *v,
+static void read_attrs (struct reader *r, const struct kumo_xmlshape_node *v,
                         const char **attrs) {
   lua_State *L = r->L;
-  const struct program *g = r->g;
+  const struct kumo_xmlshape *g = r->g;
   int i;
   for (i = 0; attrs[i] != NULL; i += 2) {
-    const struct member *m = find_member(g, v->attrs, attrs[i],
+    const struct kumo_xmlshape_member *m = kumo_xmlshape_find(g, v->attrs, attrs[i],
                                          strlen(attrs[i]));
     if (m != NULL) {
-      const struct node *a = &g->nodes[m->node];
+      const struct kumo_xmlshape_node *a = &g->nodes[m->node];
       lua_rawgeti(L, A_KEYS, a->key);
       push_scalar(L, a->kind, attrs[i + 1], strlen(attrs[i + 1]));
       lua_rawset(L, -3);
@@ -473,7 +381,7 @@ static void read_attrs (struct reader *r, const struct node *v,
 ** attributes 'attrs'. A map read again fills the table on the top of the
 ** stack when 'existing' (it becomes the frame's).
 */
-static void open_value (struct reader *r, const struct node *v,
+static void open_value (struct reader *r, const struct kumo_xmlshape_node *v,
                         int existing, const char **attrs) {
   lua_State *L = r->L;
   switch (v->kind) {
@@ -509,7 +417,7 @@ static void open_value (struct reader *r, const struct node *v,
 
 
 /* Opens an entry of map node m, filling the table on top of the stack. */
-static void open_entry (struct reader *r, const struct node *m) {
+static void open_entry (struct reader *r, const struct kumo_xmlshape_node *m) {
   struct frame *f = push_frame(r, F_ENTRY, m);
   f->base--;  /* the target map */
   lua_pushnil(r->L);
@@ -520,7 +428,7 @@ static void open_entry (struct reader *r, const struct node *m) {
 /* out[key of v] of the structure frame p, created if absent (a list
 ** with the array metatable, or a map); left on the stack. */
 static void member_container (struct reader *r, struct frame *p,
-                              const struct node *v) {
+                              const struct kumo_xmlshape_node *v) {
   lua_State *L = r->L;
   lua_rawgeti(L, A_KEYS, v->key);
   lua_pushvalue(L, -1);
@@ -542,14 +450,14 @@ static void member_container (struct reader *r, struct frame *p,
 
 static int open_member (struct reader *r, struct frame *p, const char *name,
                         const char **attrs) {
-  const struct program *g = r->g;
-  const struct member *m;
-  const struct node *v;
-  m = find_member(g, p->node->sub, name, strlen(name));
+  const struct kumo_xmlshape *g = r->g;
+  const struct kumo_xmlshape_member *m;
+  const struct kumo_xmlshape_node *v;
+  m = kumo_xmlshape_find(g, p->node->sub, name, strlen(name));
   if (m == NULL) {
     const char *ln = lname(name);
     if (ln != name)
-      m = find_member(g, p->node->sub, ln, strlen(ln));
+      m = kumo_xmlshape_find(g, p->node->sub, ln, strlen(ln));
     if (m == NULL)
       return 0;
   }
@@ -616,15 +524,9 @@ static void union_close (struct reader *r, struct frame *f) {
 }
 
 
-static int name_is (const char *ln, const struct program *g, size_t off,
-                    size_t len) {
-  return strlen(ln) == len && memcmp(ln, g->pool + off, len) == 0;
-}
-
-
 static int on_start (void *ud, const char *name, const char **attrs) {
   struct reader *r = (struct reader *)ud;
-  const struct program *g = r->g;
+  const struct kumo_xmlshape *g = r->g;
   struct frame *p;
   int d = r->depth++;
   r->capture[d] = -1;
@@ -647,7 +549,7 @@ static int on_start (void *ud, const char *name, const char **attrs) {
     if (r->wrapper != NULL)
       push_frame(r, F_WRAP, NULL);
     else
-      open_value(r, &g->nodes[g->root], 0, attrs);
+      open_value(r, &g->nodes[r->rootnode], 0, attrs);
     return 0;
   }
   p = &r->frames[r->nframes - 1];
@@ -670,12 +572,12 @@ static int on_start (void *ud, const char *name, const char **attrs) {
       return 0;
     case F_ENTRY: {
       const char *ln = lname(name);
-      const struct map *m = &g->maps[p->node->sub];
-      if (name_is(ln, g, m->key, m->keylen)) {
+      const struct kumo_xmlshape_map *m = &g->maps[p->node->sub];
+      if (kumo_xmlshape_is(g, m->key, m->keylen, ln)) {
         p->child_key = 1;
         push_frame(r, F_KEY, m->keynode >= 0 ? &g->nodes[m->keynode] : NULL);
       }
-      else if (name_is(ln, g, m->value, m->valuelen)) {
+      else if (kumo_xmlshape_is(g, m->value, m->valuelen, ln)) {
         p->child_key = 0;
         open_value(r, &g->nodes[m->node], 0, attrs);
       }
@@ -686,7 +588,7 @@ static int on_start (void *ud, const char *name, const char **attrs) {
     case F_WRAP:
       if (!r->found && strcmp(lname(name), r->wrapper) == 0) {
         r->found = 1;
-        open_value(r, &g->nodes[g->root], 0, attrs);
+        open_value(r, &g->nodes[r->rootnode], 0, attrs);
       }
       else
         r->skip = 1;
@@ -759,7 +661,7 @@ static void store (struct reader *r, struct frame *p) {
   lua_State *L = r->L;
   switch (p->type) {
     case F_STRUCT: {
-      const struct node *c = p->child;
+      const struct kumo_xmlshape_node *c = p->child;
       if (c->flat && c->kind == K_LIST) {
         if (!lua_isnil(L, -1)) {
           lua_rawgeti(L, A_KEYS, c->key);
@@ -873,6 +775,7 @@ int kumo_xml_read (lua_State *L) {
   struct kumo_xml_handler h;
   struct reader rd, *r = &rd;  /* holds no resource: a Lua error may skip it */
   struct box *bx;
+  struct program *prog;
   char err[256];
   int i, rc;
   luaL_checktype(L, A_DESC, LUA_TTABLE);
@@ -882,7 +785,9 @@ int kumo_xml_read (lua_State *L) {
   lua_settop(L, A_AUX);
   for (i = 1; i <= 4; i++)
     lua_rawgeti(L, A_AUX, i);  /* array mt, float, time, blob */
-  r->g = get_program(L);       /* A_PROGRAM */
+  prog = get_program(L);       /* A_PROGRAM */
+  r->g = &prog->shape;
+  r->rootnode = prog->root;
   lua_getiuservalue(L, A_PROGRAM, 1);  /* A_KEYS */
   bx = (struct box *)lua_newuserdatauv(L, sizeof(*bx), 0);  /* A_BOX */
   bx->x = NULL;

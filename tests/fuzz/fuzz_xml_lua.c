@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-sources: src/xml.c src/xmlscan.c src/l_xml.c src/l_xmlread.c */
+/* fuzz-sources: src/xml.c src/xmlscan.c src/xmlshape.c src/l_xml.c src/l_xmlread.c */
 /*
 ** libFuzzer target for the kumo.xml Lua binding (src/l_xml.c): any bytes
 ** through xml.decode in one long-lived Lua state, with limits from the

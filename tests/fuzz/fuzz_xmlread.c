@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-sources: src/xml.c src/xmlscan.c src/l_xml.c src/l_xmlread.c */
+/* fuzz-sources: src/xml.c src/xmlscan.c src/xmlshape.c src/l_xml.c src/l_xmlread.c */
 /*
 ** libFuzzer target for kumo.xml.read (src/l_xmlread.c): any bytes read by
 ** a fixed compiled shape (every value kind, flattened and wrapped lists,
