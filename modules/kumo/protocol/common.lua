@@ -245,16 +245,10 @@ function M.json_decode(s, what)
   return v
 end
 
---- A uuid v4 (for idempotency tokens) from ctx.uuid, kumo.crypto, or Lua.
+--- A uuid v4 (for idempotency tokens) from ctx.uuid, else kumo.crypto.
 function M.uuid(ctx)
   if ctx and ctx.uuid then return ctx.uuid() end
-  if crypto.uuid4 then return crypto.uuid4() end
-  local r = {}
-  for i = 1, 16 do r[i] = math.random(0, 255) end
-  r[7] = (r[7] % 16) + 0x40
-  r[9] = (r[9] % 64) + 0x80
-  return format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-    table.unpack(r))
+  return crypto.uuid4()
 end
 
 --- Fill absent idempotency-token members of the top-level input with a uuid.
