@@ -1,4 +1,6 @@
---- JSON for AWS, over Debian's lua-cjson 2.1.0.
+--- JSON for AWS, over Debian's lua-cjson 2.1.0: kumo's one JSON decoder
+-- and encoder (protocols, models, JMESPath literals and `to_string`,
+-- credential files and caches, workflow state all use it).
 --
 -- Debian's lua-cjson 2.1.0 has no `empty_array_mt`, decodes every number as
 -- a float and encodes with at most 14 significant digits. AWS needs more,
@@ -12,6 +14,8 @@
 --   (an integer beyond 2^53, which a double may have rounded; a `[]`
 --   inside a string) or the rewrite cannot be trusted ("nan", "inf" or
 --   "0x" anywhere in the text), and to report errors in such texts;
+-- * offers `decode_fast`, cjson's result as it is, where a schema re-types
+--   the value anyway (service models, protocol responses);
 -- * encodes in Lua (cjson is used only to configure decoding): integers
 --   exactly, floats with the shortest of 14..17 digits that reads back the
 --   same, object keys sorted (stable output), `json.null` as `null`.

@@ -37,18 +37,9 @@ local function isdir(path)
   return r:match("y") ~= nil
 end
 
--- Unix seconds of an ISO 8601 UTC timestamp (days from civil, H. Hinnant).
+-- Unix seconds of an ISO 8601 UTC timestamp (kumo.clock: the one calendar).
 local function unix_time(iso)
-  local y, mo, d, h, mi, s = iso:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
-  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-  if mo <= 2 then y = y - 1 end
-  local era = y // 400
-  local yoe = y - era * 400
-  local mp = (mo + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
+  return math.tointeger(assert(require("kumo.clock").parse(iso)))
 end
 
 --- Parse a suite's HTTP request text: the request line (the path may hold

@@ -97,6 +97,7 @@ local clock_parse = clock.parse
 --- Parse a timestamp in any AWS format → epoch seconds (an integer when
 -- whole, as the shapes' other integers), or nil and a message.
 function M.parse_time(s)
+  if type(s) == "number" then return s end  -- JSON's epoch numbers: no C call
   local t, err = clock_parse(s)
   return t and (tointeger(t) or t), err
 end
