@@ -188,13 +188,12 @@ local function load_model_waiters(client, service)
   if type(m) == "function" then m = m(client) end
   if type(m) == "table" and type(m.waiters) == "table" then return m.waiters end
   if model_cache[service] ~= nil then return model_cache[service] or nil end
-  local ok, model = pcall(require, "kumo.model")
-  if ok and type(model) == "table" and type(model.load) == "function" then
-    local ok2, sm = pcall(model.load, service)
-    if ok2 and type(sm) == "table" and type(sm.waiters) == "table" then
-      model_cache[service] = sm.waiters
-      return sm.waiters
-    end
+  -- model.load raises for a service kumo has no model of: that is "no waiters"
+  local load = require("kumo.model").load
+  local ok, sm = pcall(load, service)
+  if ok and type(sm) == "table" and type(sm.waiters) == "table" then
+    model_cache[service] = sm.waiters
+    return sm.waiters
   end
   -- Fall back to the model file itself.
   local sys = require "kumo.sys"

@@ -51,10 +51,7 @@ function M.serialize(service, op, params, ctx)
     req.headers[#req.headers + 1] = { "Content-Type", content_type }
   end
   if op.httpChecksumRequired and req.body ~= "" then
-    local ok, crypto = pcall(require, "kumo.crypto")
-    if ok and type(crypto) == "table" and crypto.md5_base64 then
-      req.headers[#req.headers + 1] = { "Content-MD5", crypto.md5_base64(req.body) }
-    end
+    req.headers[#req.headers + 1] = { "Content-MD5", require("kumo.crypto").md5_base64(req.body) }
   end
   return common.compress(op, req, ctx)
 end

@@ -191,11 +191,7 @@ M.parse_scalar = parse_scalar
 -- take (XML attributes, maps with non-string keys, unions) use `parse`.
 ------------------------------------------------------------------------
 
-local native_read
-do
-  local ok, kx = pcall(require, "kumo.xml")
-  if ok and type(kx) == "table" then native_read = kx.read end
-end
+local native_read = require("kumo.xml").read  -- the host guarantees kumo.xml
 
 -- Value kinds of src/xmlread.c.
 local KIND = { string = 1, structure = 2, list = 3, map = 4, integer = 5, long = 5,

@@ -9,11 +9,7 @@ local M = {}
 local byte, char, find, format, gsub, sub = string.byte, string.char, string.find,
   string.format, string.gsub, string.sub
 
-local native
-do
-  local ok, xml = pcall(require, "kumo.xml")
-  if ok and type(xml) == "table" and type(xml.decode) == "function" then native = xml end
-end
+local native = require "kumo.xml"  -- the host guarantees kumo.xml
 
 local ENT = { lt = "<", gt = ">", amp = "&", quot = '"', apos = "'" }
 
