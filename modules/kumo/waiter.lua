@@ -190,10 +190,10 @@ local function load_model_waiters(client, service)
   if model_cache[service] ~= nil then return model_cache[service] or nil end
   -- model.load raises for a service kumo has no model of: that is "no waiters"
   local load = require("kumo.model").load
-  local ok, sm = pcall(load, service)
-  if ok and type(sm) == "table" and type(sm.waiters) == "table" then
-    model_cache[service] = sm.waiters
-    return sm.waiters
+  local ok, svc = pcall(load, service)
+  if ok and type(svc) == "table" and type(svc.waiters) == "table" then
+    model_cache[service] = svc.waiters
+    return svc.waiters
   end
   -- Fall back to the model file itself.
   local sys = require "kumo.sys"
