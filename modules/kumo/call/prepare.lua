@@ -146,8 +146,9 @@ function prepare.call(c, entry, params, opts)
     entry = entry, op = op, opts = opts, policy = policy, endpoint = ep,
     method = req.method or "POST", url = url, body = req.body or "", headers = headers,
     unsigned = entry.unsigned,
-    timeout = layered("timeout", opts, copts, sopts),
-    connect_timeout = layered("connect_timeout", opts, copts, sopts),
+    -- the call's, else the client's, else the session's (inline: per call)
+    timeout = opts.timeout or copts.timeout or sopts.timeout,
+    connect_timeout = opts.connect_timeout or copts.connect_timeout or sopts.connect_timeout,
     hooks = hooks_of(c, opts),
   }
 end
