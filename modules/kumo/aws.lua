@@ -7,6 +7,8 @@
 --
 -- See docs/client.md for the whole guide.
 -- @module kumo.aws
+require "kumo.api"                -- the native API check (raises when stale)
+
 local aws = {}
 
 --- Make a session (see `kumo.session` for the options).

@@ -7,12 +7,19 @@
 --     rds:wait("DBInstanceAvailable", { DBInstanceIdentifier = "db" }, { timeout = 1800 })
 --
 -- Operation methods come from the model through `__index` (PascalCase names,
--- exactly as documented); each call: validate → serialize (once: an
--- idempotency token filled in stays the same on every retry) → for each
--- attempt: credentials → sign → send through `kumo.sched` → parse → retry
--- policy. Everything that depends only on the operation (model lookups,
--- modelled retryable errors, the protocol module) is computed once per
--- operation and kept on the client.
+-- exactly as documented). A call runs in stages, one module each:
+--
+-- 1. prepare (kumo.call.prepare), once: options, validation, serialization
+--    (an idempotency token filled in stays the same on every retry), URL;
+-- 2. attempt (kumo.call.attempt): credentials → sign (unless the model says
+--    the operation is unsigned) → send through `kumo.sched`;
+-- 3. classify (kumo.call.classify): output, or an error object;
+-- 4. retry decision (kumo.call.decide): the retry policy's delay or "give
+--    up", expired credentials refreshed once.
+--
+-- Everything that depends only on the operation (model lookups, modelled
+-- retryable errors, signed or not) is computed once per operation and kept
+-- on the client.
 --
 -- Call options (third argument of an operation method, or of `call`):
 -- `query` (a JMESPath expression applied to the result), `on_attempt`
@@ -28,8 +35,11 @@
 local errors = require "kumo.errors"
 local retry = require "kumo.retry"
 local endpoints = require "kumo.endpoints"
-local sched = require "kumo.sched"
-local ratelimit = require "kumo.ratelimit"
+local suggest = require "kumo.suggest"
+local prepare = require "kumo.call.prepare"
+local attempt = require "kumo.call.attempt"
+local classify = require "kumo.call.classify"
+local decide = require "kumo.call.decide"
 
 local client = {}
 
@@ -37,16 +47,9 @@ local Client = {}
 client.Client = Client
 
 local concat, format = table.concat, string.format
-local new_error = errors.new
-
-local CALL_OPTS = {
-  query = true, on_attempt = true, retry_mode = true, max_attempts = true, retry_budget = true,
-  timeout = true,
-  connect_timeout = true, validate = true, strict = true, endpoint_url = true,
-}
 
 --- Up to `n` names of `candidates` close to `name` (see kumo.suggest).
-client.close_matches = require("kumo.suggest").close_matches
+client.close_matches = suggest.close_matches
 
 local function keys_of(t)
   local list = {}
@@ -111,7 +114,26 @@ function Client:operations()
   return keys_of(self.model.operations)
 end
 
---- The per-operation entry (model, modelled retryable errors), built once.
+--- Is an operation sent unsigned? Its model says `authtype: none`, or its
+-- `auth` list names only `smithy.api#noAuth` (STS AssumeRoleWithWebIdentity
+-- and AssumeRoleWithSAML: the token or assertion is the proof), as botocore
+-- reads them.
+-- @tparam table op_model
+-- @treturn boolean
+function client.is_unsigned(op_model)
+  if op_model.authtype == "none" then return true end
+  local auth = op_model.auth
+  if type(auth) == "table" and #auth > 0 then
+    for _, a in ipairs(auth) do
+      if a ~= "smithy.api#noAuth" then return false end
+    end
+    return true
+  end
+  return false
+end
+
+--- The per-operation entry (model, modelled retryable errors, unsigned or
+-- not), built once.
 -- @tparam string op
 -- @treturn table
 function Client:operation(op)
@@ -134,7 +156,7 @@ function Client:operation(op)
       modeled[code] = { throttling = shape.retryable.throttling == true }
     end
   end
-  entry = { name = op, model = op_model, modeled = modeled }
+  entry = { name = op, model = op_model, modeled = modeled, unsigned = client.is_unsigned(op_model) }
   self._ops[op] = entry
   return entry
 end
@@ -256,31 +278,6 @@ function Client:retry_quota()
   return self:retry_policy().quota
 end
 
-local function build_url(ep, req)
-  local path = req.path or "/"
-  if ep.path ~= "" then path = ep.path .. path end
-  local host = ep.authority
-  if req.host_prefix and not ep.no_host_prefix then host = req.host_prefix .. host end
-  local q = req.query
-  local url = ep.scheme .. "://" .. host .. path
-  if q and #q > 0 then
-    local enc = require("kumo.protocol.wire").urlencode
-    local parts = {}
-    for i, kv in ipairs(q) do
-      parts[i] = kv[2] == nil and enc(kv[1]) or (enc(kv[1]) .. "=" .. enc(tostring(kv[2])))
-    end
-    url = url .. (path:find("?", 1, true) and "&" or "?") .. concat(parts, "&")
-  end
-  return url, host
-end
-
-local function user_agent()
-  local ok, sys = pcall(require, "kumo.sys")
-  local v = ok and type(sys) == "table" and sys.version or "dev"
-  return "kumo/" .. tostring(v) .. " lua/" .. _VERSION:match("%d+%.%d+")
-end
-local UA
-
 -- Run the hooks that watch attempts.
 local function notify(hooks, info)
   for i = 1, #hooks do
@@ -289,198 +286,46 @@ local function notify(hooks, info)
   end
 end
 
-local EXPIRED = { ExpiredToken = true, ExpiredTokenException = true, RequestExpired = true }
-
-local function check_opts(self, op, opts)
-  for k in pairs(opts) do
-    if not CALL_OPTS[k] then
-      local near = client.close_matches(tostring(k), keys_of(CALL_OPTS))
-      errors.raise{ kind = "usage", code = "UnknownOption", service = self.service_name,
-        operation = op, message = format("%s: unknown call option %q%s", op, tostring(k),
-          #near > 0 and ("; did you mean " .. concat(near, ", ") .. "?") or "") }
-    end
-  end
-end
-
-local validate_mod -- kumo.validate, loaded on the first validated call
-
-local function validate_params(self, entry, params, opts)
-  local v = opts.validate
-  if v == nil then v = self.options.validate end
-  if v == nil then v = self.session.options.validate end
-  if v == false then return end
-  local validate = validate_mod
-  if validate == nil then
-    validate = require "kumo.validate"
-    validate_mod = validate
-  end
-  local strict = opts.strict
-  if strict == nil then strict = self.options.strict end
-  if strict == nil then strict = self.session.options.strict end
-  local okv, err = pcall(validate.check, self.model, entry.model, params,
-    { strict = strict, warn = self.session.warn })
-  if not okv then
-    errors.raise{ kind = "validation", code = "ValidationError", service = self.service_name,
-      operation = entry.name, message = tostring(err) }
-  end
-end
-
 --- Call an operation; raise a `kumo.errors` object on failure.
+-- The stages, each a module of its own: prepare (kumo.call.prepare, once)
+-- → for each attempt: send (kumo.call.attempt) → classify
+-- (kumo.call.classify) → retry decision (kumo.call.decide).
 -- @tparam string op the operation name (`"DescribeDBProxies"`)
 -- @tparam[opt] table params input members (PascalCase, as documented)
 -- @tparam[opt] table opts call options (see the module doc)
 -- @treturn table the output (plus `ResponseMetadata = { RequestId, HTTPStatusCode, RetryAttempts }`),
 --   or the result of `opts.query`
 function Client:call(op, params, opts)
-  local entry = self._ops[op] or self:operation(op)
-  params = params or {}
-  if type(params) ~= "table" then
-    errors.raise{ kind = "usage", code = "InvalidParameters", service = self.service_name,
-      operation = op, message = format("%s: parameters must be a table, got %s", op, type(params)) }
-  end
-  if opts then check_opts(self, op, opts) else opts = {} end
-  validate_params(self, entry, params, opts)
-
+  local p = prepare.call(self, self._ops[op] or self:operation(op), params, opts)
   local s = self.session
-  local op_model = entry.model
-  local svc = self.model
-  local proto = self._protocol
-  local ep = self:endpoint()
-  local policy = (opts.retry_mode or opts.max_attempts or opts.retry_budget) and self:retry_policy(opts)
-    or self._policy or self:retry_policy()
-
-  local okser, req = pcall(proto.serialize, svc, op_model, params, s.serialize_ctx)
-  if not okser then
-    errors.raise{ kind = "validation", code = "ValidationError", service = self.service_name,
-      operation = op, message = tostring(req) }
-  end
-  local url, host = build_url(ep, req)
-  local base_headers = { { "Host", host } }
-  UA = UA or user_agent()
-  base_headers[2] = { "User-Agent", UA }
-  for _, h in ipairs(req.headers or {}) do base_headers[#base_headers + 1] = h end
-  local nbase = #base_headers
-  local body = req.body or ""
-  local method = req.method or "POST"
-  local sign = s.sign
-
-  local hooks = s.hooks
-  local local_hooks = self.options.on_attempt or opts.on_attempt
-  if local_hooks then
-    hooks = { table.unpack(hooks) }
-    if self.options.on_attempt then hooks[#hooks + 1] = self.options.on_attempt end
-    if opts.on_attempt then hooks[#hooks + 1] = opts.on_attempt end
-  end
-  local timeout = opts.timeout or self.options.timeout or s.options.timeout
-  local connect_timeout = opts.connect_timeout or self.options.connect_timeout
-    or s.options.connect_timeout
-  local transport = s.transport
-  local sign_body_hash = s.sign_body_hash
-  local state = {}
-  local attempt = 0
-  local refreshed = false
-  local provider = s:credentials()
-  local clock = s.clock
+  local provider = not p.unsigned and s:credentials() or nil
+  local long = p.policy.mode == "long"
+  local hooks, clock = p.hooks, s.clock
   local t0 = clock()
-  local adaptive = policy.adaptive
-  local long = policy.mode == "long"
-
+  local state = {}
+  local n = 0
   while true do
-    attempt = attempt + 1
-    local okc, creds = pcall(provider.get, provider)
-    if not okc then
-      if errors.is(creds) then error(creds, 0) end
-      errors.raise{ kind = "credentials", code = "NoCredentials", service = self.service_name,
-        operation = op, message = tostring(creds) }
-    end
-    local headers = { table.unpack(base_headers, 1, nbase) }
-    local add = sign{
-      method = method, url = url, headers = headers, body = body,
-      region = ep.signing_region, service = ep.signing_name,
-      access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key,
-      session_token = creds.session_token, sign_body_hash_header = sign_body_hash,
-    }
-    for i = 1, #add do headers[nbase + i] = add[i] end
-    local hreq = { method = method, url = url, headers = headers, body = body,
-      timeout = timeout, connect_timeout = connect_timeout }
-    local res, tmsg, tcode
-    -- the rate buckets of kumo.sched: per account (or key), service and region
-    local limit_key = (creds.account_id or creds.access_key_id) .. "/" .. ep.signing_name
-      .. "/" .. ep.signing_region
-    -- long mode: a throttle of a request sent before the key's last rate cut
-    -- does not cut again (kumo.ratelimit, Limiter:on_response)
-    local sent_at = long and ratelimit.now() or nil
-    if transport then
-      res, tmsg, tcode = transport(hreq)
-    else
-      res, tmsg, tcode = sched.request(hreq, { limit_key = limit_key })
-    end
-
-    local err, out, status
-    if not res then
-      err = new_error{ kind = "transport", code = tcode or "CURLE_UNKNOWN", message = tmsg,
-        service = self.service_name, operation = op }
-    else
-      status = res.status
-      if status >= 300 then
-        local okp, e = pcall(proto.parse_error, svc, op_model, res)
-        if okp and type(e) == "table" and e.code then
-          err = new_error{ kind = "service", code = e.code, message = e.message,
-            fields = e.fields, http_status = status,
-            request_id = e.request_id or errors.request_id(res),
-            service = self.service_name, operation = op }
-        else
-          local snippet = type(res.body) == "string" and res.body:sub(1, 200):gsub("%s+", " ") or ""
-          err = new_error{ kind = "service", code = tostring(status),
-            message = "unreadable error response" .. (okp and "" or (" (" .. tostring(e) .. ")"))
-              .. (snippet ~= "" and (": " .. snippet) or ""),
-            http_status = status, request_id = errors.request_id(res),
-            service = self.service_name, operation = op }
-        end
-      else
-        local okp, o, meta = pcall(proto.parse, svc, op_model, res)
-        if okp and type(o) == "table" then
-          out = o
-          out.ResponseMetadata = { RequestId = (meta and meta.request_id) or errors.request_id(res),
-            HTTPStatusCode = status, HTTPHeaders = res.headers, RetryAttempts = attempt - 1 }
-        else
-          err = new_error{ kind = "parse", code = "MalformedResponse",
-            message = okp and "the parser returned no table" or tostring(o),
-            http_status = status, request_id = errors.request_id(res),
-            service = self.service_name, operation = op }
-        end
-      end
-    end
-
+    n = n + 1
+    local res, msg, code, key, sent_at = attempt.send(self, p, provider, long)
+    local out, err = classify.response(self, p, n, res, msg, code)
     if out then
-      policy:finish(state, status)
-      if adaptive then ratelimit.on_response(limit_key, false, sent_at) end
+      decide.succeeded(p, state, res.status, key, sent_at)
       if #hooks > 0 then
-        notify(hooks, { service = self.service_name, operation = op, attempt = attempt,
-          status = status, elapsed = clock() - t0, retrying = false })
+        notify(hooks, { service = self.service_name, operation = op, attempt = n,
+          status = res.status, elapsed = clock() - t0, retrying = false })
       end
-      if opts.query then return require("kumo.jmespath").search(opts.query, out) end
+      local query = p.opts.query
+      if query then return require("kumo.jmespath").search(query, out) end
       return out
     end
-
-    err.attempts = attempt
     local elapsed = clock() - t0
-    err.elapsed = elapsed
-    state.elapsed = elapsed
-    local delay, sleep_anyway = policy:decide(state, attempt, err, res, entry.modeled, op)
-    if adaptive then ratelimit.on_response(limit_key, err.throttling, sent_at) end
-    -- Expired credentials: refresh them once and resend (the SDKs' InvalidateCredentials).
-    if not delay and not refreshed and err.kind == "service" and EXPIRED[err.code]
-        and provider.invalidate then
-      refreshed = true
-      provider:invalidate()
-      delay = 0
-    end
+    err.attempts, err.elapsed, state.elapsed = n, elapsed, elapsed
+    local delay, sleep_anyway = decide.failed(p, state, n, err, res, provider, key, sent_at)
     if #hooks > 0 then
-      notify(hooks, { service = self.service_name, operation = op, attempt = attempt,
-        status = status, code = err.code, error = err, delay = delay,
-        retrying = delay ~= nil, elapsed = elapsed,
-        quota = policy.quota and policy.quota.available })
+      local quota = p.policy.quota
+      notify(hooks, { service = self.service_name, operation = op, attempt = n,
+        status = res and res.status, code = err.code, error = err, delay = delay,
+        retrying = delay ~= nil, elapsed = elapsed, quota = quota and quota.available })
     end
     if not delay then
       if sleep_anyway and sleep_anyway > 0 then s.sleep(sleep_anyway) end

@@ -27,7 +27,9 @@
 -- Session fields other modules read: `options`, `profile` (name), `region`,
 -- `config` (the `kumo.config` view), `getenv`.
 -- @module kumo.session
+require "kumo.api"                -- the native API check (raises when stale)
 local errors = require "kumo.errors"
+local suggest = require "kumo.suggest"
 
 local session = {}
 
@@ -55,7 +57,7 @@ local function check_keys(opts, known, what)
       local list = {}
       for name in pairs(known) do list[#list + 1] = name end
       table.sort(list)
-      local near = require("kumo.client").close_matches(tostring(k), list, 3)
+      local near = suggest.close_matches(tostring(k), list, 3)
       error(string.format("%s: unknown option %q%s", what, tostring(k),
         #near > 0 and ("; did you mean " .. table.concat(near, ", ") .. "?")
           or ("; known options: " .. table.concat(list, ", "))), 3)
@@ -69,11 +71,8 @@ local cred_methods
 function Session.__index(_, key)
   local m = Session[key]
   if m ~= nil then return m end
-  if cred_methods == nil then
-    local ok, mod = pcall(require, "kumo.credentials.session")
-    cred_methods = ok and type(mod) == "table" and mod or false
-  end
-  return cred_methods and cred_methods[key] or nil
+  if cred_methods == nil then cred_methods = require "kumo.credentials.session" end
+  return cred_methods[key]
 end
 
 function Session.__tostring(self)
@@ -125,12 +124,10 @@ function session.new(opts)
   if opts.transport ~= nil and type(opts.transport) ~= "function" then
     error("aws.session: transport must be a function(req)", 2)
   end
-  local sigv4 = require "kumo.sigv4"
-  self.sign = sigv4.sign or function()
-    error("kumo.sigv4 has no sign(): this kumo binary predates the SigV4 module; rebuild it", 0)
-  end
+  self.sign = require("kumo.sigv4").sign   -- the host guarantees it (kumo.api)
   local sched = require "kumo.sched"
   self.sleep = opts.sleep or function(s) return sched.sleep(s) end
+  -- elapsed times are wall time (monotonic), never CPU time
   self.clock = opts.clock or require("kumo.clock").monotonic
   return setmetatable(self, Session)
 end
@@ -158,9 +155,31 @@ end
 function Session:credentials()
   local p = self._provider
   if p then return p end
-  p = require("kumo.credentials").resolve(self)
+  p = require("kumo.credentials").resolve(self, self:sts_factory())
   self._provider = p
   return p
+end
+
+-- The provider of an STS client made for unsigned operations only: asking
+-- it is a bug, said as such.
+local UNSIGNED_ONLY = { name = "none", label = "no credentials (unsigned STS client)",
+  get = function()
+    error("this STS client is for unsigned operations (AssumeRoleWithWebIdentity, "
+      .. "AssumeRoleWithSAML) only: it has no credentials", 0)
+  end,
+  invalidate = function() end }
+
+--- The STS client factory this session hands to kumo.credentials: a
+-- `function(provider, region) → client` making an STS client that signs
+-- with `provider` (nil: for unsigned operations only), with this session's
+-- profile, endpoint settings and retries (`region` when the session has none).
+-- @treturn function
+function Session:sts_factory()
+  return function(provider, region)
+    local over = { credentials = provider or UNSIGNED_ONLY }
+    if not self.region then over.region = region or "us-east-1" end
+    return self:with(over):client("sts")
+  end
 end
 
 --- The current credentials (`access_key_id, secret_access_key, session_token, expiration`).

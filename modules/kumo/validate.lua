@@ -45,9 +45,7 @@ local function path_text(stack, n)
 end
 
 local function close(name, candidates)
-  local ok, model = pcall(require, "kumo.model")
-  if not ok then return {} end
-  return model.close_matches(name, candidates, 3)
+  return require("kumo.suggest").close_matches(name, candidates, 3)
 end
 
 local function shape_type_name(shape)

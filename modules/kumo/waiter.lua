@@ -56,6 +56,9 @@
 
 local jmespath = require "kumo.jmespath"
 local errors = require "kumo.errors"
+local settings = require "kumo.wait.settings"
+local judge = require "kumo.wait.judge"
+local wait_decide = require "kumo.wait.decide"
 
 local waiter = {}
 
@@ -76,7 +79,6 @@ end
 
 local MATCHERS = { path = true, pathAll = true, pathAny = true, status = true, error = true }
 local STATES = { success = true, failure = true, retry = true }
-local DEFAULT_MAX_DELAY = 120
 
 ----------------------------------------------------------------------------
 -- Definitions
@@ -188,13 +190,12 @@ local function load_model_waiters(client, service)
   if type(m) == "function" then m = m(client) end
   if type(m) == "table" and type(m.waiters) == "table" then return m.waiters end
   if model_cache[service] ~= nil then return model_cache[service] or nil end
-  local ok, model = pcall(require, "kumo.model")
-  if ok and type(model) == "table" and type(model.load) == "function" then
-    local ok2, sm = pcall(model.load, service)
-    if ok2 and type(sm) == "table" and type(sm.waiters) == "table" then
-      model_cache[service] = sm.waiters
-      return sm.waiters
-    end
+  -- model.load raises for a service kumo has no model of: that is "no waiters"
+  local load = require("kumo.model").load
+  local ok, svc = pcall(load, service)
+  if ok and type(svc) == "table" and type(svc.waiters) == "table" then
+    model_cache[service] = svc.waiters
+    return svc.waiters
   end
   -- Fall back to the model file itself.
   local sys = require "kumo.sys"
@@ -304,51 +305,7 @@ end
 ----------------------------------------------------------------------------
 -- Matching
 
-local function status_of(out, err)
-  if err then return err.http_status end
-  local md = type(out) == "table" and out.ResponseMetadata
-  if type(md) == "table" and md.HTTPStatusCode then return md.HTTPStatusCode end
-  return 200
-end
-
-local function is_list(v)
-  return type(v) == "table" and jmespath.type(v) == "array"
-end
-
--- Does acceptor `a` match this response (`out` or `err`)? `params` is the
--- request, for `inputOutput` acceptors (Smithy's matcher of that name).
-local function matches(a, out, err, params)
-  local m = a.matcher
-  if m == "error" then
-    if a.expected == true then return err ~= nil end
-    if a.expected == false then return err == nil end
-    return err ~= nil and err.code == a.expected
-  elseif m == "status" then
-    return status_of(out, err) == a.expected
-  end
-  if err then return false end
-  local v
-  if a.inputOutput then
-    v = a._path:search({ input = params or {}, output = out })
-  else
-    v = a._path:search(out)
-  end
-  if m == "path" then
-    return jmespath.equal(v, a.expected)
-  elseif not is_list(v) or #v == 0 then
-    return false
-  elseif m == "pathAll" then
-    for i = 1, #v do
-      if not jmespath.equal(v[i], a.expected) then return false end
-    end
-    return true
-  else -- pathAny
-    for i = 1, #v do
-      if jmespath.equal(v[i], a.expected) then return true end
-    end
-    return false
-  end
-end
+local is_list, matches = judge.is_list, judge.matches
 waiter._matches = matches
 
 local function describe_acceptor(i, a)
@@ -411,46 +368,11 @@ end
 ----------------------------------------------------------------------------
 -- Delays
 
---- Smithy's waiter delay for `attempt` (1-based count of polls done so far).
--- @tparam number attempt polls done (>= 1)
--- @tparam number min_delay seconds
--- @tparam number max_delay seconds
--- @tparam number remaining seconds left in the budget
--- @tparam[opt] function random `random()` in [0,1) (math.random by default)
--- @treturn number seconds to sleep (<= 0 means: no time for another poll)
-function waiter.smithy_delay(attempt, min_delay, max_delay, remaining, random)
-  random = random or math.random
-  local delay
-  local ceiling = math.log(max_delay / min_delay, 2) + 1
-  if attempt > ceiling then
-    delay = max_delay
-  else
-    delay = min_delay * 2 ^ (attempt - 1)
-    if delay > max_delay then delay = max_delay end
-  end
-  if delay > min_delay then
-    delay = min_delay + random() * (delay - min_delay)
-  end
-  if remaining - delay <= min_delay then
-    delay = remaining - min_delay
-  end
-  return delay
-end
+--- Smithy's waiter delay (see `kumo.wait.decide.smithy_delay`).
+waiter.smithy_delay = wait_decide.smithy_delay
 
 ----------------------------------------------------------------------------
 -- The loop
-
-local function now_fn(opts)
-  if opts.now then return opts.now end
-  local clock = require "kumo.clock"
-  return clock.monotonic
-end
-
-local function sleep_fn(opts)
-  if opts.sleep then return opts.sleep end
-  local sched = require "kumo.sched"
-  return sched.sleep
-end
 
 -- Read every page of the operation and join the list members.
 local function call_paginated(client, op, params)
@@ -524,21 +446,6 @@ local function report_poll(wname, state, suffix)
   end
 end
 
--- Is this poll's error one AWS gave for its own reasons (throttling, 5xx,
--- no answer) that no acceptor names? Then it ends nothing: the waiter
--- polls again. An acceptor naming the error's code (or status) still
--- decides; `error = true` ("any error") does not claim such errors.
-local function transient_poll(def, err, out, params)
-  if not err or not errors.is_transient(err) then return false end
-  for _, a in ipairs(def.acceptors) do
-    if (a.matcher == "error" and a.expected == err.code)
-        or (a.matcher == "status" and matches(a, out, err, params)) then
-      return false
-    end
-  end
-  return true
-end
-
 -- " (3 polls throttled, 1 unavailable)" or "".
 local function transient_text(throttled, unavailable)
   local parts = {}
@@ -558,27 +465,97 @@ local function fail(fields)
   errors.raise(fields)
 end
 
-local KNOWN_OPTS = { delay = "number", max_attempts = "number", timeout = "number",
-  min_delay = "number", max_delay = "number", persist = "number", on_poll = "function",
-  now = "function", sleep = "function", random = "function" }
-
-local function check_opts(opts)
-  for k, v in pairs(opts) do
-    local want = KNOWN_OPTS[k]
-    if not want then
-      local names = {}
-      for n in pairs(KNOWN_OPTS) do names[#names + 1] = n end
-      table.sort(names)
-      errors.raise({ kind = "usage", code = "InvalidWaiterOption", message = string.format(
-        "unknown waiter option %q (known: %s)", tostring(k), table.concat(names, ", ")) })
-    elseif type(v) ~= want then
-      errors.raise({ kind = "usage", code = "InvalidWaiterOption", message = string.format(
-        "waiter option '%s' must be a %s, got %s", k, want, type(v)) })
-    end
+--- Wait until a waiter succeeds.
+-- @param client a kumo client (`client:try(op, params)`, `client.service_name`)
+-- @param name a waiter name (see `waiter.get`) or an inline definition table
+-- @tparam[opt] table params the operation's parameters
+-- @tparam[opt] table opts
+--   `delay`, `max_attempts`: override the definition (botocore mode);
+--   `timeout`: a time budget in seconds (Smithy mode) with `min_delay`
+--   (default: the definition's delay) and `max_delay` (default 120);
+--   `persist`: override every acceptor's `persist` seconds;
+--   `on_poll(state)`: called after every poll with `{ waiter, service,
+--   operation, attempt, elapsed, state ("retry"|"success"|"failure"),
+--   acceptor, observed, error, pending, next_delay, transient (this poll
+--   failed for AWS's reasons), throttled_polls, unavailable_polls }`;
+--   `now`, `sleep`, `random`: clock, sleep and jitter hooks (tests).
+-- @return the last output on success; raises a waiter error otherwise
+-- The waiter failure of a failure acceptor that matched.
+local function failed(w, v, attempt, t, out, err, observed)
+  local matched, mi = v.matched, v.index
+  local hint = resolve_hint(matched, w.hint_ctx(out, err, observed))
+  local persisted = ""
+  if matched.persist then
+    persisted = string.format(", persisting %s over %d polls",
+      fmt_duration(t - w.streaks[mi].since), w.streaks[mi].polls)
   end
+  fail({ code = "WaiterFailure", service = w.service, operation = w.name, waiter = w.name,
+    acceptor = mi, polls = attempt, elapsed = t - w.start, last_state = observed,
+    last_output = out, last_error = err, hint = hint,
+    message = string.format("%s failed on poll %d after %s: %s matched%s; last state: %s%s",
+      w.name, attempt, fmt_duration(t - w.start), describe_acceptor(mi, matched), persisted,
+      observed, hint and ((observed:match("%.$") and " " or ". ") .. hint) or "") })
+end
+
+-- The WaiterTimeout once time or attempts ran out (`out_of` says which).
+local function timed_out(w, v, attempt, t, out, err, observed, out_of)
+  local def = w.def
+  local extra = ""
+  local pending = v.pending
+  if pending then
+    local a = def.acceptors[pending.acceptor]
+    extra = string.format("; %s has matched for %s (fails after %s)",
+      describe_acceptor(pending.acceptor, a), fmt_duration(t - pending.since),
+      fmt_duration(pending.persist))
+    local hint = resolve_hint(a, w.hint_ctx(out, err, observed))
+    if hint then extra = extra .. ". " .. hint end
+  elseif w.last_retry_acceptor then
+    extra = "; previously matched " ..
+      describe_acceptor(w.last_retry_acceptor, def.acceptors[w.last_retry_acceptor])
+  end
+  local tt = transient_text(w.n_throttled, w.n_unavailable)
+  if tt ~= "" then
+    extra = extra .. "; " .. tt:sub(3, -2) .. " (AWS's doing, not the resource's)"
+    if v.transient then extra = extra .. "; last poll: " .. tostring(err) end
+  end
+  -- no poll ever got a real answer: AWS was the problem (errors.is_transient)
+  local never = w.n_answered == 0
+  local last = w.last_observed or observed
+  fail({ code = "WaiterTimeout", service = w.service, operation = w.name, waiter = w.name,
+    polls = attempt, elapsed = t - w.start, last_state = last,
+    last_output = out, last_error = v.transient and err or nil,
+    throttled_polls = w.n_throttled, unavailable_polls = w.n_unavailable,
+    throttled = never and w.n_throttled > 0 or nil,
+    unavailable = never and w.n_throttled == 0 or nil,
+    message = string.format("%s gave up: %s after %d polls in %s; last state: %s%s",
+      w.name, out_of, attempt, fmt_duration(t - w.start), last, extra) })
+end
+
+-- One poll: the call, with what must never be judged by acceptors raised.
+local function poll_once(w, attempt, params)
+  local out, err = poll(w.client, w.def, params)
+  if err ~= nil and not errors.is(err) then
+    -- client:try returns kumo errors; anything else is a bug worth seeing
+    error(err, 0)
+  end
+  if err and err.kind == "cancelled" then
+    -- the task was cancelled (or hit its deadline) during the call
+    error(err, 0)
+  end
+  if err and err.kind ~= "service" and not judge.transient(w.def, err, out, params) then
+    -- Not an AWS answer (validation, credentials...): acceptors only judge
+    -- AWS responses.
+    fail({ code = "WaiterUnexpectedError", service = w.service, operation = w.name,
+      waiter = w.name, polls = attempt, elapsed = w.st.now() - w.start, last_error = err,
+      message = string.format("%s stopped on poll %d: %s", w.name, attempt, tostring(err)) })
+  end
+  return out, err
 end
 
 --- Wait until a waiter succeeds.
+-- The stages: settings (kumo.wait.settings, once) → for each poll: the
+-- call → judge (kumo.wait.judge: acceptors, persist streaks, transient
+-- polls) → the outcome → retry decision (kumo.wait.decide: sleep, or give up).
 -- @param client a kumo client (`client:try(op, params)`, `client.service_name`)
 -- @param name a waiter name (see `waiter.get`) or an inline definition table
 -- @tparam[opt] table params the operation's parameters
@@ -596,7 +573,7 @@ end
 function waiter.wait(client, name, params, opts)
   opts = opts or {}
   params = params or {}
-  check_opts(opts)
+  settings.check_opts(opts)
   local def
   if type(name) == "table" then
     def = waiter.check(name)
@@ -605,190 +582,63 @@ function waiter.wait(client, name, params, opts)
     def, err = waiter.get(client, name)
     if not def then errors.raise({ kind = "usage", code = "UnknownWaiter", message = err }) end
   end
-  local service = service_of(client)
-  local wname = def.name or tostring(name)
-  local now, sleep = now_fn(opts), sleep_fn(opts)
-  local random = opts.random or math.random
-
-  local budget = opts.timeout
-  if budget ~= nil and (type(budget) ~= "number" or budget <= 0) then
-    errors.raise({ kind = "usage", code = "InvalidWaiterOption",
-      message = "waiter option 'timeout' must be seconds > 0" })
+  local st = settings.new(def, opts, waiter.defaults.delay)
+  local start = st.now()
+  -- the wait's running state; the polls AWS did not really answer (after
+  -- the client's own retries) are counted apart
+  local w = { client = client, def = def, st = st, service = service_of(client),
+    name = def.name or tostring(name), start = start, streaks = {},
+    n_throttled = 0, n_unavailable = 0, n_answered = 0 }
+  function w.hint_ctx(out, err, observed)
+    return { output = out, error = err, params = params, client = client,
+             observed = observed, waiter = w.name }
   end
-  local fixed = opts.delay or waiter.defaults.delay
-  local delay = fixed or def.delay
-  local max_attempts = opts.max_attempts or (budget == nil and def.maxAttempts) or nil
-  local min_delay = opts.min_delay or fixed or (def.delay > 0 and def.delay or 1)
-  local max_delay = opts.max_delay or math.max(DEFAULT_MAX_DELAY, min_delay)
-  if min_delay > max_delay then
-    errors.raise({ kind = "usage", code = "InvalidWaiterOption",
-      message = "waiter option 'min_delay' must not exceed 'max_delay'" })
-  end
-
-  local start = now()
-  local deadline = budget and start + budget
+  local deadline = st.budget and start + st.budget
+  local on_poll = opts.on_poll
   local attempt = 0
-  local streaks = {}
-  local last_retry_acceptor
-  local out, err
-  -- polls AWS did not really answer (after the client's own retries)
-  local n_throttled, n_unavailable, n_answered = 0, 0, 0
-  local last_short, last_observed
 
   while true do
     attempt = attempt + 1
-    out, err = poll(client, def, params)
-    if err ~= nil and not errors.is(err) then
-      -- client:try returns kumo errors; anything else is a bug worth seeing
-      error(err, 0)
-    end
-    if err and err.kind == "cancelled" then
-      -- the task was cancelled (or hit its deadline) during the call
-      error(err, 0)
-    end
-    local transient = transient_poll(def, err, out, params)
-    if err and err.kind ~= "service" and not transient then
-      -- Not an AWS answer (validation, credentials...): acceptors only judge
-      -- AWS responses.
-      fail({ code = "WaiterUnexpectedError", service = service, operation = wname,
-        waiter = wname, polls = attempt, elapsed = now() - start, last_error = err,
-        message = string.format("%s stopped on poll %d: %s", wname, attempt, tostring(err)) })
-    end
-    local t = now()
-    if transient then
-      if err.throttling or err.throttled then n_throttled = n_throttled + 1
-      else n_unavailable = n_unavailable + 1 end
+    local out, err = poll_once(w, attempt, params)
+    local t = st.now()
+    local v = judge.poll(def, w.streaks, out, err, params, t, st.persist)
+    if v.transient then
+      if err.throttling or err.throttled then w.n_throttled = w.n_throttled + 1
+      else w.n_unavailable = w.n_unavailable + 1 end
     else
-      n_answered = n_answered + 1
-      last_short = short_state(def, out, err)
+      w.n_answered = w.n_answered + 1
+      w.last_short = short_state(def, out, err)
     end
-    report_poll(wname, last_short, transient_text(n_throttled, n_unavailable))
+    report_poll(w.name, w.last_short, transient_text(w.n_throttled, w.n_unavailable))
 
-    -- Track persist streaks on every answered poll, whatever matches first
-    -- (a throttled poll says nothing about the resource).
-    local pending
-    for i, a in ipairs(def.acceptors) do
-      if transient then break end
-      local persist = a.persist and (opts.persist or a.persist)
-      if persist then
-        if matches(a, out, err, params) then
-          local s = streaks[i] or { since = t, polls = 0 }
-          s.polls = s.polls + 1
-          streaks[i] = s
-          s.ready = (t - s.since) >= persist and s.polls >= (a.persistPolls or 2)
-        else
-          streaks[i] = nil
-        end
-      end
-    end
-
-    local matched, mi
-    for i, a in ipairs(def.acceptors) do
-      if transient then
-        -- a transient error keeps a streak pending (not matched, not broken)
-        local st = a.persist and streaks[i]
-        if st and not pending then pending = { acceptor = i, since = st.since, polls = st.polls,
-          persist = opts.persist or a.persist } end
-      elseif a.persist then
-        local s = streaks[i]
-        if s and s.ready then matched, mi = a, i break end
-        if s and not pending then pending = { acceptor = i, since = s.since, polls = s.polls,
-          persist = opts.persist or a.persist } end
-      elseif matches(a, out, err, params) then
-        matched, mi = a, i
-        break
-      end
-    end
-
-    local state = matched and matched.state or "retry"
     local observed = observe(def, out, err)
-    if not transient then last_observed = observed end
-    local info = { waiter = wname, service = service, operation = def.operation,
-      attempt = attempt, elapsed = t - start, state = state, acceptor = mi,
-      observed = observed, error = err, pending = pending, transient = transient,
-      throttled_polls = n_throttled, unavailable_polls = n_unavailable }
+    if not v.transient then w.last_observed = observed end
+    local info = { waiter = w.name, service = w.service, operation = def.operation,
+      attempt = attempt, elapsed = t - start, state = v.state, acceptor = v.index,
+      observed = observed, error = err, pending = v.pending, transient = v.transient,
+      throttled_polls = w.n_throttled, unavailable_polls = w.n_unavailable }
 
-    local function hint_ctx()
-      return { output = out, error = err, params = params, client = client,
-               observed = observed, waiter = wname }
-    end
-
-    if state == "success" then
-      if opts.on_poll then opts.on_poll(info) end
+    if v.state == "success" then
+      if on_poll then on_poll(info) end
       return out
-    elseif state == "failure" then
-      if opts.on_poll then opts.on_poll(info) end
-      local hint = resolve_hint(matched, hint_ctx())
-      local persisted = ""
-      if matched.persist then
-        persisted = string.format(", persisting %s over %d polls",
-          fmt_duration(t - streaks[mi].since), streaks[mi].polls)
-      end
-      fail({ code = "WaiterFailure", service = service, operation = wname, waiter = wname,
-        acceptor = mi, polls = attempt, elapsed = t - start, last_state = observed,
-        last_output = out, last_error = err, hint = hint,
-        message = string.format("%s failed on poll %d after %s: %s matched%s; last state: %s%s",
-          wname, attempt, fmt_duration(t - start), describe_acceptor(mi, matched), persisted,
-          observed, hint and ((observed:match("%.$") and " " or ". ") .. hint) or "") })
-    elseif err and not matched and not pending and not transient then
+    elseif v.state == "failure" then
+      if on_poll then on_poll(info) end
+      failed(w, v, attempt, t, out, err, observed)
+    elseif err and not v.matched and not v.pending and not v.transient then
       -- (an error a persisting acceptor is watching is not unexpected)
-      if opts.on_poll then opts.on_poll(info) end
-      fail({ code = "WaiterUnexpectedError", service = service, operation = wname, waiter = wname,
+      if on_poll then on_poll(info) end
+      fail({ code = "WaiterUnexpectedError", service = w.service, operation = w.name, waiter = w.name,
         polls = attempt, elapsed = t - start, last_state = observed, last_error = err,
         message = string.format("%s failed on poll %d: %s returned an error no acceptor expects: %s",
-          wname, attempt, def.operation, tostring(err)) })
+          w.name, attempt, def.operation, tostring(err)) })
     end
-    if matched then last_retry_acceptor = mi end
+    if v.matched then w.last_retry_acceptor = v.index end
 
-    -- retry: compute the sleep, or give up
-    local sleep_for
-    local out_of
-    if max_attempts and attempt >= max_attempts then
-      out_of = string.format("max attempts (%d) exceeded", max_attempts)
-    elseif deadline then
-      local remaining = deadline - t
-      if remaining <= min_delay then
-        out_of = string.format("timeout (%s) exceeded", fmt_duration(budget))
-      else
-        sleep_for = fixed or waiter.smithy_delay(attempt, min_delay, max_delay, remaining, random)
-        if sleep_for > remaining - min_delay then sleep_for = remaining - min_delay end
-        if sleep_for <= 0 then out_of = string.format("timeout (%s) exceeded", fmt_duration(budget)) end
-      end
-    else
-      sleep_for = delay
-    end
+    local sleep_for, out_of = wait_decide.next(st, attempt, t, deadline, fmt_duration)
     info.next_delay = sleep_for
-    if opts.on_poll then opts.on_poll(info) end
-    if out_of then
-      local extra = ""
-      if pending then
-        local a = def.acceptors[pending.acceptor]
-        extra = string.format("; %s has matched for %s (fails after %s)",
-          describe_acceptor(pending.acceptor, a), fmt_duration(t - pending.since),
-          fmt_duration(pending.persist))
-        local hint = resolve_hint(a, hint_ctx())
-        if hint then extra = extra .. ". " .. hint end
-      elseif last_retry_acceptor then
-        extra = "; previously matched " ..
-          describe_acceptor(last_retry_acceptor, def.acceptors[last_retry_acceptor])
-      end
-      local tt = transient_text(n_throttled, n_unavailable)
-      if tt ~= "" then
-        extra = extra .. "; " .. tt:sub(3, -2) .. " (AWS's doing, not the resource's)"
-        if transient then extra = extra .. "; last poll: " .. tostring(err) end
-      end
-      -- no poll ever got a real answer: AWS was the problem (errors.is_transient)
-      local never = n_answered == 0
-      fail({ code = "WaiterTimeout", service = service, operation = wname, waiter = wname,
-        polls = attempt, elapsed = t - start, last_state = last_observed or observed,
-        last_output = out, last_error = transient and err or nil,
-        throttled_polls = n_throttled, unavailable_polls = n_unavailable,
-        throttled = never and n_throttled > 0 or nil,
-        unavailable = never and n_throttled == 0 or nil,
-        message = string.format("%s gave up: %s after %d polls in %s; last state: %s%s",
-          wname, out_of, attempt, fmt_duration(t - start), last_observed or observed, extra) })
-    end
-    if sleep_for > 0 then sleep(sleep_for) end
+    if on_poll then on_poll(info) end
+    if out_of then timed_out(w, v, attempt, t, out, err, observed, out_of) end
+    if sleep_for > 0 then st.sleep(sleep_for) end
   end
 end
 

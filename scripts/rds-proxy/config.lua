@@ -495,8 +495,9 @@ function M.check(cfg, only)
         elseif not (package.searchpath("rds-proxy.steps." .. st, package.path)
                     or package.searchpath(st, package.path)) then
           local builtin = {}
-          local ok, list = pcall(require, "rds-proxy.steps")
-          for _, n in ipairs(ok and list or require "rds-proxy.steps.init") do builtin[n] = true end
+          -- steps/init.lua: as .init where ?/init.lua is not on the path (a load error still raises)
+          for _, n in ipairs(require(package.searchpath("rds-proxy.steps", package.path) and "rds-proxy.steps"
+              or "rds-proxy.steps.init")) do builtin[n] = true end
           local near = closest(st, builtin)
           r.err("config", string.format("steps[%d]", i), string.format("%s is neither a step of kumo's%s nor a "
             .. "module next to the config (%s.lua)", show(st), near and string.format(" (did you mean %q?)", near)
@@ -508,8 +509,8 @@ function M.check(cfg, only)
     end
   else
     -- the default list (steps/init.lua; found as .init where ?/init.lua is not on the path)
-    local ok, list = pcall(require, "rds-proxy.steps")
-    for _, n in ipairs(ok and list or require "rds-proxy.steps.init") do step_names[n] = true end
+    for _, n in ipairs(require(package.searchpath("rds-proxy.steps", package.path) and "rds-proxy.steps"
+        or "rds-proxy.steps.init")) do step_names[n] = true end
   end
   if cfg.replace ~= nil then
     if not is_list(cfg.replace) then

@@ -29,9 +29,7 @@ local M = {}
 -- or was unavailable (errors.is_transient where the retry policy has it).
 local function transient(err)
   if (err.attempts or 1) <= 1 then return false end
-  local ok, errors = pcall(require, "kumo.errors")
-  if ok and type(errors.is_transient) == "function" then return errors.is_transient(err) == true end
-  return err.throttling == true or err.kind == "transport" or (tonumber(err.http_status) or 0) >= 500
+  return require("kumo.errors").is_transient(err) == true
 end
 
 --- Load the step modules named in `steps/init.lua` (or a given list).

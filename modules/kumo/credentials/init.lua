@@ -44,8 +44,11 @@ end
 
 --- The resolution context shared by the providers of one session.
 -- @param session a kumo session (fields `profile`, `region`, `config`, `options`)
--- @return ctx `{ session=, view=, getenv=, profile=, explicit_profile=, region=, file_cache=, cache_dir=, mfa=, warn= }`
-function M.context(session)
+-- @param[opt] sts_client the session's STS client factory,
+-- `function(provider, region) → client` (provider nil: unsigned calls only);
+-- the providers that call STS (roles, MFA, web identity) need it
+-- @return ctx `{ session=, view=, getenv=, profile=, explicit_profile=, region=, file_cache=, cache_dir=, mfa=, warn=, sts_client= }`
+function M.context(session, sts_client)
   local opts = session.options or {}
   local view = session.config
   if not view then
@@ -65,12 +68,12 @@ function M.context(session)
     profile = name,
     explicit_profile = explicit ~= nil,
     region = session.region or view:region(name),
-    endpoint_url = opts.endpoint_url,
     file_cache = file_cache,
     cache_dir = config.expand_home(opts.credential_cache_dir or (type(cache_opt) == "string" and cache_opt)
       or "~/.aws/cli/cache", getenv),
     mfa = opts.mfa,
     warn = opts.warn or default_warn,
+    sts_client = sts_client,
     -- Refresh windows (seconds) instead of the lifetime-sized defaults.
     advisory = window(getenv, "KUMO_CREDENTIAL_ADVISORY_WINDOW"),
     mandatory = window(getenv, "KUMO_CREDENTIAL_MANDATORY_WINDOW"),
@@ -157,8 +160,9 @@ end
 
 --- The credentials provider of a session.
 -- @param session `{ profile=, region=, config=, options = { credentials=, profile=, ... } }`
+-- @param[opt] sts_client the session's STS client factory (see `context`)
 -- @return provider with `:get()` → creds and `:invalidate()`
-function M.resolve(session)
+function M.resolve(session, sts_client)
   local opts = session.options or {}
   local given = opts.credentials
   if given ~= nil then
@@ -171,7 +175,7 @@ function M.resolve(session)
     end
     return lazy("static").new(given, "explicit credentials (aws.session{credentials=})")
   end
-  return M.chain(M.context(session))
+  return M.chain(M.context(session, sts_client))
 end
 
 M.new_creds = creds.new

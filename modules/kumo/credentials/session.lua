@@ -52,7 +52,7 @@ function M.assume_role(s, o)
         table.concat(list, ", ")), 2)
     end
   end
-  local ctx = credentials.context(s)
+  local ctx = credentials.context(s, s:sts_factory())
   local serial, code
   if type(o.mfa) == "table" then serial, code = o.mfa.serial, o.mfa.code
   elseif o.mfa ~= nil then serial = o.mfa end

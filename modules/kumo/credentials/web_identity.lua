@@ -2,8 +2,9 @@
 -- file: from the environment (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`,
 -- `AWS_ROLE_SESSION_NAME`) or a profile (`web_identity_token_file`,
 -- `role_arn`, `role_session_name`). The token file is read again on every
--- refresh (Kubernetes rotates it). The call is unsigned and goes to the
--- resolved STS endpoint. Results are cached like assumed roles.
+-- refresh (Kubernetes rotates it). The call goes through a kumo STS client
+-- (kumo.credentials.sts): unsigned, as the model says, at the endpoint the
+-- endpoint rules give. Results are cached like assumed roles.
 -- @module kumo.credentials.web_identity
 local creds = require "kumo.credentials.creds"
 local cache = require "kumo.credentials.cache"
@@ -76,28 +77,37 @@ function WebIdentity:fetch()
         source = self.label .. " (cached in " .. fc:path(key) .. ")" }
     end
   end
-  local token, err = fetch.read_file(self.token_file)
+  local token, terr = fetch.read_file(self.token_file)
   if not token then
-    error(string.format("%s: cannot read the web identity token file: %s", self.where, tostring(err)), 0)
+    error(string.format("%s: cannot read the web identity token file: %s", self.where, tostring(terr)), 0)
   end
   token = token:gsub("%s+$", "")
-  local params = { { "RoleArn", self.role_arn },
-    { "RoleSessionName", self.session_name or ("kumo-session-" .. os.time()) },
-    { "WebIdentityToken", token } }
-  local ok, out = pcall(sts.unsigned_call, ctx, "AssumeRoleWithWebIdentity", params,
-    { "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Arn", "AssumedRoleId" })
-  if not ok then
-    error(string.format("%s: AssumeRoleWithWebIdentity for %s failed: %s — check the role's trust "
-      .. "policy for the token's issuer and audience", self.where, self.role_arn, tostring(out)), 0)
+  local params = { RoleArn = self.role_arn,
+    RoleSessionName = self.session_name or ("kumo-session-" .. os.time()),
+    WebIdentityToken = token }
+  -- unsigned: the model says authtype none, and the client honours it
+  local okc, client = pcall(sts.client, ctx, nil)
+  local out, err
+  if okc then
+    local okt
+    okt, out, err = pcall(client.try, client, "AssumeRoleWithWebIdentity", params)
+    if not okt then out, err = nil, out end
+  else
+    err = client
   end
-  local account = out.Arn and out.Arn:match("^arn:[^:]+:[^:]+::(%d+):")
-  local c = creds.new{ access_key_id = out.AccessKeyId, secret_access_key = out.SecretAccessKey,
-    session_token = out.SessionToken, expiration = out.Expiration, account_id = account,
+  if not out then
+    error(string.format("%s: AssumeRoleWithWebIdentity for %s failed: %s — check the role's trust "
+      .. "policy for the token's issuer and audience", self.where, self.role_arn, tostring(err)), 0)
+  end
+  local cr, user = out.Credentials or {}, out.AssumedRoleUser or {}
+  local account = user.Arn and user.Arn:match("^arn:[^:]+:[^:]+::(%d+):")
+  local c = creds.new{ access_key_id = cr.AccessKeyId, secret_access_key = cr.SecretAccessKey,
+    session_token = cr.SessionToken, expiration = cr.Expiration, account_id = account,
     source = self.label .. " → " .. self.role_arn }
   if fc then
     fc:store(key, { Credentials = { AccessKeyId = c.access_key_id, SecretAccessKey = c.secret_access_key,
       SessionToken = c.session_token, Expiration = creds.iso8601(c.expiration), AccountId = account },
-      AssumedRoleUser = { Arn = out.Arn, AssumedRoleId = out.AssumedRoleId } }, ctx.warn)
+      AssumedRoleUser = { Arn = user.Arn, AssumedRoleId = user.AssumedRoleId } }, ctx.warn)
   end
   return c
 end

@@ -2,6 +2,7 @@
 -- fakes of fake_endpoints.py: EC2 instance metadata (IMDSv2), ECS/EKS
 -- container credentials, the SSO portal (+ OIDC refresh) and STS web identity.
 local credentials = require "kumo.credentials"
+local aws = require "kumo.aws"
 local config = require "kumo.config"
 local creds = require "kumo.credentials.creds"
 local H = require "tests.modules.kumo.credentials.helpers"
@@ -19,8 +20,12 @@ local function resolve(envt, cfg_text, opts)
   opts.env = getenv
   local warnings = {}
   opts.warn = function(m) warnings[#warnings + 1] = m end
-  return credentials.resolve{ options = opts, config = view, profile = view:profile_name(opts.profile),
-    region = "us-east-1" }, warnings
+  -- STS clients (web identity) come from a real session's factory, as a
+  -- kumo session hands it to credentials.resolve
+  local sts_client = aws.session{ env = getenv, config_file = cfg, credentials_file = dir .. "/none",
+    region = "us-east-1" }:sts_factory()
+  return credentials.resolve({ options = opts, config = view, profile = view:profile_name(opts.profile),
+    region = "us-east-1" }, sts_client), warnings
 end
 
 local function err_of(fn)
