@@ -161,7 +161,8 @@ local SETTLING = { creating = true, rebooting = true, starting = true, upgrading
 -- Decide on a database state. Returns true when apply waited for it (the
 -- caller reads it again).
 local function settle(ctx, problems, key, id, status, waited)
-  if READY[status] then return false end
+  -- destroy removes kumo's parts whatever state the database is in
+  if READY[status] or ctx.action == "destroy" then return false end
   if not SETTLING[status] then
     fail(problems, key, string.format("%s is %s; a proxy target must be available, modifying or backing-up%s",
       id, tostring(status), status == "stopped" and " — start it (aws rds start-db-instance/start-db-cluster)"
@@ -185,11 +186,14 @@ local function settle(ctx, problems, key, id, status, waited)
   return true
 end
 
+-- `waited`: apply waited for the database; the read again must not be the
+-- memo's answer from before the wait.
 local function database(ctx, problems, waited)
   local rds = ctx.pair.rds
   local db = {}
   if rds.db_instance_identifier then
-    local out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier })
+    local out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier },
+      { fresh = waited })
     if not out then
       read_failed(problems, "rds.db_instance_identifier", err, string.format(
         "%s: %s — check the identifier and the region", rds.db_instance_identifier, tostring(err)))
@@ -211,7 +215,8 @@ local function database(ctx, problems, waited)
       return database(ctx, problems, true)
     end
   else
-    local out, err = ctx:read("rds", "rds", "DescribeDBClusters", { DBClusterIdentifier = rds.db_cluster_identifier })
+    local out, err = ctx:read("rds", "rds", "DescribeDBClusters", { DBClusterIdentifier = rds.db_cluster_identifier },
+      { fresh = waited })
     if not out then
       read_failed(problems, "rds.db_cluster_identifier", err, rds.db_cluster_identifier .. ": " .. tostring(err)
         .. " — check the identifier and the region")
@@ -451,6 +456,37 @@ local function org_sharing(ctx, problems)
   local org = ctx.facts.organization
   local mgmt = org and org.MasterAccountId
   if not mgmt then return end
+  -- the same accounts give the same answer: asked once per run, not per pair
+  local key = table.concat({ "org_sharing", mgmt, ctx.session_keys and ctx.session_keys.app or "",
+    ctx.session_keys and ctx.session_keys.rds or "", ctx.pair.app.profile or ctx.top.base_profile or "",
+    ctx.pair.rds.profile or ctx.top.base_profile or "" }, "\0")
+  local r = ctx:once(key, function()
+    local state, err = M.org_sharing_state(ctx, mgmt)
+    return { state = state, err = err }
+  end, function(x) return x.state ~= "transient" end)
+  local state, err = r.state, r.err
+  if state == "on" then ctx.facts.org_sharing = true return end
+  if state == "off" then
+    ctx.facts.org_sharing = false
+    fail(problems, "app.profile", string.format("RAM sharing with the organization %s is not enabled: subnets "
+      .. "cannot be shared until the management account %s runs EnableSharingWithAwsOrganization "
+      .. "(aws ram enable-sharing-with-aws-organization)", tostring(org.Id), mgmt))
+    return
+  end
+  if state == "transient" then
+    problems[#problems + 1] = "AWS throttled/unavailable while checking RAM sharing with the organization ("
+      .. tostring(err) .. "); the config is fine; rerun"
+    return
+  end
+  ctx:note("RAM sharing with the organization could not be checked: only its management account " .. mgmt
+    .. " can read it (organizations:ListAWSServiceAccessForOrganization); the share fails if it is off")
+end
+
+--- Whether RAM sharing is on in the organization whose management account
+-- is `mgmt`, asked of the pair's sessions and their source profiles.
+-- @return "on", "off", "transient" (and the error) or nil (no session is the
+--   management account's)
+function M.org_sharing_state(ctx, mgmt)
   local aws = require "kumo.aws"
   local tried = {}
   local function ask(session, account)
@@ -484,31 +520,26 @@ local function org_sharing(ctx, problems)
   end
   for _, c in ipairs(candidates) do
     local state, err = ask(c.session, c.account)
-    if state == "on" then ctx.facts.org_sharing = true return end
-    if state == "off" then
-      ctx.facts.org_sharing = false
-      fail(problems, "app.profile", string.format("RAM sharing with the organization %s is not enabled: subnets "
-        .. "cannot be shared until the management account %s runs EnableSharingWithAwsOrganization "
-        .. "(aws ram enable-sharing-with-aws-organization)", tostring(org.Id), mgmt))
-      return
-    end
-    if state == "transient" then
-      problems[#problems + 1] = "AWS throttled/unavailable while checking RAM sharing with the organization ("
-        .. tostring(err) .. "); the config is fine; rerun"
-      return
-    end
+    if state then return state, err end
   end
-  ctx:note("RAM sharing with the organization could not be checked: only its management account " .. mgmt
-    .. " can read it (organizations:ListAWSServiceAccessForOrganization); the share fails if it is off")
+  return nil
 end
 
 --- Run every check; fills `ctx.facts`.
 -- @return a list of problems (empty when all is well)
+--
+-- `destroy` checks only what finding and deleting kumo's resources needs
+-- (the accounts, the database's VPC and security group): a subnet, secret,
+-- role or sharing setting gone wrong must not keep what kumo made alive.
 function M.run(ctx)
   local problems = {}
   ctx.progress(ctx.pair.name, "checking accounts")
   identities(ctx, problems)
   if #problems > 0 then return problems end
+  if ctx.action == "destroy" then
+    database(ctx, problems)
+    return problems
+  end
   organization(ctx, problems)
   if #problems > 0 then return problems end
   ctx.progress(ctx.pair.name, "checking subnets and database")
