@@ -42,6 +42,10 @@ end
 --- Find the group `name` in `vpc_id` owned by the RDS account (read with
 -- the pair's other groups in one call).
 function M.find(ctx, name, vpc_id)
+  -- what the pair's batch read found (or not) for this group, unless a
+  -- mutation of kumo's touched the group since, or the read must be fresh
+  local seen = ctx.sg_seen and ctx.sg_seen[name .. "|" .. vpc_id]
+  if seen ~= nil and not ctx.fresh_after then return seen or nil end
   local names, vpcs = { [name] = true }, { [vpc_id] = true }
   pair_groups(ctx, names, vpcs)
   local out, err = ctx:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
@@ -51,15 +55,43 @@ function M.find(ctx, name, vpc_id)
   } })
   if not out then error(err, 0) end
   local found
+  local seen_now = {}
+  for n in pairs(names) do
+    for v in pairs(vpcs) do seen_now[n .. "|" .. v] = false end
+  end
   for _, g in ipairs(out.SecurityGroups or {}) do
     if names[g.GroupName] and vpcs[g.VpcId] then
       -- the pair's groups, whose rules the next rules read includes
       ctx.sg_known = ctx.sg_known or {}
       ctx.sg_known[g.GroupId] = true
+      seen_now[g.GroupName .. "|" .. g.VpcId] = g
     end
     if g.GroupName == name and g.VpcId == vpc_id then found = g end
   end
+  ctx.sg_seen = ctx.sg_seen or {}
+  for k, g in pairs(seen_now) do
+    -- a copy: the step adds its rules to what it returns
+    if g then
+      local c = {}
+      for f, x in pairs(g) do c[f] = x end
+      g = c
+    end
+    ctx.sg_seen[k] = g
+  end
+  ctx.sg_seen[name .. "|" .. vpc_id] = nil
   return found
+end
+
+-- Forget what the batch read found for group `name` (made, changed, deleted).
+local function forget(ctx, name, vpc_id)
+  if ctx.sg_seen then ctx.sg_seen[name .. "|" .. vpc_id] = nil end
+end
+
+-- Forget it for the group `id`.
+local function forget_id(ctx, id)
+  for k, g in pairs(ctx.sg_seen or {}) do
+    if g and g.GroupId == id then ctx.sg_seen[k] = nil end
+  end
 end
 
 --- Describe one group by id (nil when it is gone).
@@ -151,6 +183,7 @@ end
 --   inbound rule)
 function M.create(ctx, key, name, vpc_id, description)
   ctx.state:intend(key, { name = name, vpc_id = vpc_id })
+  forget(ctx, name, vpc_id)
   local tags = M.tags_of(ctx, name)
   local out, why = ctx:mutate("rds", "ec2", "CreateSecurityGroup", {
     GroupName = name, Description = description, VpcId = vpc_id,
@@ -164,6 +197,10 @@ function M.create(ctx, key, name, vpc_id, description)
   ctx.state:created(key, out.GroupId)
   ctx.sg_known = ctx.sg_known or {}
   ctx.sg_known[out.GroupId] = true
+  -- made by this call: no rule has it as source or target yet (the rule
+  -- steps skip their read once, see `M.made_now`)
+  ctx.made_now = ctx.made_now or {}
+  ctx.made_now[key] = true
   return { GroupId = out.GroupId, GroupName = name, VpcId = vpc_id, Description = description,
            OwnerId = ctx.facts.rds_account, Tags = out.Tags or tags, rules = {} }
 end
@@ -178,6 +215,7 @@ end
 --- Delete a group; calls again while network interfaces still use it
 -- (an endpoint's go some time after the endpoint).
 function M.delete(ctx, id)
+  forget_id(ctx, id)
   for attempt = 1, 40 do
     local _, code = ctx:mutate("rds", "ec2", "DeleteSecurityGroup", { GroupId = id },
       { "InvalidGroup.NotFound" }, { pending = { "DependencyViolation" } })
@@ -190,6 +228,16 @@ function M.delete(ctx, id)
     ctx.progress(ctx.pair.name, "waiting for " .. id .. " to be released")
     ctx:sleep(math.min(2 ^ attempt, 15))
   end
+end
+
+--- True (once) when group step `key` made its group in this run: a rule
+-- step reading rules from or on it would find none, so it need not read.
+function M.made_now(ctx, key)
+  if ctx.made_now and ctx.made_now[key] then
+    ctx.made_now[key] = nil
+    return true
+  end
+  return false
 end
 
 --- Admit TCP `port` from `source` (owned by account `user`, optional).
@@ -286,6 +334,7 @@ function M.group_step(o)
   end
 
   function step.update(ctx, live, diffs)
+    forget_id(ctx, live.GroupId)
     local ids = {}
     for _, dd in ipairs(diffs) do
       if dd.rule_id then ids[#ids + 1] = dd.rule_id end

@@ -20,6 +20,8 @@ end
 function step.read(ctx)
   local source = ctx.ids.proxy_sg
   if not source then return nil end
+  -- the proxy SG was made just now: no rule can have it as source yet
+  if sg.made_now(ctx, "proxy_sg") then return nil end
   local all = sg.rules(ctx, db_sg(ctx))
   local mine, rule, extra = {}, nil, {}
   for _, r in ipairs(all) do

@@ -27,6 +27,8 @@ end
 function step.read(ctx)
   local id = ctx.ids.endpoint_sg
   if not id then return nil end
+  -- the endpoint SG was made just now: it has no inbound rule yet
+  if sg.made_now(ctx, "endpoint_sg") then return nil end
   local mine = {}
   for _, r in ipairs(sg.rules(ctx, id)) do
     if r.from_group and not sg.is_allowed(ctx, "endpoint_sg", r) then mine[#mine + 1] = r end
