@@ -47,16 +47,45 @@ local function read_failed(problems, key, err, msg)
   end
 end
 
+-- Run `fns` (each `function(problems)`, its own list) at once inside a
+-- scheduler task, else one after another; their lists in the given order.
+-- The first error raised (a signal, a bug) is raised once all have ended.
+local function concurrently(fns)
+  local sched = require "kumo.sched"
+  local lists = {}
+  for i = 1, #fns do lists[i] = {} end
+  if not sched.current() then
+    for i, f in ipairs(fns) do f(lists[i]) end
+    return lists
+  end
+  local tasks = {}
+  for i, f in ipairs(fns) do
+    tasks[i] = sched.spawn(function() f(lists[i]) end, { name = "pre-check " .. i, quiet = true, hidden = true })
+  end
+  local first
+  for _, t in ipairs(tasks) do
+    local ok, err = pcall(t.wait, t)
+    if not ok and first == nil then first = err end
+  end
+  if first ~= nil then error(first, 0) end
+  return lists
+end
+
 local function identities(ctx, problems)
   local f = ctx.facts
-  for _, side in ipairs{ "app", "rds" } do
-    local out, err = ctx:read(side, "sts", "GetCallerIdentity")
-    if not out then
-      read_failed(problems, side .. ".profile", err, "cannot identify the " .. side:upper() .. " account: "
-        .. tostring(err))
-    else
-      f[side .. "_account"] = out.Account
+  local function identify(side)
+    return function(list)
+      local out, err = ctx:read(side, "sts", "GetCallerIdentity")
+      if not out then
+        read_failed(list, side .. ".profile", err, "cannot identify the " .. side:upper() .. " account: "
+          .. tostring(err))
+      else
+        f[side .. "_account"] = out.Account
+      end
     end
+  end
+  for _, list in ipairs(concurrently{ identify("app"), identify("rds") }) do
+    for _, p in ipairs(list) do problems[#problems + 1] = p end
   end
   if f.app_account and f.app_account == f.rds_account then
     fail(problems, "rds.profile", "APP and RDS are the same account (" .. f.app_account
@@ -275,7 +304,13 @@ local function proxy_subnets(ctx, problems)
   end
   ctx.facts.proxy_subnet_ids = ids
   ctx.facts.proxy_az_ids = azs
-  -- AZ names differ per account: compare AZ IDs (facts §1)
+end
+
+-- Once both subnet checks have run: AZ names differ per account, so
+-- compare AZ IDs (facts §1).
+local function az_notes(ctx)
+  local azs = ctx.facts.proxy_az_ids
+  if not azs then return end
   for az in pairs(ctx.facts.app_az_ids or {}) do
     if not azs[az] then
       ctx:note(string.format("the endpoint subnet AZ %s has no proxy subnet: traffic from it crosses zones", az))
@@ -531,8 +566,17 @@ end
 -- `destroy` checks only what finding and deleting kumo's resources needs
 -- (the accounts, the database's VPC and security group): a subnet, secret,
 -- role or sharing setting gone wrong must not keep what kumo made alive.
+--
+-- Checks that do not need each other's facts run at once (inside a
+-- scheduler task): a pair's pre-checks take the time of the slowest chain
+-- of reads, not of all of them. Problems keep the order of the list below.
 function M.run(ctx)
   local problems = {}
+  local function add(lists)
+    for _, l in ipairs(lists) do
+      for _, p in ipairs(l) do problems[#problems + 1] = p end
+    end
+  end
   ctx.progress(ctx.pair.name, "checking accounts")
   identities(ctx, problems)
   if #problems > 0 then return problems end
@@ -540,15 +584,24 @@ function M.run(ctx)
     database(ctx, problems)
     return problems
   end
-  organization(ctx, problems)
-  if #problems > 0 then return problems end
-  ctx.progress(ctx.pair.name, "checking subnets and database")
-  app_subnets(ctx, problems)
-  client_groups(ctx, problems)
-  database(ctx, problems)
-  proxy_subnets(ctx, problems)
-  secret(ctx, problems)
-  proxy_role(ctx, problems)
+  local function check(f) return function(list) f(ctx, list) end end
+  local lists = concurrently{
+    check(organization),
+    check(app_subnets),
+    check(client_groups),
+    function(list)
+      database(ctx, list)
+      proxy_subnets(ctx, list)  -- needs the database's subnets
+    end,
+    function(list)
+      secret(ctx, list)
+      proxy_role(ctx, list)     -- needs the secret's ARN
+    end,
+  }
+  -- a wrong organization says so alone (the rest follows from it)
+  if #lists[1] > 0 then return lists[1] end
+  add(lists)
+  az_notes(ctx)
   limits(ctx, problems)
   org_sharing(ctx, problems)
   return problems

@@ -100,8 +100,10 @@ end
 
 -- @return the waiters' last answers: the share, its resource and its
 --   principal associations
-local function wait_ready(ctx, arn)
-  local share = ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
+local function wait_ready(ctx, arn, created)
+  -- a create answered ACTIVE needs no wait for it
+  local share = created and created.status == "ACTIVE" and { resourceShares = { created } }
+    or ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
   local res = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "RESOURCE", resourceShareArns = { arn } })
   local pri = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "PRINCIPAL", resourceShareArns = { arn } })
   -- the participant sees the subnets once the share propagates (facts §3.2.9)
@@ -133,7 +135,7 @@ function step.create(ctx)
   local arn = out.resourceShare.resourceShareArn
   ctx.state:created("share", arn)
   -- the waiters' last answers are what read would find: no second read
-  local share, res, pri = wait_ready(ctx, arn)
+  local share, res, pri = wait_ready(ctx, arn, out.resourceShare)
   local live = share and share.resourceShares and share.resourceShares[1]
   if not (live and live.resourceShareArn == arn and res and pri) then return step.read(ctx) end
   live.resources, live.principals = association_set(res), association_set(pri)
