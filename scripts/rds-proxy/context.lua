@@ -7,10 +7,22 @@
 -- Every call first checks for SIGINT/SIGTERM (`Ctx:check`): once one came,
 -- no new call starts, while a call in flight finishes and its step writes
 -- the journal.
+--
+-- Reads go through a per-run memo shared by every pair and step of the run
+-- (keyed by account session, region, service, operation and parameters):
+-- the pre-checks every pair repeats (the caller identities, the
+-- organization, the shared APP subnets, ...) and a step's second look at
+-- what an earlier step read cost one call per run. A mutation drops every
+-- remembered answer of its account and service that names one of the
+-- strings it sends or gets back (an id, a name, an ARN), so a read after a
+-- create or a delete asks AWS again. A read that proves a mutation (the
+-- read-back after a delete, the read of an adopted resource) is made
+-- `fresh`: no answer remembered before it counts.
 -- @module rds-proxy.context
 local aws = require "kumo.aws"
 local sys = require "kumo.sys"
 local sched = require "kumo.sched"
+local errors = require "kumo.errors"
 
 local Ctx = {}
 Ctx.__index = Ctx
@@ -32,9 +44,13 @@ local function retry_budget(top)
   return top.timeouts and top.timeouts.call or nil
 end
 
-local function session_for(top, side, spec)
+local function session_key(side, spec)
   local role = side == "app" and spec.role_arn or spec.account_role_arn
-  local key = (spec.profile or "") .. "|" .. (role or "") .. "|" .. (spec.external_id or "")
+  return (spec.profile or "") .. "|" .. (role or "") .. "|" .. (spec.external_id or ""), role
+end
+
+local function session_for(top, side, spec)
+  local key, role = session_key(side, spec)
   local s = session_cache[key]
   if s then return s end
   if spec.profile then
@@ -66,7 +82,165 @@ function M.new(pair, top, opts)
     app = session_for(top, "app", pair.app),
     rds = session_for(top, "rds", pair.rds),
   }
+  -- the memo's account key: the same access description is the same session
+  self.session_keys = {
+    app = (session_key("app", pair.app)),
+    rds = (session_key("rds", pair.rds)),
+  }
+  self.memo = M.memo_of(top)
   return self
+end
+
+-- The memo ---------------------------------------------------------------
+
+-- One memo per run: the resolved config every pair of the run shares.
+local memos = setmetatable({}, { __mode = "k" })
+
+--- The memo of the run `top` belongs to (made on first use).
+-- @return `{ entries = {}, locks = {}, seq = 0, calls = 0, hits = 0 }`
+function M.memo_of(top)
+  local m = memos[top]
+  if not m then
+    m = { entries = {}, locks = {}, seq = 0, calls = 0, hits = 0 }
+    memos[top] = m
+  end
+  return m
+end
+
+-- A deterministic text of a parameter table (keys sorted), for memo keys.
+local function canonical(v, out)
+  local t = type(v)
+  if t == "table" then
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    out[#out + 1] = "{"
+    for _, k in ipairs(keys) do
+      out[#out + 1] = tostring(k) .. "="
+      canonical(v[k], out)
+      out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+  else
+    out[#out + 1] = t:sub(1, 1) .. string.format("%q", tostring(v))
+  end
+  return out
+end
+
+-- Every string value in `v` (recursively), into the set `set`.
+local function strings_of(v, set)
+  local t = type(v)
+  if t == "string" then set[v] = true
+  elseif t == "table" then
+    for _, x in pairs(v) do strings_of(x, set) end
+  end
+  return set
+end
+
+local function deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = deep_copy(x) end
+  return setmetatable(c, getmetatable(v))
+end
+
+-- An error answer worth remembering: AWS's own "no" (not found, access
+-- denied), never throttling, 5xx or a lost connection.
+local function lasting_error(err)
+  return type(err) == "table" and err.code ~= nil and not errors.is_transient(err)
+    and not err.throttling and not err.retries_exhausted
+    and (tonumber(err.http_status or err.status) or 400) < 500
+end
+
+function Ctx:memo_key(side, service, op, params)
+  return table.concat({ self.session_keys[side], self.pair.region or self.top.region or "", service, op,
+    table.concat(canonical(params or {}, {})) }, "\0")
+end
+
+-- Answer `key` from the memo or by `fetch()` (`value, err`), one fetch at a
+-- time per key (a second pair asking the same waits for the first's answer).
+function Ctx:memoized(side, service, key, params, fetch)
+  local m = self.memo
+  local fresh = self.fresh_after
+  local e = m.entries[key]
+  if e and (not fresh or e.seq > fresh) then
+    m.hits = m.hits + 1
+    return deep_copy(e.value), deep_copy(e.err)
+  end
+  local lock = m.locks[key]
+  if not lock then
+    lock = sched.semaphore(1)
+    m.locks[key] = lock
+  end
+  lock:acquire()
+  e = m.entries[key]
+  if e and (not fresh or e.seq > fresh) then
+    lock:release()
+    m.hits = m.hits + 1
+    return deep_copy(e.value), deep_copy(e.err)
+  end
+  local ok, value, err = pcall(fetch)
+  lock:release()
+  if not ok then error(value, 0) end
+  m.calls = m.calls + 1
+  if value ~= nil or lasting_error(err) then
+    m.seq = m.seq + 1
+    local strings = strings_of(value, strings_of(params, strings_of(err and err.message, {})))
+    m.entries[key] = { value = deep_copy(value), err = deep_copy(err), seq = m.seq,
+                       scope = self.session_keys[side] .. "\0" .. service, strings = strings }
+  end
+  return value, err
+end
+
+-- A mutation in `side`/`service` sent (or got back) `v`: forget every
+-- answer of that account and service that names one of its strings.
+function Ctx:touched(side, service, v)
+  local scope = self.session_keys[side] .. "\0" .. service
+  local sent = strings_of(v, {})
+  for key, e in pairs(self.memo.entries) do
+    if e.scope == scope then
+      for s in pairs(sent) do
+        if e.strings[s] then
+          self.memo.entries[key] = nil
+          break
+        end
+      end
+    end
+  end
+end
+
+--- A fact of the run, worked out once by `fn()` (a table) and shared by every
+-- pair: `keep(result)` false (e.g. AWS throttled) leaves it to the next one.
+-- Never dropped by mutations: only for what the workflow does not change.
+function Ctx:once(key, fn, keep)
+  local m = self.memo
+  m.facts = m.facts or {}
+  if m.facts[key] then m.hits = m.hits + 1 return m.facts[key] end
+  local lock = m.locks["once\0" .. key]
+  if not lock then
+    lock = sched.semaphore(1)
+    m.locks["once\0" .. key] = lock
+  end
+  lock:acquire()
+  if m.facts[key] then lock:release() m.hits = m.hits + 1 return m.facts[key] end
+  local ok, r = pcall(fn)
+  lock:release()
+  if not ok then error(r, 0) end
+  if not keep or keep(r) then m.facts[key] = r end
+  return r
+end
+
+--- Run `fn()` with reads that ask AWS again: no answer remembered before
+-- this call serves them (the proof of a mutation: a read-back, an
+-- adoption). Answers fetched inside are remembered as usual.
+-- @return what `fn` returns
+function Ctx:fresh(fn, ...)
+  local prev = self.fresh_after
+  self.fresh_after = self.memo.seq
+  local r = table.pack(pcall(fn, ...))
+  self.fresh_after = prev
+  if not r[1] then error(r[2], 0) end
+  return table.unpack(r, 2, r.n)
 end
 
 --- The client of `service` in the `side` ("app" or "rds") account.
@@ -103,19 +277,33 @@ function M.tagged(live, pair)
 end
 
 --- A read-only call; returns `out` or `nil, err` (never raises AWS errors).
-function Ctx:read(side, service, op, params)
+-- Answered from the run's memo when the same read was made since the last
+-- mutation that names it (see the module comment); `opts.fresh` asks AWS
+-- (polls, reads that prove a change).
+function Ctx:read(side, service, op, params, opts)
   self:check()
-  return self:client(side, service):try(op, params or {})
+  params = params or {}
+  local function fetch() return self:client(side, service):try(op, params) end
+  if opts and opts.fresh then
+    return self:fresh(self.memoized, self, side, service, self:memo_key(side, service, op, params), params, fetch)
+  end
+  return self:memoized(side, service, self:memo_key(side, service, op, params), params, fetch)
 end
 
---- Every page of a read-only call, as a list of outputs.
-function Ctx:read_all(side, service, op, params)
+--- Every page of a read-only call, as a list of outputs (memoized as `read`).
+function Ctx:read_all(side, service, op, params, opts)
   self:check()
-  local pages = {}
-  for page in self:client(side, service):paginate(op, params or {}) do
-    pages[#pages + 1] = page
+  params = params or {}
+  local function fetch()
+    local pages = {}
+    for page in self:client(side, service):paginate(op, params) do
+      pages[#pages + 1] = page
+    end
+    return pages
   end
-  return pages
+  local key = self:memo_key(side, service, op .. "#all", params)
+  if opts and opts.fresh then return (self:fresh(self.memoized, self, side, service, key, params, fetch)) end
+  return (self:memoized(side, service, key, params, fetch))
 end
 
 --- A call that changes something. Raises in `plan` (a bug: plan is
@@ -129,14 +317,28 @@ end
 -- the step being run), from an earlier run or this one. Then the call returns `nil, "adopt"`
 -- and the step reads the resource back, checks its tag and records it
 -- (`Ctx:adopt`). Otherwise the name is someone else's: a clear error.
--- @return out, or nil and the error code when it matched `ok_codes`, or
---   nil, "adopt"
+--
+-- `opts.pending = { codes }`: answers that mean "not yet" (a group still in
+-- use): returned as `nil, code` without recording an action, for the
+-- caller to call again.
+--
+-- Every answer remembered of this account and service that names one of
+-- the strings sent or answered is forgotten (before and after the call:
+-- a concurrent read must not keep the old state either).
+-- @return out, or nil and the error code when it matched `ok_codes` or
+--   `opts.pending`, or nil, "adopt"
 function Ctx:mutate(side, service, op, params, ok_codes, opts)
   if self.action == "plan" or self.action == "verify" then
     error("internal: " .. op .. " attempted during " .. self.action, 0)
   end
   self:check()
+  self:touched(side, service, params)
   local out, err = self:client(side, service):try(op, params)
+  self:touched(side, service, params)
+  if out then self:touched(side, service, out) end
+  for _, code in ipairs(opts and opts.pending or {}) do
+    if err and err.code == code then return nil, code end
+  end
   if out then
     self.actions[#self.actions + 1] = { account = side, call = service .. ":" .. op }
     return out
@@ -160,6 +362,8 @@ function Ctx:mutate(side, service, op, params, ok_codes, opts)
       local retried = (err.attempts or 1) > 1
       local earlier = key and self.state:intended_before(key)
       if retried or earlier or (key and self.state:intended(key)) then
+        -- the read that follows proves what is there: not from the memo
+        self.fresh_after = self.memo.seq
         self.actions[#self.actions + 1] = { account = side, call = service .. ":" .. op,
           note = "adopted (" .. code .. (retried and " after a retried attempt"
             or earlier and " after an earlier run's intent" or " after this run's intent") .. ")" }
@@ -186,6 +390,7 @@ end
 -- @param live the resource read back (nil: not found, which fails too)
 -- @param id its id
 function Ctx:adopt(key, live, id, extra)
+  self.fresh_after = nil
   if not live then
     error(string.format("%s: the create answered \"already exists\" but reading it back found nothing; "
       .. "rerun apply", key), 0)
@@ -216,11 +421,29 @@ function Ctx:sleep(seconds)
   interruptible_sleep(self)(seconds)
 end
 
+-- Waits for what AWS takes minutes to do (a proxy, an endpoint, a target
+-- coming up or going away): polled at once, the first answer is always
+-- "not yet", so the first poll comes one waiter delay later. Only with the
+-- waiter's own delay: where KUMO_WAITER_DELAY sets the pace (the sandbox,
+-- tests) polling starts at once as before.
+local SLOW = { DBProxyAvailable = true, DBProxyEndpointAvailable = true, DBProxyTargetsAvailable = true,
+               DBProxyDeleted = true, DBProxyEndpointDeleted = true }
+
+--- The seconds to wait before the first poll of waiter `name` (0: poll at once).
+function M.first_poll_delay(client, name)
+  local waiter = require "kumo.waiter"
+  if not SLOW[name] or waiter.defaults.delay ~= nil then return 0 end
+  local def = waiter.get(client, name)
+  return def and def.delay or 0
+end
+
 --- Wait with a named waiter (official or kumo's own) in the `side` account.
 function Ctx:wait(side, service, name, params, timeout)
   -- the waiter reports each poll to the scheduler's progress display
   self.progress(self.pair.name, "waiting: " .. name)
   self:check()
+  local first = M.first_poll_delay(self:client(side, service), name)
+  if first > 0 then self:sleep(first) end
   return self:client(side, service):wait(name, params, {
     timeout = timeout or self.timeouts.wait or 1800,
     sleep = interruptible_sleep(self),

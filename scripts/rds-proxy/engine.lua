@@ -11,8 +11,10 @@
 --   run whose answer was lost, or by a run with another state folder).
 --   apply deletes the copies (keeping the journaled one, else what read
 --   chose, the oldest), plan and verify report them, destroy deletes all.
--- * `delete(ctx, live)` is always followed by a `read`: only what is gone is
---   reported `delete`; anything still there fails the run, named.
+-- * `delete(ctx, live)` is always followed by a `read` (not from the memo):
+--   only what is gone is reported `delete`; anything still there fails the
+--   run, named. A delete that itself waited until a read found the resource
+--   gone returns "gone" and that read is the proof.
 -- * `diff` entries with `replace = true, reason=` are applied only for the
 --   steps named by `--replace STEP` or the config's `replace = { ... }`.
 -- * `allow_rules` (a table or function(ctx)) declares extra rules other
@@ -103,8 +105,14 @@ end
 local function delete_proven(ctx, step, live, result, action)
   local id = id_of(step, live)
   ctx.step_name = step.name
-  step.delete(ctx, live)
-  local again, dups = read_step(ctx, step)
+  local proof = step.delete(ctx, live)
+  -- a delete that waited until a read found it gone ("gone") is proven by
+  -- that read; else the proof is a read made now, never a remembered answer
+  if proof == "gone" and action == "delete" then
+    record(result, step, action, live)
+    return
+  end
+  local again, dups = ctx:fresh(read_step, ctx, step)
   local still
   if action == "delete (duplicate)" then
     local seen = { again }

@@ -47,16 +47,45 @@ local function read_failed(problems, key, err, msg)
   end
 end
 
+-- Run `fns` (each `function(problems)`, its own list) at once inside a
+-- scheduler task, else one after another; their lists in the given order.
+-- The first error raised (a signal, a bug) is raised once all have ended.
+local function concurrently(fns)
+  local sched = require "kumo.sched"
+  local lists = {}
+  for i = 1, #fns do lists[i] = {} end
+  if not sched.current() then
+    for i, f in ipairs(fns) do f(lists[i]) end
+    return lists
+  end
+  local tasks = {}
+  for i, f in ipairs(fns) do
+    tasks[i] = sched.spawn(function() f(lists[i]) end, { name = "pre-check " .. i, quiet = true, hidden = true })
+  end
+  local first
+  for _, t in ipairs(tasks) do
+    local ok, err = pcall(t.wait, t)
+    if not ok and first == nil then first = err end
+  end
+  if first ~= nil then error(first, 0) end
+  return lists
+end
+
 local function identities(ctx, problems)
   local f = ctx.facts
-  for _, side in ipairs{ "app", "rds" } do
-    local out, err = ctx:read(side, "sts", "GetCallerIdentity")
-    if not out then
-      read_failed(problems, side .. ".profile", err, "cannot identify the " .. side:upper() .. " account: "
-        .. tostring(err))
-    else
-      f[side .. "_account"] = out.Account
+  local function identify(side)
+    return function(list)
+      local out, err = ctx:read(side, "sts", "GetCallerIdentity")
+      if not out then
+        read_failed(list, side .. ".profile", err, "cannot identify the " .. side:upper() .. " account: "
+          .. tostring(err))
+      else
+        f[side .. "_account"] = out.Account
+      end
     end
+  end
+  for _, list in ipairs(concurrently{ identify("app"), identify("rds") }) do
+    for _, p in ipairs(list) do problems[#problems + 1] = p end
   end
   if f.app_account and f.app_account == f.rds_account then
     fail(problems, "rds.profile", "APP and RDS are the same account (" .. f.app_account
@@ -161,7 +190,8 @@ local SETTLING = { creating = true, rebooting = true, starting = true, upgrading
 -- Decide on a database state. Returns true when apply waited for it (the
 -- caller reads it again).
 local function settle(ctx, problems, key, id, status, waited)
-  if READY[status] then return false end
+  -- destroy removes kumo's parts whatever state the database is in
+  if READY[status] or ctx.action == "destroy" then return false end
   if not SETTLING[status] then
     fail(problems, key, string.format("%s is %s; a proxy target must be available, modifying or backing-up%s",
       id, tostring(status), status == "stopped" and " — start it (aws rds start-db-instance/start-db-cluster)"
@@ -185,11 +215,14 @@ local function settle(ctx, problems, key, id, status, waited)
   return true
 end
 
+-- `waited`: apply waited for the database; the read again must not be the
+-- memo's answer from before the wait.
 local function database(ctx, problems, waited)
   local rds = ctx.pair.rds
   local db = {}
   if rds.db_instance_identifier then
-    local out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier })
+    local out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier },
+      { fresh = waited })
     if not out then
       read_failed(problems, "rds.db_instance_identifier", err, string.format(
         "%s: %s — check the identifier and the region", rds.db_instance_identifier, tostring(err)))
@@ -211,7 +244,8 @@ local function database(ctx, problems, waited)
       return database(ctx, problems, true)
     end
   else
-    local out, err = ctx:read("rds", "rds", "DescribeDBClusters", { DBClusterIdentifier = rds.db_cluster_identifier })
+    local out, err = ctx:read("rds", "rds", "DescribeDBClusters", { DBClusterIdentifier = rds.db_cluster_identifier },
+      { fresh = waited })
     if not out then
       read_failed(problems, "rds.db_cluster_identifier", err, rds.db_cluster_identifier .. ": " .. tostring(err)
         .. " — check the identifier and the region")
@@ -270,7 +304,13 @@ local function proxy_subnets(ctx, problems)
   end
   ctx.facts.proxy_subnet_ids = ids
   ctx.facts.proxy_az_ids = azs
-  -- AZ names differ per account: compare AZ IDs (facts §1)
+end
+
+-- Once both subnet checks have run: AZ names differ per account, so
+-- compare AZ IDs (facts §1).
+local function az_notes(ctx)
+  local azs = ctx.facts.proxy_az_ids
+  if not azs then return end
   for az in pairs(ctx.facts.app_az_ids or {}) do
     if not azs[az] then
       ctx:note(string.format("the endpoint subnet AZ %s has no proxy subnet: traffic from it crosses zones", az))
@@ -451,6 +491,37 @@ local function org_sharing(ctx, problems)
   local org = ctx.facts.organization
   local mgmt = org and org.MasterAccountId
   if not mgmt then return end
+  -- the same accounts give the same answer: asked once per run, not per pair
+  local key = table.concat({ "org_sharing", mgmt, ctx.session_keys and ctx.session_keys.app or "",
+    ctx.session_keys and ctx.session_keys.rds or "", ctx.pair.app.profile or ctx.top.base_profile or "",
+    ctx.pair.rds.profile or ctx.top.base_profile or "" }, "\0")
+  local r = ctx:once(key, function()
+    local state, err = M.org_sharing_state(ctx, mgmt)
+    return { state = state, err = err }
+  end, function(x) return x.state ~= "transient" end)
+  local state, err = r.state, r.err
+  if state == "on" then ctx.facts.org_sharing = true return end
+  if state == "off" then
+    ctx.facts.org_sharing = false
+    fail(problems, "app.profile", string.format("RAM sharing with the organization %s is not enabled: subnets "
+      .. "cannot be shared until the management account %s runs EnableSharingWithAwsOrganization "
+      .. "(aws ram enable-sharing-with-aws-organization)", tostring(org.Id), mgmt))
+    return
+  end
+  if state == "transient" then
+    problems[#problems + 1] = "AWS throttled/unavailable while checking RAM sharing with the organization ("
+      .. tostring(err) .. "); the config is fine; rerun"
+    return
+  end
+  ctx:note("RAM sharing with the organization could not be checked: only its management account " .. mgmt
+    .. " can read it (organizations:ListAWSServiceAccessForOrganization); the share fails if it is off")
+end
+
+--- Whether RAM sharing is on in the organization whose management account
+-- is `mgmt`, asked of the pair's sessions and their source profiles.
+-- @return "on", "off", "transient" (and the error) or nil (no session is the
+--   management account's)
+function M.org_sharing_state(ctx, mgmt)
   local aws = require "kumo.aws"
   local tried = {}
   local function ask(session, account)
@@ -484,40 +555,53 @@ local function org_sharing(ctx, problems)
   end
   for _, c in ipairs(candidates) do
     local state, err = ask(c.session, c.account)
-    if state == "on" then ctx.facts.org_sharing = true return end
-    if state == "off" then
-      ctx.facts.org_sharing = false
-      fail(problems, "app.profile", string.format("RAM sharing with the organization %s is not enabled: subnets "
-        .. "cannot be shared until the management account %s runs EnableSharingWithAwsOrganization "
-        .. "(aws ram enable-sharing-with-aws-organization)", tostring(org.Id), mgmt))
-      return
-    end
-    if state == "transient" then
-      problems[#problems + 1] = "AWS throttled/unavailable while checking RAM sharing with the organization ("
-        .. tostring(err) .. "); the config is fine; rerun"
-      return
-    end
+    if state then return state, err end
   end
-  ctx:note("RAM sharing with the organization could not be checked: only its management account " .. mgmt
-    .. " can read it (organizations:ListAWSServiceAccessForOrganization); the share fails if it is off")
+  return nil
 end
 
 --- Run every check; fills `ctx.facts`.
 -- @return a list of problems (empty when all is well)
+--
+-- `destroy` checks only what finding and deleting kumo's resources needs
+-- (the accounts, the database's VPC and security group): a subnet, secret,
+-- role or sharing setting gone wrong must not keep what kumo made alive.
+--
+-- Checks that do not need each other's facts run at once (inside a
+-- scheduler task): a pair's pre-checks take the time of the slowest chain
+-- of reads, not of all of them. Problems keep the order of the list below.
 function M.run(ctx)
   local problems = {}
+  local function add(lists)
+    for _, l in ipairs(lists) do
+      for _, p in ipairs(l) do problems[#problems + 1] = p end
+    end
+  end
   ctx.progress(ctx.pair.name, "checking accounts")
   identities(ctx, problems)
   if #problems > 0 then return problems end
-  organization(ctx, problems)
-  if #problems > 0 then return problems end
-  ctx.progress(ctx.pair.name, "checking subnets and database")
-  app_subnets(ctx, problems)
-  client_groups(ctx, problems)
-  database(ctx, problems)
-  proxy_subnets(ctx, problems)
-  secret(ctx, problems)
-  proxy_role(ctx, problems)
+  if ctx.action == "destroy" then
+    database(ctx, problems)
+    return problems
+  end
+  local function check(f) return function(list) f(ctx, list) end end
+  local lists = concurrently{
+    check(organization),
+    check(app_subnets),
+    check(client_groups),
+    function(list)
+      database(ctx, list)
+      proxy_subnets(ctx, list)  -- needs the database's subnets
+    end,
+    function(list)
+      secret(ctx, list)
+      proxy_role(ctx, list)     -- needs the secret's ARN
+    end,
+  }
+  -- a wrong organization says so alone (the rest follows from it)
+  if #lists[1] > 0 then return lists[1] end
+  add(lists)
+  az_notes(ctx)
   limits(ctx, problems)
   org_sharing(ctx, problems)
   return problems

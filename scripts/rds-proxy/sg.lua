@@ -2,7 +2,14 @@
 -- by VPC, name and owner; make one; read a group's inbound rules one by
 -- one with their rule IDs (DescribeSecurityGroupRules); add a TCP rule
 -- from a source group; revoke rules by their IDs. All calls run in the
--- RDS account.
+-- RDS account, and all through `ctx` (`ctx:read`, `ctx:mutate`): a plan
+-- makes no change here either.
+--
+-- Reads are batched per pair: one DescribeSecurityGroups finds every group
+-- the pair's group steps make (their names in their VPCs), and one
+-- DescribeSecurityGroupRules reads the rules of all of them and of the
+-- database's group; every step then picks its own from the same answer
+-- (the run's memo in `ctx`, dropped when a mutation names the group).
 --
 -- Groups kumo owns converge to exactly the rules the config implies (plus
 -- the rules steps declare in `allow_rules`); on a group kumo does not own
@@ -12,15 +19,79 @@
 -- @module rds-proxy.sg
 local M = {}
 
---- Find the group `name` in `vpc_id` owned by the RDS account.
+-- Every group step made by `group_step`, so one read finds all of a pair's.
+local group_steps = {}
+
+local function sorted_keys(set)
+  local list = {}
+  for k in pairs(set) do list[#list + 1] = k end
+  table.sort(list)
+  return list
+end
+
+-- `names`, `vpcs`: sets of the pair's group names and their VPCs (those
+-- of every group step whose name and VPC the pair's facts tell).
+local function pair_groups(ctx, names, vpcs)
+  if not ctx.pair then return end
+  for _, o in ipairs(group_steps) do
+    local ok, name, vpc = pcall(function() return o.group_name(ctx), o.vpc_id(ctx) end)
+    if ok and name and vpc then names[name], vpcs[vpc] = true, true end
+  end
+end
+
+--- Find the group `name` in `vpc_id` owned by the RDS account (read with
+-- the pair's other groups in one call).
 function M.find(ctx, name, vpc_id)
+  -- what the pair's batch read found (or not) for this group, unless a
+  -- mutation of kumo's touched the group since, or the read must be fresh
+  local seen = ctx.sg_seen and ctx.sg_seen[name .. "|" .. vpc_id]
+  if seen ~= nil and not ctx.fresh_after then return seen or nil end
+  local names, vpcs = { [name] = true }, { [vpc_id] = true }
+  pair_groups(ctx, names, vpcs)
   local out, err = ctx:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
-    { Name = "vpc-id", Values = { vpc_id } },
-    { Name = "group-name", Values = { name } },
+    { Name = "vpc-id", Values = sorted_keys(vpcs) },
+    { Name = "group-name", Values = sorted_keys(names) },
     { Name = "owner-id", Values = { ctx.facts.rds_account } },
   } })
   if not out then error(err, 0) end
-  return (out.SecurityGroups or {})[1]
+  local found
+  local seen_now = {}
+  for n in pairs(names) do
+    for v in pairs(vpcs) do seen_now[n .. "|" .. v] = false end
+  end
+  for _, g in ipairs(out.SecurityGroups or {}) do
+    if names[g.GroupName] and vpcs[g.VpcId] then
+      -- the pair's groups, whose rules the next rules read includes
+      ctx.sg_known = ctx.sg_known or {}
+      ctx.sg_known[g.GroupId] = true
+      seen_now[g.GroupName .. "|" .. g.VpcId] = g
+    end
+    if g.GroupName == name and g.VpcId == vpc_id then found = g end
+  end
+  ctx.sg_seen = ctx.sg_seen or {}
+  for k, g in pairs(seen_now) do
+    -- a copy: the step adds its rules to what it returns
+    if g then
+      local c = {}
+      for f, x in pairs(g) do c[f] = x end
+      g = c
+    end
+    ctx.sg_seen[k] = g
+  end
+  ctx.sg_seen[name .. "|" .. vpc_id] = nil
+  return found
+end
+
+-- Forget what the batch read found for group `name` (made, changed, deleted).
+local function forget(ctx, name, vpc_id)
+  if ctx.sg_seen then ctx.sg_seen[name .. "|" .. vpc_id] = nil end
+end
+
+-- Forget it for the group `id`.
+local function forget_id(ctx, id)
+  for k, g in pairs(ctx.sg_seen or {}) do
+    if g and g.GroupId == id then ctx.sg_seen[k] = nil end
+  end
 end
 
 --- Describe one group by id (nil when it is gone).
@@ -40,27 +111,42 @@ local function port_of(protocol, from, to)
   return tostring(from) .. "-" .. tostring(to)
 end
 
+--- A DescribeSecurityGroupRules (or AuthorizeSecurityGroupIngress) rule
+-- as `M.rules` lists it; nil for an outbound rule.
+function M.rule_of(r)
+  if r.IsEgress then return nil end
+  local ref = r.ReferencedGroupInfo or {}
+  return {
+    id = r.SecurityGroupRuleId, protocol = r.IpProtocol == "-1" and "all" or r.IpProtocol,
+    port = port_of(r.IpProtocol, r.FromPort, r.ToPort),
+    from_group = ref.GroupId, from_user = ref.UserId,
+    cidr = r.CidrIpv4 or r.CidrIpv6, prefix_list = r.PrefixListId,
+    description = r.Description,
+  }
+end
+
+local function by_id(a, b) return tostring(a.id) < tostring(b.id) end
+
 --- The inbound rules of group `id`, one per source, as a list of
 -- `{ id=, protocol=, port=, from_group=, from_user=, cidr=, prefix_list=,
--- description= }` (`port` is a number, `"a-b"` or `"all"`).
+-- description= }` (`port` is a number, `"a-b"` or `"all"`). One read covers
+-- the pair's groups and the database's: the other steps' reads of the same
+-- set come from the memo.
 function M.rules(ctx, id)
+  local ids = { [id] = true }
+  if ctx.pair then
+    for g in pairs(ctx.sg_known or {}) do ids[g] = true end
+    local db = ctx.facts and ctx.facts.db
+    if db and db.security_group_ids and db.security_group_ids[1] then ids[db.security_group_ids[1]] = true end
+  end
   local rules = {}
   for _, page in ipairs(ctx:read_all("rds", "ec2", "DescribeSecurityGroupRules",
-      { Filters = { { Name = "group-id", Values = { id } } } })) do
+      { Filters = { { Name = "group-id", Values = sorted_keys(ids) } } })) do
     for _, r in ipairs(page.SecurityGroupRules or {}) do
-      if not r.IsEgress then
-        local ref = r.ReferencedGroupInfo or {}
-        rules[#rules + 1] = {
-          id = r.SecurityGroupRuleId, protocol = r.IpProtocol == "-1" and "all" or r.IpProtocol,
-          port = port_of(r.IpProtocol, r.FromPort, r.ToPort),
-          from_group = ref.GroupId, from_user = ref.UserId,
-          cidr = r.CidrIpv4 or r.CidrIpv6, prefix_list = r.PrefixListId,
-          description = r.Description,
-        }
-      end
+      if r.GroupId == nil or r.GroupId == id then rules[#rules + 1] = M.rule_of(r) end
     end
   end
-  table.sort(rules, function(a, b) return tostring(a.id) < tostring(b.id) end)
+  table.sort(rules, by_id)
   return rules
 end
 
@@ -92,11 +178,16 @@ function M.is_allowed(ctx, group_step, r)
 end
 
 --- Create group `name` in `vpc_id`, tagged, journaled under `key`.
+-- @return the group; made now, it is built from the create's answer (no
+--   describe): its id, name, VPC, tags and `rules = {}` (a new group has no
+--   inbound rule)
 function M.create(ctx, key, name, vpc_id, description)
   ctx.state:intend(key, { name = name, vpc_id = vpc_id })
+  forget(ctx, name, vpc_id)
+  local tags = M.tags_of(ctx, name)
   local out, why = ctx:mutate("rds", "ec2", "CreateSecurityGroup", {
     GroupName = name, Description = description, VpcId = vpc_id,
-    TagSpecifications = { { ResourceType = "security-group", Tags = M.tags_of(ctx, name) } },
+    TagSpecifications = { { ResourceType = "security-group", Tags = tags } },
   }, nil, { adopt = { "InvalidGroup.Duplicate" }, step = key })
   if why == "adopt" then
     -- a lost answer's group (retried attempt or an earlier run's intent)
@@ -104,7 +195,14 @@ function M.create(ctx, key, name, vpc_id, description)
     return ctx:adopt(key, g, g and g.GroupId)
   end
   ctx.state:created(key, out.GroupId)
-  return M.get(ctx, out.GroupId)
+  ctx.sg_known = ctx.sg_known or {}
+  ctx.sg_known[out.GroupId] = true
+  -- made by this call: no rule has it as source or target yet (the rule
+  -- steps skip their read once, see `M.made_now`)
+  ctx.made_now = ctx.made_now or {}
+  ctx.made_now[key] = true
+  return { GroupId = out.GroupId, GroupName = name, VpcId = vpc_id, Description = description,
+           OwnerId = ctx.facts.rds_account, Tags = out.Tags or tags, rules = {} }
 end
 
 --- The tags a group kumo makes carries: the pair's plus `Name`.
@@ -114,31 +212,50 @@ function M.tags_of(ctx, name)
   return tags
 end
 
---- Delete a group; retries while network interfaces still use it.
+--- Delete a group; calls again while network interfaces still use it
+-- (an endpoint's go some time after the endpoint).
 function M.delete(ctx, id)
+  forget_id(ctx, id)
   for attempt = 1, 40 do
-    local out, code = ctx:client("rds", "ec2"):try("DeleteSecurityGroup", { GroupId = id })
-    if out then
-      ctx.actions[#ctx.actions + 1] = { account = "rds", call = "ec2:DeleteSecurityGroup" }
-      return
+    local _, code = ctx:mutate("rds", "ec2", "DeleteSecurityGroup", { GroupId = id },
+      { "InvalidGroup.NotFound" }, { pending = { "DependencyViolation" } })
+    if code ~= "DependencyViolation" then return end
+    if attempt == 40 then
+      error(string.format("security group %s is still in use (DependencyViolation) after 40 tries; "
+        .. "find what uses it (aws ec2 describe-network-interfaces --filters Name=group-id,Values=%s) "
+        .. "and rerun destroy", id, id), 0)
     end
-    if code.code == "InvalidGroup.NotFound" then return end
-    if code.code ~= "DependencyViolation" or attempt == 40 then error(code, 0) end
     ctx.progress(ctx.pair.name, "waiting for " .. id .. " to be released")
-    require("kumo.sched").sleep(math.min(2 ^ attempt, 15))
+    ctx:sleep(math.min(2 ^ attempt, 15))
   end
 end
 
+--- True (once) when group step `key` made its group in this run: a rule
+-- step reading rules from or on it would find none, so it need not read.
+function M.made_now(ctx, key)
+  if ctx.made_now and ctx.made_now[key] then
+    ctx.made_now[key] = nil
+    return true
+  end
+  return false
+end
+
 --- Admit TCP `port` from `source` (owned by account `user`, optional).
--- @return the new rule's ID (nil when it was already there)
+-- @return the new rule's ID (nil when it was already there), and the rules
+--   the answer lists (as `M.rules` does; nil when it lists none)
 function M.authorize(ctx, group_id, port, source, user, description)
   local out = ctx:mutate("rds", "ec2", "AuthorizeSecurityGroupIngress", {
     GroupId = group_id,
     IpPermissions = { { IpProtocol = "tcp", FromPort = port, ToPort = port,
       UserIdGroupPairs = { { GroupId = source, UserId = user, Description = description } } } },
   }, { "InvalidPermission.Duplicate" })
-  local r = out and (out.SecurityGroupRules or {})[1]
-  return r and r.SecurityGroupRuleId
+  local listed = out and out.SecurityGroupRules
+  local rules
+  if listed and #listed > 0 then
+    rules = {}
+    for _, r in ipairs(listed) do rules[#rules + 1] = M.rule_of(r) end
+  end
+  return rules and rules[1] and rules[1].id, rules
 end
 
 --- Revoke inbound rules of `group_id` by their rule IDs (already gone is fine).
@@ -189,6 +306,7 @@ local tags = require "rds-proxy.tags"
 --   what = "text for verify" }`
 function M.group_step(o)
   local step = { name = o.name, title = o.title, account = "rds" }
+  group_steps[#group_steps + 1] = o
   local function elsewhere(ctx, r) return o.managed_elsewhere and o.managed_elsewhere(ctx, r) end
 
   function step.read(ctx)
@@ -216,6 +334,7 @@ function M.group_step(o)
   end
 
   function step.update(ctx, live, diffs)
+    forget_id(ctx, live.GroupId)
     local ids = {}
     for _, dd in ipairs(diffs) do
       if dd.rule_id then ids[#ids + 1] = dd.rule_id end
@@ -227,7 +346,7 @@ function M.group_step(o)
 
   function step.create(ctx)
     local g = M.create(ctx, o.name, o.group_name(ctx), o.vpc_id(ctx), o.description(ctx))
-    if g then g.rules = M.rules(ctx, g.GroupId) end
+    if g and not g.rules then g.rules = M.rules(ctx, g.GroupId) end
     return g
   end
   function step.delete(ctx, live) M.delete(ctx, live.GroupId) end

@@ -20,6 +20,8 @@ end
 function step.read(ctx)
   local source = ctx.ids.proxy_sg
   if not source then return nil end
+  -- the proxy SG was made just now: no rule can have it as source yet
+  if sg.made_now(ctx, "proxy_sg") then return nil end
   local all = sg.rules(ctx, db_sg(ctx))
   local mine, rule, extra = {}, nil, {}
   for _, r in ipairs(all) do
@@ -42,15 +44,23 @@ function step.diff(ctx, live)
 end
 
 local function authorize(ctx)
-  local id = sg.authorize(ctx, db_sg(ctx), ctx.facts.db.port, ctx.ids.proxy_sg, nil,
+  local id, rules = sg.authorize(ctx, db_sg(ctx), ctx.facts.db.port, ctx.ids.proxy_sg, nil,
     "kumo:" .. ctx.pair.name .. " RDS Proxy to the database")
   ctx.state:created("db_ingress", db_sg(ctx), { source = ctx.ids.proxy_sg, port = ctx.facts.db.port, rule_id = id })
+  return rules
 end
 
+-- The create's answer lists the rule it made (ID, port, source): that is
+-- what read would find, since read found no rule from the proxy SG before.
 function step.create(ctx)
   ctx.state:intend("db_ingress", { group = db_sg(ctx) })
-  authorize(ctx)
-  return step.read(ctx)
+  local rules = authorize(ctx)
+  local rule = rules and rules[1]
+  if not (rule and rule.from_group == ctx.ids.proxy_sg and sg.matches(rule, wanted(ctx))) then
+    return step.read(ctx)
+  end
+  -- `all` (the group's other rules) only verify reads, and verify reads again
+  return { group_id = db_sg(ctx), source = ctx.ids.proxy_sg, all = rules, mine = rules, rule = rule, extra = {} }
 end
 
 function step.update(ctx, live)

@@ -27,6 +27,8 @@ end
 function step.read(ctx)
   local id = ctx.ids.endpoint_sg
   if not id then return nil end
+  -- the endpoint SG was made just now: it has no inbound rule yet
+  if sg.made_now(ctx, "endpoint_sg") then return nil end
   local mine = {}
   for _, r in ipairs(sg.rules(ctx, id)) do
     if r.from_group and not sg.is_allowed(ctx, "endpoint_sg", r) then mine[#mine + 1] = r end
@@ -55,18 +57,26 @@ function step.diff(_, live)
   return d
 end
 
+-- @return the rules the answers list, nil when one listed none
 local function authorize(ctx, rules)
+  local made = {}
   for _, w in ipairs(rules) do
-    sg.authorize(ctx, ctx.ids.endpoint_sg, w.port, w.from_group, w.from_user,
+    local _, got = sg.authorize(ctx, ctx.ids.endpoint_sg, w.port, w.from_group, w.from_user,
       "kumo:" .. ctx.pair.name .. " APP clients to the proxy endpoint")
+    local r = got and got[1]
+    if made and r and sg.matches(r, w) then made[#made + 1] = r else made = nil end
   end
+  return made
 end
 
+-- The creates' answers list the rules they made: what read would find on a
+-- group that had no rule from a security group (else read it).
 function step.create(ctx)
   ctx.state:intend("endpoint_ingress", { group = ctx.ids.endpoint_sg })
-  authorize(ctx, wanted(ctx))
+  local made = authorize(ctx, wanted(ctx))
   ctx.state:created("endpoint_ingress", ctx.ids.endpoint_sg, { port = ctx.pair.listener_port })
-  return step.read(ctx)
+  if not made or #made == 0 then return step.read(ctx) end
+  return { group_id = ctx.ids.endpoint_sg, rules = made, missing = {}, extra = {} }
 end
 
 function step.update(ctx, live)

@@ -119,7 +119,10 @@ function step.create(ctx)
   }
   local _, why = ctx:mutate("rds", "rds", "CreateDBProxy", params, nil,
     { adopt = { "DBProxyAlreadyExistsFault" } })
-  if why == "adopt" then
+  if why ~= "adopt" then
+    ctx.made_now = ctx.made_now or {}
+    ctx.made_now.proxy = true  -- made by this call: no target yet (steps/target.lua)
+  else
     -- an earlier attempt or run made it: it must be this pair's (tag) and as configured
     local live = step.read(ctx)
     if live then
@@ -183,10 +186,12 @@ function step.verify(ctx, live)
   return problems
 end
 
+-- @return "gone": the waiter's last read found no proxy of that name
 function step.delete(ctx)
   local name = ctx.pair.rds.proxy_name
   ctx:mutate("rds", "rds", "DeleteDBProxy", { DBProxyName = name }, { "DBProxyNotFoundFault" })
   ctx:wait("rds", "rds", "DBProxyDeleted", { DBProxyName = name }, ctx.timeouts.delete)
+  return "gone"
 end
 
 return step

@@ -61,6 +61,8 @@ function step.read(ctx)
     error(err, 0)
   end
   local live = out.Role
+  -- destroy deletes the policy by name whatever it says: no need to read it
+  if ctx.action == "destroy" then return live end
   local pol = ctx:read("rds", "iam", "GetRolePolicy", { RoleName = ctx.pair.names.role,
                                                          PolicyName = ctx.pair.names.role_policy })
   live.policy = pol and decode_doc(pol.PolicyDocument)

@@ -96,7 +96,7 @@ function step.delete(ctx, live)
   -- long-running process" (DeleteSecret): wait until it is not found, so
   -- the engine's read-back sees it gone
   for _ = 1, 30 do
-    local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = live.ARN })
+    local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = live.ARN }, { fresh = true })
     if not out then
       if err.code == "ResourceNotFoundException" then return end
       error(err, 0)

@@ -98,12 +98,26 @@ function step.diff(ctx, live)
   return d
 end
 
-local function wait_ready(ctx, arn)
-  ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
-  ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "RESOURCE", resourceShareArns = { arn } })
-  ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "PRINCIPAL", resourceShareArns = { arn } })
+-- @return the waiters' last answers: the share, its resource and its
+--   principal associations
+local function wait_ready(ctx, arn, created)
+  -- a create answered ACTIVE needs no wait for it
+  local share = created and created.status == "ACTIVE" and { resourceShares = { created } }
+    or ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
+  local res = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "RESOURCE", resourceShareArns = { arn } })
+  local pri = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "PRINCIPAL", resourceShareArns = { arn } })
   -- the participant sees the subnets once the share propagates (facts §3.2.9)
   ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+  return share, res, pri
+end
+
+-- The associated entities of a GetResourceShareAssociations answer (as `associations`).
+local function association_set(out)
+  local set = {}
+  for _, a in ipairs(out.resourceShareAssociations or {}) do
+    if a.status == "ASSOCIATED" or a.status == "ASSOCIATING" then set[a.associatedEntity] = a.status end
+  end
+  return set
 end
 
 function step.create(ctx)
@@ -120,8 +134,12 @@ function step.create(ctx)
   })
   local arn = out.resourceShare.resourceShareArn
   ctx.state:created("share", arn)
-  wait_ready(ctx, arn)
-  return step.read(ctx)
+  -- the waiters' last answers are what read would find: no second read
+  local share, res, pri = wait_ready(ctx, arn, out.resourceShare)
+  local live = share and share.resourceShares and share.resourceShares[1]
+  if not (live and live.resourceShareArn == arn and res and pri) then return step.read(ctx) end
+  live.resources, live.principals = association_set(res), association_set(pri)
+  return live
 end
 
 -- After an update, wait on the associations that should remain (removed

@@ -21,6 +21,8 @@ end
 
 function step.read(ctx)
   if not ctx.ids.proxy then return nil end
+  -- a proxy this run has just made has no target yet: nothing to read
+  if ctx.made_now and ctx.made_now.proxy then return nil end
   local out, err = ctx:read("rds", "rds", "DescribeDBProxyTargets",
     { DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default" })
   if not out then
