@@ -22,6 +22,11 @@ local function make(key, title, get)
   -- (the journal), so a renamed endpoint is renamed, not made twice.
   function step.read(ctx)
     local ep = describe(ctx, get(ctx).name)
+    if ep and ep.DBProxyName == require("rds-proxy.steps.proxy").former_name(ctx) then
+      -- on the pair's proxy of a former proxy_name: it goes with that proxy
+      -- (DeleteDBProxy deletes its endpoints), then is created on the new one
+      return nil
+    end
     if ep and ep.DBProxyName ~= ctx.pair.rds.proxy_name then
       error(string.format("endpoint.name: %q already belongs to proxy %s; endpoint names are unique per "
         .. "account and region — choose another", get(ctx).name, ep.DBProxyName), 0)
