@@ -211,10 +211,20 @@ function step.verify(ctx, live)
   return problems
 end
 
+-- DeleteDBProxy deletes the proxy's endpoints too, in the background: wait
+-- for them as well, so an endpoint of the same name (a renamed proxy's
+-- endpoint, re-created on the new one) can be created next.
 function step.delete(ctx, live)
   local name = live and live.DBProxyName or ctx.pair.rds.proxy_name
+  local eps = ctx:read("rds", "rds", "DescribeDBProxyEndpoints", { DBProxyName = name })
   ctx:mutate("rds", "rds", "DeleteDBProxy", { DBProxyName = name }, { "DBProxyNotFoundFault" })
   ctx:wait("rds", "rds", "DBProxyDeleted", { DBProxyName = name }, ctx.timeouts.delete)
+  for _, ep in ipairs(eps and eps.DBProxyEndpoints or {}) do
+    if not ep.IsDefault then
+      ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyEndpointName = ep.DBProxyEndpointName },
+        ctx.timeouts.delete)
+    end
+  end
 end
 
 return step
