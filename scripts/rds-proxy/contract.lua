@@ -165,8 +165,7 @@ function M.check(steps, strict)
     if type(step) == "table" and type(step.name) == "string" and type(step.needs) == "table"
         and pos[step.name] == i then
       for _, n in ipairs(step.needs) do
-        if type(n) ~= "string" then
-          -- already reported by the shape check
+        if type(n) ~= "string" then  -- luacheck: ignore 542 (the shape check reported it)
         elseif not byname[n] then
           local near = closest(n, byname)
           errs[#errs + 1] = string.format("step %q: needs %q, which is not a step of this workflow%s; "

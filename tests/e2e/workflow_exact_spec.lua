@@ -75,12 +75,11 @@ local function mysql_with(text, rds_extra, app_extra)
 end
 
 describe("rds-proxy-share, exact", function()
-  local sb, cfg, text
+  local sb, cfg
 
   setup(function()
     sb = sandbox.start{ lifecycle = "all=0" }
     cfg = sb.dir .. "/workflow.lua"
-    text = slurp(cfg)
   end)
 
   teardown(function()
