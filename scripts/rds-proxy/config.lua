@@ -411,6 +411,64 @@ local function check_endpoint(r, where, ep, rds)
   end
 end
 
+local function builtin_steps()
+  local ok, list = pcall(require, "rds-proxy.steps")
+  local set = {}
+  for _, n in ipairs(ok and list or require "rds-proxy.steps.init") do set[n] = true end
+  return set
+end
+
+-- The `steps` list: names of kumo's steps or of modules next to the
+-- config, and step tables written in the config (run confined: confine.lua).
+-- Every step is loaded and its contract checked (contract.lua: the
+-- functions, the account, `needs` naming earlier steps, no cycle), so a
+-- broken list stops here, before any call. Returns the list to run (table
+-- steps confined) and the set of step names.
+local function check_steps(r, list)
+  local names = {}
+  if not is_list(list) or #list == 0 then
+    r.err("config", "steps", "must be a list of step names or step tables, e.g. { \"share\", ..., \"endpoint\" } "
+      .. "(see docs/workflow.md)")
+    return list, names
+  end
+  local loaded, strict, ok_all = {}, {}, true
+  for i, st in ipairs(list) do
+    local where = string.format("steps[%d]", i)
+    if type(st) == "table" then
+      loaded[i], strict[i] = st, true
+    elseif type(st) ~= "string" or not st:match("^[%a_][%w_%.%-]*$") then
+      r.err("config", where, string.format("%s is not a step: give a step name (a module next to the config, "
+        .. "e.g. \"my_step\" for my_step.lua) or a step table { name=, account=, read=, create=, id=, ... }",
+        show(st)))
+      ok_all = false
+    elseif not (package.searchpath("rds-proxy.steps." .. st, package.path)
+                or package.searchpath(st, package.path)) then
+      local builtin = builtin_steps()
+      local near = closest(st, builtin)
+      r.err("config", where, string.format("%s is neither a step of kumo's%s nor a "
+        .. "module next to the config (%s.lua)", show(st), near and string.format(" (did you mean %q?)", near)
+          or " (" .. table.concat(sorted_keys(builtin), ", ") .. ")", st:gsub("%.", "/")))
+      ok_all = false
+    else
+      local ok, mod = pcall(function() return require("rds-proxy.contract").load{ st }[1] end)
+      if not ok then
+        r.err("config", where, string.format("the step module %s does not load: %s", show(st), tostring(mod)))
+        ok_all = false
+      else
+        loaded[i] = mod
+      end
+    end
+  end
+  if not ok_all then return list, names end
+  for _, e in ipairs(require("rds-proxy.contract").check(loaded, strict)) do r.err("config", "steps", e) end
+  local out = {}
+  for i, st in ipairs(loaded) do
+    if type(st.name) == "string" then names[st.name] = true end
+    out[i] = strict[i] and require("rds-proxy.confine").step(st) or list[i]
+  end
+  return out, names
+end
+
 --- Fill in the defaults of one pair (a copy; the input is not changed).
 -- @param pair a validated pair table
 -- @param top the whole config (for region and tags)
@@ -482,31 +540,9 @@ function M.check(cfg, only)
   end
   check_int(r, "config", "parallel", cfg.parallel, 1, 64)
   local step_names = {}
+  local steps_out = cfg.steps
   if cfg.steps ~= nil then
-    if not is_list(cfg.steps) or #cfg.steps == 0 then
-      r.err("config", "steps", "must be a list of step names, e.g. { \"share\", ..., \"endpoint\" } "
-        .. "(see docs/workflow.md)")
-    else
-      for i, st in ipairs(cfg.steps) do
-        if type(st) ~= "string" or not st:match("^[%a_][%w_%.%-]*$") then
-          -- a step is code: it lives in a module file, the config only names it
-          r.err("config", string.format("steps[%d]", i), string.format("%s is not a step name: write the step "
-            .. "as a module next to the config (e.g. my_step.lua) and list its name here", show(st)))
-        elseif not (package.searchpath("rds-proxy.steps." .. st, package.path)
-                    or package.searchpath(st, package.path)) then
-          local builtin = {}
-          -- steps/init.lua: as .init where ?/init.lua is not on the path (a load error still raises)
-          for _, n in ipairs(require(package.searchpath("rds-proxy.steps", package.path) and "rds-proxy.steps"
-              or "rds-proxy.steps.init")) do builtin[n] = true end
-          local near = closest(st, builtin)
-          r.err("config", string.format("steps[%d]", i), string.format("%s is neither a step of kumo's%s nor a "
-            .. "module next to the config (%s.lua)", show(st), near and string.format(" (did you mean %q?)", near)
-              or " (" .. table.concat(sorted_keys(builtin), ", ") .. ")", st:gsub("%.", "/")))
-        else
-          step_names[st] = true
-        end
-      end
-    end
+    steps_out, step_names = check_steps(r, cfg.steps)
   else
     -- the default list (steps/init.lua; found as .init where ?/init.lua is not on the path)
     for _, n in ipairs(require(package.searchpath("rds-proxy.steps", package.path) and "rds-proxy.steps"
@@ -538,7 +574,7 @@ function M.check(cfg, only)
   -- base_profile from here; the entry script the rest)
   local out = { region = cfg.region, tags = cfg.tags or {}, pairs = {},
                 base_profile = cfg.base_profile, state_dir = cfg.state_dir,
-                timeouts = cfg.timeouts, steps = cfg.steps, replace = cfg.replace,
+                timeouts = cfg.timeouts, steps = steps_out, replace = cfg.replace,
                 parallel = cfg.parallel }
   for i, pair in ipairs(cfg.pairs) do
     local where = string.format("pair %d", i)

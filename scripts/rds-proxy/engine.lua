@@ -19,9 +19,16 @@
 --   steps named by `--replace STEP` or the config's `replace = { ... }`.
 -- * `allow_rules` (a table or function(ctx)) declares extra rules other
 --   steps must leave alone: merged into `ctx.allowed_rules[group_step]`.
+-- * `stale(ctx, d)` → a reason when a copy `read` returned is this pair's
+--   under a former name (`share_name`, `proxy_name` renamed): plan shows
+--   `replace (<reason>)`, apply deletes it before creating the new one,
+--   verify reports it, destroy deletes it with the rest.
+-- * `needs = { "step", ... }`: steps that must come before it; checked with
+--   the rest of the contract before any call (contract.lua).
 -- apply and destroy hold the pair's lock (`state:lock`) for the whole run.
 -- @module rds-proxy.engine
 local context = require "rds-proxy.context"
+local contract = require "rds-proxy.contract"
 local prechecks = require "rds-proxy.prechecks"
 local state_mod = require "rds-proxy.state"
 
@@ -34,20 +41,9 @@ local function transient(err)
   return require("kumo.errors").is_transient(err) == true
 end
 
---- Load the step modules named in `steps/init.lua` (or a given list).
-function M.load_steps(names)
-  names = names or require "rds-proxy.steps"
-  local steps = {}
-  for i, n in ipairs(names) do
-    if type(n) == "table" then
-      steps[i] = n
-    else
-      local ok, mod = pcall(require, "rds-proxy.steps." .. n)
-      steps[i] = ok and mod or require(n)  -- a user's module on package.path
-    end
-  end
-  return steps
-end
+--- Load the step modules named in `steps/init.lua` (or a given list of
+-- names and step tables; see contract.load).
+M.load_steps = contract.load
 
 local function enabled(step, ctx)
   return step.enabled == nil or step.enabled(ctx)
@@ -81,6 +77,11 @@ local function id_of(step, live)
   return live and step.id and step.id(live) or nil
 end
 
+-- Why `d` (a copy read returned) is this pair's under a former name, or nil.
+local function stale_reason(ctx, step, d)
+  return step.stale and step.stale(ctx, d) or nil
+end
+
 -- Read one step: `live, dups` (dups a list, maybe empty). When the journal
 -- names one of the copies, that one is kept and the others are the dups.
 local function read_step(ctx, step)
@@ -91,7 +92,8 @@ local function read_step(ctx, step)
   local want = entry and entry.id
   if live and want and #dups > 0 and id_of(step, live) ~= want then
     for i, d in ipairs(dups) do
-      if id_of(step, d) == want then
+      -- a copy under a former name is never kept: the config names the new one
+      if id_of(step, d) == want and not stale_reason(ctx, step, d) then
         dups[i], live = live, d
         break
       end
@@ -114,7 +116,7 @@ local function delete_proven(ctx, step, live, result, action)
   end
   local again, dups = ctx:fresh(read_step, ctx, step)
   local still
-  if action == "delete (duplicate)" then
+  if action ~= "delete" then  -- a duplicate or a former name: that one, by id
     local seen = { again }
     for _, d in ipairs(dups) do seen[#seen + 1] = d end
     for _, x in pairs(seen) do
@@ -158,18 +160,31 @@ local function do_plan(ctx, steps, result)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
       local live, dups = read_step(ctx, step)
+      local renamed  -- the first copy under a former name: shown as what the new one replaces
+      for _, d in ipairs(dups) do
+        local why = stale_reason(ctx, step, d)
+        if why and not live and not renamed then renamed = { d = d, why = why } end
+      end
       if live then
         ctx.ids[step.name] = step.id and step.id(live)
         local diffs = step.diff and step.diff(ctx, live) or {}
         local why = replace_reason(diffs)
         record(result, step, why and ("replace (" .. why .. ")") or (#diffs > 0 and "update" or "unchanged"),
           live, diffs)
+      elseif renamed then
+        record(result, step, "replace (" .. renamed.why .. "; apply deletes the old one and creates the new one)",
+          renamed.d)
       elseif step.with_parent then
         record(result, step, "create", nil, { { key = "with", want = step.with_parent } })
       else
         record(result, step, "create")
       end
-      for _, d in ipairs(dups) do record(result, step, "duplicate (apply deletes it)", d) end
+      for _, d in ipairs(dups) do
+        if not (renamed and d == renamed.d) then
+          local why = stale_reason(ctx, step, d)
+          record(result, step, why and ("delete (" .. why .. ")") or "duplicate (apply deletes it)", d)
+        end
+      end
     end
   end
 end
@@ -180,8 +195,9 @@ local function do_apply(ctx, steps, result, replace)
       ctx.progress(ctx.pair.name, step.title)
       local live, dups = read_step(ctx, step)
       for _, d in ipairs(dups) do
-        ctx.progress(ctx.pair.name, "deleting a duplicate " .. step.title)
-        delete_proven(ctx, step, d, result, "delete (duplicate)")
+        local why = stale_reason(ctx, step, d)
+        ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
+        delete_proven(ctx, step, d, result, why and "delete (renamed)" or "delete (duplicate)")
       end
       local action = "unchanged"
       local diffs
@@ -241,9 +257,16 @@ local function do_verify(ctx, steps, result)
         record(result, step, #problems == 0 and "ok" or "problem", live)
       end
       for _, d in ipairs(dups) do
-        problem(result, string.format("%s: a duplicate %s is tagged kumo:pair=%s — run apply to delete it",
-          step.title, tostring(id_of(step, d)), ctx.pair.name))
-        record(result, step, "duplicate", d)
+        local why = stale_reason(ctx, step, d)
+        if why then
+          problem(result, string.format("%s: %s is still there (%s) — run apply to delete it",
+            step.title, tostring(id_of(step, d)), why))
+          record(result, step, "renamed", d)
+        else
+          problem(result, string.format("%s: a duplicate %s is tagged kumo:pair=%s — run apply to delete it",
+            step.title, tostring(id_of(step, d)), ctx.pair.name))
+          record(result, step, "duplicate", d)
+        end
       end
     end
   end
@@ -265,8 +288,9 @@ local function do_destroy(ctx, steps, result)
     local step = steps[i]
     if enabled(step, ctx) and step.delete then
       for _, d in ipairs(dupses[step.name]) do
-        ctx.progress(ctx.pair.name, "deleting a duplicate " .. step.title)
-        delete_proven(ctx, step, d, result, "delete (duplicate)")
+        local why = stale_reason(ctx, step, d)
+        ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
+        delete_proven(ctx, step, d, result, why and "delete (renamed)" or "delete (duplicate)")
       end
       local live = lives[step.name]
       local owned = ctx.state:owns(step.name) or ours(ctx, step, live)
@@ -282,6 +306,28 @@ local function do_destroy(ctx, steps, result)
     end
   end
   if ctx.state:empty() then ctx.state:remove_file() end
+end
+
+--- Run the steps of `action` in a context already built and checked
+-- (M.run does that: lock, pre-checks). The steps' contract is checked
+-- first (the entry script does it before any call; a caller with its own
+-- list gets the same errors here).
+-- @param ctx the pair's context (`pair`, `state`, `ids`, `progress`, read/mutate)
+-- @param steps the loaded steps, in apply order
+-- @param action plan, apply, verify or destroy
+-- @param result the result being filled (`steps`, `problems`)
+-- @param[opt] replace a set of step names apply may re-create
+function M.run_steps(ctx, steps, action, result, replace)
+  local errs = contract.check(steps)
+  if #errs > 0 then error("steps: " .. table.concat(errs, "; "), 0) end
+  collect_allowed_rules(ctx, steps)
+  if action == "plan" then do_plan(ctx, steps, result)
+  elseif action == "apply" then do_apply(ctx, steps, result, replace or {})
+  elseif action == "verify" then do_verify(ctx, steps, result)
+  elseif action == "destroy" then do_destroy(ctx, steps, result)
+  else error("unknown action " .. tostring(action), 0)
+  end
+  return result
 end
 
 --- Run `action` for one pair.
@@ -319,13 +365,7 @@ function M.run(pair, top, opts)
       for _, p in ipairs(problems) do problem(result, p) end
       error({ precheck = true }, 0)
     end
-    local steps = M.load_steps(opts.steps)
-    collect_allowed_rules(ctx, steps)
-    if opts.action == "plan" then do_plan(ctx, steps, result)
-    elseif opts.action == "apply" then do_apply(ctx, steps, result, opts.replace or {})
-    elseif opts.action == "verify" then do_verify(ctx, steps, result)
-    elseif opts.action == "destroy" then do_destroy(ctx, steps, result)
-    end
+    M.run_steps(ctx, M.load_steps(opts.steps), opts.action, result, opts.replace)
     if opts.action == "verify" and #result.problems == 0 then
       require("rds-proxy.connect").add(ctx, result)
     end

@@ -1,8 +1,9 @@
 --- The topology of the pairs as Graphviz DOT, drawn from what the run
 -- found (live facts and ids), not from the config alone: both accounts,
--- the APP VPC with the shared subnets (and their AZ IDs), the client SGs,
--- the endpoint SG and endpoint; the RDS VPC with the proxy, proxy SG, DB
--- SG and the database (engine, port); each allowed flow with its port.
+-- the APP VPC (its CIDR blocks) with the shared subnets (and their AZ
+-- IDs), the client SGs, the endpoint SG and endpoint; the RDS VPC (its
+-- CIDR blocks) with the proxy, proxy SG, DB SG and the database (engine,
+-- port); each allowed flow with its port.
 -- Parts that do not exist (planned, missing, deleted) are dashed and say
 -- so. SVG too when Graphviz's `dot` is installed.
 -- @module rds-proxy.graph
@@ -25,6 +26,12 @@ local function label(...)
 end
 
 -- Whether each step's resource exists after this run.
+-- A VPC's CIDR blocks as one label line (nil when the run did not read them).
+local function cidrs(list)
+  if not list or #list == 0 then return nil end
+  return "CIDR " .. table.concat(list, ", ")
+end
+
 local function presence(r)
   local there = {}
   for _, s in ipairs(r.steps or {}) do
@@ -66,7 +73,7 @@ local function pair_graph(lines, r, pair)
     label("APP account " .. (f.app_account or "(not reached)") .. " — pair " .. p))
   local app_vpc = app.vpc_id or (f.app_subnets and f.app_subnets[1] and f.app_subnets[1].VpcId)
   add('    subgraph %s {\n      label=%s; style=solid;', q("cluster_appvpc_" .. p),
-    label("APP VPC " .. (app_vpc or "?") .. (f.app_vpc_cidr and (" " .. f.app_vpc_cidr) or "")))
+    label("APP VPC " .. (app_vpc or "?"), cidrs(f.app_vpc_cidrs)))
   local subnets = {}
   for _, s in ipairs(f.app_subnets or {}) do subnets[#subnets + 1] = s end
   if #subnets == 0 then
@@ -93,7 +100,7 @@ local function pair_graph(lines, r, pair)
   add('  subgraph %s {\n    label=%s; style=rounded;', q("cluster_rds_" .. p),
     label("RDS account " .. (f.rds_account or "(not reached)") .. " — pair " .. p))
   add('    subgraph %s {\n      label=%s; style=solid;', q("cluster_rdsvpc_" .. p),
-    label("RDS VPC " .. (db.vpc_id or "?") .. (db.vpc_cidr and (" " .. db.vpc_cidr) or "")))
+    label("RDS VPC " .. (db.vpc_id or "?"), cidrs(db.vpc_cidrs)))
   node("proxy", "component", there.proxy, "RDS Proxy " .. (rds.proxy_name or ""), ids.proxy,
     rds.engine_family, ids.target_group and ("target group " .. ids.target_group), state_note(there.proxy, r))
   node("proxysg", "octagon", there.proxy_sg, "proxy SG " .. (ids.proxy_sg or

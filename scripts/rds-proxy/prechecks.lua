@@ -120,6 +120,21 @@ local function organization(ctx, problems)
   end
 end
 
+-- The CIDR blocks associated with a VPC, for the graph (--graph shows
+-- them on the VPC); an answer that fails is no problem of the config.
+local function vpc_cidrs(ctx, side, vpc_id)
+  local out = vpc_id and ctx:read(side, "ec2", "DescribeVpcs", { VpcIds = { vpc_id } })
+  local v = out and out.Vpcs and out.Vpcs[1]
+  if not v then return nil end
+  local list = {}
+  for _, a in ipairs(v.CidrBlockAssociationSet or {}) do
+    local st = a.CidrBlockState and a.CidrBlockState.State
+    if a.CidrBlock and (st == nil or st == "associated") then list[#list + 1] = a.CidrBlock end
+  end
+  if #list == 0 and v.CidrBlock then list[1] = v.CidrBlock end
+  return list
+end
+
 local function app_subnets(ctx, problems)
   local app = ctx.pair.app
   local out, err = ctx:read("app", "ec2", "DescribeSubnets", { SubnetIds = app.subnet_ids })
@@ -160,6 +175,7 @@ local function app_subnets(ctx, problems)
   end
   ctx.facts.app_subnets = out.Subnets
   ctx.facts.app_az_ids = azs
+  ctx.facts.app_vpc_cidrs = vpc_cidrs(ctx, "app", app.vpc_id)
 end
 
 local function client_groups(ctx, problems)
@@ -304,6 +320,7 @@ local function proxy_subnets(ctx, problems)
   end
   ctx.facts.proxy_subnet_ids = ids
   ctx.facts.proxy_az_ids = azs
+  db.vpc_cidrs = vpc_cidrs(ctx, "rds", db.vpc_id)
 end
 
 -- Once both subnet checks have run: AZ names differ per account, so

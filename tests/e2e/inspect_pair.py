@@ -4,7 +4,9 @@
 
 Uses the sandbox's config and credentials files (profiles app and rds) and
 prints one JSON object: how many of each resource the workflow makes exist
-for PAIR (found by their deterministic names, shares by name and tag), and
+for PAIR (found by their deterministic names, shares by name and tag), the
+names of every share and proxy tagged kumo:pair=PAIR (tagged_shares,
+tagged_proxies: a renamed one is found too), and
 the DB security group's ingress rules as sorted strings. The workflow specs
 compare these counts with 1 after apply and 0 after destroy, and the DB SG
 rules with their state before apply.
@@ -58,6 +60,19 @@ def main(sbdir, pair, secret_name=None):
                 shares.append(s["resourceShareArn"])
     out["share"] = len(shares)
     out["share_arns"] = sorted(shares)
+
+    # every share and proxy carrying the pair's tag, whatever its name (renames)
+    tagged = []
+    for page in ram.get_paginator("get_resource_shares").paginate(
+            resourceOwner="SELF", tagFilters=[{"tagKey": "kumo:pair", "tagValues": [pair]}]):
+        tagged += [s["name"] for s in page["resourceShares"] if s["status"] in ("ACTIVE", "PENDING")]
+    out["tagged_shares"] = sorted(tagged)
+    tagged = []
+    for p in rds_rds.describe_db_proxies()["DBProxies"]:
+        tags = rds_rds.list_tags_for_resource(ResourceName=p["DBProxyArn"])["TagList"]
+        if {"Key": "kumo:pair", "Value": pair} in tags:
+            tagged.append(p["DBProxyName"])
+    out["tagged_proxies"] = sorted(tagged)
 
     try:
         out["proxy"] = len(rds_rds.describe_db_proxies(DBProxyName=pair + "-proxy")["DBProxies"])

@@ -158,10 +158,15 @@ M.cases = {
   -- wrong types and values at the top level
   { name = "base_profile not a name", phase = "check", text = with("c.base_profile = 5"),
     message = 'config: base_profile: must be a profile name (the session that assumes role_arn), e.g. "deployer"' },
-  { name = "step table in the config", phase = "check",
-    text = with('c.steps = { { name = "x", read = function() end } }'),
-    message = "config: steps[1]: a table is not a step name: write the step as a module next to the "
-      .. "config (e.g. my_step.lua) and list its name here" },
+  { name = "step table with a key outside the contract", phase = "check",
+    text = with('c.steps = { { name = "x", account = "rds", read = function() end, create = function() end, '
+      .. 'id = function() end, delet = function() end } }'),
+    message = 'config: steps: step "x": delet is not part of the step contract (did you mean "delete"?)' },
+  { name = "step needing an unknown step", phase = "check",
+    text = with('c.steps = { "share", { name = "x", account = "rds", needs = { "shares" }, read = function() end, '
+      .. 'create = function() end, id = function() end } }'),
+    message = 'config: steps: step "x": needs "shares", which is not a step of this workflow (did you mean '
+      .. '"share"?); add it to steps or remove it from needs' },
   { name = "step that does not exist", phase = "check",
     text = with('c.steps = { "share", "secret", "role", "proxy_sg", "db_ingres" }'),
     message = 'config: steps[5]: "db_ingres" is neither a step of kumo\'s (did you mean "db_ingress"?) nor a '

@@ -22,6 +22,13 @@ local function make(key, title, get)
   -- (the journal), so a renamed endpoint is renamed, not made twice.
   function step.read(ctx)
     local ep = describe(ctx, get(ctx).name)
+    local former = require("rds-proxy.steps.proxy").former_name(ctx)
+    if ep and former and ep.DBProxyName == former
+        and require("rds-proxy.context").tagged({ TagList = step.tags(ctx, ep) }, ctx.pair.name) then
+      -- on the pair's proxy of a former proxy_name: a copy to delete
+      -- (`stale`; it also goes with that proxy), re-created on the new one
+      return nil, { ep }
+    end
     if ep and ep.DBProxyName ~= ctx.pair.rds.proxy_name then
       error(string.format("endpoint.name: %q already belongs to proxy %s; endpoint names are unique per "
         .. "account and region — choose another", get(ctx).name, ep.DBProxyName), 0)
@@ -38,6 +45,13 @@ local function make(key, title, get)
   end
 
   function step.id(live) return live.Endpoint or live.DBProxyEndpointArn end
+
+  --- An endpoint of the pair on the proxy of a former proxy_name.
+  function step.stale(ctx, live)
+    if live.DBProxyName ~= ctx.pair.rds.proxy_name then
+      return string.format("on proxy %s of a former proxy_name", tostring(live.DBProxyName))
+    end
+  end
 
   -- The endpoint's tags (the describe returns none), for the engine's
   -- ownership check of an endpoint the journal does not know.
@@ -153,7 +167,7 @@ local function make(key, title, get)
     local name = live and live.DBProxyEndpointName or get(ctx).name
     ctx:mutate("rds", "rds", "DeleteDBProxyEndpoint", { DBProxyEndpointName = name },
       { "DBProxyEndpointNotFoundFault" })
-    ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyName = ctx.pair.rds.proxy_name,
+    ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyName = live and live.DBProxyName or ctx.pair.rds.proxy_name,
       DBProxyEndpointName = name }, ctx.timeouts.delete)
     return "gone"
   end

@@ -1,7 +1,8 @@
 --- The workflow's steps, in apply order. `destroy` runs them in reverse
--- (the facts doc's teardown order). Reorder, remove or add steps here: a
+-- (the facts doc's teardown order). Reorder, remove or add steps here, or
+-- in a config's `steps = { ... }` (names, or step tables run confined): a
 -- step is a module with `read`, `diff`, `create`, `update`, `verify`,
--- `delete` (see docs/workflow.md).
+-- `delete` and optional `needs` (see docs/workflow.md, contract.lua).
 -- @module rds-proxy.steps
 return {
   "share",            -- APP: RAM share of the APP subnets with the RDS account

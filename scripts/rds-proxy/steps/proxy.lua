@@ -19,13 +19,41 @@ local function auth(ctx)
              Description = "kumo pair " .. ctx.pair.name } }
 end
 
-function step.read(ctx)
-  local out, err = ctx:read("rds", "rds", "DescribeDBProxies", { DBProxyName = ctx.pair.rds.proxy_name })
+local function describe(ctx, name)
+  local out, err = ctx:read("rds", "rds", "DescribeDBProxies", { DBProxyName = name })
   if not out then
     if err.code == "DBProxyNotFoundFault" then return nil end
     error(err, 0)
   end
   return out.DBProxies[1]
+end
+
+--- The name kumo created this pair's proxy with (the journal), when the
+-- config now names another: proxy_name was renamed.
+function step.former_name(ctx)
+  local j = ctx.state:get("proxy")
+  local old = j and j.info and j.info.name
+  if old and old ~= ctx.pair.rds.proxy_name then return old end
+end
+
+-- Found by its configured name; the proxy of the journal's former name
+-- (proxy_name renamed) is returned as a copy to delete (`step.stale`) when
+-- it carries the pair's tag: a proxy without it is not kumo's.
+function step.read(ctx)
+  local live = describe(ctx, ctx.pair.rds.proxy_name)
+  local old = step.former_name(ctx)
+  local former = old and describe(ctx, old)
+  if former and require("rds-proxy.context").tagged({ TagList = step.tags(ctx, former) }, ctx.pair.name) then
+    return live, { former }
+  end
+  return live
+end
+
+--- A proxy of the pair under another name: proxy_name was renamed.
+function step.stale(ctx, live)
+  if live.DBProxyName ~= ctx.pair.rds.proxy_name then
+    return string.format("proxy_name changed: %q -> %q", tostring(live.DBProxyName), ctx.pair.rds.proxy_name)
+  end
 end
 
 function step.id(live) return live.DBProxyArn end
@@ -186,11 +214,21 @@ function step.verify(ctx, live)
   return problems
 end
 
+-- DeleteDBProxy deletes the proxy's endpoints too, in the background: wait
+-- for them as well, so an endpoint of the same name (a renamed proxy's
+-- endpoint, re-created on the new one) can be created next.
 -- @return "gone": the waiter's last read found no proxy of that name
-function step.delete(ctx)
-  local name = ctx.pair.rds.proxy_name
+function step.delete(ctx, live)
+  local name = live and live.DBProxyName or ctx.pair.rds.proxy_name
+  local eps = ctx:read("rds", "rds", "DescribeDBProxyEndpoints", { DBProxyName = name })
   ctx:mutate("rds", "rds", "DeleteDBProxy", { DBProxyName = name }, { "DBProxyNotFoundFault" })
   ctx:wait("rds", "rds", "DBProxyDeleted", { DBProxyName = name }, ctx.timeouts.delete)
+  for _, ep in ipairs(eps and eps.DBProxyEndpoints or {}) do
+    if not ep.IsDefault then
+      ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyEndpointName = ep.DBProxyEndpointName },
+        ctx.timeouts.delete)
+    end
+  end
   return "gone"
 end
 

@@ -35,20 +35,23 @@ local function associations(ctx, arn, kind)
   return set
 end
 
--- Every share of the pair (name and tag): kumo's is the journaled one,
--- else the oldest; the others are duplicates (an earlier run's lost answer,
--- a run with another state folder) that apply deletes.
+-- Every share of the pair (by its tag, in one call): kumo's is the one
+-- named share_name, the journaled one, else the oldest; the other shares of
+-- that name are duplicates (an earlier run's lost answer, a run with another
+-- state folder) and the pair's shares under another name are former ones
+-- (share_name renamed, `step.stale`): apply deletes both kinds.
 function step.read(ctx)
-  local found = {}
+  local found, former = {}, {}
   for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShares",
-      { resourceOwner = "SELF", name = ctx.pair.app.share_name })) do
+      { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = { ctx.pair.name } } } })) do
     for _, s in ipairs(page.resourceShares or {}) do
       if (s.status == "ACTIVE" or s.status == "PENDING") and has_pair_tag(s, ctx.pair.name) then
-        found[#found + 1] = s
+        if s.name == ctx.pair.app.share_name then found[#found + 1] = s else former[#former + 1] = s end
       end
     end
   end
-  if #found == 0 then return nil end
+  table.sort(former, function(a, b) return a.resourceShareArn < b.resourceShareArn end)
+  if #found == 0 then return nil, former end
   local journaled = (ctx.state:get("share") or {}).id
   table.sort(found, function(a, b)
     if (a.resourceShareArn == journaled) ~= (b.resourceShareArn == journaled) then
@@ -59,10 +62,18 @@ function step.read(ctx)
     return a.resourceShareArn < b.resourceShareArn
   end)
   local live = table.remove(found, 1)
+  for _, s in ipairs(former) do found[#found + 1] = s end
   if ctx.action == "destroy" then return live, found end  -- associations matter to diff and verify only
   live.resources = associations(ctx, live.resourceShareArn, "RESOURCE")
   live.principals = associations(ctx, live.resourceShareArn, "PRINCIPAL")
   return live, found
+end
+
+--- A share of the pair under another name: share_name was renamed.
+function step.stale(ctx, s)
+  if s.name ~= ctx.pair.app.share_name then
+    return string.format("share_name changed: %q -> %q", tostring(s.name), ctx.pair.app.share_name)
+  end
 end
 
 function step.id(live) return live.resourceShareArn end
