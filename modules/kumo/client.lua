@@ -281,6 +281,13 @@ local function user_agent()
 end
 local UA
 
+-- --debug / KUMO_DEBUG=1: the wire log of kumo.cli.wirelog wraps sched.request
+local function debug_transport()
+  local v = os.getenv("KUMO_DEBUG")
+  if v == nil or v == "" or v == "0" then return nil end
+  return require("kumo.cli.wirelog").transport
+end
+
 -- Run the hooks that watch attempts.
 local function notify(hooks, info)
   for i = 1, #hooks do
@@ -374,7 +381,7 @@ function Client:call(op, params, opts)
   local timeout = opts.timeout or self.options.timeout or s.options.timeout
   local connect_timeout = opts.connect_timeout or self.options.connect_timeout
     or s.options.connect_timeout
-  local transport = s.transport
+  local transport = s.transport or debug_transport()
   local sign_body_hash = s.sign_body_hash
   local state = {}
   local attempt = 0
@@ -411,7 +418,8 @@ function Client:call(op, params, opts)
     -- does not cut again (kumo.ratelimit, Limiter:on_response)
     local sent_at = long and ratelimit.now() or nil
     if transport then
-      res, tmsg, tcode = transport(hreq)
+      res, tmsg, tcode = transport(hreq, { limit_key = limit_key, service = self.service_name,
+        operation = op, attempt = attempt })
     else
       res, tmsg, tcode = sched.request(hreq, { limit_key = limit_key })
     end
