@@ -275,7 +275,7 @@ local function run(o)
   local params = call.params(svc, op_model, o)
   local aws = require "kumo.aws"
   local sopts = { profile = o.profile, region = o.region, endpoint_url = o.endpoint_url }
-  if o.debug then sopts.on_attempt = require("kumo.cli.wirelog").on_attempt end
+  if o.debug_on then sopts.on_attempt = require("kumo.cli.wirelog").on_attempt end
   local okc, session = pcall(aws.session, sopts)
   if not okc then usage_error(tostring(session):gsub("^.-aws%.session: ", "")) end
   local client = session:client(service)
@@ -338,6 +338,7 @@ function call.main(...)
   end
   if o.debug then require("kumo.sys").setenv("KUMO_DEBUG", "1") end
   local debug_on = (os.getenv("KUMO_DEBUG") or "") ~= "" and os.getenv("KUMO_DEBUG") ~= "0"
+  o.debug_on = debug_on
   local ok, err = xpcall(run, function(e)
     if debug_on then return { e, debug.traceback(nil, 2) } end
     return { e }
