@@ -61,16 +61,11 @@ local function find_name(wanted, names, what, where)
   local suggest = require "kumo.suggest"
   local near = suggest.close_matches(wanted, names, 3)
   if #near == 0 then
-    local kebab = {}
-    for _, n in ipairs(names) do kebab[#kebab + 1] = n end
-    near = suggest.close_matches(f, (function()
-      local l = {}
-      for _, n in ipairs(kebab) do l[#l + 1] = fold(n) end
-      return l
-    end)(), 3)
-    for i, n in ipairs(near) do
-      for _, m in ipairs(names) do if fold(m) == n then near[i] = m end end
-    end
+    -- kebab-case against the model's names: compare the folded forms
+    local folded, back = {}, {}
+    for i, n in ipairs(names) do folded[i] = fold(n); back[folded[i]] = n end
+    near = suggest.close_matches(f, folded, 3)
+    for i, n in ipairs(near) do near[i] = back[n] end
   end
   usage_error(format("%s has no %s %q%s", where, what, wanted,
     #near > 0 and ("; did you mean " .. concat(near, ", ") .. "?") or ""))
