@@ -27,30 +27,74 @@ static const char usage_text[] =
   "usage: kumo COMMAND [ARGS...]\n"
   "\n"
   "commands:\n"
-  "  run SCRIPT [ARGS...]  run a Lua script; it sees ARGS in 'arg' as with lua\n"
+  "  run SCRIPT [ARGS...]  run a Lua script ('-' reads it from stdin); it sees\n"
+  "                        ARGS in 'arg' as with lua\n"
   "  -e CODE [ARGS...]     run a chunk of Lua code\n"
-  "  sandbox [OPTIONS]     start the local two-account AWS cloud (see --help)\n"
+  "  call SERVICE OP [...] call one AWS operation, as the AWS CLI (see --help)\n"
+  "  sandbox [OPTIONS]     start the local two-account AWS cloud (see --help;\n"
+  "                        --detach: in the background, 'sandbox stop --dir DIR')\n"
   "  version               print kumo's version and its libraries'\n"
   "  help                  print this text\n"
   "\n"
   "Workflows ship as scripts, e.g.:\n"
   "  kumo run scripts/rds-proxy-share.lua plan --config FILE\n"
+  "Options before the command: --debug (wire log with secrets redacted, and\n"
+  "tracebacks, on stderr; the same as KUMO_DEBUG=1).\n"
   "Exit status: 0 success, 1 script error, 2 usage error.\n"
   "See kumo(1) and README.md.\n";
 
 
+/*
+** Print an error. Its text may quote a server's answer: bytes a terminal
+** acts on (C0 controls but tab and newline, DEL, C1 as UTF-8) are shown as
+** \xNN, so no answer can retitle, clear or rewrite the user's terminal.
+*/
 static void report (const char *msg) {
-  fprintf(stderr, "%s: %s\n", progname, msg);
+  const unsigned char *p = (const unsigned char *)msg;
+  fprintf(stderr, "%s: ", progname);
+  for (; *p != '\0'; p++) {
+    if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+      fprintf(stderr, "\\x%02x", *p);
+    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+      fprintf(stderr, "\\u%04x", p[1]);
+      p++;
+    }
+    else
+      fputc(*p, stderr);
+  }
+  fputc('\n', stderr);
   fflush(stderr);
+}
+
+
+static int debugging (void) {
+  const char *v = getenv("KUMO_DEBUG");
+  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+
+/* Is the value at 'idx' a kumo AWS error object (metatable __name)? */
+static int is_kumo_error (lua_State *L, int idx) {
+  int yes = 0;
+  if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
+    lua_getfield(L, -1, "__name");
+    yes = lua_type(L, -1) == LUA_TSTRING &&
+          strcmp(lua_tostring(L, -1), "kumo.error") == 0;
+    lua_pop(L, 2);
+  }
+  return yes;
 }
 
 
 /*
 ** Message handler: turns the error object into a string (through
-** __tostring when it has one) and appends a traceback.
+** __tostring when it has one) and appends a traceback. An AWS error
+** (kumo.errors) is one readable line with its request id; its traceback
+** only under --debug / KUMO_DEBUG.
 */
 static int msghandler (lua_State *L) {
   const char *msg = lua_tostring(L, 1);
+  int aws = msg == NULL && is_kumo_error(L, 1);
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
       msg = lua_tostring(L, -1);
@@ -58,7 +102,10 @@ static int msghandler (lua_State *L) {
       msg = lua_pushfstring(L, "(error object is a %s value)",
                             luaL_typename(L, 1));
   }
-  luaL_traceback(L, L, msg, 1);
+  if (aws && !debugging())
+    lua_pushstring(L, msg);
+  else
+    luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
@@ -131,7 +178,8 @@ struct job {
   int argc;
   char **argv;
   int first;      /* index of the script / chunk in argv */
-  int kind;       /* 'r' run, 'e' chunk, 's' sandbox */
+  int kind;       /* 'r' run, 'e' chunk, 'm' a command module */
+  const char *module;  /* for 'm': the Lua module whose main(...) runs */
   int status;     /* exit status */
 };
 
@@ -141,21 +189,24 @@ static int pmain (lua_State *L) {
   struct job *job = (struct job *)lua_touserdata(L, 1);
   int status, n;
   createargtable(L, job->argv, job->argc, job->first);
-  if (job->kind == 'r')
-    status = luaL_loadfile(L, job->argv[job->first]);
+  if (job->kind == 'r')  /* "-": stdin, as lua.c */
+    status = luaL_loadfile(L, strcmp(job->argv[job->first], "-") == 0
+                              ? NULL : job->argv[job->first]);
   else if (job->kind == 'e')
     status = luaL_loadbuffer(L, job->argv[job->first],
                              strlen(job->argv[job->first]), "=(command line)");
-  else
-    status = luaL_loadstring(L,
-      "return require('kumo.cli.sandbox').main(...)");
+  else {
+    lua_pushfstring(L, "return require('%s').main(...)", job->module);
+    status = luaL_loadstring(L, lua_tostring(L, -1));
+    lua_remove(L, -2);
+  }
   if (status != LUA_OK) {
     report(lua_tostring(L, -1));
     job->status = EXIT_SCRIPT;
     return 0;
   }
   n = pushargs(L);
-  if (job->kind == 's') {
+  if (job->kind == 'm') {
     /* the command's exit code comes back as its first result */
     int base = lua_gettop(L) - n;
     lua_pushcfunction(L, msghandler);
@@ -185,11 +236,22 @@ static int pmain (lua_State *L) {
 
 
 int main (int argc, char **argv) {
-  struct job job = {argc, argv, 0, 0, EXIT_SUCCESS};
-  const char *cmd = argc > 1 ? argv[1] : NULL;
+  struct job job = {argc, argv, 0, 0, NULL, EXIT_SUCCESS};
+  const char *cmd;
   lua_State *L;
-  if (argv[0] != NULL && argv[0][0] != '\0')
-    progname = "kumo";
+  if (argc > 1 && strcmp(argv[1], "--debug") == 0) {
+    /* read by kumo.client (wire log), kumo.cli.* and msghandler */
+    if (setenv("KUMO_DEBUG", "1", 1) != 0) {
+      report("cannot set KUMO_DEBUG");
+      return EXIT_SCRIPT;
+    }
+    argv[1] = argv[0];
+    argv++;
+    argc--;
+    job.argc = argc;
+    job.argv = argv;
+  }
+  cmd = argc > 1 ? argv[1] : NULL;
   if (cmd == NULL)
     return usage("missing command");
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
@@ -212,7 +274,13 @@ int main (int argc, char **argv) {
     job.first = 2;
   }
   else if (strcmp(cmd, "sandbox") == 0) {
-    job.kind = 's';
+    job.kind = 'm';
+    job.module = "kumo.cli.sandbox";
+    job.first = 1;
+  }
+  else if (strcmp(cmd, "call") == 0) {
+    job.kind = 'm';
+    job.module = "kumo.cli.call";
     job.first = 1;
   }
   else {

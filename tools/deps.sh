@@ -2,6 +2,30 @@
 # Install the Debian packages kumo's build, tests and demo need, when missing.
 # Runs as root on the project's machines (CI included); says what it installs.
 set -eu
+
+# --- Python tools (h-cli block): the local cloud runs on moto 5.2 (server
+# extras), the tests read back with boto3 and compare `kumo call` with the AWS
+# CLI v1. They come from PyPI, not Debian: checked (on every exit path), not
+# installed; a missing one fails with the command that installs it.
+python_tools_check() {
+  py="${KUMO_PYTHON:-python3}"
+  if ! command -v "$py" >/dev/null 2>&1; then
+    echo "deps: $py not found; install Python 3 (Debian: apt-get install python3 python3-pip)" >&2
+    exit 1
+  fi
+  gone=""
+  "$py" -c 'import moto, sys; sys.exit(0 if moto.__version__.startswith("5.2") else 1)' 2>/dev/null \
+    || gone="$gone 'moto[server]==5.2.*'"
+  "$py" -c 'import boto3' 2>/dev/null || gone="$gone boto3"
+  command -v aws >/dev/null 2>&1 || gone="$gone awscli"
+  if [ -n "$gone" ]; then
+    echo "deps: $py lacks (or has the wrong version of):$gone" >&2
+    echo "deps: install with: $py -m pip install$gone" >&2
+    exit 1
+  fi
+}
+trap 'python_tools_check' EXIT
+# --- end of the Python tools block
 PKGS="pkg-config curl liblua5.4-dev lua5.4 lua-cjson libcurl4-openssl-dev libssl-dev libexpat1-dev zlib1g-dev lua-busted lua-check clang libclang-rt-14-dev valgrind groff-base hyperfine graphviz"
 missing=""
 for p in $PKGS; do

@@ -306,7 +306,7 @@ function Client:call(op, params, opts)
   local n = 0
   while true do
     n = n + 1
-    local res, msg, code, key, sent_at = attempt.send(self, p, provider, long)
+    local res, msg, code, key, sent_at = attempt.send(self, p, provider, long, n)
     local out, err = classify.response(self, p, n, res, msg, code)
     if out then
       decide.succeeded(p, state, res.status, key, sent_at)

@@ -50,6 +50,17 @@ def env_lines(world, endpoint, directory):
         f"export AWS_REGION={world['region']}",
         f"export AWS_DEFAULT_REGION={world['region']}",
         f"export AWS_ENDPOINT_URL={endpoint}",
+        # every client reads AWS_ENDPOINT_URL, but STS and IAM are also named
+        # alone: Terraform's provider and older SDKs resolve them as global
+        # services (us-east-1) and look for their own variables first
+        f"export AWS_ENDPOINT_URL_STS={endpoint}",
+        f"export AWS_ENDPOINT_URL_IAM={endpoint}",
+        "export AWS_STS_REGIONAL_ENDPOINTS=regional",
+        # no probe of an instance metadata service that is not there (boto3,
+        # the AWS CLI and Terraform would wait for it when keys are missing)
+        "export AWS_EC2_METADATA_DISABLED=true",
+        # the AWS CLI v2 pages through less; v1 and scripts get plain output
+        "export AWS_PAGER=",
         f"export KUMO_SANDBOX_ENDPOINT={endpoint}",
         f"export KUMO_SANDBOX_DIR={directory}",
         "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN",

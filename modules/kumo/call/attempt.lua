@@ -50,17 +50,25 @@ function attempt.headers(s, p, creds)
   return headers
 end
 
+-- --debug / KUMO_DEBUG=1: the wire log of kumo.cli.wirelog wraps sched.request
+local function debug_transport()
+  local v = os.getenv("KUMO_DEBUG")
+  if v == nil or v == "" or v == "0" then return nil end
+  return require("kumo.cli.wirelog").transport
+end
+
 --- Send one attempt.
 -- @tparam table c the client
 -- @tparam table p the prepared call
 -- @tparam[opt] table provider the credentials provider (unused when `p.unsigned`)
 -- @tparam boolean long long retry mode (the send time is kept for the limiter)
+-- @tparam[opt] integer n the attempt's number (for the --debug wire log)
 -- @treturn table|nil res the HTTP response
 -- @treturn string|nil msg the transport failure
 -- @treturn string|nil code curl's error name
 -- @treturn string limit_key `"<account>/<service>/<region>"` (kumo.ratelimit's key)
 -- @treturn number|nil sent_at (long mode) when the request left
-function attempt.send(c, p, provider, long)
+function attempt.send(c, p, provider, long, n)
   local s = c.session
   local creds = not p.unsigned and attempt.credentials(c, p.op, provider) or nil
   local hreq = { method = p.method, url = p.url, headers = attempt.headers(s, p, creds),
@@ -72,10 +80,11 @@ function attempt.send(c, p, provider, long)
   -- long mode: a throttle of a request sent before the key's last rate cut
   -- does not cut again (kumo.ratelimit, Limiter:on_response)
   local sent_at = long and ratelimit.now() or nil
-  local transport = s.transport
+  local transport = s.transport or debug_transport()
   local res, msg, code
   if transport then
-    res, msg, code = transport(hreq)
+    res, msg, code = transport(hreq, { limit_key = limit_key, service = c.service_name,
+      operation = p.op, attempt = n })
   else
     res, msg, code = sched.request(hreq, { limit_key = limit_key })
   end
