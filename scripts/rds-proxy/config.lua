@@ -412,9 +412,10 @@ local function check_endpoint(r, where, ep, rds)
 end
 
 local function builtin_steps()
-  local ok, list = pcall(require, "rds-proxy.steps")
   local set = {}
-  for _, n in ipairs(ok and list or require "rds-proxy.steps.init") do set[n] = true end
+  -- steps/init.lua: as .init where ?/init.lua is not on the path (a load error still raises)
+  for _, n in ipairs(require(package.searchpath("rds-proxy.steps", package.path) and "rds-proxy.steps"
+      or "rds-proxy.steps.init")) do set[n] = true end
   return set
 end
 

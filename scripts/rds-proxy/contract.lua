@@ -32,9 +32,7 @@ end
 
 local function closest(key, names)
   if #key > 64 then return nil end
-  local ok, suggest = pcall(require, "kumo.suggest")
-  if not ok then return nil end
-  return suggest.close_matches(key, sorted_keys(names), 1)[1]
+  return require("kumo.suggest").close_matches(key, sorted_keys(names), 1)[1]
 end
 
 -- How a step is named in messages: its name, else its place in the list.
@@ -136,8 +134,10 @@ function M.load(names)
     if type(n) == "table" then
       steps[i] = n
     else
-      local ok, mod = pcall(require, "rds-proxy.steps." .. n)
-      steps[i] = ok and mod or require(n)  -- a user's module on package.path
+      -- kumo's step, else a user's module on package.path (found by name
+      -- first, so a load error in either surfaces as itself)
+      local own = "rds-proxy.steps." .. n
+      steps[i] = require(package.searchpath(own, package.path) and own or n)
     end
   end
   return steps

@@ -132,11 +132,7 @@ local function emit(lines)
   wirelog.write(concat(lines, "\n") .. "\n")
 end
 
-local function now()
-  local ok, clock = pcall(require, "kumo.clock")
-  if ok and clock.monotonic then return clock.monotonic() end
-  return os.clock()
-end
+local now = require("kumo.clock").monotonic  -- wall time, never CPU time
 
 --- The transport kumo.client uses under KUMO_DEBUG: logs, then sends
 -- through `kumo.sched.request` with the same options.
