@@ -9,15 +9,8 @@ local sandbox = dofile((os.getenv("KUMO_ROOT") or ".") .. "/tests/lib/sandbox.lu
 local root = os.getenv("KUMO_ROOT") or "."
 local KUMO = root .. "/bin/kumo"
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function slurp(path)
-  local f = io.open(path)
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local q = sandbox.shell_quote
+local function slurp(path) return sandbox.read_file(path) or "" end
 
 local sb, env
 

@@ -192,4 +192,8 @@ function M.start(opts)
   return self
 end
 
+--- Helpers the specs share: POSIX shell quoting and a whole-file read (nil
+-- when the file is absent).
+M.shell_quote, M.read_file = shell_quote, read_file
+
 return M
