@@ -161,12 +161,24 @@ local function read_note(path)
   return type(note) == "table" and note or nil
 end
 
+-- The holder writes its note just after it takes the lock: a reader that
+-- comes in between finds the file empty (or half written), so it looks
+-- again for a moment before it settles for "unknown".
+local function read_holder(path, sleep)
+  for _ = 1, 20 do
+    local note = read_note(path)
+    if note and note.pid then return note end
+    sleep(0.025)
+  end
+  return read_note(path) or {}
+end
+
 --- Who holds the pair's lock, as `{ pid=, host=, started=, action= }`, or
 -- nil when nobody does. Takes nothing (plan and verify only tell).
 function State:holder()
   if self.held then return nil end
   if not sys.locked(self.lock_path) then return nil end
-  return read_note(self.lock_path) or {}
+  return read_holder(self.lock_path, clock.sleep)
 end
 
 --- A holder as text: `pid 123 on host, apply since 2026-…`.
@@ -198,7 +210,7 @@ function State:lock(opts)
     if why ~= "busy" then
       error(string.format("state: cannot lock %s: %s", self.lock_path, tostring(why)), 0)
     end
-    local h = read_note(self.lock_path) or {}
+    local h = read_holder(self.lock_path, opts.sleep or clock.sleep)
     if clock.monotonic() >= deadline then
       error(string.format("pair %s is locked by another kumo run (%s; lock %s); wait for it to end%s",
         self.pair, M.describe_holder(h), self.lock_path,
