@@ -75,9 +75,15 @@ def deep_merge(dst, src):
         else:
             dst[k] = v
 
-def strip(value):
+# Keys whose values are maps of names (members, shapes, ...): a member may
+# be called "examples" or "documentation" (Bedrock's guardrail topics have
+# an `examples` member), so the names there are data, never dropped.
+NAME_MAPS = {"members", "shapes", "operations", "paginators", "waiters", "parameters"}
+
+def strip(value, names=False):
     if isinstance(value, dict):
-        return {k: strip(v) for k, v in value.items() if k not in DROP_KEYS}
+        return {k: strip(v, k in NAME_MAPS and not names) for k, v in value.items()
+                if names or k not in DROP_KEYS}
     if isinstance(value, list):
         return [strip(v) for v in value]
     return value

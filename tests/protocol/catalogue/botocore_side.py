@@ -109,13 +109,15 @@ class Gen:
         if t == "map":
             n = r.randrange(1, 3)
             out = {}
-            for i in range(n):
+            for i in range(n):  # (keys are sorted below)
                 k = shape.key
                 key = self.pick(k.enum) if k.enum else ("key%d" % i if loc == "headers"
                                                          else self.pick(["k1", "k 2", "k/3", "k\u00e94"]))
                 vloc = "header" if loc == "headers" else ("querystring" if loc == "querystring" else None)
                 out[key] = self.value(shape.value, depth + 1, vloc)
-            return out
+            # in key order: kumo (a Lua table has none) sends map entries
+            # sorted, botocore in the dict's order; the order means nothing
+            return dict(sorted(out.items()))
         return self.scalar(shape, loc, ref)
 
     def structure(self, shape, depth, located=False):
