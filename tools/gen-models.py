@@ -16,7 +16,7 @@ the zlib format has no time stamp or file name in its header (gzip's has), so
 the output is the same bytes on every run with the same zlib; and kumo's C
 side (kumo.crypto.inflate) reads zlib and gzip alike.  The model and its rule
 set share a file because a client needs both on its first call: one read, one
-inflate.  All 424 services: ~3.5 MB.
+inflate.  All 424 services: ~3.9 MB (33.7 MB as JSON).
 
 Also writes ``_index.json`` (the services present, with the metadata a listing
 needs), ``_partitions.json`` (botocore's ``partitions.json``: the partitions the
@@ -34,7 +34,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import shutil
 import sys
 import zlib

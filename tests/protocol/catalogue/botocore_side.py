@@ -126,16 +126,13 @@ class Gen:
         required = set(shape.required_members)
         out = {}
         if shape.is_tagged_union:
-            names = [n for n, m in members.items() if not m.serialization.get("eventstream")
-                     and not getattr(m, "is_eventstream", False)]
+            names = [n for n, m in members.items() if not is_eventstream(m)]
             if names:
                 name = self.pick(names)
                 out[name] = self.value(members[name], depth + 1)
             return out
         for name, m in members.items():
-            if m.metadata.get("eventstream") or getattr(m, "serialization", {}).get("eventstream"):
-                continue
-            if getattr(m, "type_name", "") == "structure" and m.metadata.get("eventstream"):
+            if is_eventstream(m):
                 continue
             token = m.metadata.get("idempotencyToken")
             loc = m.serialization.get("location") if located else None
@@ -155,14 +152,13 @@ class Gen:
         return out
 
 
+def is_eventstream(shape):
+    return bool(shape.serialization.get("eventstream") or shape.metadata.get("eventstream"))
+
+
 def has_eventstream_input(op):
     shape = op.input_shape
-    if shape is None:
-        return False
-    for m in shape.members.values():
-        if m.serialization.get("eventstream") or m.metadata.get("eventstream"):
-            return True
-    return False
+    return shape is not None and any(is_eventstream(m) for m in shape.members.values())
 
 
 def greedy_members(op):
