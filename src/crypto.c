@@ -3,9 +3,10 @@
 ** kumo crypto: thin, checked wrappers over OpenSSL's EVP one-shot calls,
 ** plus hex and base64 codecs (written out here: OpenSSL's EVP_Encode*
 ** inserts newlines and accepts whitespace, which AWS payloads never need),
-** and CRC-32 and gzip over zlib (which libcurl already links).
+** and CRC-32, gzip and inflate over zlib (which libcurl already links).
 */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -242,4 +243,65 @@ int kumo_gzip (const void *data, size_t len, int level,
   *outlen = (size_t)zs.total_out;
   deflateEnd(&zs);
   return rc == Z_STREAM_END ? 0 : -1;
+}
+
+
+/* Grow 'buf' to hold at least 'need' bytes (doubling, capped at 'max'). */
+static int grow (unsigned char **buf, size_t *cap, size_t need, size_t max) {
+  size_t ncap = *cap;
+  unsigned char *nb;
+  if (need > max)
+    return -2;
+  while (ncap < need)
+    ncap = ncap > max / 2 ? max : ncap * 2;
+  nb = (unsigned char *)realloc(*buf, ncap);
+  if (nb == NULL)
+    return -3;
+  *buf = nb;
+  *cap = ncap;
+  return 0;
+}
+
+
+int kumo_inflate (const void *data, size_t len, size_t max,
+                  unsigned char **out, size_t *outlen) {
+  z_stream zs;
+  unsigned char *buf = NULL;
+  size_t cap = 0, used = 0;
+  int rc = Z_OK, err = 0;
+  *out = NULL;
+  *outlen = 0;
+  if (len > (size_t)UINT_MAX)
+    return -1;
+  memset(&zs, 0, sizeof(zs));
+  /* 15 window bits + 32: zlib or gzip, whichever header it has */
+  if (inflateInit2(&zs, 15 + 32) != Z_OK)
+    return -3;
+  zs.next_in = (Bytef *)data;
+  zs.avail_in = (uInt)len;
+  cap = len < 64 ? 256 : len * 4;  /* models compress ~8:1 */
+  if (cap > max) cap = max > 0 ? max : 1;
+  buf = (unsigned char *)malloc(cap);
+  if (buf == NULL) { inflateEnd(&zs); return -3; }
+  while (rc != Z_STREAM_END) {
+    if (used == cap && (err = grow(&buf, &cap, cap + 1, max)) != 0)
+      break;
+    zs.next_out = buf + used;
+    zs.avail_out = (uInt)(cap - used > UINT_MAX ? UINT_MAX : cap - used);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    used = (size_t)(zs.next_out - buf);
+    if (rc == Z_MEM_ERROR) { err = -3; break; }
+    if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && used == cap)) {
+      err = -1;  /* Z_DATA_ERROR, or Z_BUF_ERROR: input ended early */
+      break;
+    }
+  }
+  inflateEnd(&zs);
+  if (err != 0) {
+    free(buf);
+    return err;
+  }
+  *out = buf;
+  *outlen = used;
+  return 0;
 }

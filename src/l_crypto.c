@@ -5,6 +5,8 @@
 ** material (HMAC outputs feed SigV4 key derivation) are wiped from the C
 ** stack once pushed.
 */
+#include <stdlib.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -184,6 +186,32 @@ static int crypto_gzip (lua_State *L) {
 }
 
 
+/*** inflate(s [, max]) -> the bytes of zlib or gzip data s (at most max,
+** default 256 MiB), or nil, message when s is corrupt or too large */
+static int crypto_inflate (lua_State *L) {
+  size_t len, olen = 0;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer max = luaL_optinteger(L, 2, (lua_Integer)256 << 20);
+  unsigned char *out = NULL;
+  int rc;
+  luaL_argcheck(L, max > 0, 2, "the size limit must be positive");
+  rc = kumo_inflate(s, len, (size_t)max, &out, &olen);
+  if (rc == -3)
+    return luaL_error(L, "inflate: out of memory");
+  if (rc != 0) {
+    luaL_pushfail(L);
+    if (rc == -2)
+      lua_pushfstring(L, "inflate: data expands past %I bytes", max);
+    else
+      lua_pushliteral(L, "inflate: not zlib or gzip data, or truncated");
+    return 2;
+  }
+  lua_pushlstring(L, (const char *)out, olen);
+  free(out);
+  return 1;
+}
+
+
 static const luaL_Reg crypto_funcs[] = {
   {"base64_decode", crypto_base64_decode},
   {"base64_encode", crypto_base64_encode},
@@ -191,6 +219,7 @@ static const luaL_Reg crypto_funcs[] = {
   {"gzip", crypto_gzip},
   {"hex", crypto_hex},
   {"hmac_sha256", crypto_hmac_sha256},
+  {"inflate", crypto_inflate},
   {"hmac_sha256_hex", crypto_hmac_sha256_hex},
   {"md5_base64", crypto_md5_base64},
   {"random", crypto_random},

@@ -58,6 +58,15 @@ size_t kumo_gzip_bound (size_t len);
 int kumo_gzip (const void *data, size_t len, int level,
                unsigned char *out, size_t *outlen);
 
+/*
+** Inflate 'len' bytes of zlib (RFC 1950) or gzip (RFC 1952) data, told
+** apart by their header, into a malloc'd '*out' of '*outlen' bytes (the
+** caller frees it). Returns 0; -1 on corrupt or truncated input, -2 when
+** the output would pass 'max' bytes, -3 when out of memory ('*out' NULL).
+*/
+int kumo_inflate (const void *data, size_t len, size_t max,
+                  unsigned char **out, size_t *outlen);
+
 /* Overwrite secret material (not optimised away). */
 void kumo_cleanse (void *p, size_t len);
 

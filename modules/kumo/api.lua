@@ -16,4 +16,16 @@ if sys.api_version ~= api.VERSION then
     .. "(stale install? reinstall kumo)", api.VERSION, tostring(sys.api_version)), 0)
 end
 
+--- Native functions added within API version 1 that the modules need (a
+-- host built before them has the same version number): `module.function`.
+api.REQUIRED = { "kumo.crypto.inflate" }  -- the compressed models (kumo.model)
+
+for _, name in ipairs(api.REQUIRED) do
+  local mod, fn = name:match("^(.*)%.([%w_]+)$")
+  if type(require(mod)[fn]) ~= "function" then
+    error(string.format("kumo: Lua modules need the native function %s, which this host "
+      .. "lacks (stale install? rebuild with make, or reinstall kumo)", name), 0)
+  end
+end
+
 return api

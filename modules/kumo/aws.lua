@@ -18,6 +18,14 @@ function aws.session(opts)
   return require("kumo.session").new(opts)
 end
 
+--- The services kumo has a model of (botocore's names, sorted): every
+-- service of the botocore it was generated from. A model is loaded when a
+-- client of its service is first made, not here.
+-- @treturn {string,...} names such as `"ec2"`, `"s3"`, `"secretsmanager"`
+function aws.services()
+  return require("kumo.model").services()
+end
+
 --- Is `v` a kumo AWS error object (`code`, `message`, `http_status`, ...)?
 -- @param v any value
 -- @treturn boolean

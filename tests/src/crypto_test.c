@@ -127,10 +127,42 @@ static void test_gzip_crc32 (void) {
 }
 
 
+/* kumo_inflate reads gzip and zlib alike, grows its buffer, and refuses
+** corrupt, truncated and oversized input. */
+static void test_inflate (void) {
+  static char in[300000];
+  unsigned char *gz, *out = NULL;
+  unsigned char zl[64];
+  uLongf zn = sizeof(zl);
+  size_t i, n = 0, olen = 0;
+  for (i = 0; i < sizeof(in); i++)
+    in[i] = (char)("inflate "[i % 8] + (i / 777 % 5));
+  gz = malloc(kumo_gzip_bound(sizeof(in)));
+  CHECK(gz != NULL);
+  if (gz == NULL)
+    return;
+  CHECK(kumo_gzip(in, sizeof(in), 9, gz, &n) == 0);
+  CHECK(kumo_inflate(gz, n, 1 << 20, &out, &olen) == 0);  /* grows past len*4 */
+  CHECK(out != NULL && olen == sizeof(in) && memcmp(out, in, olen) == 0);
+  free(out);
+  CHECK(kumo_inflate(gz, n, 1000, &out, &olen) == -2 && out == NULL);
+  CHECK(kumo_inflate(gz, n / 2, 1 << 20, &out, &olen) == -1 && out == NULL);
+  gz[n / 2] ^= 0x55;
+  CHECK(kumo_inflate(gz, n, 1 << 20, &out, &olen) < 0 && out == NULL);
+  CHECK(kumo_inflate("not zlib", 8, 1 << 20, &out, &olen) == -1);
+  CHECK(compress2(zl, &zn, (const Bytef *)"kumo", 4, 9) == Z_OK);  /* RFC 1950 */
+  CHECK(kumo_inflate(zl, zn, 16, &out, &olen) == 0);
+  CHECK(olen == 4 && memcmp(out, "kumo", 4) == 0);
+  free(out);
+  free(gz);
+}
+
+
 int main (void) {
   test_digests();
   test_base64();
   test_uuid_random();
   test_gzip_crc32();
+  test_inflate();
   return check_report("crypto_test");
 }

@@ -80,6 +80,19 @@ describe("the native API check", function()
     end)
   end
 
+  it("names a native function the modules need that the host lacks", function()
+    local real = require "kumo.crypto"
+    local saved = package.loaded["kumo.api"]
+    package.loaded["kumo.api"] = nil
+    package.loaded["kumo.crypto"] = setmetatable({ inflate = false }, { __index = real })
+    local ok, e = pcall(require, "kumo.api")
+    package.loaded["kumo.crypto"] = real
+    package.loaded["kumo.api"] = saved
+    assert.is_false(ok)
+    assert.truthy(tostring(e):find("need the native function kumo.crypto.inflate, which this "
+      .. "host lacks", 1, true), tostring(e))
+  end)
+
   it("passes when the host matches", function()
     with_host_api(require("kumo.sys").api_version, { "kumo.aws" }, function()
       assert.is_table(require "kumo.aws")

@@ -101,6 +101,33 @@ describe("kumo.crypto", function()
     assert.is_true(#crypto.gzip(inputs[3]) < #inputs[3] / 20)
   end)
 
+  it("inflate reads python's zlib and gzip output, and refuses damage and excess", function()
+    local text = ('{"shape":"ü","n":[1,2,3]},'):rep(5000)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "wb"))
+    f:write(text)
+    f:close()
+    for _, how in ipairs{ "zlib.compress(d, 9)", "gzip.compress(d)" } do
+      local p = assert(io.popen("python3 -c 'import sys, zlib, gzip; d = open(sys.argv[1], \"rb\")"
+        .. ".read(); sys.stdout.buffer.write(" .. how .. ")' " .. path))
+      local z = p:read("a")
+      p:close()
+      assert.is_true(#z > 0 and #z < #text / 10, how)
+      assert.equal(text, crypto.inflate(z), how)
+      local none, msg = crypto.inflate(z:sub(1, #z // 2))
+      assert.is_nil(none)
+      assert.matches("truncated", msg, 1, true)
+      none, msg = crypto.inflate(z, 1000)
+      assert.is_nil(none)
+      assert.equal("inflate: data expands past 1000 bytes", msg)
+    end
+    os.remove(path)
+    assert.equal("", crypto.inflate(crypto.gzip("")))
+    assert.is_nil((crypto.inflate("plain text")))
+    assert.has_error(function() crypto.inflate("x", 0) end,
+      "bad argument #2 to 'inflate' (the size limit must be positive)")
+  end)
+
   it("gzip refuses a compression level outside 1..9, naming it", function()
     assert.has_error(function() crypto.gzip("x", 10) end,
       "bad argument #2 to 'gzip' (compression level must be 1..9)")

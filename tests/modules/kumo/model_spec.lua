@@ -34,6 +34,11 @@ local function read(path)
   return s
 end
 
+-- The JSON text of a compressed model file.
+local function read_z(path)
+  return assert(require("kumo.crypto").inflate(read(path)))
+end
+
 local function error_of(fn, ...)
   local ok, err = pcall(fn, ...)
   assert.is_false(ok)
@@ -43,11 +48,44 @@ end
 describe("kumo.model", function()
   before_each(function() model.reset() end)
 
-  it("lists the shipped services", function()
+  it("lists the shipped services: every service of botocore 1.43.11 (424)", function()
     local names = model.services()
     for _, s in ipairs(SHIPPED) do
       assert.is_truthy(table.concat(names, " "):find(s, 1, true), s)
     end
+    assert.are.equal(424, #names)
+    assert.are.same(names, require("kumo.aws").services())
+    local set = {}
+    for _, n in ipairs(names) do set[n] = true end
+    for _, s in ipairs{ "s3", "dynamodb", "sns", "sqs", "ssm", "route53", "lambda", "elbv2" } do
+      assert.is_true(set[s], s)
+    end
+  end)
+
+  it("loads only the services a script uses", function()
+    assert.are.same({}, model.loaded())
+    assert.are.equal(424, #model.services(), "listing loads no model")
+    assert.are.same({}, model.loaded())
+    model.service("s3")
+    model.service("sns")
+    model.endpoint_ruleset("dynamodb")
+    assert.are.same({ "dynamodb", "s3", "sns" }, model.loaded())
+  end)
+
+  it("names a protocol kumo lacks instead of failing later", function()
+    local msg = with_model_file("cborsvc.json",
+      '{"metadata":{"protocol":"smithy-rpc-v2-cbor","protocols":["smithy-rpc-v2-cbor"],'
+      .. '"serviceId":"Cbor Svc"},"operations":{},"shapes":{}}',
+      function() return error_of(model.service, "cborsvc") end)
+    assert.matches("cborsvc: service Cbor Svc speaks only smithy-rpc-v2-cbor, which kumo "
+      .. "does not implement", msg, 1, true)
+  end)
+
+  it("reports a damaged compressed model with the fix", function()
+    local msg = with_model_file("damaged.json.z", "x\156 not really zlib",
+      function() return error_of(model.service, "damaged") end)
+    assert.matches("damaged.json.z is not a valid model file (inflate:", msg, 1, true)
+    assert.matches("gen-models.py", msg, 1, true)
   end)
 
   it("loads a service once, on first use, and names its operations", function()
@@ -65,14 +103,16 @@ describe("kumo.model", function()
   end)
 
   it("drops documentation and keeps member order", function()
-    local text = read(model.service("sts").path)
+    local path = model.service("sts").path
+    assert.matches("sts%.json%.z$", path)
+    local text = read_z(path)
     assert.is_nil(text:find('"documentation"', 1, true))
     local shape = model.shape("sts", "AssumeRoleRequest")
     assert.are.same({ "RoleArn", "RoleSessionName" }, { shape._order[1], shape._order[2] })
   end)
 
-  it("every shipped model loads and all its shape references resolve", function()
-    for _, name in ipairs(SHIPPED) do
+  it("every shipped model (all 424) loads and all its shape references resolve", function()
+    for _, name in ipairs(model.services()) do
       local svc = model.service(name)
       local shapes = svc.shapes
       for op_name, op in pairs(svc.operations) do
@@ -91,13 +131,18 @@ describe("kumo.model", function()
         if shape.key then assert.is_table(shapes[shape.key.shape], shape_name) end
         if shape.value then assert.is_table(shapes[shape.value.shape], shape_name) end
       end
+      assert.is_string(svc.metadata.protocol, name)
+      assert.is_table(model.endpoint_ruleset(name).rules, name)
+      model.reset()  -- keep memory flat over 424 models
     end
   end)
 
   it("names an unknown service and suggests close ones", function()
     local msg = error_of(model.service, "rdss")
     assert.matches('unknown service "rdss"', msg, 1, true)
-    assert.matches("did you mean rds?", msg, 1, true)
+    assert.matches("did you mean rds, ", msg, 1, true)
+    assert.matches("kumo.aws.services() lists the 424", msg, 1, true)
+    assert.is_true(#msg < 300, msg)
     assert.matches("docs/models.md", msg, 1, true)
     msg = error_of(model.service, "secretmanager")
     assert.matches("did you mean secretsmanager", msg, 1, true)
@@ -160,7 +205,8 @@ describe("kumo.model", function()
       assert.matches("do not edit", rs._generated, 1, true)
     end
     assert.are.equal(model.endpoint_ruleset("sts"), model.endpoint_ruleset("sts"), "loaded once")
-    local text = read(model.service("iam").path:gsub("iam%.json$", "iam.endpoint-rule-set-1.json"))
+    local text = read_z(model.service("iam").path)
+    assert.matches('"ruleset":{', text, 1, true)
     assert.is_nil(text:find('"documentation"', 1, true))
     local names = model.endpoint_names()
     local iam = names.services.iam.aws
@@ -182,7 +228,8 @@ describe("kumo.model", function()
 end)
 
 describe("tools/gen-models.py", function()
-  it("regenerates the committed models byte for byte, with NOTICE and LICENSE", function()
+  it("regenerates the committed models byte for byte, with NOTICE and LICENSE, and "
+    .. "keeps the growth of the repository from models under 8 MB", function()
     local probe = io.popen("python3 -c 'import botocore' 2>&1; echo $?")
     local rc = probe:read("a"):match("(%d+)%s*$")
     probe:close()
@@ -190,14 +237,25 @@ describe("tools/gen-models.py", function()
     local out = tmpdir()
     local root = os.getenv("KUMO_ROOT") or "."
     assert.is_true(os.execute("python3 " .. root .. "/tools/gen-models.py --out " .. out
-      .. " sts kms >/dev/null"))
+      .. " sts kms s3 ec2 >/dev/null"))
     local here = root .. "/modules/kumo/models/"
-    for _, f in ipairs{ "sts.json", "kms.json", "sts.endpoint-rule-set-1.json",
-        "kms.endpoint-rule-set-1.json", "_partitions.json", "NOTICE", "LICENSE" } do
+    for _, f in ipairs{ "sts.json.z", "kms.json.z", "s3.json.z", "ec2.json.z",
+        "_partitions.json", "NOTICE", "LICENSE" } do
       assert.are.equal(read(here .. f), read(out .. "/" .. f), f)
     end
+    -- the whole folder: every file is what the generator writes for all services
+    local all = tmpdir()
+    assert.is_true(os.execute("python3 " .. root .. "/tools/gen-models.py --quiet --out " .. all
+      .. " >/dev/null"))
+    local p = io.popen("diff -rq " .. here .. " " .. all .. " 2>&1; du -sb " .. here)
+    local diff = p:read("a")
+    p:close()
+    os.execute("rm -rf " .. all)
+    local bytes = tonumber(diff:match("^(%d+)%s") or diff:match("\n(%d+)%s"))
+    assert.are.equal("", diff:gsub("[^\n]*%d+%s+[^\n]*models/?\n?$", ""), diff)
+    assert.is_true(bytes < 8e6, "models folder " .. tostring(bytes) .. " bytes")
     local index = read(out .. "/_index.json")
-    assert.matches('"services":["kms","sts"]', index, 1, true)
+    assert.matches('"services":["ec2","kms","s3","sts"]', index, 1, true)
     -- _endpoints.json covers the services of its folder only
     local names = read(out .. "/_endpoints.json")
     assert.matches('"sts":{', names, 1, true)
