@@ -29,7 +29,7 @@ import shutil
 import sys
 
 DEFAULT_SERVICES = ["sts", "iam", "ec2", "rds", "ram", "secretsmanager", "kms",
-                    "organizations", "cloudwatch", "logs"]
+                    "organizations", "cloudwatch", "logs", "s3", "dynamodb"]
 # Keys that carry prose only; botocore needs none of them to make a call.
 DROP_KEYS = {"documentation", "documentationUrl", "examples", "deprecatedMessage",
              "deprecatedSince", "docs"}
