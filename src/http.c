@@ -219,9 +219,13 @@ static int open_files (struct xfer *x, const struct kumo_http_request *req) {
       return errno;
     x->upload_left = req->upload_length;
   }
-  if (req->download_path != NULL) {
-    x->download = fopen(req->download_path, "wb");
+  if (req->download_path != NULL) {  /* a part of a file: in place */
+    x->download = fopen(req->download_path,
+                        req->download_offset < 0 ? "wb" : "r+b");
     if (x->download == NULL)
+      return errno;
+    if (req->download_offset > 0
+        && fseeko(x->download, (off_t)req->download_offset, SEEK_SET) != 0)
       return errno;
   }
   return 0;
@@ -398,6 +402,8 @@ static CURLcode set_method (struct xfer *x, const char *m,
       rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
     return rc;
   }
+  if (strcmp(m, "HEAD") == 0)  /* no body either way; none comes back */
+    return curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   if (body == NULL && (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0
                        || strcmp(m, "PATCH") == 0)) {
     body = "";  /* send Content-Length: 0 */

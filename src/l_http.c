@@ -123,8 +123,9 @@ static long long count_field (lua_State *L, int idx, const char *k,
     int isint;
     v = (long long)lua_tointegerx(L, -1, &isint);
     if (!isint || v < 0)
-      luaL_argerror(L, 1, lua_pushfstring(L, "field 'upload.%s' must be an "
-                                             "integer >= 0", k));
+      luaL_argerror(L, 1, lua_pushfstring(L, "field '%s' of 'upload' or "
+                                             "'download' must be an integer "
+                                             ">= 0", k));
   }
   lua_pop(L, 1);
   return v;
@@ -134,7 +135,9 @@ static long long count_field (lua_State *L, int idx, const char *k,
 /*
 ** Streaming fields: upload = { path =, offset = 0, length = }, the body
 ** read from a file (no 'body' then); download = path, a 2xx body written
-** to that file. The strings stay referenced by the request table.
+** to that file (created or truncated), or { path =, offset = }, written
+** into the existing file from offset (a part of a parallel download). The
+** strings stay referenced by the request table.
 */
 static void read_streaming (lua_State *L, struct kumo_http_request *r) {
   int t = lua_getfield(L, 1, "upload");
@@ -155,7 +158,20 @@ static void read_streaming (lua_State *L, struct kumo_http_request *r) {
                           "send: Content-Length)");
   }
   lua_pop(L, 1);
-  r->download_path = optfield_string(L, "download", NULL, 0);
+  r->download_offset = -1;
+  t = lua_getfield(L, 1, "download");
+  if (t == LUA_TSTRING)
+    r->download_path = lua_tostring(L, -1);
+  else if (t == LUA_TTABLE) {
+    if (lua_getfield(L, -1, "path") != LUA_TSTRING)
+      luaL_argerror(L, 1, "field 'download.path' must be a string");
+    r->download_path = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    r->download_offset = count_field(L, -1, "offset", 0);
+  }
+  else if (t != LUA_TNIL)
+    luaL_argerror(L, 1, "field 'download' must be a path or { path =, offset = }");
+  lua_pop(L, 1);
 }
 
 
@@ -244,7 +260,8 @@ static int push_outcome (lua_State *L, const struct kumo_http_xfer *x) {
 
 /*
 ** request{ method=, url=, headers=, body=, timeout=, connect_timeout=,
-** max_size=, upload = { path=, offset=, length= }, download = path }
+** max_size=, upload = { path=, offset=, length= }, download = path or
+** { path=, offset= } }
 ** -> res, or nil, message, code. Blocks until done. With 'download', a 2xx
 ** body goes to the file (res.body is "", res.downloaded its size); any
 ** other status keeps its body in memory.

@@ -34,10 +34,12 @@ struct kumo_http_request {
   /* Streaming (S3 transfers), both optional. The body is then read from
   ** 'upload_path' ('upload_length' bytes from 'upload_offset'; 'body' must
   ** be NULL), and a 2xx response body is written to 'download_path'
-  ** (created or truncated; 'max_size' does not apply) instead of memory. */
+  ** ('max_size' does not apply) instead of memory. */
   const char *upload_path;
   long long upload_offset, upload_length;
   const char *download_path;
+  long long download_offset;  /* < 0: create or truncate the file; else
+                              ** write from there into the existing file */
 };
 
 /* A transfer. Read-only for callers once done. */

@@ -308,13 +308,13 @@ local function response_hooks(c, op, p, st)
     if p.decode_listing and out.EncodingType == "url" then decode_listing(p.decode_listing, out) end
     if p.download and res.downloaded then
       out.Body = nil
-      out.Downloaded = { path = p.download, size = res.downloaded }
+      out.Downloaded = { path = p.download_path, size = res.downloaded }
     end
     if p.validate_response then
       local alg, expected = checksum.response_algorithm(op, res.headers or {})
       if alg then
         local ok, got = checksum.check(alg, expected, not res.downloaded and (out.Body or "") or nil,
-          res.downloaded and p.download or nil)
+          res.downloaded and p.download_path or nil)
         if not ok then
           errors.raise{ kind = "parse", code = "ChecksumMismatch", service = "s3", operation = op.name,
             http_status = res.status,
@@ -389,10 +389,14 @@ function M.prepare(c, entry, params, opts, p, req)
     p.body = nil
   end
   if opts.download ~= nil then
-    if type(opts.download) ~= "string" or opts.download == "" then
-      error(format("%s: the download option must be a file path", op.name), 0)
+    local d = opts.download
+    local path = type(d) == "table" and d.path or d
+    if type(path) ~= "string" or path == "" then
+      error(format("%s: the download option must be a file path, or { path =, offset = } "
+        .. "to write into an existing file from offset", op.name), 0)
     end
-    p.download = opts.download
+    p.download = d
+    p.download_path = path
   end
   -- the response checksum: ChecksumMode = ENABLED when supported
   local hc = op.httpChecksum or {}
@@ -402,7 +406,9 @@ function M.prepare(c, entry, params, opts, p, req)
     if params[mode] == nil and st.response_checksum_validation == "when_supported" and ref then
       checksum.set_header(p.headers, ref.locationName, "ENABLED")
     end
-    p.validate_response = params[mode] ~= nil or st.response_checksum_validation == "when_supported"
+    -- a range's body cannot be checked against the object's checksum
+    p.validate_response = params.Range == nil
+      and (params[mode] ~= nil or st.response_checksum_validation == "when_supported")
   end
   body_headers(c, op, params, p, st)
   response_hooks(c, op, p, st)
