@@ -123,6 +123,10 @@ class Gateway:
             body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
                     f'<Message>{_xml(message)}</Message></Error></Errors><RequestID>{rid}</RequestID></Response>')
             ctype = "text/xml;charset=UTF-8"
+        elif protocol == "rest-xml":  # S3: a bare <Error> root, as S3 answers
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+                    f'<Message>{_xml(message)}</Message><RequestId>{rid}</RequestId></Error>')
+            ctype = "application/xml"
         elif protocol in ("query",):
             body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{_xml(message)}'
                     f'</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>')
@@ -142,9 +146,6 @@ class Gateway:
         if not header and op in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"):
             return None  # unsigned by design; auth.py checks the token and the trust policy
         if not header:
-            if "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
-                return ("IncompleteSignature", "Presigned requests are not supported by the sandbox; "
-                        "sign with an Authorization header.", 400)
             return ("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
         if not cred.ok:
             return ("IncompleteSignature", "Authorization header requires 'Credential', 'SignedHeaders' and "
@@ -206,7 +207,26 @@ class Gateway:
             with self.moto_lock:
                 return list(self.app(environ, start_response))
 
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if not raw:
+            raw = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
+        presigned_refusal = None
+        if not environ.get("HTTP_AUTHORIZATION") and "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
+            # a presigned URL: verified here (auth.verify_presigned), then the
+            # same request goes on signed in the header form
+            from .auth import verify_presigned
+            presigned_refusal, rewrite = verify_presigned(environ, body, raw)
+            if rewrite:
+                raw, add = rewrite
+                environ["RAW_URI"] = environ["REQUEST_URI"] = raw
+                environ["QUERY_STRING"] = raw.partition("?")[2]
+                for k, v in add.items():
+                    environ["HTTP_" + k.upper().replace("-", "_")] = v
         cred = Credential(environ.get("HTTP_AUTHORIZATION"))
+        if presigned_refusal:
+            loose = re.search(r"X-Amz-Credential=[^%&/]+(?:%2F|/)\d+(?:%2F|/)[\w-]+(?:%2F|/)([\w-]+)",
+                              environ.get("QUERY_STRING", ""))
+            cred.service = loose.group(1) if loose else None
         service = cred.service
         op = operation_of(environ, body, service)
         account = self.account_of(cred.akid)
@@ -225,7 +245,7 @@ class Gateway:
                       f"{(time.monotonic() - t0) * 1000:.0f} ms", file=sys.stderr, flush=True)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
-        refusal = self._precheck(environ, body, cred, op)
+        refusal = presigned_refusal or self._precheck(environ, body, cred, op)
         if refusal:
             return self.error(counted_start_response, service, *refusal)
 
@@ -243,9 +263,6 @@ class Gateway:
                 code, status, message = faults_mod.error_for(rule, service)
                 return self.error(counted_start_response, service, code, message, status)
 
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        if not raw:
-            raw = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
         if rule and rule["kind"] == "lose":
             # the call is carried out in full; only its answer is lost
             answered = []

@@ -189,7 +189,11 @@ local function join(ep_path, path)
   return ep_path .. path
 end
 
--- The URL and Host of a request at a resolved endpoint.
+--- The URL and Host of a serialized request at a resolved endpoint.
+-- @tparam table ep M.endpoint's result
+-- @tparam table req the serialized request (`path`, `query`)
+-- @treturn string url
+-- @treturn string host
 local function url_of(ep, req)
   local path = join(ep.path, req.path or "/")
   local url = ep.scheme .. "://" .. ep.authority .. path
@@ -204,6 +208,8 @@ local function url_of(ep, req)
   end
   return url, ep.authority
 end
+
+M.url_of = url_of
 
 local function header_index(headers, name)
   local lname = name:lower()
