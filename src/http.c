@@ -441,6 +441,7 @@ static CURLcode set_options (struct xfer *x,
   SET(CURLOPT_SHARE, G.share);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_PATH_AS_IS, 1L);  /* the path as signed: S3 keys may hold ./ and ../ */
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
   if (ca != NULL && ca[0] != '\0')

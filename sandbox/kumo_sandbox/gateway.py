@@ -66,8 +66,49 @@ def operation_of(environ, body, service):
     m = re.search(r"(?:^|&)Action=([^&]+)", environ.get("QUERY_STRING", ""))
     if m:
         return m.group(1)
+    if service == "s3":
+        return s3_operation(environ)
     path = environ.get("PATH_INFO", "/").rstrip("/") or "/"
     return _rest_ops(service).get((environ.get("REQUEST_METHOD", "GET"), path), path.strip("/"))
+
+
+_S3_BUCKET_SUB = {"location": "GetBucketLocation", "versioning": "GetBucketVersioning",
+                  "policy": "GetBucketPolicy", "tagging": "GetBucketTagging", "acl": "GetBucketAcl",
+                  "uploads": "ListMultipartUploads", "versions": "ListObjectVersions"}
+
+
+def s3_operation(environ):
+    """The S3 operation of a request, for statistics and fault rules (S3's
+    URIs carry the bucket and key, so the REST table cannot name them):
+    the object-level ones by method and query, the common bucket ones too."""
+    m = environ.get("REQUEST_METHOD", "GET")
+    q = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    host = environ.get("HTTP_HOST", "")
+    path = environ.get("PATH_INFO", "/")
+    # virtual-hosted (bucket.host) or path style (/bucket/key)
+    parts = path.lstrip("/").split("/", 1)
+    virtual = bool(re.match(r"^[^.:]+\.(?!\d+\.)[^:]*(localhost|amazonaws\.com)", host))
+    has_key = (bool(path.lstrip("/")) if virtual else len(parts) > 1 and parts[1] != "")
+    has_bucket = virtual or bool(parts[0])
+    if not has_bucket:
+        return "ListBuckets"
+    if has_key:
+        if "uploadId" in q:
+            return {"PUT": "UploadPart", "POST": "CompleteMultipartUpload",
+                    "DELETE": "AbortMultipartUpload", "GET": "ListParts"}.get(m, "UploadPart")
+        if "uploads" in q:
+            return "CreateMultipartUpload"
+        if m == "PUT":
+            return "CopyObject" if environ.get("HTTP_X_AMZ_COPY_SOURCE") else "PutObject"
+        return {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(m, "Object")
+    if "delete" in q and m == "POST":
+        return "DeleteObjects"
+    if m == "GET":
+        for k, op in _S3_BUCKET_SUB.items():
+            if k in q:
+                return op
+        return "ListObjectsV2" if q.get("list-type") == ["2"] else "ListObjects"
+    return {"PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket"}.get(m, "Bucket")
 
 
 class Credential:
@@ -166,6 +207,9 @@ class Gateway:
                     403)
         if cred.date != amz_date[:8]:
             return ("SignatureDoesNotMatch", "The credential scope date does not match X-Amz-Date.", 403)
+        bad = _checksum_refusal(environ, body)
+        if bad:
+            return bad
         declared = environ.get("HTTP_X_AMZ_CONTENT_SHA256")
         if declared and declared != "UNSIGNED-PAYLOAD" and declared != hashlib.sha256(body).hexdigest():
             return ("XAmzContentSHA256Mismatch",
@@ -259,7 +303,7 @@ class Gateway:
                 time.sleep(rule["delay_ms"] / 1000.0)
             if rule["kind"] == "drop":
                 return self._drop(environ, counted_start_response)
-            if rule["kind"] not in ("delay", "lose"):
+            if rule["kind"] not in ("delay", "lose", "corrupt"):
                 code, status, message = faults_mod.error_for(rule, service)
                 return self.error(counted_start_response, service, code, message, status)
 
@@ -281,9 +325,12 @@ class Gateway:
         with self.moto_lock:
             context.begin(raw, body)
             try:
-                return list(self.app(environ, counted_start_response))
+                chunks = list(self.app(environ, counted_start_response))
             finally:
                 context.end()
+        if rule and rule["kind"] == "corrupt":
+            chunks = _corrupt(chunks)
+        return chunks
 
     @staticmethod
     def _drop(environ, start_response):
@@ -296,6 +343,66 @@ class Gateway:
                 pass
         start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
         return [b""]
+
+
+def _corrupt(chunks):
+    """The body with its middle byte flipped (the length stays the same)."""
+    data = b"".join(chunks)
+    if not data:
+        return chunks
+    i = len(data) // 2
+    return [data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]]
+
+
+_CRC32C_TABLE = []
+
+
+def _crc32c(data):
+    """CRC-32C (Castagnoli), bytewise: Python has none built in."""
+    if not _CRC32C_TABLE:
+        for i in range(256):
+            c = i
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            _CRC32C_TABLE.append(c)
+    c = 0xFFFFFFFF
+    t = _CRC32C_TABLE
+    for b in data:
+        c = t[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+CRC32C_MAX = 1 << 20  # pure Python: ~1 s per MiB; larger CRC32C bodies go unchecked
+
+
+def _checksum_refusal(environ, body):
+    """AWS (PutObject, "Checking object integrity"): "If the checksum that you
+    specify doesn't match the object, Amazon S3 returns a BadDigest error" —
+    for x-amz-checksum-crc32 / -crc32c / -sha1 / -sha256 and Content-MD5;
+    moto stores whatever it is told. Bodies in aws-chunked encoding carry
+    their checksum in a trailer and are not checked here."""
+    import base64
+    import struct
+    import zlib
+    if "aws-chunked" in environ.get("HTTP_CONTENT_ENCODING", ""):
+        return None
+    checks = {
+        "HTTP_X_AMZ_CHECKSUM_CRC32": ("CRC32", lambda b: struct.pack(">I", zlib.crc32(b) & 0xFFFFFFFF)),
+        "HTTP_X_AMZ_CHECKSUM_SHA1": ("SHA1", lambda b: hashlib.sha1(b).digest()),
+        "HTTP_X_AMZ_CHECKSUM_SHA256": ("SHA256", lambda b: hashlib.sha256(b).digest()),
+        "HTTP_CONTENT_MD5": ("Content-MD5", lambda b: hashlib.md5(b).digest()),
+    }
+    if len(body) <= CRC32C_MAX:
+        checks["HTTP_X_AMZ_CHECKSUM_CRC32C"] = ("CRC32C", lambda b: struct.pack(">I", _crc32c(b)))
+    for key, (name, fn) in checks.items():
+        declared = environ.get(key)
+        if declared is None:
+            continue
+        if base64.b64encode(fn(body)).decode() != declared.strip():
+            if name == "Content-MD5":
+                return ("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)
+            return ("BadDigest", f"The {name} you specified did not match the calculated checksum.", 400)
+    return None
 
 
 def _xml(text):
