@@ -33,6 +33,7 @@ struct xfer {
   int file_error;              /* errno of a failed file read or write */
   const char *file_op;         /* "upload" or "download": which failed */
   int status_known;            /* on_body has looked at the status */
+  int head;                    /* a HEAD: no body, whatever Content-Length says */
   int queued;
   char what[256];              /* "METHOD url" for messages (redacted) */
   char errbuf[CURL_ERROR_SIZE];
@@ -402,8 +403,10 @@ static CURLcode set_method (struct xfer *x, const char *m,
       rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
     return rc;
   }
-  if (strcmp(m, "HEAD") == 0)  /* no body either way; none comes back */
+  if (strcmp(m, "HEAD") == 0) {  /* no body either way; none comes back */
+    x->head = 1;
     return curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  }
   if (body == NULL && (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0
                        || strcmp(m, "PATCH") == 0)) {
     body = "";  /* send Content-Length: 0 */
@@ -449,7 +452,7 @@ static CURLcode set_options (struct xfer *x,
   SET(CURLOPT_TIMEOUT_MS, millis(req->timeout, DEFAULT_TIMEOUT));
   SET(CURLOPT_CONNECTTIMEOUT_MS,
       millis(req->connect_timeout, DEFAULT_CONNECT_TIMEOUT));
-  if (x->download == NULL)  /* a file download has no size cap */
+  if (x->download == NULL && !x->head)  /* a file download has no size cap */
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_size);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_WRITEFUNCTION, on_body);
