@@ -110,7 +110,7 @@ end
 
 -- The rule set's input for one call (botocore's builtins, then the
 -- operation's static and dynamic context parameters).
-local function rule_input(c, op, params, region)
+local function rule_input(c, op, params, region, global)
   local s = c.session
   local st = settings.of(c)
   local base = c._endpoint or c:endpoint()
@@ -148,6 +148,18 @@ local function rule_input(c, op, params, region)
     if ref.contextParam and params[name] ~= nil then input[ref.contextParam.name] = params[name] end
   end
   for name, v in pairs(op.staticContextParams or {}) do input[name] = v.value end
+  -- presigned URLs: botocore's customize_endpoint_resolver_builtins with
+  -- use_global_endpoint (aws partition, no dual-stack, not virtual by
+  -- choice, not us-east-1 made regional) puts a bucket that is a plain
+  -- host label on s3.amazonaws.com, signed for the client's region
+  if global and not force_path and not is_arn(params.Bucket) and not dual
+    and type(params.Bucket) == "string" and params.Bucket:find("^[%w][%w-]*$")
+    and #params.Bucket <= 63 and not params.Bucket:find("-$") and not params.Bucket:find("%-%-x%-s3$")
+    and st.addressing_style ~= "virtual"
+    and not (st.us_east_1_regional_endpoint == "regional" and region == "us-east-1")
+    and rules.functions["aws.partition"](model.partitions(), region or "us-east-1").name == "aws" then
+    input.Region, input.UseGlobalEndpoint = "aws-global", true
+  end
   return input, url
 end
 
@@ -156,9 +168,10 @@ end
 -- @tparam table op the operation model (the model's, with `/{Bucket}`)
 -- @tparam table params
 -- @tparam[opt] string region another region (a redirect)
+-- @tparam[opt] boolean global a presigned URL (botocore's use_global_endpoint)
 -- @treturn table `{ url=, scheme=, authority=, path=, signing_region=, signing_name=, headers= }`
-function M.endpoint(c, op, params, region)
-  local input, url = rule_input(c, op, params, region)
+function M.endpoint(c, op, params, region, global)
+  local input, url = rule_input(c, op, params, region, global)
   local ruleset = model.endpoint_ruleset("s3")
   local ep, msg = rules.resolve(ruleset, input, model.partitions())
   if not ep then
@@ -175,6 +188,9 @@ function M.endpoint(c, op, params, region)
       op.name or "?", auth.name), 0)
   end
   parsed.signing_region = auth and auth.region or input.Region or "us-east-1"
+  if input.Region == "aws-global" and region ~= "aws-global" then
+    parsed.signing_region = region or c.region or parsed.signing_region  -- the bucket's region
+  end
   parsed.signing_name = auth and auth.service or "s3"
   parsed.headers = ep.headers
   return parsed

@@ -50,7 +50,7 @@ function M.url(client, op, params, opts)
   end
   local req = client._protocol.serialize(client.model, customize.op_model(client, entry), params,
     s.serialize_ctx)
-  local ep = customize.endpoint(client, entry.model, params)
+  local ep = customize.endpoint(client, entry.model, params, nil, true)
   local url, host = customize.url_of(ep, req)
   local headers = { { "Host", host } }
   local extra = {}

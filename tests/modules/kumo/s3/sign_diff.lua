@@ -67,3 +67,24 @@ for _, setup in ipairs(SETUPS) do
     end
   end
 end
+
+-- presigned URLs at a fixed time (botocore's generate_presigned_url)
+local presign = require "kumo.s3.presign"
+local T = 1700000000
+for _, setup in ipairs(SETUPS) do
+  local s = aws.session{ region = setup.region, credentials = creds, endpoint_url = setup.endpoint_url,
+    s3 = setup.s3, env = {} }
+  local s3 = s:client("s3")
+  for _, bucket in ipairs(BUCKETS) do
+    for _, key in ipairs(KEYS) do
+      for _, op in ipairs{ "GetObject", "PutObject" } do
+        local params = { Bucket = bucket, Key = key }
+        local ok, url = pcall(presign.url, s3, op, params, { expires = 900, time = T })
+        print(json.encode{ case = "presign/" .. setup.name .. "/" .. bucket .. "/" .. key .. "/" .. op,
+          presign = true, op = op, params = params, region = setup.region,
+          endpoint_url = setup.endpoint_url or json.null, s3 = setup.s3 or json.null, calc = "when_supported",
+          time = T, error = (not ok) and tostring(url) or json.null, url = ok and url or json.null })
+      end
+    end
+  end
+end
