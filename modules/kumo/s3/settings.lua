@@ -83,7 +83,9 @@ function M.of(c)
       v = nonempty(getenv("AWS_S3_US_EAST_1_REGIONAL_ENDPOINT")) or profile.s3_us_east_1_regional_endpoint
     end
     if v == nil then v = ps3[key] end
-    if v ~= nil then st[key] = kind == "bool" and bool(v, key) or choice(v, key) end
+    if v ~= nil then
+      if kind == "bool" then st[key] = bool(v, key) else st[key] = choice(v, key) end
+    end
   end
   for _, key in ipairs{ "request_checksum_calculation", "response_checksum_validation" } do
     local v = copts[key]
