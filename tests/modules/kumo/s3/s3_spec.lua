@@ -5,7 +5,6 @@
 -- (tests/modules/kumo/s3/sign_diff.{lua,py}).
 local aws = require "kumo.aws"
 local crypto = require "kumo.crypto"
-local json = require "kumo.json"
 local settings = require "kumo.s3.settings"
 local checksum = require "kumo.s3.checksum"
 
