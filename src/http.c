@@ -8,6 +8,7 @@
 ** until the caller takes them, so a blocking request driven by
 ** kumo_http_run() never loses another request's completion.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,12 @@ struct xfer {
   char *reqbody;
   size_t bodycap, headerscap, max_size;
   int oversize;                /* the write callback refused the body */
+  FILE *upload, *download;     /* streaming: the request body, a 2xx body */
+  long long upload_left;
+  int file_error;              /* errno of a failed file read or write */
+  const char *file_op;         /* "upload" or "download": which failed */
+  int status_known;            /* on_body has looked at the status */
+  int head;                    /* a HEAD: no body, whatever Content-Length says */
   int queued;
   char what[256];              /* "METHOD url" for messages (redacted) */
   char errbuf[CURL_ERROR_SIZE];
@@ -127,9 +134,35 @@ static int reserve (char **buf, size_t *cap, size_t need) {
 }
 
 
+/*
+** A 2xx body goes to the download file when there is one; any other
+** status keeps its (error) body in memory for the caller to read.
+*/
+static int body_to_file (struct xfer *x) {
+  if (x->download == NULL)
+    return 0;
+  if (!x->status_known) {
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    x->pub.to_file = status >= 200 && status < 300;
+    x->status_known = 1;
+  }
+  return x->pub.to_file;
+}
+
+
 static size_t on_body (char *data, size_t size, size_t n, void *ud) {
   struct xfer *x = (struct xfer *)ud;
   size_t len = size * n;
+  if (body_to_file(x)) {
+    if (fwrite(data, 1, len, x->download) != len) {
+      x->file_error = errno ? errno : EIO;
+      x->file_op = "download";
+      return CURL_WRITEFUNC_ERROR;
+    }
+    x->pub.downloaded += (long long)len;
+    return len;
+  }
   if (x->pub.bodylen + len > x->max_size) {
     x->oversize = 1;
     return CURL_WRITEFUNC_ERROR;
@@ -140,6 +173,63 @@ static size_t on_body (char *data, size_t size, size_t n, void *ud) {
   x->pub.bodylen += len;
   x->pub.body[x->pub.bodylen] = '\0';
   return len;
+}
+
+
+/* The upload's next piece, never past its length. */
+static size_t on_read (char *buf, size_t size, size_t n, void *ud) {
+  struct xfer *x = (struct xfer *)ud;
+  size_t want = size * n, got;
+  if ((long long)want > x->upload_left)
+    want = (size_t)x->upload_left;
+  if (want == 0)
+    return 0;
+  got = fread(buf, 1, want, x->upload);
+  if (got == 0) {  /* the file shrank or failed under us */
+    x->file_error = ferror(x->upload) ? (errno ? errno : EIO) : ERANGE;
+    x->file_op = "upload";
+    return CURL_READFUNC_ABORT;
+  }
+  x->upload_left -= (long long)got;
+  return got;
+}
+
+
+/* curl rewinds the body when it resends it (a redirect or an auth retry). */
+static int on_seek (void *ud, curl_off_t offset, int origin) {
+  struct xfer *x = (struct xfer *)ud;
+  (void)x;
+  (void)offset;
+  (void)origin;
+  return CURL_SEEKFUNC_CANTSEEK;
+}
+
+
+/*
+** Open the streaming files of a request: the upload positioned at its
+** offset, the download file truncated. Returns an errno or 0.
+*/
+static int open_files (struct xfer *x, const struct kumo_http_request *req) {
+  if (req->upload_path != NULL) {
+    if (req->upload_offset < 0 || req->upload_length < 0)
+      return EINVAL;
+    x->upload = fopen(req->upload_path, "rb");
+    if (x->upload == NULL)
+      return errno;
+    if (fseeko(x->upload, (off_t)req->upload_offset, SEEK_SET) != 0)
+      return errno;
+    x->upload_left = req->upload_length;
+  }
+  if (req->download_path != NULL) {  /* a part of a file: in place */
+    x->download = fopen(req->download_path,
+                        req->download_offset < 0 ? "wb" : "r+b");
+    if (x->download == NULL)
+      return errno;
+    if (req->download_offset > 0
+        && fseeko(x->download, (off_t)req->download_offset, SEEK_SET) != 0)
+      return errno;
+  }
+  return 0;
 }
 
 
@@ -296,6 +386,27 @@ static CURLcode set_method (struct xfer *x, const char *m,
   CURLcode rc = CURLE_OK;
   const char *body = req->body;
   size_t len = req->bodylen;
+  if (x->upload != NULL) {  /* streamed from a file, never copied */
+    rc = curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    if (!rc)
+      rc = curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                            (curl_off_t)x->upload_left);
+    if (!rc)
+      rc = curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    if (!rc)
+      rc = curl_easy_setopt(e, CURLOPT_READDATA, (void *)x);
+    if (!rc)
+      rc = curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+    if (!rc)
+      rc = curl_easy_setopt(e, CURLOPT_SEEKDATA, (void *)x);
+    if (!rc && strcmp(m, "PUT") != 0)
+      rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    return rc;
+  }
+  if (strcmp(m, "HEAD") == 0) {  /* no body either way; none comes back */
+    x->head = 1;
+    return curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  }
   if (body == NULL && (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0
                        || strcmp(m, "PATCH") == 0)) {
     body = "";  /* send Content-Length: 0 */
@@ -333,6 +444,7 @@ static CURLcode set_options (struct xfer *x,
   SET(CURLOPT_SHARE, G.share);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_PATH_AS_IS, 1L);  /* the path as signed: S3 keys may hold ./ and ../ */
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
   if (ca != NULL && ca[0] != '\0')
@@ -340,7 +452,8 @@ static CURLcode set_options (struct xfer *x,
   SET(CURLOPT_TIMEOUT_MS, millis(req->timeout, DEFAULT_TIMEOUT));
   SET(CURLOPT_CONNECTTIMEOUT_MS,
       millis(req->connect_timeout, DEFAULT_CONNECT_TIMEOUT));
-  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_size);
+  if (x->download == NULL && !x->head)  /* a file download has no size cap */
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_size);
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, (void *)x);
@@ -373,6 +486,19 @@ static void unlink_xfer (struct xfer *x) {
 }
 
 
+/* Close the streaming files; a failed close of the download is its error. */
+static void release_files (struct xfer *x) {
+  if (x->upload != NULL)
+    fclose(x->upload);
+  x->upload = NULL;
+  if (x->download != NULL && fclose(x->download) != 0 && !x->file_error) {
+    x->file_error = errno ? errno : EIO;
+    x->file_op = "download";
+  }
+  x->download = NULL;
+}
+
+
 /* Release curl's side of a transfer (handle, header list, request body). */
 static void release_easy (struct xfer *x) {
   if (x->easy != NULL) {
@@ -384,6 +510,7 @@ static void release_easy (struct xfer *x) {
   x->hdrs = NULL;
   free(x->reqbody);
   x->reqbody = NULL;
+  release_files(x);
 }
 
 
@@ -430,9 +557,19 @@ struct kumo_http_xfer *kumo_http_start (const struct kumo_http_request *req,
     goto nomem;
   x->max_size = req->max_size ? req->max_size : KUMO_HTTP_MAX_SIZE;
   describe(x, m, req->url);
+  if (req->upload_path != NULL && req->body != NULL) {
+    snprintf(err, errsize, "%s: a body and an upload file at once", x->what);
+    goto fail;
+  }
+  if (open_files(x, req) != 0) {
+    snprintf(err, errsize, "%s: %s: %s", x->what,
+             x->upload == NULL && req->upload_path != NULL ? req->upload_path
+             : req->download_path, strerror(errno));
+    goto fail;
+  }
   x->easy = curl_easy_init();
   if (x->easy == NULL || set_headers(x, req, req->body != NULL
-                                      || strcmp(m, "POST") == 0
+                                      || x->upload != NULL || strcmp(m, "POST") == 0
                                       || strcmp(m, "PUT") == 0
                                       || strcmp(m, "PATCH") == 0) != 0)
     goto nomem;
@@ -469,7 +606,14 @@ static void complete (struct xfer *x, CURLcode result) {
   curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
   G.stats.connections_opened += conns;
   x->pub.status = status;
-  if (x->oversize || result == CURLE_FILESIZE_EXCEEDED) {
+  release_files(x);
+  if (x->file_error) {
+    int up = strcmp(x->file_op, "upload") == 0;
+    result = up ? CURLE_READ_ERROR : CURLE_WRITE_ERROR;
+    snprintf(x->pub.error, sizeof(x->pub.error), "%s: %s file: %s", x->what,
+             x->file_op, strerror(x->file_error));
+  }
+  else if (x->oversize || result == CURLE_FILESIZE_EXCEEDED) {
     result = CURLE_FILESIZE_EXCEEDED;
     snprintf(x->pub.error, sizeof(x->pub.error),
              "%s: response body larger than max_size (%zu bytes)", x->what,

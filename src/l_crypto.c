@@ -6,6 +6,7 @@
 ** stack once pushed.
 */
 #include <stdlib.h>
+#include <string.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -157,11 +158,101 @@ static int crypto_base64_decode (lua_State *L) {
 }
 
 
-/*** crc32(s) -> CRC-32 (IEEE) as an integer (gzip, event stream frames) */
+/*** crc32(s [, crc]) -> CRC-32 (IEEE) as an integer (gzip, event stream
+** frames, S3 checksums); crc continues a running value */
 static int crypto_crc32 (lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
-  lua_pushinteger(L, (lua_Integer)kumo_crc32(s, len));
+  lua_Integer crc = luaL_optinteger(L, 2, 0);
+  luaL_argcheck(L, crc >= 0 && crc <= 0xffffffffLL, 2, "a CRC is 0 to 2^32-1");
+  lua_pushinteger(L, (lua_Integer)kumo_crc32_update((unsigned long)crc, s, len));
+  return 1;
+}
+
+
+/*** crc32c(s [, crc]) -> CRC-32C (Castagnoli) as an integer (S3 checksums);
+** crc continues a running value */
+static int crypto_crc32c (lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer crc = luaL_optinteger(L, 2, 0);
+  luaL_argcheck(L, crc >= 0 && crc <= 0xffffffffLL, 2, "a CRC is 0 to 2^32-1");
+  lua_pushinteger(L, (lua_Integer)kumo_crc32c((unsigned long)crc, s, len));
+  return 1;
+}
+
+
+/*** sha1(s) -> raw SHA-1 (S3's SHA1 checksum) */
+static int crypto_sha1 (lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  unsigned char d[KUMO_SHA1_LEN];
+  if (kumo_sha1(s, len, d) != 0)
+    return luaL_error(L, "sha1: OpenSSL failure");
+  pushdigest(L, d, sizeof(d), 0);
+  return 1;
+}
+
+
+static const struct { const char *name; int bit; } sum_names[] = {
+  {"sha256", KUMO_SUM_SHA256}, {"sha1", KUMO_SUM_SHA1}, {"md5", KUMO_SUM_MD5},
+  {"crc32", KUMO_SUM_CRC32}, {"crc32c", KUMO_SUM_CRC32C}, {NULL, 0}
+};
+
+
+/*** file_sums(path, { "sha256", "crc32c", ..., offset = 0, length = n })
+** -> { sha256 = raw, sha1 = raw, md5 = raw, crc32 = int, crc32c = int,
+** size = n } (only those asked) or nil, message: digests of a byte range of
+** a file (to the end when length is absent) read in 64 KiB pieces */
+static int crypto_file_sums (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  long long offset, length;
+  int which = 0, i, j;
+  struct kumo_sums s;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getfield(L, 2, "offset");
+  offset = (long long)luaL_optinteger(L, -1, 0);
+  lua_getfield(L, 2, "length");
+  length = (long long)luaL_optinteger(L, -1, -1);
+  lua_pop(L, 2);
+  luaL_argcheck(L, offset >= 0, 2, "offset must be >= 0");
+  for (i = 1; lua_geti(L, 2, i) != LUA_TNIL; i++) {
+    const char *name = luaL_checkstring(L, -1);
+    for (j = 0; sum_names[j].name != NULL; j++)
+      if (strcmp(name, sum_names[j].name) == 0)
+        break;
+    if (sum_names[j].name == NULL)
+      return luaL_error(L, "file_sums: unknown digest '%s' (use sha256, sha1, "
+                           "md5, crc32, crc32c)", name);
+    which |= sum_names[j].bit;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (kumo_file_sums(path, offset, length, which, &s) != 0)
+    return luaL_fileresult(L, 0, path);
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, (lua_Integer)s.size);
+  lua_setfield(L, -2, "size");
+  if (which & KUMO_SUM_SHA256) {
+    lua_pushlstring(L, (const char *)s.sha256, sizeof(s.sha256));
+    lua_setfield(L, -2, "sha256");
+  }
+  if (which & KUMO_SUM_SHA1) {
+    lua_pushlstring(L, (const char *)s.sha1, sizeof(s.sha1));
+    lua_setfield(L, -2, "sha1");
+  }
+  if (which & KUMO_SUM_MD5) {
+    lua_pushlstring(L, (const char *)s.md5, sizeof(s.md5));
+    lua_setfield(L, -2, "md5");
+  }
+  if (which & KUMO_SUM_CRC32) {
+    lua_pushinteger(L, (lua_Integer)s.crc32);
+    lua_setfield(L, -2, "crc32");
+  }
+  if (which & KUMO_SUM_CRC32C) {
+    lua_pushinteger(L, (lua_Integer)s.crc32c);
+    lua_setfield(L, -2, "crc32c");
+  }
   return 1;
 }
 
@@ -216,6 +307,8 @@ static const luaL_Reg crypto_funcs[] = {
   {"base64_decode", crypto_base64_decode},
   {"base64_encode", crypto_base64_encode},
   {"crc32", crypto_crc32},
+  {"crc32c", crypto_crc32c},
+  {"file_sums", crypto_file_sums},
   {"gzip", crypto_gzip},
   {"hex", crypto_hex},
   {"hmac_sha256", crypto_hmac_sha256},
@@ -223,6 +316,7 @@ static const luaL_Reg crypto_funcs[] = {
   {"hmac_sha256_hex", crypto_hmac_sha256_hex},
   {"md5_base64", crypto_md5_base64},
   {"random", crypto_random},
+  {"sha1", crypto_sha1},
   {"sha1_hex", crypto_sha1_hex},
   {"sha256", crypto_sha256},
   {"sha256_hex", crypto_sha256_hex},

@@ -115,6 +115,66 @@ static void read_headers (lua_State *L, struct kumo_http_request *r) {
 }
 
 
+/* An integer field >= 0 of the table at 'idx', or 'dflt' when absent. */
+static long long count_field (lua_State *L, int idx, const char *k,
+                              long long dflt) {
+  long long v = dflt;
+  if (lua_getfield(L, idx, k) != LUA_TNIL) {
+    int isint;
+    v = (long long)lua_tointegerx(L, -1, &isint);
+    if (!isint || v < 0)
+      luaL_argerror(L, 1, lua_pushfstring(L, "field '%s' of 'upload' or "
+                                             "'download' must be an integer "
+                                             ">= 0", k));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+
+/*
+** Streaming fields: upload = { path =, offset = 0, length = }, the body
+** read from a file (no 'body' then); download = path, a 2xx body written
+** to that file (created or truncated), or { path =, offset = }, written
+** into the existing file from offset (a part of a parallel download). The
+** strings stay referenced by the request table.
+*/
+static void read_streaming (lua_State *L, struct kumo_http_request *r) {
+  int t = lua_getfield(L, 1, "upload");
+  if (t != LUA_TNIL) {
+    if (t != LUA_TTABLE)
+      luaL_argerror(L, 1, "field 'upload' must be a table "
+                          "{ path =, offset =, length = }");
+    if (r->body != NULL)
+      luaL_argerror(L, 1, "give 'body' or 'upload', not both");
+    if (lua_getfield(L, -1, "path") != LUA_TSTRING)
+      luaL_argerror(L, 1, "field 'upload.path' must be a string");
+    r->upload_path = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    r->upload_offset = count_field(L, -1, "offset", 0);
+    r->upload_length = count_field(L, -1, "length", -1);
+    if (r->upload_length < 0)
+      luaL_argerror(L, 1, "field 'upload.length' is required (the bytes to "
+                          "send: Content-Length)");
+  }
+  lua_pop(L, 1);
+  r->download_offset = -1;
+  t = lua_getfield(L, 1, "download");
+  if (t == LUA_TSTRING)
+    r->download_path = lua_tostring(L, -1);
+  else if (t == LUA_TTABLE) {
+    if (lua_getfield(L, -1, "path") != LUA_TSTRING)
+      luaL_argerror(L, 1, "field 'download.path' must be a string");
+    r->download_path = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    r->download_offset = count_field(L, -1, "offset", 0);
+  }
+  else if (t != LUA_TNIL)
+    luaL_argerror(L, 1, "field 'download' must be a path or { path =, offset = }");
+  lua_pop(L, 1);
+}
+
+
 /*
 ** Validate req (argument 1) and start it. Raises on misuse. Leaves one
 ** temporary value on the stack.
@@ -134,6 +194,7 @@ static struct kumo_http_xfer *start_request (lua_State *L) {
   size = optfield_number(L, "max_size", (double)KUMO_HTTP_MAX_SIZE);
   r.max_size = size > 1e15 ? (size_t)1e15 : (size_t)size;
   read_headers(L, &r);
+  read_streaming(L, &r);
   x = kumo_http_start(&r, err, sizeof(err));
   if (x == NULL)
     luaL_argerror(L, 1, lua_pushstring(L, err));
@@ -150,6 +211,10 @@ static void push_response (lua_State *L, const struct kumo_http_xfer *x) {
   lua_setfield(L, -2, "status");
   lua_pushlstring(L, x->body, x->bodylen);
   lua_setfield(L, -2, "body");
+  if (x->to_file) {  /* the body is in the download file */
+    lua_pushinteger(L, (lua_Integer)x->downloaded);
+    lua_setfield(L, -2, "downloaded");
+  }
   lua_createtable(L, 0, (int)x->nheaders);    /* headers */
   lua_createtable(L, (int)x->nheaders, 0);    /* header_list */
   for (i = 0; i < x->nheaders; i++) {
@@ -195,7 +260,11 @@ static int push_outcome (lua_State *L, const struct kumo_http_xfer *x) {
 
 /*
 ** request{ method=, url=, headers=, body=, timeout=, connect_timeout=,
-** max_size= } -> res, or nil, message, code. Blocks until done.
+** max_size=, upload = { path=, offset=, length= }, download = path or
+** { path=, offset= } }
+** -> res, or nil, message, code. Blocks until done. With 'download', a 2xx
+** body goes to the file (res.body is "", res.downloaded its size); any
+** other status keeps its body in memory.
 */
 static int http_request (lua_State *L) {
   struct kumo_http_xfer *x = start_request(L);

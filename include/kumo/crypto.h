@@ -47,6 +47,38 @@ int kumo_base64_decode (const char *in, size_t len, unsigned char *out,
 /* CRC-32 (IEEE, as gzip and AWS event streams use) of 'len' bytes. */
 unsigned long kumo_crc32 (const void *data, size_t len);
 
+/*
+** CRC-32C (Castagnoli, as S3's flexible checksums use): the running value
+** 'crc' (0 to start) extended by 'len' bytes. Table-driven, no library has it.
+*/
+unsigned long kumo_crc32c (unsigned long crc, const void *data, size_t len);
+
+/* The running CRC-32 (IEEE) 'crc' (0 to start) extended by 'len' bytes. */
+unsigned long kumo_crc32_update (unsigned long crc, const void *data,
+                                 size_t len);
+
+/* What kumo_file_sums computes (bits of 'which'). */
+#define KUMO_SUM_SHA256 1
+#define KUMO_SUM_SHA1   2
+#define KUMO_SUM_MD5    4
+#define KUMO_SUM_CRC32  8
+#define KUMO_SUM_CRC32C 16
+
+struct kumo_sums {
+  unsigned char sha256[KUMO_SHA256_LEN], sha1[KUMO_SHA1_LEN], md5[KUMO_MD5_LEN];
+  unsigned long crc32, crc32c;
+  long long size;             /* bytes read */
+};
+
+/*
+** Digests of 'length' bytes of the file 'path' from 'offset' ('length' < 0:
+** to the end), read in 64 KiB pieces (a file of any size in constant
+** memory). Returns 0, or -1 with errno set (ERANGE: the file ends before
+** offset + length).
+*/
+int kumo_file_sums (const char *path, long long offset, long long length,
+                    int which, struct kumo_sums *out);
+
 /* Room kumo_gzip may need for 'len' input bytes (zlib's bound + gzip framing). */
 size_t kumo_gzip_bound (size_t len);
 /*

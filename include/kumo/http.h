@@ -31,6 +31,15 @@ struct kumo_http_request {
   double timeout;           /* seconds for the whole transfer; <= 0: 60 */
   double connect_timeout;   /* seconds; <= 0: 10 */
   size_t max_size;          /* response body cap; 0: KUMO_HTTP_MAX_SIZE */
+  /* Streaming (S3 transfers), both optional. The body is then read from
+  ** 'upload_path' ('upload_length' bytes from 'upload_offset'; 'body' must
+  ** be NULL), and a 2xx response body is written to 'download_path'
+  ** ('max_size' does not apply) instead of memory. */
+  const char *upload_path;
+  long long upload_offset, upload_length;
+  const char *download_path;
+  long long download_offset;  /* < 0: create or truncate the file; else
+                              ** write from there into the existing file */
 };
 
 /* A transfer. Read-only for callers once done. */
@@ -44,6 +53,8 @@ struct kumo_http_xfer {
   long status;
   char *body;               /* '\0'-terminated, 'bodylen' bytes */
   size_t bodylen;
+  long long downloaded;     /* bytes written to download_path (2xx) */
+  int to_file;              /* the body went to download_path */
   char *headers;            /* nheaders pairs "name\0value\0" */
   size_t headerslen;
   size_t nheaders;

@@ -41,13 +41,15 @@ for _, k in ipairs{ "profile", "region", "config_file", "credentials_file", "cre
   "ignore_configured_endpoint_urls", "sts_regional_endpoints", "use_fips_endpoint",
   "use_dualstack_endpoint", "retry_mode", "max_attempts", "retry_budget", "new_retries_2026", "on_attempt",
   "timeout", "connect_timeout", "validate", "strict", "sign_body_hash", "warn", "env",
-  "transport", "sleep", "random", "clock", "uuid" } do
+  "transport", "sleep", "random", "clock", "uuid",
+  "s3", "request_checksum_calculation", "response_checksum_validation" } do
   KNOWN[k] = true
 end
 
 local CLIENT_KNOWN = {}
 for _, k in ipairs{ "endpoint_url", "region", "allow_http", "retry_mode", "max_attempts",
-  "retry_budget", "on_attempt", "timeout", "connect_timeout", "validate", "strict" } do
+  "retry_budget", "on_attempt", "timeout", "connect_timeout", "validate", "strict",
+  "s3", "request_checksum_calculation", "response_checksum_validation" } do
   CLIENT_KNOWN[k] = true
 end
 

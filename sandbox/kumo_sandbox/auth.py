@@ -401,3 +401,125 @@ def install():
 def enforce():
     """No request goes unchecked (moto counts 'free' requests up to this)."""
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+
+
+# --- 4. presigned URLs (SigV4 query form) ------------------------------------
+# AWS: "Amazon S3 ... authenticates a presigned URL by the signature in its
+# query string: X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires,
+# X-Amz-SignedHeaders and X-Amz-Signature" and refuses it once "the
+# X-Amz-Expires period (at most 604800 seconds, 7 days) from X-Amz-Date" has
+# passed (S3 API reference, "Authenticating Requests: Using Query Parameters").
+# moto verifies only Authorization headers, so the gateway verifies the query
+# signature here, exactly, and then hands moto the same request signed in the
+# header form for the same credentials: moto's IAM checks still decide.
+_PRESIGN_KEYS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                 "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token")
+MAX_PRESIGN_EXPIRES = 604800
+
+
+def _secret_for(akid, token):
+    """The secret key of an access key id (an IAM user's or an assumed role's)."""
+    for backend in list(iam_backends.values()):
+        iam = backend.get("aws") if hasattr(backend, "get") else None
+        if iam is not None and akid in iam.access_keys:
+            return iam.access_keys[akid].secret_access_key, None
+    for backend in list(sts_backends.values()):
+        sts = backend.get("aws") if hasattr(backend, "get") else None
+        for role in getattr(sts, "assumed_roles", []):
+            if role.access_key_id == akid:
+                if token != role.session_token:
+                    return None, ("InvalidToken", "The provided token is malformed or otherwise invalid.", 400)
+                if role.expiration < utcnow():
+                    return None, ("ExpiredToken", "The provided token has expired.", 400)
+                return role.secret_access_key, None
+    return None, ("InvalidAccessKeyId",
+                  "The AWS Access Key Id you provided does not exist in our records.", 403)
+
+
+def _quote(s):
+    from urllib.parse import quote
+    return quote(s, safe="-_.~")
+
+
+def verify_presigned(environ, body, raw_uri):
+    """Check a presigned request. Returns (refusal, None) or (None, rewrite)
+    where rewrite = (raw_uri_without_signature, headers_to_add)."""
+    import hashlib
+    import hmac
+    import time as _time
+    from datetime import datetime, timezone
+    from urllib.parse import unquote
+    path, _, query = raw_uri.partition("?")
+    pairs = []
+    for part in query.split("&") if query else []:
+        k, _, v = part.partition("=")
+        pairs.append((unquote(k), unquote(v), part))
+    q = {k: v for k, v, _ in pairs}
+    if q.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+        return ("AuthorizationQueryParametersError",
+                "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"", 400), None
+    for k in _PRESIGN_KEYS[:6]:
+        if k not in q:
+            return ("AuthorizationQueryParametersError",
+                    f"Query-string authentication version 4 requires the {k} parameter.", 400), None
+    try:
+        akid, date, region, service, term = q["X-Amz-Credential"].split("/")
+        t = datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        expires = int(q["X-Amz-Expires"])
+    except ValueError:
+        return ("AuthorizationQueryParametersError", "Malformed X-Amz-Credential, X-Amz-Date or "
+                "X-Amz-Expires.", 400), None
+    if term != "aws4_request" or date != q["X-Amz-Date"][:8]:
+        return ("AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter.", 400), None
+    if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
+        return ("AuthorizationQueryParametersError",
+                "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400), None
+    now = _time.time()
+    if now > t.timestamp() + expires:
+        return ("AccessDenied", "Request has expired", 403), None
+    if t.timestamp() > now + 15 * 60:
+        return ("AccessDenied", "Request is not valid yet", 403), None
+    secret, refusal = _secret_for(akid, q.get("X-Amz-Security-Token"))
+    if refusal:
+        return refusal, None
+    signed = q["X-Amz-SignedHeaders"].lower().split(";")
+    if "host" not in signed:
+        return ("AccessDenied", "The host header must be signed.", 403), None
+    headers = {}
+    for name in signed:
+        key = "HTTP_" + name.upper().replace("-", "_")
+        if name == "content-type":
+            key = "CONTENT_TYPE"
+        elif name == "content-length":
+            key = "CONTENT_LENGTH"
+        if key not in environ:
+            return ("AccessDenied", f"There were headers present in the request which were not signed "
+                    f"or are missing: {name}", 403), None
+        headers[name] = " ".join(str(environ[key]).split())
+    canon_query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted((k, v) for k, v, _ in pairs
+                                                                         if k != "X-Amz-Signature"))
+    payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "UNSIGNED-PAYLOAD")
+    canonical = "\n".join([environ.get("REQUEST_METHOD", "GET"), path, canon_query,
+                           "".join(f"{n}:{headers[n]}\n" for n in signed), ";".join(signed), payload])
+    scope = f"{date}/{region}/{service}/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", q["X-Amz-Date"], scope,
+                     hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (date, region, service, "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    want = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, q["X-Amz-Signature"]):
+        return ("SignatureDoesNotMatch", "The request signature we calculated does not match the "
+                "signature you provided. Check your key and signing method.", 403), None
+    # the same request in the header form, for moto (same principal, now)
+    rest = "&".join(raw for k, _, raw in pairs if k not in _PRESIGN_KEYS)
+    new_uri = path + ("?" + rest if rest else "")
+    from botocore.auth import S3SigV4Auth
+    from botocore.credentials import Credentials
+    host = environ.get("HTTP_HOST", "localhost")
+    req = AWSRequest(method=environ.get("REQUEST_METHOD", "GET"), url=f"http://{host}{new_uri}",
+                     data=body, headers={"host": host})
+    token = q.get("X-Amz-Security-Token")
+    S3SigV4Auth(Credentials(akid, secret, token), service, region).add_auth(req)
+    add = {k: v for k, v in req.headers.items() if k.lower() != "host"}
+    return None, (new_uri, add)

@@ -2,7 +2,9 @@
 
 A rule (JSON; all keys optional except what makes sense):
   {"op": "DescribeDBProxies" | "*", "service": "rds", "account": "222222222222",
-   "kind": "throttle" | "5xx" | "503" | "drop" | "delay" | "error",
+   "kind": "throttle" | "5xx" | "503" | "drop" | "delay" | "error" | "corrupt",
+   ("corrupt": the call is carried out and its 2xx body arrives with one byte
+   flipped, headers untouched: what a checksum must catch)
    "code": "...", "status": 400, "message": "...",
    "times": 2 (-1 = every matching call), "skip": 0, "delay_ms": 0}
 `skip` matching calls pass first, the next `times` are hit, then the rule
@@ -40,7 +42,7 @@ THROTTLE_DEFAULT = ("Throttling", 400)
 SERVER = {"ec2": ("InternalError", 500), "ram": ("ServerInternalException", 500),
           "secretsmanager": ("InternalServiceError", 500), "iam": ("ServiceFailure", 500)}
 SERVER_DEFAULT = ("InternalFailure", 500)
-KINDS = ("throttle", "5xx", "503", "drop", "lose", "delay", "error")
+KINDS = ("throttle", "5xx", "503", "drop", "lose", "delay", "error", "corrupt")
 
 
 class FaultSpecError(ValueError):

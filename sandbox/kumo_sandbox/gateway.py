@@ -66,8 +66,49 @@ def operation_of(environ, body, service):
     m = re.search(r"(?:^|&)Action=([^&]+)", environ.get("QUERY_STRING", ""))
     if m:
         return m.group(1)
+    if service == "s3":
+        return s3_operation(environ)
     path = environ.get("PATH_INFO", "/").rstrip("/") or "/"
     return _rest_ops(service).get((environ.get("REQUEST_METHOD", "GET"), path), path.strip("/"))
+
+
+_S3_BUCKET_SUB = {"location": "GetBucketLocation", "versioning": "GetBucketVersioning",
+                  "policy": "GetBucketPolicy", "tagging": "GetBucketTagging", "acl": "GetBucketAcl",
+                  "uploads": "ListMultipartUploads", "versions": "ListObjectVersions"}
+
+
+def s3_operation(environ):
+    """The S3 operation of a request, for statistics and fault rules (S3's
+    URIs carry the bucket and key, so the REST table cannot name them):
+    the object-level ones by method and query, the common bucket ones too."""
+    m = environ.get("REQUEST_METHOD", "GET")
+    q = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    host = environ.get("HTTP_HOST", "")
+    path = environ.get("PATH_INFO", "/")
+    # virtual-hosted (bucket.host) or path style (/bucket/key)
+    parts = path.lstrip("/").split("/", 1)
+    virtual = bool(re.match(r"^[^.:]+\.(?!\d+\.)[^:]*(localhost|amazonaws\.com)", host))
+    has_key = (bool(path.lstrip("/")) if virtual else len(parts) > 1 and parts[1] != "")
+    has_bucket = virtual or bool(parts[0])
+    if not has_bucket:
+        return "ListBuckets"
+    if has_key:
+        if "uploadId" in q:
+            return {"PUT": "UploadPart", "POST": "CompleteMultipartUpload",
+                    "DELETE": "AbortMultipartUpload", "GET": "ListParts"}.get(m, "UploadPart")
+        if "uploads" in q:
+            return "CreateMultipartUpload"
+        if m == "PUT":
+            return "CopyObject" if environ.get("HTTP_X_AMZ_COPY_SOURCE") else "PutObject"
+        return {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(m, "Object")
+    if "delete" in q and m == "POST":
+        return "DeleteObjects"
+    if m == "GET":
+        for k, op in _S3_BUCKET_SUB.items():
+            if k in q:
+                return op
+        return "ListObjectsV2" if q.get("list-type") == ["2"] else "ListObjects"
+    return {"PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket"}.get(m, "Bucket")
 
 
 class Credential:
@@ -123,6 +164,10 @@ class Gateway:
             body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
                     f'<Message>{_xml(message)}</Message></Error></Errors><RequestID>{rid}</RequestID></Response>')
             ctype = "text/xml;charset=UTF-8"
+        elif protocol == "rest-xml":  # S3: a bare <Error> root, as S3 answers
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+                    f'<Message>{_xml(message)}</Message><RequestId>{rid}</RequestId></Error>')
+            ctype = "application/xml"
         elif protocol in ("query",):
             body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{_xml(message)}'
                     f'</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>')
@@ -142,9 +187,6 @@ class Gateway:
         if not header and op in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"):
             return None  # unsigned by design; auth.py checks the token and the trust policy
         if not header:
-            if "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
-                return ("IncompleteSignature", "Presigned requests are not supported by the sandbox; "
-                        "sign with an Authorization header.", 400)
             return ("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
         if not cred.ok:
             return ("IncompleteSignature", "Authorization header requires 'Credential', 'SignedHeaders' and "
@@ -165,6 +207,9 @@ class Gateway:
                     403)
         if cred.date != amz_date[:8]:
             return ("SignatureDoesNotMatch", "The credential scope date does not match X-Amz-Date.", 403)
+        bad = _checksum_refusal(environ, body)
+        if bad:
+            return bad
         declared = environ.get("HTTP_X_AMZ_CONTENT_SHA256")
         if declared and declared != "UNSIGNED-PAYLOAD" and declared != hashlib.sha256(body).hexdigest():
             return ("XAmzContentSHA256Mismatch",
@@ -206,7 +251,26 @@ class Gateway:
             with self.moto_lock:
                 return list(self.app(environ, start_response))
 
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if not raw:
+            raw = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
+        presigned_refusal = None
+        if not environ.get("HTTP_AUTHORIZATION") and "X-Amz-Signature=" in environ.get("QUERY_STRING", ""):
+            # a presigned URL: verified here (auth.verify_presigned), then the
+            # same request goes on signed in the header form
+            from .auth import verify_presigned
+            presigned_refusal, rewrite = verify_presigned(environ, body, raw)
+            if rewrite:
+                raw, add = rewrite
+                environ["RAW_URI"] = environ["REQUEST_URI"] = raw
+                environ["QUERY_STRING"] = raw.partition("?")[2]
+                for k, v in add.items():
+                    environ["HTTP_" + k.upper().replace("-", "_")] = v
         cred = Credential(environ.get("HTTP_AUTHORIZATION"))
+        if presigned_refusal:
+            loose = re.search(r"X-Amz-Credential=[^%&/]+(?:%2F|/)\d+(?:%2F|/)[\w-]+(?:%2F|/)([\w-]+)",
+                              environ.get("QUERY_STRING", ""))
+            cred.service = loose.group(1) if loose else None
         service = cred.service
         op = operation_of(environ, body, service)
         account = self.account_of(cred.akid)
@@ -225,7 +289,7 @@ class Gateway:
                       f"{(time.monotonic() - t0) * 1000:.0f} ms", file=sys.stderr, flush=True)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
-        refusal = self._precheck(environ, body, cred, op)
+        refusal = presigned_refusal or self._precheck(environ, body, cred, op)
         if refusal:
             return self.error(counted_start_response, service, *refusal)
 
@@ -239,13 +303,10 @@ class Gateway:
                 time.sleep(rule["delay_ms"] / 1000.0)
             if rule["kind"] == "drop":
                 return self._drop(environ, counted_start_response)
-            if rule["kind"] not in ("delay", "lose"):
+            if rule["kind"] not in ("delay", "lose", "corrupt"):
                 code, status, message = faults_mod.error_for(rule, service)
                 return self.error(counted_start_response, service, code, message, status)
 
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        if not raw:
-            raw = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
         if rule and rule["kind"] == "lose":
             # the call is carried out in full; only its answer is lost
             answered = []
@@ -264,9 +325,12 @@ class Gateway:
         with self.moto_lock:
             context.begin(raw, body)
             try:
-                return list(self.app(environ, counted_start_response))
+                chunks = list(self.app(environ, counted_start_response))
             finally:
                 context.end()
+        if rule and rule["kind"] == "corrupt":
+            chunks = _corrupt(chunks)
+        return chunks
 
     @staticmethod
     def _drop(environ, start_response):
@@ -279,6 +343,66 @@ class Gateway:
                 pass
         start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
         return [b""]
+
+
+def _corrupt(chunks):
+    """The body with its middle byte flipped (the length stays the same)."""
+    data = b"".join(chunks)
+    if not data:
+        return chunks
+    i = len(data) // 2
+    return [data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]]
+
+
+_CRC32C_TABLE = []
+
+
+def _crc32c(data):
+    """CRC-32C (Castagnoli), bytewise: Python has none built in."""
+    if not _CRC32C_TABLE:
+        for i in range(256):
+            c = i
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            _CRC32C_TABLE.append(c)
+    c = 0xFFFFFFFF
+    t = _CRC32C_TABLE
+    for b in data:
+        c = t[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+CRC32C_MAX = 1 << 20  # pure Python: ~1 s per MiB; larger CRC32C bodies go unchecked
+
+
+def _checksum_refusal(environ, body):
+    """AWS (PutObject, "Checking object integrity"): "If the checksum that you
+    specify doesn't match the object, Amazon S3 returns a BadDigest error" —
+    for x-amz-checksum-crc32 / -crc32c / -sha1 / -sha256 and Content-MD5;
+    moto stores whatever it is told. Bodies in aws-chunked encoding carry
+    their checksum in a trailer and are not checked here."""
+    import base64
+    import struct
+    import zlib
+    if "aws-chunked" in environ.get("HTTP_CONTENT_ENCODING", ""):
+        return None
+    checks = {
+        "HTTP_X_AMZ_CHECKSUM_CRC32": ("CRC32", lambda b: struct.pack(">I", zlib.crc32(b) & 0xFFFFFFFF)),
+        "HTTP_X_AMZ_CHECKSUM_SHA1": ("SHA1", lambda b: hashlib.sha1(b).digest()),
+        "HTTP_X_AMZ_CHECKSUM_SHA256": ("SHA256", lambda b: hashlib.sha256(b).digest()),
+        "HTTP_CONTENT_MD5": ("Content-MD5", lambda b: hashlib.md5(b).digest()),
+    }
+    if len(body) <= CRC32C_MAX:
+        checks["HTTP_X_AMZ_CHECKSUM_CRC32C"] = ("CRC32C", lambda b: struct.pack(">I", _crc32c(b)))
+    for key, (name, fn) in checks.items():
+        declared = environ.get(key)
+        if declared is None:
+            continue
+        if base64.b64encode(fn(body)).decode() != declared.strip():
+            if name == "Content-MD5":
+                return ("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)
+            return ("BadDigest", f"The {name} you specified did not match the calculated checksum.", 400)
+    return None
 
 
 def _xml(text):

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of src/crypto.c: digests, HMAC, hex, base64, uuid, gzip. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +159,64 @@ static void test_inflate (void) {
   free(gz);
 }
 
+/* RFC 3720 (iSCSI) appendix B.4 vectors, the check value, and a running CRC
+** split at every offset (the sliced loop and the byte loop must agree). */
+static void test_crc32c (void) {
+  unsigned char buf[48];
+  const char *s = "123456789";
+  size_t i;
+  CHECK(kumo_crc32c(0, s, 9) == 0xE3069283UL);
+  CHECK(kumo_crc32c(0, NULL, 0) == 0);
+  memset(buf, 0, 32);
+  CHECK(kumo_crc32c(0, buf, 32) == 0x8A9136AAUL);
+  memset(buf, 0xff, 32);
+  CHECK(kumo_crc32c(0, buf, 32) == 0x62A8AB43UL);
+  for (i = 0; i < 32; i++)
+    buf[i] = (unsigned char)i;
+  CHECK(kumo_crc32c(0, buf, 32) == 0x46DD794EUL);
+  for (i = 0; i < 32; i++)
+    buf[i] = (unsigned char)(31 - i);
+  CHECK(kumo_crc32c(0, buf, 32) == 0x113FDB5CUL);
+  for (i = 0; i <= 9; i++)
+    CHECK(kumo_crc32c(kumo_crc32c(0, s, i), s + i, 9 - i) == 0xE3069283UL);
+  CHECK(kumo_crc32_update(kumo_crc32_update(0, s, 4), s + 4, 5) == 0xCBF43926UL);
+}
+
+
+/* A byte range of a file, hashed in pieces, equals the one-shot digests. */
+static void test_file_sums (void) {
+  static char data[200000];
+  char path[] = "/tmp/kumo-crypto-test-XXXXXX";
+  struct kumo_sums s;
+  unsigned char d[KUMO_SHA256_LEN];
+  size_t i;
+  int fd = mkstemp(path);
+  FILE *f;
+  CHECK(fd >= 0);
+  if (fd < 0)
+    return;
+  for (i = 0; i < sizeof(data); i++)
+    data[i] = (char)(i * 7 + i / 251);
+  f = fdopen(fd, "wb");
+  CHECK(f != NULL && fwrite(data, 1, sizeof(data), f) == sizeof(data));
+  fclose(f);
+  CHECK(kumo_file_sums(path, 0, -1, KUMO_SUM_SHA256 | KUMO_SUM_CRC32C
+                       | KUMO_SUM_CRC32, &s) == 0);
+  CHECK(s.size == (long long)sizeof(data));
+  kumo_sha256(data, sizeof(data), d);
+  CHECK(memcmp(d, s.sha256, sizeof(d)) == 0);
+  CHECK(s.crc32c == kumo_crc32c(0, data, sizeof(data)));
+  CHECK(s.crc32 == kumo_crc32(data, sizeof(data)));
+  CHECK(kumo_file_sums(path, 70001, 100000, KUMO_SUM_SHA256, &s) == 0);
+  kumo_sha256(data + 70001, 100000, d);
+  CHECK(s.size == 100000 && memcmp(d, s.sha256, sizeof(d)) == 0);
+  CHECK(kumo_file_sums(path, 199999, 2, KUMO_SUM_SHA256, &s) == -1
+        && errno == ERANGE);
+  remove(path);
+  CHECK(kumo_file_sums(path, 0, -1, KUMO_SUM_SHA256, &s) == -1
+        && errno == ENOENT);
+}
+
 
 int main (void) {
   test_digests();
@@ -164,5 +224,7 @@ int main (void) {
   test_uuid_random();
   test_gzip_crc32();
   test_inflate();
+  test_crc32c();
+  test_file_sums();
   return check_report("crypto_test");
 }

@@ -40,12 +40,15 @@ function attempt.headers(s, p, creds)
   local headers = { unpack(base, 1, n) }
   if not creds then return headers end
   local ep = p.endpoint
-  local add = s.sign{
-    method = p.method, url = p.url, headers = headers, body = p.body,
+  local req = {
+    method = p.method, url = p.url, headers = headers, body = p.body or "",
     region = ep.signing_region, service = ep.signing_name,
     access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key,
     session_token = creds.session_token, sign_body_hash_header = s.sign_body_hash,
   }
+  local extra = p.sign_opts  -- a service's signing rules (S3: no normalization)
+  if extra then for k, v in pairs(extra) do req[k] = v end end
+  local add = s.sign(req)
   for i = 1, #add do headers[n + i] = add[i] end
   return headers
 end
@@ -72,7 +75,8 @@ function attempt.send(c, p, provider, long, n)
   local s = c.session
   local creds = not p.unsigned and attempt.credentials(c, p.op, provider) or nil
   local hreq = { method = p.method, url = p.url, headers = attempt.headers(s, p, creds),
-    body = p.body, timeout = p.timeout, connect_timeout = p.connect_timeout }
+    body = p.body, timeout = p.timeout, connect_timeout = p.connect_timeout,
+    upload = p.upload, download = p.download }
   local ep = p.endpoint
   -- the rate buckets of kumo.sched: per account (or key), service and region
   local who = creds and (creds.account_id or creds.access_key_id) or "anonymous"
@@ -87,6 +91,10 @@ function attempt.send(c, p, provider, long, n)
       operation = p.op, attempt = n })
   else
     res, msg, code = sched.request(hreq, { limit_key = limit_key })
+  end
+  -- a redirect the customization follows at once (S3's region redirect)
+  if res and p.redirect and p.redirect(res) then
+    return attempt.send(c, p, provider, long, n)
   end
   return res, msg, code, limit_key, sent_at
 end

@@ -42,9 +42,17 @@ function classify.response(c, p, n, res, msg, code)
     return nil, new_error{ kind = "transport", code = code or "CURLE_UNKNOWN", message = msg,
       service = c.service_name, operation = p.op }
   end
+  if p.on_response then res = p.on_response(res) end
   local status = res.status
   if status >= 300 then return nil, service_error(c, p, res) end
   local okp, o, meta = pcall(c._protocol.parse, c.model, p.entry.model, res)
+  if okp and type(o) == "table" and p.on_output then
+    okp, o = pcall(p.on_output, o, res)
+    if not okp and errors.is(o) then
+      o.request_id = o.request_id or request_id(res)
+      return nil, o
+    end
+  end
   if okp and type(o) == "table" then
     o.ResponseMetadata = { RequestId = (meta and meta.request_id) or request_id(res),
       HTTPStatusCode = status, HTTPHeaders = res.headers, RetryAttempts = n - 1 }

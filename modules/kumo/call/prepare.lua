@@ -21,7 +21,24 @@ local concat, format, unpack = table.concat, string.format, table.unpack
 prepare.CALL_OPTS = {
   query = true, on_attempt = true, retry_mode = true, max_attempts = true, retry_budget = true,
   timeout = true, connect_timeout = true, validate = true, strict = true, endpoint_url = true,
+  upload = true, download = true,
 }
+
+--- Services whose calls a module customizes (`op_model(c, entry)` → the
+-- operation model to serialize; `prepare(c, entry, params, opts, p, req)`
+-- changes the prepared call in place).
+prepare.CUSTOM = { s3 = "kumo.s3.customize" }
+
+-- The client's customization module, or false.
+local function custom_of(c)
+  local m = c._custom
+  if m == nil then
+    local name = prepare.CUSTOM[c.metadata and c.metadata.kumoName or c.service_name]
+    m = name and require(name) or false
+    c._custom = m
+  end
+  return m
+end
 
 local function sorted_keys(t)
   local list = {}
@@ -118,7 +135,10 @@ local NO_OPTS = {}
 -- @tparam[opt] table params
 -- @tparam[opt] table opts call options
 -- @treturn table `{ entry=, op=, opts=, policy=, endpoint=, method=, url=, body=,
---   headers= (unsigned), unsigned=, timeout=, connect_timeout=, hooks= }`
+--   headers= (unsigned), unsigned=, timeout=, connect_timeout=, hooks= }`; a
+--   customization (prepare.CUSTOM) may add `sign_opts` (extra kumo.sigv4
+--   fields), `upload`, `download`, `on_response(res)` → res, `on_output(out, res)`
+--   → out, `redirect(res)` → true to resend at once (p changed)
 function prepare.call(c, entry, params, opts)
   local op = entry.name
   params = params or {}
@@ -133,7 +153,13 @@ function prepare.call(c, entry, params, opts)
   local ep = c._endpoint or c:endpoint()
   local policy = (opts.retry_mode or opts.max_attempts or opts.retry_budget) and c:retry_policy(opts)
     or c._policy or c:retry_policy()
-  local okser, req = pcall(c._protocol.serialize, c.model, entry.model, params, s.serialize_ctx)
+  local custom = custom_of(c)
+  if not custom and (opts.upload or opts.download) then
+    errors.raise{ kind = "usage", code = "UnknownOption", service = c.service_name, operation = op,
+      message = format("%s: the upload and download options are for S3 calls", op) }
+  end
+  local op_model = custom and custom.op_model(c, entry) or entry.model
+  local okser, req = pcall(c._protocol.serialize, c.model, op_model, params, s.serialize_ctx)
   if not okser then
     errors.raise{ kind = "validation", code = "ValidationError", service = c.service_name,
       operation = op, message = tostring(req) }
@@ -142,7 +168,7 @@ function prepare.call(c, entry, params, opts)
   local headers = { { "Host", host }, { "User-Agent", prepare.USER_AGENT } }
   for _, h in ipairs(req.headers or NO_OPTS) do headers[#headers + 1] = h end
   local copts, sopts = c.options, s.options
-  return {
+  local p = {
     entry = entry, op = op, opts = opts, policy = policy, endpoint = ep,
     method = req.method or "POST", url = url, body = req.body or "", headers = headers,
     unsigned = entry.unsigned,
@@ -151,6 +177,15 @@ function prepare.call(c, entry, params, opts)
     connect_timeout = opts.connect_timeout or copts.connect_timeout or sopts.connect_timeout,
     hooks = hooks_of(c, opts),
   }
+  if custom then
+    local okc, cerr = pcall(custom.prepare, c, entry, params, opts, p, req)
+    if not okc then
+      if errors.is(cerr) then error(cerr, 0) end
+      errors.raise{ kind = "usage", code = "InvalidRequest", service = c.service_name,
+        operation = op, message = tostring(cerr) }
+    end
+  end
+  return p
 end
 
 return prepare

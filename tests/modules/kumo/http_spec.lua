@@ -161,6 +161,79 @@ describe("kumo.http", function()
     end)
   end)
 
+  describe("streaming (files)", function()
+    local dir
+    setup(function()
+      dir = os.tmpname()
+    end)
+    teardown(function()
+      os.remove(dir)
+      os.remove(dir .. ".down")
+    end)
+
+    local function write(path, s)
+      local f = assert(io.open(path, "wb"))
+      f:write(s)
+      f:close()
+    end
+    local function read(path)
+      local f = assert(io.open(path, "rb"))
+      local s = f:read("a")
+      f:close()
+      return s
+    end
+
+    it("sends a byte range of a file as the body, with its Content-Length and no Expect", function()
+      write(dir, "0123456789abcdef")
+      local res = assert(http.request { method = "PUT", url = base .. "/echo",
+        upload = { path = dir, offset = 3, length = 5 } })
+      local echo = json.decode(res.body)
+      assert.equal("PUT", echo.method)
+      assert.equal("34567", echo.body)
+      local h = {}
+      for _, kv in ipairs(echo.headers) do h[kv[1]:lower()] = kv[2] end
+      assert.equal("5", h["content-length"])
+      assert.is_nil(h.expect)
+      res = assert(http.request { method = "POST", url = base .. "/echo", upload = { path = dir, length = 16 } })
+      assert.equal("0123456789abcdef", json.decode(res.body).body)
+    end)
+
+    it("writes a 2xx body to a file without its size cap, and keeps error bodies in memory", function()
+      local res = assert(http.request { url = base .. "/bytes/3000000", download = dir .. ".down", max_size = 1000 })
+      assert.equal(3000000, res.downloaded)
+      assert.equal("", res.body)
+      assert.equal(string.rep("x", 3000000), read(dir .. ".down"))
+      res = assert(http.request { url = base .. "/status/404", download = dir .. ".down" })
+      assert.is_nil(res.downloaded)
+      assert.equal("status body", res.body)
+      write(dir .. ".down", "..........")
+      res = assert(http.request { url = base .. "/bytes/4", download = { path = dir .. ".down", offset = 3 } })
+      assert.equal(4, res.downloaded)
+      assert.equal("...xxxx...", read(dir .. ".down"))
+    end)
+
+    it("reads a HEAD's Content-Length as no body, and sends dot segments as they are", function()
+      local res = assert(http.request { method = "HEAD", url = base .. "/bytes/5000", max_size = 10 })
+      assert.equal(200, res.status)
+      res = assert(http.request { url = base .. "/echo/a/./b/../c" })
+      assert.equal("/echo/a/./b/../c", json.decode(res.body).path)
+    end)
+
+    it("names a missing upload file, and refuses a body and a file at once", function()
+      local ok, err = pcall(http.request, { method = "PUT", url = base .. "/echo",
+        upload = { path = "/nonexistent/file", length = 1 } })
+      assert.is_false(ok)
+      assert.matches("/nonexistent/file: No such file", err)
+      ok, err = pcall(http.request, { method = "PUT", url = base .. "/echo", body = "x",
+        upload = { path = dir, length = 1 } })
+      assert.is_false(ok)
+      assert.matches("not both", err)
+      ok, err = pcall(http.request, { method = "PUT", url = base .. "/echo", upload = { path = dir } })
+      assert.is_false(ok)
+      assert.matches("upload.length", err)
+    end)
+  end)
+
   describe("failures", function()
     it("returns nil, message, code for a refused connection, naming method and URL", function()
       local url = "http://127.0.0.1:" .. closed_port() .. "/path"
