@@ -31,6 +31,9 @@ DEPLOYER_KEY_ID = "AKIAKUMOSANDBOX00001"  # 20 chars [A-Z0-9]: moto's key regex
 ROLE = "kumo-deployer"
 EXTERNAL_IDS = {"app": "kumo-sandbox-app", "rds": "kumo-sandbox-rds"}
 RANDOM_SEED = 20261128
+# the master passwords, drawn once per process: a reset rebuilds the world
+# with the same ones, so the real databases (--databases) keep matching them
+PASSWORDS = {}
 
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
@@ -136,7 +139,7 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
     sm = secretsmanager_backends[RDS][region]
     dbs = {}
     for key_name, ident, engine, family, port, user_name, db_name in DATABASES:
-        password = secrets.token_urlsafe(18)
+        password = PASSWORDS.setdefault(ident, secrets.token_urlsafe(18))
         db = rds.create_db_instance({
             "db_instance_identifier": ident, "engine": engine, "db_instance_class": "db.t3.micro",
             "allocated_storage": 20, "master_username": user_name, "master_user_password": password,

@@ -54,7 +54,7 @@ def keepalive_handler():
 class Sandbox:
     def __init__(self, region="ap-northeast-1", organization=True, org_sharing=True, fault_rules=None,
                  latency_ms=0.0, lifecycles=None, directory=None, log_requests=False, fault_seed=None,
-                 allow_moto_api=False):
+                 allow_moto_api=False, databases=False):
         self.region = region
         self.organization = organization
         self.org_sharing = org_sharing and organization
@@ -65,6 +65,9 @@ class Sandbox:
         self.start_lifecycles = dict(lifecycles or {})
         self.directory = directory
         self.log_requests = log_requests
+        self.with_databases = bool(databases)
+        self.databases = None   # databases.Databases with --databases
+        self.listeners = None   # proxy_listener.Listeners with --databases
         self.world = {}
         self.secret = None
         self.port = None
@@ -183,7 +186,31 @@ class Sandbox:
         # ready now; building the per-service apps can go on while the first calls come in
         self._warm = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
         self._warm.start()
+        if self.with_databases:
+            self.start_databases()
         return self.httpd
+
+    def start_databases(self):
+        """--databases: a real server per seeded DB instance, and a listener
+        per proxy endpoint (proxy_listener.py)."""
+        import sys
+        from . import databases, proxy_listener, seed
+        self.databases = databases.Databases(self.directory,
+                                             lambda m: print(f"kumo sandbox: {m}", file=sys.stderr, flush=True))
+        try:
+            self.databases.start(self.world, seed.PASSWORDS)
+        except databases.DatabaseError:
+            self.databases = None
+            raise
+        self.listeners = proxy_listener.Listeners(self)
+        self.listeners.start()
+
+    def close(self):
+        """Stop what runs beside the HTTP server (listeners, databases)."""
+        if self.listeners:
+            self.listeners.stop()
+        if self.databases:
+            self.databases.stop()
 
     def exit_with(self, pid):
         """Shut down when process `pid` is gone (polled every 0.5 s)."""
@@ -209,6 +236,7 @@ class Sandbox:
             self.httpd.serve_forever(poll_interval=0.2)
         finally:
             self.httpd.server_close()
+            self.close()
 
 
 def _assumed_sessions():
