@@ -68,7 +68,7 @@ def _run(cmd, log, what, user=None):
 
 
 def _reachable_by(user, path):
-    r = subprocess.run(["test", "-w", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    r = subprocess.run(["test", "-x", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        **_as_user(user))
     return r.returncode == 0
 
@@ -157,9 +157,14 @@ class Server:
         out.close()
         try:
             _wait_port(self.port, self.proc, f"mariadbd for {self.id}", self.log)
+            # the port opens before the init file runs; "ready for connections" comes after it
+            deadline = time.monotonic() + READY_SECONDS
+            while b"ready for connections" not in open(self.log, "rb").read():
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise DatabaseError(f"mariadbd for {self.id} did not become ready; see {self.log}")
+                time.sleep(0.05)
         finally:
             # the init file holds the password: gone once the server has read it
-            # (the port opens after the init file ran)
             try:
                 os.unlink(init)
             except OSError:
@@ -201,7 +206,9 @@ class Databases:
 
     def _root(self):
         base = os.path.join(self.directory or tempfile.gettempdir(), "databases")
-        os.makedirs(base, mode=0o700, exist_ok=True)
+        # 0711: the postgres user may pass through to its own 0700 folder
+        os.makedirs(base, exist_ok=True)
+        os.chmod(base, 0o711)
         if _as_root() and not _reachable_by("postgres", base):
             # the sandbox folder's path is closed to the postgres user (mktemp -d
             # makes 0700 folders): a private folder of its own instead
