@@ -217,14 +217,14 @@ class Databases:
             return self._tmp
         return base
 
-    def start(self, world, passwords):
-        """Start one server per seeded database; `passwords` maps identifier to
-        the master password (the seed's)."""
+    def start(self, specs, passwords):
+        """Start one server per seeded database (`specs`: id, engine, username,
+        db_name); `passwords` maps identifier to the master password (the seed's)."""
         t0 = time.monotonic()
         self.root = self._root()
         errors = []
         threads = []
-        for db in world["rds"]["databases"].values():
+        for db in specs:
             s = Server(db["id"], db["engine"], db["username"], passwords[db["id"]], db["db_name"],
                        os.path.join(self.root, db["id"]))
             self.servers[db["id"]] = s

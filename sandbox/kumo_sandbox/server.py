@@ -166,6 +166,9 @@ class Sandbox:
     # --- serving --------------------------------------------------------------
     def listen(self, port=0):
         from werkzeug.serving import make_server
+        if self.with_databases:
+            # the databases start while moto loads and the world is seeded
+            db_thread = self.start_databases()
         app = self.build_app()
         self.seed()
         # bind first: a clear OSError instead of werkzeug's print-and-exit
@@ -187,23 +190,35 @@ class Sandbox:
         self._warm = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
         self._warm.start()
         if self.with_databases:
-            self.start_databases()
+            db_thread.join()
+            if db_thread.error:
+                self.databases = None
+                raise db_thread.error
+            from . import proxy_listener
+            self.listeners = proxy_listener.Listeners(self)
+            self.listeners.start()
         return self.httpd
 
     def start_databases(self):
-        """--databases: a real server per seeded DB instance, and a listener
-        per proxy endpoint (proxy_listener.py)."""
+        """--databases: a real server per seeded DB instance (started in a
+        thread: join it, then look at its `error`)."""
         import sys
-        from . import databases, proxy_listener, seed
+        from . import databases, seed
         self.databases = databases.Databases(self.directory,
                                              lambda m: print(f"kumo sandbox: {m}", file=sys.stderr, flush=True))
-        try:
-            self.databases.start(self.world, seed.PASSWORDS)
-        except databases.DatabaseError:
-            self.databases = None
-            raise
-        self.listeners = proxy_listener.Listeners(self)
-        self.listeners.start()
+        specs = [{"id": ident, "engine": engine, "username": user, "db_name": db_name}
+                 for _, ident, engine, _, _, user, db_name in seed.DATABASES]
+        passwords = {s["id"]: seed.password(s["id"]) for s in specs}
+
+        def run():
+            try:
+                self.databases.start(specs, passwords)
+            except (databases.DatabaseError, OSError) as e:
+                t.error = e if isinstance(e, databases.DatabaseError) else databases.DatabaseError(str(e))
+        t = threading.Thread(target=run, name="databases", daemon=True)
+        t.error = None
+        t.start()
+        return t
 
     def close(self):
         """Stop what runs beside the HTTP server (listeners, databases)."""

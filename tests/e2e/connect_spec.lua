@@ -91,6 +91,8 @@ describe("connect through the proxy endpoint (sandbox --databases)", function()
   setup(function()
     sb = sandbox.start{ databases = true, timeout = 120 }
     cfg = sb.dir .. "/workflow.lua"
+    -- lifecycles are immediate here: poll every second, not at AWS's 15-30 s
+    sb.env.KUMO_WAITER_DELAY = "1"
     local code, out, err = run(sb, "apply --quiet --config " .. q(cfg))
     assert(code == 0, out .. err)
     for _ = 1, 100 do  -- the listeners open within a scan (0.25 s) of the endpoint's availability
