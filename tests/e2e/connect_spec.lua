@@ -200,12 +200,15 @@ out(c.describe_db_proxies(DBProxyName="orders-pg-proxy")["DBProxies"][0]["Auth"]
     has(out, "PAM authentication failed")
     has(slurp(sb.dir .. "/server.log"), "expired")
     ok, out = psql(user, token("someone_else"))
-    assert.is_falsy(ok)
+    assert.is_falsy(ok, out)
+    has(out, "PAM authentication failed")
     has(slurp(sb.dir .. "/server.log"), "made for user 'someone_else'")
     ok, out = psql(user, token(user, 0, 5433))  -- made for another port
-    assert.is_falsy(ok)
+    assert.is_falsy(ok, out)
+    has(slurp(sb.dir .. "/server.log"), ":5433, not for ")
     ok, out = psql(user, secret.postgres.password)  -- the password is no token
-    assert.is_falsy(ok)
+    assert.is_falsy(ok, out)
+    has(slurp(sb.dir .. "/server.log"), "not an IAM auth token")
     -- apply puts the config's IAMAuth (DISABLED) back
     local code, aout, aerr = run(sb, "apply --quiet --config " .. q(cfg) .. " --pair orders-pg")
     assert.are.equal(0, code, aout .. aerr)
