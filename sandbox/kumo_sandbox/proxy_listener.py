@@ -16,6 +16,7 @@ Published as GET /_kumo/listeners and listeners.json in the sandbox folder:
   {"ca_bundle": PATH, "endpoints": {DNS: {"host": "127.0.0.1", "port": 5432,
    "client_ports": {SG: PORT}, "engine_family", "proxy", "endpoint", "account"}}}
 """
+import hmac
 import ipaddress
 import json
 import os
@@ -279,13 +280,15 @@ def verify_token(token, host, port, user, region, proxy_arn, lock):
         except Exception:  # noqa: BLE001 - moto raises its own failure types
             return f"unknown access key {cred[0]}"
         creds = key.create_credentials()
-        unsigned = {k: v for k, v in q.items() if not k.startswith("X-Amz-") or k == "X-Amz-Security-Token"}
+        # the canonical request of the presign as made: every parameter but the
+        # signature, at the token's own X-Amz-Date (add_auth would date it now)
+        signed = [(k, v) for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k != "X-Amz-Signature"]
         req = AWSRequest(method="GET", url=f"https://{base}/?" + urllib.parse.urlencode(
-            {k: v for k, v in unsigned.items() if k != "X-Amz-Security-Token"}))
+            signed, quote_via=urllib.parse.quote, safe="-_.~"))
         req.context["timestamp"] = q["X-Amz-Date"]
-        SigV4QueryAuth(creds, "rds-db", region, expires=expires).add_auth(req)
-        want = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(req.url).query)).get("X-Amz-Signature")
-        if want != q.get("X-Amz-Signature"):
+        signer = SigV4QueryAuth(creds, "rds-db", region, expires=expires)
+        want = signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req)
+        if not hmac.compare_digest(want, q.get("X-Amz-Signature", "")):
             return "the signature does not match (wrong secret key, or the token was altered)"
         parts = proxy_arn.split(":")
         resource = f"arn:aws:rds-db:{parts[3]}:{parts[4]}:dbuser:{parts[6]}/{user}"

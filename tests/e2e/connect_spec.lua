@@ -192,9 +192,15 @@ c.modify_db_proxy(DBProxyName="orders-pg-proxy", Auth=auth)
 out(c.describe_db_proxies(DBProxyName="orders-pg-proxy")["DBProxies"][0]["Auth"][0]["IAMAuth"])
 ]==])
     local user = secret.postgres.username
-    local ok, out = psql(user, token(user))
+    -- made 30 s ago: the check must use the token's own date, not the time it arrives
+    local ok, out = psql(user, token(user, -30))
     assert(ok, out)
     has(out, user)
+    -- an independent signer's token (botocore's generate_db_auth_token) passes as well
+    local dns = endpoint("POSTGRESQL")
+    local t = py(string.format("out(rds.client('rds').generate_db_auth_token(%q, 5432, %q))", dns, user))
+    ok, out = psql(user, t)
+    assert(ok, out)
     ok, out = psql(user, token(user, -1000))   -- 15 minutes passed
     assert.is_falsy(ok)
     has(out, "PAM authentication failed")
@@ -214,6 +220,35 @@ out(c.describe_db_proxies(DBProxyName="orders-pg-proxy")["DBProxies"][0]["Auth"]
     assert.are.equal(0, code, aout .. aerr)
     ok, out = psql(user, secret.postgres.password)
     assert(ok, out)
+  end)
+
+  it("a READ_ONLY endpoint's sessions read but refuse writes", function()
+    local dns = py([==[
+c = rds.client("rds")
+ep = c.describe_db_proxy_endpoints(DBProxyEndpointName="orders-pg-app")["DBProxyEndpoints"][0]
+ro = c.create_db_proxy_endpoint(DBProxyName="orders-pg-proxy", DBProxyEndpointName="orders-pg-ro",
+                                VpcSubnetIds=ep["VpcSubnetIds"], VpcSecurityGroupIds=ep["VpcSecurityGroupIds"],
+                                TargetRole="READ_ONLY")["DBProxyEndpoint"]
+out(ro["Endpoint"])
+]==])
+    local port
+    for _ = 1, 100 do
+      local l = json.decode(slurp(sb.dir .. "/listeners.json"))
+      local e = l.endpoints[dns]
+      port = e and e.client_ports[sb.world.app.security_group_id]
+      if port then break end
+      os.execute("sleep 0.1")
+    end
+    assert(port, "no listener for " .. dns)
+    local conn = string.format("host=%s hostaddr=127.0.0.1 port=%d user=%s dbname=orders sslmode=verify-full "
+      .. "sslrootcert=%s", dns, port, secret.postgres.username, L.ca_bundle)
+    local ok, out = sh("psql -X -At " .. q(conn) .. " -c 'SELECT count(*) FROM orders_seen'", "PGPASSWORD",
+      secret.postgres.password)
+    assert(ok, out)
+    ok, out = sh("psql -X -At " .. q(conn) .. " -c 'INSERT INTO orders_seen VALUES (1)'", "PGPASSWORD",
+      secret.postgres.password)
+    assert.is_falsy(ok, out)
+    has(out, "read-only transaction")
   end)
 
   it("a rule revoked with boto3 makes verify --connect fail naming the hop; apply + verify --connect pass again",
