@@ -182,13 +182,13 @@ local function client_command(fam, t, user, db, iam)
     local conn = string.format("host=%s hostaddr=%s port=%d user=%s dbname=%s sslmode=verify-full "
       .. "sslrootcert=%s connect_timeout=10", t.host, t.addr, t.port, user, db or "postgres", t.ca)
     return "psql -X -At -v ON_ERROR_STOP=1 " .. shq(conn)
-      .. " -c 'SELECT current_user, version()' -c '\\conninfo' 2>&1", "PGPASSWORD"
+      .. " -c 'SELECT current_user, version()' -c '\\conninfo'", "PGPASSWORD"
   end
   -- the MariaDB client checks the address it dialed against the certificate
   -- (the sandbox's holds 127.0.0.1; on AWS the name is dialed)
   local h = t.sandbox and t.addr or t.host
   return string.format("mysql -h %s -P %d -u %s --ssl --ssl-ca=%s --ssl-verify-server-cert --connect-timeout=10 "
-    .. "%s-N -B %s -e 'SELECT current_user(), version(); \\s' 2>&1", shq(h), t.port, shq(user), shq(t.ca),
+    .. "%s-N -B %s -e 'SELECT current_user(), version(); \\s'", shq(h), t.port, shq(user), shq(t.ca),
     iam and "--enable-cleartext-plugin " or "", db and shq(db) or ""), "MYSQL_PWD"
 end
 
@@ -285,10 +285,11 @@ function M.closed_hop(ctx, t)
   return "closed hop: " .. table.concat(hops, "; ")
 end
 
-local EXPLAIN = {
-  authentication = "the proxy's answer: the user must be the one stored in a secret registered with the proxy "
-    .. "(its Auth SecretArn); any other user gets RDS Proxy's \"no credentials for the role\"",
-}
+local NO_CREDENTIALS = "the proxy knows no such user: the user must be the one stored in a secret registered "
+  .. "with the proxy (its Auth SecretArn); any other user gets RDS Proxy's \"no credentials for the role\""
+local REFUSED = "the proxy knows the user but refused what it sent: the secret's password, or, when the proxy's "
+  .. "IAMAuth is REQUIRED (rds.iam_auth), an IAM token that is fresh (15 minutes), made for this user and "
+  .. "endpoint, by an identity allowed rds-db:connect"
 
 --- Connect through the endpoint as the secret's user (or with an IAM token),
 -- run a trivial query, and report user, server version, TLS version and time.
@@ -310,14 +311,27 @@ function M.try(ctx, host)
       { hostname = host, port = t.proxy_port, username = doc.username, region = ctx.pair.region })
   end
   local cmd, var = client_command(fam, t, doc.username, dbname(ctx), iam)
+  -- stderr apart: the answer is parsed from stdout
+  local errfile = os.tmpname()
   local t0 = clock.monotonic()
   sys.setenv(var, pass or "")
-  local p = io.popen(cmd)
+  local p = io.popen(cmd .. " 2>" .. shq(errfile))
   sys.setenv(var, nil)
   local out = p and p:read("a") or ""
   local ok = p and p:close()
   local ms = (clock.monotonic() - t0) * 1000
-  out = out:gsub("%s+$", "")
+  local errtext = read_file(errfile) or ""
+  os.remove(errfile)
+  -- without the clients' warnings (MariaDB's mysql prints some on stdout)
+  local function unwarned(text)
+    local lines = {}
+    for line in text:gmatch("[^\n]+") do
+      if not line:find("^WARNING") then lines[#lines + 1] = line end
+    end
+    return table.concat(lines, "\n")
+  end
+  out = unwarned(out)
+  if not ok then out = unwarned(errtext .. "\n" .. out) end
   if ok then
     local r = parse_ok(fam, out)
     r.ok, r.ms, r.address = true, ms, string.format("%s:%d", t.addr, t.port)
@@ -331,9 +345,9 @@ function M.try(ctx, host)
   part = classify(out)
   local r = { ok = false, part = part, message = out:match("([^\n]*)") or out, ms = ms }
   if part == "TCP" then r.hint = M.closed_hop(ctx, t) end
-  if part == "authentication" then r.hint = EXPLAIN.authentication
-    .. (iam and "; with IAM auth the token must be fresh (15 minutes), for this user, and its identity allowed "
-      .. "rds-db:connect" or "") end
+  if part == "authentication" then
+    r.hint = out:lower():find("no credentials for the role", 1, true) and NO_CREDENTIALS or REFUSED
+  end
   return r
 end
 

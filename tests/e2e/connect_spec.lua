@@ -83,8 +83,8 @@ local function token(user, time_offset, port)
   return t
 end
 
-local function verify_connect(pair)
-  return run(sb, "verify --quiet --connect --config " .. q(cfg) .. (pair and (" --pair " .. pair) or ""))
+local function verify_connect(pair, config)
+  return run(sb, "verify --quiet --connect --config " .. q(config or cfg) .. (pair and (" --pair " .. pair) or ""))
 end
 
 describe("connect through the proxy endpoint (sandbox --databases)", function()
@@ -220,6 +220,25 @@ out(c.describe_db_proxies(DBProxyName="orders-pg-proxy")["DBProxies"][0]["Auth"]
     assert.are.equal(0, code, aout .. aerr)
     ok, out = psql(user, secret.postgres.password)
     assert(ok, out)
+  end)
+
+  it("verify --connect with iam_auth = REQUIRED connects with kumo's IAM tokens (psql and mysql)", function()
+    local iam_cfg = sb.dir .. "/workflow-iam.lua"
+    local text, n = slurp(cfg):gsub("require_tls = true,", "require_tls = true, iam_auth = \"REQUIRED\",")
+    assert.are.equal(2, n, "the seeded config changed shape:\n" .. text)
+    write(iam_cfg, text)
+    local code, out, err = run(sb, "apply --quiet --config " .. q(iam_cfg))
+    assert.are.equal(0, code, out .. err)
+    code, out, err = verify_connect(nil, iam_cfg)
+    assert.are.equal(0, code, out .. err)
+    has(out, "connect: connected as orders_admin (IAM token (kumo)) to PostgreSQL 15")
+    has(out, "connect: connected as orders_admin@% (IAM token (kumo)) to 10.11")
+    -- the secret's password is no longer enough
+    local ok
+    ok, out = psql(secret.postgres.username, secret.postgres.password)
+    assert.is_falsy(ok, out)
+    code, out, err = run(sb, "apply --quiet --config " .. q(cfg))
+    assert.are.equal(0, code, out .. err)
   end)
 
   it("a READ_ONLY endpoint's sessions read but refuse writes", function()
