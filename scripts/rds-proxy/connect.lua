@@ -280,7 +280,8 @@ function M.closed_hop(ctx, t)
     end
   end
   if #hops == 0 then
-    return "the security groups admit the path; check the network ACLs and routes of the endpoint's subnets"
+    return "the security groups admit the path; check that the endpoint's subnets are still shared with the "
+      .. "RDS account (the RAM share), and their network ACLs and routes"
   end
   return "closed hop: " .. table.concat(hops, "; ")
 end
