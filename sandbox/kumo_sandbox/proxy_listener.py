@@ -60,7 +60,8 @@ def _vpc_cidr(ec2, vpc_id):
     vpc = ec2.vpcs.get(vpc_id) if ec2 else None
     if vpc is None:  # a shared VPC: its owner's backend has it
         for regions in list(ec2_backends.values()):
-            for backend in [regions[r] for r in regions.keys()]:
+            # keys(): the backends that exist (indexing would create one per region)
+            for backend in [regions[r] for r in list(regions.keys())]:
                 if vpc_id in backend.vpcs:
                     return backend.vpcs[vpc_id].cidr_block
         return None
@@ -98,12 +99,8 @@ def check_path(region, client_sg_id, ep, proxy, db, listener_port):
                for sg_id in ep.vpc_security_group_ids):
         return (f"client SG {client_sg_id} -> endpoint: the client group's egress allows no TCP "
                 f"{listener_port} to the endpoint's groups {', '.join(ep.vpc_security_group_ids)}")
-    open_in = False
-    for sg_id in ep.vpc_security_group_ids:
-        sg, _ = _find_sg(region, sg_id)
-        if sg is not None and _rule_allows(sg.ingress_rules, listener_port, client_sg_id, client_cidr):
-            open_in = True
-            break
+    open_in = any(_rule_allows(sg.ingress_rules, listener_port, client_sg_id, client_cidr)
+                  for sg in (_find_sg(region, i)[0] for i in ep.vpc_security_group_ids) if sg is not None)
     if not open_in:
         return (f"client SG {client_sg_id} -> endpoint SG {', '.join(ep.vpc_security_group_ids)}: no inbound rule "
                 f"for TCP {listener_port} from {client_sg_id} (the endpoint SG's ingress)")
@@ -120,14 +117,12 @@ def check_path(region, client_sg_id, ep, proxy, db, listener_port):
     proxy_sgs = list(proxy.vpc_security_group_ids)
     db_sgs = [g.get("VpcSecurityGroupId") if isinstance(g, dict) else g for g in db.vpc_security_group_ids]
     proxy_cidr = _vpc_cidr(pec2, proxy.vpc_id)
-    for psg_id in proxy_sgs:
-        psg = pec2.get_security_group_from_id(psg_id)
-        if psg is None:
-            continue
-        if not any(_rule_allows(psg.egress_rules, db_port, d, None) for d in db_sgs) and \
-                not _rule_allows(psg.egress_rules, db_port, None, _vpc_cidr(rds_ec2, db_vpc(rds_ec2, db))):
-            return (f"proxy SG {psg_id} -> DB SG {', '.join(db_sgs)}: the proxy group's egress allows no TCP "
-                    f"{db_port} to the database")
+    # a resource's groups add up: one group's rule is enough
+    db_cidr = _vpc_cidr(rds_ec2, db_vpc(rds_ec2, db)) or proxy_cidr  # one VPC for both
+    psgs = [g for g in (pec2.get_security_group_from_id(i) for i in proxy_sgs) if g is not None]
+    if psgs and not any(_rule_allows(g.egress_rules, db_port, d, db_cidr) for g in psgs for d in db_sgs):
+        return (f"proxy SG {', '.join(proxy_sgs)} -> DB SG {', '.join(db_sgs)}: the proxy groups' egress allows no "
+                f"TCP {db_port} to the database")
     for dsg_id in db_sgs:
         dsg = rds_ec2.get_security_group_from_id(dsg_id)
         if dsg is None:
