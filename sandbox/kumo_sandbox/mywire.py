@@ -24,6 +24,7 @@ CONNECT_ATTRS = 0x100000
 LENENC_DATA = 0x200000
 NATIVE = b"mysql_native_password"
 CLEAR = b"mysql_clear_password"
+SHA2 = b"caching_sha2_password"
 
 
 def read_packet(sock):
@@ -49,6 +50,15 @@ def native(scramble, password):
     h2 = hashlib.sha1(h1).digest()
     h3 = hashlib.sha1(scramble + h2).digest()
     return bytes(a ^ b for a, b in zip(h1, h3))
+
+
+def sha2(scramble, password):
+    """caching_sha2_password's fast answer: SHA256(pw) XOR SHA256(SHA256(SHA256(pw)) + scramble)."""
+    if not password:
+        return b""
+    h1 = hashlib.sha256(password.encode()).digest()
+    h2 = hashlib.sha256(hashlib.sha256(h1).digest() + scramble).digest()
+    return bytes(a ^ b for a, b in zip(h1, h2))
 
 
 def _cstr(buf, i):
@@ -95,10 +105,10 @@ def parse_greeting(p):
             "status": status, "ext": ext, "plugin": plugin}
 
 
-def greeting(g, scramble, caps):
+def greeting(g, scramble, caps, plugin=NATIVE):
     return (b"\x0a" + g["version"] + b"\0" + g["conn_id"] + scramble[:8] + b"\0" + struct.pack("<H", caps & 0xffff)
             + bytes([g["charset"]]) + g["status"] + struct.pack("<H", caps >> 16) + bytes([21]) + b"\0" * 6
-            + g["ext"] + scramble[8:] + b"\0" + NATIVE + b"\0")
+            + g["ext"] + scramble[8:] + b"\0" + plugin + b"\0")
 
 
 def parse_response(p):
@@ -144,7 +154,7 @@ def _scramble():
 
 def _switch(sock, seq, plugin, data):
     """AuthSwitchRequest; return the client's answer and the next sequence id."""
-    sock.sendall(packet(seq, b"\xfe" + plugin + b"\0" + data + (b"\0" if plugin == NATIVE else b"")))
+    sock.sendall(packet(seq, b"\xfe" + plugin + b"\0" + data + (b"\0" if plugin in (NATIVE, SHA2) else b"")))
     seq, answer = read_packet(sock)
     return answer, seq + 1
 
@@ -203,7 +213,9 @@ def session(sock, policy):
         g = parse_greeting(p)
         scramble = _scramble()
         caps = (g["caps"] | SSL | PLUGIN_AUTH | SECURE_CONNECTION | PROTOCOL_41) & ~COMPRESS
-        sock.sendall(packet(0, greeting(g, scramble, caps)))
+        # the greeting names a plugin before the user is known: the proxy's first
+        # auth entry's, as RDS Proxy has one client auth type per proxy in practice
+        sock.sendall(packet(0, greeting(g, scramble, caps, SHA2 if policy.client_auth() == "sha2" else NATIVE)))
         seq, p = read_packet(sock)
         if len(p) == 32 and struct.unpack("<I", p[:4])[0] & SSL:
             sock = policy.tls_context().wrap_socket(sock, server_side=True)
@@ -220,19 +232,28 @@ def session(sock, policy):
         if cred["iam"]:
             # the token travels in clear text inside TLS (the client needs
             # --enable-cleartext-plugin, as with RDS Proxy)
+            method = "IAM token (mysql_clear_password in TLS)"
             if plugin != CLEAR:
                 auth, seq = _switch(sock, seq, CLEAR, b"")
             policy.check_token(user, auth.rstrip(b"\0").decode("utf-8", "replace"))
         else:
-            if plugin != NATIVE:
-                auth, seq = _switch(sock, seq, NATIVE, scramble)
-            if not hmac.compare_digest(auth, native(scramble, cred["password"])):
+            want_plugin, check = ((SHA2, sha2) if cred["client_auth"] == "MYSQL_CACHING_SHA2_PASSWORD"
+                                  else (NATIVE, native))
+            method = want_plugin.decode()
+            if plugin != want_plugin:
+                auth, seq = _switch(sock, seq, want_plugin, scramble)
+            if not hmac.compare_digest(auth, check(scramble, cred["password"])):
                 raise Refused(f"Access denied for user '{user}' (using password: {'YES' if auth else 'NO'})",
                               code=1045, log=f"refused: wrong password for {user}")
+            if want_plugin == SHA2:
+                # AuthMoreData "fast authentication succeeded": the OK follows
+                sock.sendall(packet(seq, b"\x01\x03"))
+                seq += 1
         keep = r["caps"] & ~(SSL | COMPRESS)
         db, ok, _ = backend_login(addr, r, keep, cred["db_user"], cred["db_password"], policy.read_only)
         sock.sendall(packet(seq, ok))
-        policy.log(f"session: {user} -> {addr[0]}:{addr[1]} (database {(r['db'] or b'').decode()}, tls {tls})")
+        policy.log(f"session: {user} -> {addr[0]}:{addr[1]} (database {(r['db'] or b'').decode()}, tls {tls}, "
+                   f"client auth {method})")
         return relay(sock, db, policy.idle_timeout)
     except Refused as e:
         policy.log(e.log)

@@ -133,6 +133,67 @@ def _error_text(body):
     return "error"
 
 
+def _cleartext(sock):
+    sock.sendall(_msg(b"R", struct.pack("!I", 3)))  # AuthenticationCleartextPassword
+    kind, body = read_msg(sock)
+    if kind != b"p":
+        raise Refused("expected a password message", code="08P01")
+    return body.rstrip(b"\0").decode("utf-8", "replace")
+
+
+def _md5_server(sock, user, password):
+    """AuthenticationMD5Password (POSTGRES_MD5): md5(md5(password + user) + salt)."""
+    salt = os.urandom(4)
+    sock.sendall(_msg(b"R", struct.pack("!I", 5) + salt))
+    kind, body = read_msg(sock)
+    if kind != b"p":
+        raise Refused("expected a password message", code="08P01")
+    inner = hashlib.md5(password.encode() + user.encode()).hexdigest().encode()
+    want = b"md5" + hashlib.md5(inner + salt).hexdigest().encode()
+    return hmac.compare_digest(body.rstrip(b"\0"), want)
+
+
+def _scram_server(sock, password, iterations=4096):
+    """SCRAM-SHA-256 as the server (POSTGRES_SCRAM_SHA_256, RDS Proxy's default
+    for PostgreSQL): the proxy holds the password, so it derives the keys from
+    a fresh salt, checks the client's proof and proves itself in turn."""
+    sock.sendall(_msg(b"R", struct.pack("!I", 10) + b"SCRAM-SHA-256\0\0"))
+    kind, body = read_msg(sock)
+    mech, _, rest = body.partition(b"\0")
+    if kind != b"p" or mech != b"SCRAM-SHA-256":
+        raise Refused("SCRAM-SHA-256 is the only SASL mechanism here", code="28000")
+    first = rest[4:4 + struct.unpack("!i", rest[:4])[0]].decode()
+    if not first.startswith(("n,,", "y,,")):
+        raise Refused("SCRAM channel binding is not offered here", code="28000")
+    first_bare = first[3:]
+    attrs = dict(a.split("=", 1) for a in first_bare.split(",") if "=" in a)
+    salt = os.urandom(16)
+    nonce = attrs.get("r", "") + base64.b64encode(os.urandom(18)).decode()
+    server_first = f"r={nonce},s={base64.b64encode(salt).decode()},i={iterations}"
+    sock.sendall(_msg(b"R", struct.pack("!I", 11) + server_first.encode()))
+    kind, body = read_msg(sock)
+    final = body.decode()
+    without_proof, _, proof = final.rpartition(",p=")
+    if kind != b"p" or f"r={nonce}" not in without_proof.split(","):
+        return False
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored = hashlib.sha256(client_key).digest()
+    auth_msg = f"{first_bare},{server_first},{without_proof}".encode()
+    sig = hmac.new(stored, auth_msg, hashlib.sha256).digest()
+    try:
+        given = base64.b64decode(proof)
+    except ValueError:
+        return False
+    recovered = bytes(x ^ y for x, y in zip(given, sig))
+    if len(given) != len(sig) or not hmac.compare_digest(hashlib.sha256(recovered).digest(), stored):
+        return False
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    verifier = base64.b64encode(hmac.new(server_key, auth_msg, hashlib.sha256).digest()).decode()
+    sock.sendall(_msg(b"R", struct.pack("!I", 12) + f"v={verifier}".encode()))
+    return True
+
+
 def session(sock, policy):
     """Serve one client connection. `policy` (proxy_listener.Policy) decides
     TLS, credentials, tokens, the database's address and the target role."""
@@ -160,21 +221,26 @@ def session(sock, policy):
         user = params.get("user", "")
         params.setdefault("database", user)
         cred = policy.credentials(user)
-        sock.sendall(_msg(b"R", struct.pack("!I", 3)))  # AuthenticationCleartextPassword
-        kind, body = read_msg(sock)
-        if kind != b"p":
-            raise Refused("expected a password message", code="08P01")
-        password = body.rstrip(b"\0").decode("utf-8", "replace")
+        wrong = Refused(f'password authentication failed for user "{user}"', code="28P01",
+                        log=f"refused: wrong password for {user}")
         if cred["iam"]:
-            policy.check_token(user, password)
-        elif not hmac.compare_digest(password.encode(), cred["password"].encode()):
-            raise Refused(f'password authentication failed for user "{user}"', code="28P01",
-                          log=f"refused: wrong password for {user}")
+            # the token travels in clear inside TLS, as RDS Proxy asks for it
+            method = "IAM token (cleartext in TLS)"
+            policy.check_token(user, _cleartext(sock))
+        elif cred["client_auth"] == "POSTGRES_MD5":
+            method = "md5"
+            if not _md5_server(sock, user, cred["password"]):
+                raise wrong
+        else:
+            method = "SCRAM-SHA-256"
+            if not _scram_server(sock, cred["password"]):
+                raise wrong
         addr = policy.backend()
         keep = {k: v for k, v in params.items() if k not in ("user",)}
         db, after = backend_login(addr, keep, cred["db_user"], cred["db_password"], policy.read_only)
         sock.sendall(_msg(b"R", struct.pack("!I", 0)) + after)
-        policy.log(f"session: {user} -> {addr[0]}:{addr[1]} (database {params['database']}, tls {tls})")
+        policy.log(f"session: {user} -> {addr[0]}:{addr[1]} (database {params['database']}, tls {tls}, "
+                   f"client auth {method})")
         with db:
             return relay(sock, db, policy.idle_timeout)
     except Refused as e:

@@ -40,6 +40,9 @@ LISTENER_PORT = {"POSTGRESQL": 5432, "MYSQL": 3306}
 NO_CREDENTIALS = ("This RDS proxy has no credentials for the role {user}. "
                   "Check the credentials for this role and try again.")
 TOKEN_LIFETIME_MAX = 900
+# UserAuthConfig.ClientPasswordAuthType: "The following values are defaults for
+# the corresponding engines" (RDS API reference)
+DEFAULT_CLIENT_AUTH = {"POSTGRESQL": "POSTGRES_SCRAM_SHA_256", "MYSQL": "MYSQL_CACHING_SHA2_PASSWORD"}
 
 
 def _log(msg):
@@ -202,7 +205,15 @@ class Policy:
                     continue
                 if isinstance(doc, dict) and doc.get("username"):
                     self._auth.append({"user": str(doc["username"]), "password": str(doc.get("password") or ""),
-                                       "iam": entry.get("IAMAuth") == "REQUIRED"})
+                                       "iam": entry.get("IAMAuth") == "REQUIRED",
+                                       "client_auth": entry.get("ClientPasswordAuthType")
+                                       or DEFAULT_CLIENT_AUTH.get(proxy.engine_family)})
+
+    def client_auth(self):
+        """The greeting's plugin family (MySQL): 'sha2' unless the first auth
+        entry asks for mysql_native_password."""
+        first = self._auth[0]["client_auth"] if self._auth else None
+        return "native" if first == "MYSQL_NATIVE_PASSWORD" else "sha2"
 
     def tls_context(self):
         return self.listeners.ca.context(self.dns)
@@ -211,7 +222,7 @@ class Policy:
         for a in self._auth:
             if a["user"] == user:
                 return {"db_user": a["user"], "db_password": a["password"], "password": a["password"],
-                        "iam": a["iam"]}
+                        "iam": a["iam"], "client_auth": a["client_auth"]}
         raise Refused(NO_CREDENTIALS.format(user=user),
                       log=f"refused: no secret of the proxy holds user {user!r} (RDS Proxy's message sent)")
 

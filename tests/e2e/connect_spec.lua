@@ -119,6 +119,10 @@ describe("connect through the proxy endpoint (sandbox --databases)", function()
     has(out, "over TLSv1.")
     has(out, "to 10.11")   -- MariaDB's version, from the real server
     assert.is_nil(out:find("problem:", 1, true), out)
+    -- the engines' default client auth types (ClientPasswordAuthType)
+    local log = slurp(sb.dir .. "/server.log")
+    has(log, "tls True, client auth SCRAM-SHA-256)")
+    has(log, "tls True, client auth caching_sha2_password)")
   end)
 
   it("psql connects as the secret's user with TLS verify-full against the sandbox CA bundle", function()
@@ -237,6 +241,30 @@ out(c.describe_db_proxies(DBProxyName="orders-pg-proxy")["DBProxies"][0]["Auth"]
     local ok
     ok, out = psql(secret.postgres.username, secret.postgres.password)
     assert.is_falsy(ok, out)
+    code, out, err = run(sb, "apply --quiet --config " .. q(cfg))
+    assert.are.equal(0, code, out .. err)
+  end)
+
+  it("POSTGRES_MD5 and MYSQL_NATIVE_PASSWORD client auth types are spoken too", function()
+    local other = sb.dir .. "/workflow-auth.lua"
+    local text, n = slurp(cfg):gsub("proxy_name = \"orders%-pg%-proxy\",",
+      "proxy_name = \"orders-pg-proxy\", client_password_auth_type = \"POSTGRES_MD5\",")
+    local m
+    text, m = text:gsub("proxy_name = \"orders%-mysql%-proxy\",",
+      "proxy_name = \"orders-mysql-proxy\", client_password_auth_type = \"MYSQL_NATIVE_PASSWORD\",")
+    assert.are.same({ 1, 1 }, { n, m }, "the seeded config changed shape:\n" .. text)
+    write(other, text)
+    local code, out, err = run(sb, "apply --quiet --config " .. q(other))
+    assert.are.equal(0, code, out .. err)
+    code, out, err = verify_connect(nil, other)
+    assert.are.equal(0, code, out .. err)
+    local log = slurp(sb.dir .. "/server.log")
+    has(log, "client auth md5)")
+    has(log, "client auth mysql_native_password)")
+    local ok
+    ok, out = psql(secret.postgres.username, "not-the-password")
+    assert.is_falsy(ok, out)
+    has(out, "password authentication failed")
     code, out, err = run(sb, "apply --quiet --config " .. q(cfg))
     assert.are.equal(0, code, out .. err)
   end)
