@@ -87,6 +87,7 @@ class Server:
 
     def view(self):
         return {"id": self.id, "engine": self.engine, "host": "127.0.0.1", "port": self.port,
+                "pid": self.proc.pid if self.proc else None,
                 "version": self.version, "folder": self.folder, "log": self.log,
                 "running": self.proc is not None and self.proc.poll() is None}
 
@@ -217,10 +218,39 @@ class Databases:
             return self._tmp
         return base
 
+    def _stop_leftovers(self):
+        """Servers of an earlier sandbox in this folder that was killed (SIGKILL
+        leaves no time to stop them): found by the pids in its databases.json,
+        ended if their command line still names their folder."""
+        try:
+            with open(os.path.join(self.directory, "databases.json")) as f:
+                old = json.load(f)
+        except (OSError, ValueError, TypeError):
+            return
+        for server in (old.get("servers") or {}).values():
+            pid, folder = server.get("pid"), server.get("folder")
+            try:
+                with open(f"/proc/{int(pid)}/cmdline", "rb") as f:
+                    cmdline = f.read()
+            except (OSError, TypeError, ValueError):
+                continue
+            if folder and folder.encode() in cmdline:
+                self.log(f"databases: stopping {server.get('id')} (pid {pid}) left by an earlier sandbox")
+                try:
+                    # PostgreSQL's fast shutdown is SIGINT (SIGTERM waits for its clients)
+                    os.kill(int(pid), 2 if str(server.get("engine", "")).startswith("postgres") else 15)
+                except OSError:
+                    continue
+                deadline = time.monotonic() + 10
+                while os.path.exists(f"/proc/{int(pid)}") and time.monotonic() < deadline:
+                    time.sleep(0.05)
+
     def start(self, specs, passwords):
         """Start one server per seeded database (`specs`: id, engine, username,
         db_name); `passwords` maps identifier to the master password (the seed's)."""
         t0 = time.monotonic()
+        if self.directory:
+            self._stop_leftovers()
         self.root = self._root()
         errors = []
         threads = []
