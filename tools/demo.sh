@@ -114,7 +114,8 @@ if [ -f scripts/rds-proxy-share.lua ]; then
   mut=$(curl -s "$KUMO_SANDBOX_ENDPOINT/_kumo/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["mutating"])')
   [ "$mut" = 0 ] || { echo "demo: the second apply made $mut mutating calls" >&2; fail=1; }
   step "connect for real: verify --connect (psql/mysql, TLS verify-full, the secret's user)"
-  run "$KUMO" run scripts/rds-proxy-share.lua verify --connect --quiet --config "$CONFIG"
+  run "$KUMO" run scripts/rds-proxy-share.lua verify --connect --quiet --config "$CONFIG" > "$DIR/connect.txt"
+  cat "$DIR/connect.txt"
   step "try it: the procedure's own commands through each endpoint, from the APP clients' security group"
   try_it
   step "destroy: teardown in order, waiting for each deletion"
@@ -131,5 +132,9 @@ fi
 
 step "stopping the sandbox"
 kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=
+if [ -s "$DIR/connect.txt" ]; then
+  step "the procedure's last step, as it ran through each endpoint before the teardown"
+  grep -E '^pair |note: connect:|problem: connect' "$DIR/connect.txt"
+fi
 if [ "$fail" -eq 0 ]; then echo "demo: done, every step succeeded"; else echo "demo: some steps failed" >&2; fi
 exit "$fail"
