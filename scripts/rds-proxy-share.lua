@@ -24,6 +24,7 @@ actions:
   plan      show what apply would create, update or leave (read-only)
   apply     create or update everything; a second run changes nothing
   verify    check the live result and print the connection command
+            (--connect: also connect through the endpoint and run a query)
   destroy   delete what kumo created for the pairs, in teardown order
 
 options:
@@ -39,6 +40,8 @@ options:
                      same pair to end (default 0: exit at once, naming it)
   --replace STEP     apply: delete and re-create STEP when a setting that
                      cannot change in place differs (repeatable)
+  --connect          verify: connect through each endpoint with psql/mysql over
+                     TLS verify-full as the secret's user (docs/connect.md)
 ]]
 
 local function usage_error(msg)
@@ -74,6 +77,7 @@ local function parse_args(argv)
         usage_error("--lock-timeout needs a number of seconds >= 0, e.g. --lock-timeout 600")
       end
     elseif a == "--replace" then o.replace = o.replace or {}; o.replace[value(a)] = true
+    elseif a == "--connect" then o.connect = true
     elseif a == "-h" or a == "--help" then io.stdout:write(USAGE); os.exit(0)
     elseif a:sub(1, 1) == "-" then usage_error("unknown option " .. a)
     elseif not o.action then o.action = a
@@ -85,6 +89,7 @@ local function parse_args(argv)
     usage_error("unknown action " .. o.action .. " (plan, apply, verify or destroy)")
   end
   if not o.config then usage_error("missing --config FILE") end
+  if o.connect and o.action ~= "verify" then usage_error("--connect goes with verify only") end
   return o
 end
 
@@ -154,6 +159,7 @@ local function main(argv)
     os.exit(2)
   end
   for _, w in ipairs(warnings or {}) do io.stderr:write("warning: ", w, "\n") end
+  cfg.connect = o.connect  -- read by rds-proxy.connect through ctx.top
   local state_dir = o.state or cfg.state_dir or (cfgdir .. "/.kumo-state")
   check_paths(o, state_dir)
 

@@ -2,7 +2,7 @@
 
 usage: python3 -m kumo_sandbox [--port N] [--dir DIR] [--faults SPEC] [--fault-seed N] [--latency MS]
                                [--lifecycle SPEC] [--no-org] [--no-org-sharing] [--region R] [--log]
-                               [--allow-moto-api]
+                               [--allow-moto-api] [--databases]
        python3 -m kumo_sandbox --check [--dir DIR | --port N]
 """
 import argparse
@@ -46,6 +46,9 @@ def _parser():
     p.add_argument("--allow-moto-api", action="store_true",
                    help="serve moto's own unsigned /moto-api/ routes (recorder, reset, seed, state manager, "
                         "dashboard); refused by default, since they bypass the signature and IAM checks")
+    p.add_argument("--databases", action="store_true",
+                   help="run a real PostgreSQL 15 / MariaDB behind each seeded DB instance and an RDS-Proxy-like "
+                        "listener per proxy endpoint (docs/connect.md; needs make deps)")
     p.add_argument("--check", action="store_true", help="tell whether a sandbox is running and healthy")
     p.add_argument("--exit-with", type=int, default=0, metavar="PID",
                    help="stop when process PID ends (test harnesses use it so that no sandbox outlives them)")
@@ -109,9 +112,14 @@ def main(argv=None):
     directory = os.path.abspath(args.dir)
     sb = Sandbox(region=args.region, organization=not args.no_org, org_sharing=not args.no_org_sharing,
                  fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory,
-                 log_requests=args.log, fault_seed=args.fault_seed, allow_moto_api=args.allow_moto_api)
+                 log_requests=args.log, fault_seed=args.fault_seed, allow_moto_api=args.allow_moto_api,
+                 databases=args.databases)
+    from .databases import DatabaseError
     try:
         sb.listen(args.port)
+    except DatabaseError as e:
+        print(f"kumo sandbox: --databases: {e}", file=sys.stderr)
+        return 1
     except OSError as e:
         print(f"kumo sandbox: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}; "
               "choose another --port (0 picks a free one)", file=sys.stderr)
@@ -121,7 +129,8 @@ def main(argv=None):
     print(f"# kumo sandbox at {sb.endpoint} (ready in {time.monotonic() - t0:.1f} s; "
           f"accounts base {w['accounts']['base']}, app {w['accounts']['app']}, rds {w['accounts']['rds']}; "
           f"organization: {w['organization_mode']})")
-    print(f"# files in {directory}: config credentials env.sh workflow.lua world.json")
+    print(f"# files in {directory}: config credentials env.sh workflow.lua world.json"
+          + (" databases.json listeners.json rds-ca-bundle.pem" if args.databases else ""))
     for line in env_lines(w, sb.endpoint, directory):
         print(line)
     print("# then e.g.: aws --profile app sts get-caller-identity    (Ctrl-C stops the sandbox)", flush=True)

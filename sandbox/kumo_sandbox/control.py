@@ -12,6 +12,9 @@
   DELETE /_kumo/faults          no faults, no latency
   GET    /_kumo/lifecycle       the lifecycle settings
   POST   /_kumo/lifecycle       change them: {"proxy": 3, "endpoint": "1.5s", "db": 0}
+  GET    /_kumo/listeners       --databases: the proxy endpoints' loopback ports per client
+                                security group and the CA bundle (proxy_listener.py)
+  GET    /_kumo/databases       --databases: the real servers behind the DB instances
   POST   /_kumo/reset           back to the freshly seeded world, start-up faults and
                                 lifecycles, zero statistics (same ids as before)
 """
@@ -66,6 +69,16 @@ class Control:
                 if method == "POST":
                     lifecycle.configure(json.loads(body or b"{}"))
                 return self._reply(start_response, "200 OK", lifecycle.current())
+            if path == "/_kumo/listeners" and method == "GET":
+                if not sb.listeners:
+                    return self._reply(start_response, "404 Not Found",
+                                       {"error": "no listeners: start the sandbox with --databases"})
+                return self._reply(start_response, "200 OK", sb.listeners.snapshot())
+            if path == "/_kumo/databases" and method == "GET":
+                if not sb.databases:
+                    return self._reply(start_response, "404 Not Found",
+                                       {"error": "no databases: start the sandbox with --databases"})
+                return self._reply(start_response, "200 OK", sb.databases.snapshot())
             if path == "/_kumo/reset" and method == "POST":
                 t0 = time.monotonic()
                 sb.reset()

@@ -31,6 +31,14 @@ DEPLOYER_KEY_ID = "AKIAKUMOSANDBOX00001"  # 20 chars [A-Z0-9]: moto's key regex
 ROLE = "kumo-deployer"
 EXTERNAL_IDS = {"app": "kumo-sandbox-app", "rds": "kumo-sandbox-rds"}
 RANDOM_SEED = 20261128
+# the master passwords, drawn once per process: a reset rebuilds the world
+# with the same ones, so the real databases (--databases) keep matching them
+PASSWORDS = {}
+
+
+def password(ident):
+    """The master password of seeded instance `ident` (drawn on first use)."""
+    return PASSWORDS.setdefault(ident, secrets.token_urlsafe(18))
 
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
@@ -136,17 +144,17 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
     sm = secretsmanager_backends[RDS][region]
     dbs = {}
     for key_name, ident, engine, family, port, user_name, db_name in DATABASES:
-        password = secrets.token_urlsafe(18)
+        master = password(ident)
         db = rds.create_db_instance({
             "db_instance_identifier": ident, "engine": engine, "db_instance_class": "db.t3.micro",
-            "allocated_storage": 20, "master_username": user_name, "master_user_password": password,
+            "allocated_storage": 20, "master_username": user_name, "master_user_password": master,
             "db_name": db_name, "port": port, "db_subnet_group_name": group.name,
             "vpc_security_group_ids": [db_sg.id], "publicly_accessible": False,
             "availability_zone": rsubnets[0].availability_zone, "tags": [{"Key": "kumo:sandbox", "Value": "seed"}]})
         rds_db.mark_available(db)
         secret = json.loads(sm.create_secret(
             name=f"kumo/{ident}", description=f"kumo sandbox: credentials of {ident}",
-            secret_string=json.dumps({"username": user_name, "password": password, "engine": engine,
+            secret_string=json.dumps({"username": user_name, "password": master, "engine": engine,
                                       "host": db.address, "port": port, "dbname": db_name}),
             secret_binary=None, tags=[], kms_key_id=None, client_request_token=None,
             replica_regions=[], force_overwrite=False))

@@ -54,7 +54,7 @@ def keepalive_handler():
 class Sandbox:
     def __init__(self, region="ap-northeast-1", organization=True, org_sharing=True, fault_rules=None,
                  latency_ms=0.0, lifecycles=None, directory=None, log_requests=False, fault_seed=None,
-                 allow_moto_api=False):
+                 allow_moto_api=False, databases=False):
         self.region = region
         self.organization = organization
         self.org_sharing = org_sharing and organization
@@ -65,6 +65,9 @@ class Sandbox:
         self.start_lifecycles = dict(lifecycles or {})
         self.directory = directory
         self.log_requests = log_requests
+        self.with_databases = bool(databases)
+        self.databases = None   # databases.Databases with --databases
+        self.listeners = None   # proxy_listener.Listeners with --databases
         self.world = {}
         self.secret = None
         self.port = None
@@ -163,6 +166,9 @@ class Sandbox:
     # --- serving --------------------------------------------------------------
     def listen(self, port=0):
         from werkzeug.serving import make_server
+        if self.with_databases:
+            # the databases start while moto loads and the world is seeded
+            db_thread = self.start_databases()
         app = self.build_app()
         self.seed()
         # bind first: a clear OSError instead of werkzeug's print-and-exit
@@ -183,7 +189,43 @@ class Sandbox:
         # ready now; building the per-service apps can go on while the first calls come in
         self._warm = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
         self._warm.start()
+        if self.with_databases:
+            db_thread.join()
+            if db_thread.error:
+                self.databases = None
+                raise db_thread.error
+            from . import proxy_listener
+            self.listeners = proxy_listener.Listeners(self)
+            self.listeners.start()
         return self.httpd
+
+    def start_databases(self):
+        """--databases: a real server per seeded DB instance (started in a
+        thread: join it, then look at its `error`)."""
+        import sys
+        from . import databases, seed
+        self.databases = databases.Databases(self.directory,
+                                             lambda m: print(f"kumo sandbox: {m}", file=sys.stderr, flush=True))
+        specs = [{"id": ident, "engine": engine, "username": user, "db_name": db_name}
+                 for _, ident, engine, _, _, user, db_name in seed.DATABASES]
+        passwords = {s["id"]: seed.password(s["id"]) for s in specs}
+
+        def run():
+            try:
+                self.databases.start(specs, passwords)
+            except (databases.DatabaseError, OSError) as e:
+                t.error = e if isinstance(e, databases.DatabaseError) else databases.DatabaseError(str(e))
+        t = threading.Thread(target=run, name="databases", daemon=True)
+        t.error = None
+        t.start()
+        return t
+
+    def close(self):
+        """Stop what runs beside the HTTP server (listeners, databases)."""
+        if self.listeners:
+            self.listeners.stop()
+        if self.databases:
+            self.databases.stop()
 
     def exit_with(self, pid):
         """Shut down when process `pid` is gone (polled every 0.5 s)."""
@@ -209,6 +251,7 @@ class Sandbox:
             self.httpd.serve_forever(poll_interval=0.2)
         finally:
             self.httpd.server_close()
+            self.close()
 
 
 def _assumed_sessions():

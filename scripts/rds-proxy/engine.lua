@@ -366,7 +366,8 @@ function M.run(pair, top, opts)
       error({ precheck = true }, 0)
     end
     M.run_steps(ctx, M.load_steps(opts.steps), opts.action, result, opts.replace)
-    if opts.action == "verify" and #result.problems == 0 then
+    -- verify --connect tries the connection even after problems: its failure names the part
+    if opts.action == "verify" and (#result.problems == 0 or ctx.top.connect) then
       require("rds-proxy.connect").add(ctx, result)
     end
   end)

@@ -98,7 +98,8 @@ Sandbox.__close = Sandbox.stop_server
 --- Start a sandbox.
 -- @param opts table: lifecycle ("all=0" default), faults (string or rule list),
 --   fault_seed (integer: --fault-seed), latency (ms), org (false: --no-org),
---   org_sharing (false), region, allow_moto_api (true: --allow-moto-api), timeout (s, 30)
+--   org_sharing (false), region, allow_moto_api (true: --allow-moto-api), timeout (s, 30),
+--   databases (true: --databases, real PostgreSQL/MariaDB and proxy listeners)
 -- @return the sandbox object (fields endpoint, port, dir, env, world; functions
 --   stats, reset, faults, lifecycle, control, stop, apply_env)
 function M.start(opts)
@@ -118,6 +119,7 @@ function M.start(opts)
   if opts.latency then args[#args + 1] = "--latency"; args[#args + 1] = tostring(opts.latency) end
   if opts.fault_seed then args[#args + 1] = "--fault-seed"; args[#args + 1] = string.format("%d", opts.fault_seed) end
   if opts.allow_moto_api then args[#args + 1] = "--allow-moto-api" end
+  if opts.databases then args[#args + 1] = "--databases" end
   if opts.org == false then args[#args + 1] = "--no-org"
   elseif opts.org_sharing == false then args[#args + 1] = "--no-org-sharing" end
   if opts.region then args[#args + 1] = "--region"; args[#args + 1] = opts.region end
