@@ -11,7 +11,7 @@
 --    `services` section (`secrets_manager = \n endpoint_url = ...`), the
 --    profile's `endpoint_url`;
 -- 4. the service's endpoint rule set (kumo.endpoint_rules over
---    `models/<service>.endpoint-rule-set-1.json` and `_partitions.json`),
+--    `models/<service>.json.z`, which carries it, and `_partitions.json`),
 --    with botocore's builtIns: `AWS::Region`, `AWS::UseFIPS`,
 --    `AWS::UseDualStack`, `AWS::STS::UseGlobalEndpoint`
 --    (`sts_regional_endpoints = legacy` and one of botocore's 16 legacy

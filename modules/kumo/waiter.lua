@@ -197,16 +197,8 @@ local function load_model_waiters(client, service)
     model_cache[service] = svc.waiters
     return svc.waiters
   end
-  -- Fall back to the model file itself.
-  local sys = require "kumo.sys"
-  local f = io.open(sys.moddir .. "/kumo/models/" .. service .. ".json", "rb")
-  if not f then model_cache[service] = false; return nil end
-  local text = f:read("a")
-  f:close()
-  local sm = require("kumo.json").decode_fast(text)
-  local w = type(sm) == "table" and type(sm.waiters) == "table" and sm.waiters or false
-  model_cache[service] = w
-  return w or nil
+  model_cache[service] = false
+  return nil
 end
 
 local function service_of(client)
