@@ -35,6 +35,9 @@ def _parser():
     p.add_argument("--lifecycle", default=None,
                    help="status lifecycles: KIND=POLLS|SECONDSs,... with KIND proxy, endpoint, target, db "
                         "or all (default: 2 polls each; 0 = at once)")
+    p.add_argument("--accounts", type=int, default=0, metavar="N",
+                   help="also seed N APP accounts in the organizational unit `apps` (tagged VPC, subnets "
+                        "in two AZs, app SG, OrganizationAccountAccessRole) for organization-wide rollouts")
     p.add_argument("--no-org", action="store_true", help="APP and RDS are in no organization")
     p.add_argument("--no-org-sharing", action="store_true",
                    help="the organization exists but RAM sharing with it is not enabled")
@@ -100,6 +103,10 @@ def main(argv=None):
     if args.latency < 0:
         print("kumo sandbox: --latency must be >= 0 milliseconds", file=sys.stderr)
         return 2
+    if not 0 <= args.accounts <= 500 or (args.accounts and args.no_org):
+        print("kumo sandbox: --accounts takes 0..500 and needs the organization (not with --no-org)",
+              file=sys.stderr)
+        return 2
     if not 0 <= args.port <= 65535:
         print("kumo sandbox: --port must be 0..65535 (0 picks a free port)", file=sys.stderr)
         return 2
@@ -109,7 +116,8 @@ def main(argv=None):
     directory = os.path.abspath(args.dir)
     sb = Sandbox(region=args.region, organization=not args.no_org, org_sharing=not args.no_org_sharing,
                  fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory,
-                 log_requests=args.log, fault_seed=args.fault_seed, allow_moto_api=args.allow_moto_api)
+                 log_requests=args.log, fault_seed=args.fault_seed, allow_moto_api=args.allow_moto_api,
+                 accounts=args.accounts)
     try:
         sb.listen(args.port)
     except OSError as e:
