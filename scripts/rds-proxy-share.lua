@@ -16,7 +16,6 @@ local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. here .. "/?/init.lua;" .. package.path
 
 local config = require "rds-proxy.config"
-local engine = require "rds-proxy.engine"
 local report = require "rds-proxy.report"
 local rollout = require "rds-proxy.rollout"
 
@@ -101,9 +100,9 @@ local function parse_args(argv)
         usage_error("--order is config, name or tag:KEY (e.g. --order tag:wave)")
       end
     elseif a == "--shard" then
-      local i, n = rollout.parse_shard(value(a))
-      if not i then usage_error(n) end
-      o.shard = { i, n }
+      local si, sn = rollout.parse_shard(value(a))
+      if not si then usage_error(sn) end
+      o.shard = { si, sn }
     elseif a == "--reapply" then o.reapply = true
     -- [/rollout] -------------------------------------------------------------
     elseif a == "-h" or a == "--help" then io.stdout:write(USAGE); os.exit(0)

@@ -261,9 +261,8 @@ local function check_secret(r, where, rds)
   if rds.secret_arn ~= nil and rds.secret ~= nil then
     r.err(where, "rds.secret", "set either secret_arn (existing) or secret (to create), not both")
   end
-  if check_selector(r, where, "rds.secret_arn", rds.secret_arn, "secret") then
-    -- resolved before the run
-  elseif rds.secret_arn ~= nil and (type(rds.secret_arn) ~= "string"
+  if rds.secret_arn ~= nil and not check_selector(r, where, "rds.secret_arn", rds.secret_arn, "secret")
+      and (type(rds.secret_arn) ~= "string"
       or not rds.secret_arn:match("^arn:aws[%w-]*:secretsmanager:[%w-]+:%d+:secret:.+")) then
     r.err(where, "rds.secret_arn", "must be a Secrets Manager secret ARN")
   end
@@ -303,9 +302,9 @@ local function check_rds(r, where, rds)
   end
   for _, k in ipairs{ "db_instance_identifier", "db_cluster_identifier" } do
     local v = rds[k]
-    if check_selector(r, where, "rds." .. k, v, select.KEYS.rds[k]) then
-      -- resolved before the run
-    elseif v ~= nil and (type(v) ~= "string" or not v:match("^[A-Za-z][A-Za-z0-9%-]*$") or #v > 63) then
+    -- a selector is checked here and resolved before the run (select.lua)
+    if v ~= nil and not check_selector(r, where, "rds." .. k, v, select.KEYS.rds[k])
+        and (type(v) ~= "string" or not v:match("^[A-Za-z][A-Za-z0-9%-]*$") or #v > 63) then
       r.err(where, "rds." .. k, "must be a DB identifier: 1-63 letters, digits and hyphens, starting with a letter")
     end
   end
@@ -390,9 +389,8 @@ end
 local function check_app(r, where, app)
   check_keys(r, where, "app.", app, KNOWN.app)
   check_account(r, where, "app", app, "role_arn")
-  if check_selector(r, where, "app.vpc_id", app.vpc_id, "vpc") then
-    -- resolved before the run
-  elseif type(app.vpc_id) ~= "string" or not app.vpc_id:match("^vpc%-%x+$") then
+  if not check_selector(r, where, "app.vpc_id", app.vpc_id, "vpc")
+      and (type(app.vpc_id) ~= "string" or not app.vpc_id:match("^vpc%-%x+$")) then
     r.err(where, "app.vpc_id", "must be the APP VPC id, e.g. \"vpc-0123abcd\", or a selector "
       .. "{ tags = { Name = \"app\" } }")
   end

@@ -217,8 +217,9 @@ function M.run(list, top, opts)
     end
     r.rollout, r.seconds = how, clock.monotonic() - t0
     r.canary = i <= canary or nil
-    if opts.records and action == "apply" and (how ~= "checked") then
-      opts.records.put(pair.name, { pair = pair.name, action = "apply", outcome = r.outcome,
+    -- a destroy is recorded too: the next apply then runs in full
+    if opts.records and (action == "apply" or action == "destroy") and how ~= "checked" then
+      opts.records.put(pair.name, { pair = pair.name, action = action, outcome = r.outcome,
         fingerprint = fp, at = clock.iso8601(clock.now()), error = r.error })
     end
     return r
