@@ -167,6 +167,7 @@ end
 -- @param top the resolved config
 -- @param opts `{ action=, max_concurrent=, failure_tolerance= (nil: no limit), canary=,
 --   reapply=, records = state.records(dir), engine = engine options,
+--   interrupted = function() → true once no new pair may start (a signal),
 --   run_pair = function(pair, action) (default M.run_pair), progress = a kumo.progress }`
 -- @return results (one per pair, in `list` order; `rollout` says what the
 --   runner did: "ran", "checked", "not started"), and the summary
@@ -230,6 +231,10 @@ function M.run(list, top, opts)
     local next_i = first
     local function worker()
       while next_i <= last and not stop_reason do
+        if opts.interrupted and opts.interrupted() then
+          stop_reason = "interrupted: no new pair started"
+          break
+        end
         local i = next_i
         next_i = next_i + 1
         sched.step(list[i].name)

@@ -172,6 +172,16 @@ describe("rds-proxy.rollout", function()
     assert.matches("a plan now finds changes", results[1].notes[1])
   end)
 
+  it("starts no new pair once interrupted (a signal); the pairs running end", function()
+    local log = fake_runner({})
+    local _, s = rollout.run(pairs_named(5), {}, { action = "apply", max_concurrent = 1, run_pair = log.run,
+      interrupted = function() return #log.starts >= 2 end })
+    assert.same({ "app-01", "app-02" }, log.starts)
+    assert.equal(2, s.ok)
+    assert.equal(3, s.not_started)
+    assert.equal("interrupted: no new pair started", s.stopped)
+  end)
+
   it("writes a summary naming each failure", function()
     local log = fake_runner({ ["app-02"] = true })
     local _, s = rollout.run(pairs_named(3), {}, { action = "apply", failure_tolerance = 0, max_concurrent = 1,
