@@ -129,6 +129,9 @@ def main(argv=None):
     print(f"# kumo sandbox at {sb.endpoint} (ready in {time.monotonic() - t0:.1f} s; "
           f"accounts base {w['accounts']['base']}, app {w['accounts']['app']}, rds {w['accounts']['rds']}; "
           f"organization: {w['organization_mode']})")
+    if w.get("fleet"):
+        print(f"# organization unit {w['fleet']['ou_name']} ({w['fleet']['ou_id']}): "
+              f"{len(w['fleet']['accounts'])} APP accounts, role {w['fleet']['role']} (world.json: fleet)")
     print(f"# files in {directory}: config credentials env.sh workflow.lua world.json")
     for line in env_lines(w, sb.endpoint, directory):
         print(line)
