@@ -261,8 +261,10 @@ local function main(argv)
           lines[#lines + 1] = string.format("  resolved %s = %s  (%s)", x.key,
             type(x.id) == "table" and table.concat(x.id, ", ") or tostring(x.id), x.selector)
         end
-        if #lines > 0 then text = text:gsub("\n", "\n" .. table.concat(lines, "\n") .. "\n", 1) end
-        if #lines > 0 and not text:find("\n", 1, true) then text = text .. "\n" .. table.concat(lines, "\n") end
+        if #lines > 0 then
+          local first, rest = text:match("^([^\n]*)(.*)$")
+          text = first .. "\n" .. table.concat(lines, "\n") .. rest
+        end
         io.stdout:write(text, "\n\n")
       end
     end
