@@ -13,7 +13,8 @@
 --   when every canary passed;
 -- * `apply` of a pair the record says was applied ok with the same config
 --   is only checked with a read-only plan; it is applied again when that
---   plan shows a change, or with `--reapply`.
+--   plan shows a change, with `--reapply`, or while another run holds the
+--   pair's lock (apply then waits for it or names the holder, as always).
 -- @module rds-proxy.rollout
 local json = require "kumo.json"
 local crypto = require "kumo.crypto"
@@ -168,6 +169,7 @@ end
 -- @param opts `{ action=, max_concurrent=, failure_tolerance= (nil: no limit), canary=,
 --   reapply=, records = state.records(dir), engine = engine options,
 --   interrupted = function() → true once no new pair may start (a signal),
+--   held = function(pair name) → true while another run holds the pair's lock,
 --   run_pair = function(pair, action) (default M.run_pair), progress = a kumo.progress }`
 -- @return results (one per pair, in `list` order; `rollout` says what the
 --   runner did: "ran", "checked", "not started"), and the summary
@@ -186,7 +188,10 @@ function M.run(list, top, opts)
     local fp = M.fingerprint(pair)
     local r, how
     local ok, err = pcall(function()
-      if rec and not opts.reapply and rec.outcome == "ok" and rec.action == "apply" and rec.fingerprint == fp then
+      -- a pair another run holds is applied as asked: apply waits for the
+      -- lock or names its holder (--lock-timeout), a plan would not
+      if rec and not opts.reapply and rec.outcome == "ok" and rec.action == "apply" and rec.fingerprint == fp
+          and not (opts.held and opts.held(pair.name)) then
         -- done before: a read-only look; apply only when it finds a change
         r = run_pair(pair, "plan")
         if r.outcome == "ok" and M.changes(r) == 0 then

@@ -156,6 +156,18 @@ describe("rds-proxy.rollout", function()
     assert.same({ "app-01:apply", "app-02:apply", "app-03:apply", "app-04:apply" }, log.actions)
   end)
 
+  it("applies a recorded pair while another run holds its lock (apply waits or names the holder)", function()
+    local records = memory_records()
+    local list = pairs_named(2)
+    for _, p in ipairs(list) do
+      records.put(p.name, { outcome = "ok", action = "apply", fingerprint = rollout.fingerprint(p) })
+    end
+    local log = fake_runner({})
+    rollout.run(list, {}, { action = "apply", run_pair = log.run, records = records,
+      held = function(name) return name == "app-02" end })
+    assert.same({ "app-01:plan", "app-02:apply" }, log.actions)
+  end)
+
   it("applies a recorded pair again when its plan finds a change", function()
     local records = memory_records()
     local list = pairs_named(1)
