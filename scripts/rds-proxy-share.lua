@@ -232,6 +232,7 @@ local function main(argv)
       action = o.action, canary = o.canary, reapply = o.reapply, progress = progress,
       interrupted = function() return sys.signaled() ~= nil end,
       held = function(name) return require("rds-proxy.state").open(state_dir, name):holder() ~= nil end,
+      journal = function(name) return require("rds-proxy.state").journal_hash(state_dir, name) end,
       max_concurrent = o.max_concurrent and rollout.amount(o.max_concurrent, n, "--max-concurrent")
         or o.parallel or cfg.parallel or 4,
       failure_tolerance = o.failure_tolerance and rollout.amount(o.failure_tolerance, n, "--failure-tolerance"),

@@ -12,7 +12,8 @@
 -- * the `canary` first pairs run first (apply, then verify); the rest only
 --   when every canary passed;
 -- * `apply` of a pair the record says was applied ok with the same config
---   is only checked with a read-only plan; it is applied again when that
+--   and whose journal is as that run left it (no other run, no hand edit
+--   since) is only checked with a read-only plan; it is applied again when that
 --   plan shows a change, with `--reapply`, or while another run holds the
 --   pair's lock (apply then waits for it or names the holder, as always).
 -- @module rds-proxy.rollout
@@ -170,6 +171,8 @@ end
 --   reapply=, records = state.records(dir), engine = engine options,
 --   interrupted = function() → true once no new pair may start (a signal),
 --   held = function(pair name) → true while another run holds the pair's lock,
+--   journal = function(pair name) → a hash of the pair's journal (a record
+--   counts only while the journal is as the recorded run left it),
 --   run_pair = function(pair, action) (default M.run_pair), progress = a kumo.progress }`
 -- @return results (one per pair, in `list` order; `rollout` says what the
 --   runner did: "ran", "checked", "not started"), and the summary
@@ -191,6 +194,7 @@ function M.run(list, top, opts)
       -- a pair another run holds is applied as asked: apply waits for the
       -- lock or names its holder (--lock-timeout), a plan would not
       if rec and not opts.reapply and rec.outcome == "ok" and rec.action == "apply" and rec.fingerprint == fp
+          and rec.journal == (opts.journal and opts.journal(pair.name))
           and not (opts.held and opts.held(pair.name)) then
         -- done before: a read-only look; apply only when it finds a change
         r = run_pair(pair, "plan")
@@ -226,7 +230,8 @@ function M.run(list, top, opts)
     -- a destroy is recorded too: the next apply then runs in full
     if opts.records and (action == "apply" or action == "destroy") and how ~= "checked" then
       opts.records.put(pair.name, { pair = pair.name, action = action, outcome = r.outcome,
-        fingerprint = fp, at = clock.iso8601(clock.now()), error = r.error })
+        fingerprint = fp, at = clock.iso8601(clock.now()), error = r.error,
+        journal = opts.journal and opts.journal(pair.name) })
     end
     return r
   end

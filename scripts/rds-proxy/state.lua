@@ -26,7 +26,9 @@
 --   when the holder dies or its lease runs out);
 -- * `M.records(where)` → `{ get = function(pair) → table|nil,
 --   put = function(pair, table) }`, each pair its own document, so
---   shards writing at once never write the same one.
+--   shards writing at once never write the same one;
+-- * `M.journal_hash(where, pair)` → a hash of the journal (S3: its ETag or
+--   version id), so a record counts only while the journal is unchanged.
 --
 -- An S3 backend (`state = "s3://bucket/prefix"`) maps these to objects:
 -- `prefix/<pair>.json` (PutObject whole, versioned when the bucket is),
@@ -256,6 +258,16 @@ function M.records(dir)
     assert(sys.write_atomic(folder .. "/" .. pair .. ".json", json.encode(record), 384))
   end
   return r
+end
+
+--- A hash of a pair's journal as it is now ("none" without one): the
+-- rollout record keeps it, and trusts itself only while it is unchanged.
+function M.journal_hash(dir, pair)
+  local f = io.open(dir .. "/" .. pair .. ".json", "r")
+  if not f then return "none" end
+  local text = f:read("a")
+  f:close()
+  return require("kumo.crypto").sha256_hex(text or "")
 end
 
 --- Release the pair's lock (safe to call when not held).

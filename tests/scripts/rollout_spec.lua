@@ -168,6 +168,19 @@ describe("rds-proxy.rollout", function()
     assert.same({ "app-01:plan", "app-02:apply" }, log.actions)
   end)
 
+  it("applies a recorded pair whose journal changed since (another run, an edit)", function()
+    local records = memory_records()
+    local list = pairs_named(2)
+    local journals = { ["app-01"] = "h1", ["app-02"] = "h2" }
+    local journal = function(name) return journals[name] end
+    rollout.run(list, {}, { action = "apply", run_pair = fake_runner({}).run, records = records, journal = journal })
+    assert.equal("h1", records.store["app-01"].journal)
+    journals["app-02"] = "edited"
+    local log = fake_runner({})
+    rollout.run(list, {}, { action = "apply", run_pair = log.run, records = records, journal = journal })
+    assert.same({ "app-01:plan", "app-02:apply" }, log.actions)
+  end)
+
   it("applies a recorded pair again when its plan finds a change", function()
     local records = memory_records()
     local list = pairs_named(1)
