@@ -5,6 +5,8 @@
 --   kumo run scripts/rds-proxy-share.lua ACTION --config FILE [--pair NAME]...
 --       [--parallel N] [--state DIR] [--output text|json] [--graph FILE] [--quiet] [--debug]
 --       [--lock-timeout SECONDS] [--replace STEP]...
+--       [--max-concurrent N|P%] [--failure-tolerance N|P%] [--canary N]
+--       [--order config|name|tag:KEY] [--shard I/N] [--reapply]
 --
 -- ACTION: plan (read-only diff), apply (converge), verify (check the live
 -- result), destroy (remove what kumo created). Exit 0 when every pair
@@ -14,8 +16,8 @@ local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. here .. "/?/init.lua;" .. package.path
 
 local config = require "rds-proxy.config"
-local engine = require "rds-proxy.engine"
 local report = require "rds-proxy.report"
+local rollout = require "rds-proxy.rollout"
 
 local USAGE = [[
 usage: kumo run scripts/rds-proxy-share.lua ACTION --config FILE [options]
@@ -42,6 +44,16 @@ options:
                      cannot change in place differs (repeatable)
   --connect          verify: connect through each endpoint with psql/mysql over
                      TLS verify-full as the secret's user (docs/connect.md)
+
+rollout over many pairs (docs/rollout.md):
+  --max-concurrent N|P%     pairs run at once (as --parallel; P% of the pairs)
+  --failure-tolerance N|P%  once more pairs failed, no new pair starts (default: no limit)
+  --canary N                apply (and verify) the first N pairs first; the rest
+                            only when they all pass
+  --order ORDER             config (default), name, or tag:KEY (by the pair's tag)
+  --shard I/N               only the pairs of shard I of N (a stable hash of the name)
+  --reapply                 apply again the pairs an earlier rollout applied ok
+                            (default: check them with a read-only plan)
 ]]
 
 local function usage_error(msg)
@@ -78,6 +90,25 @@ local function parse_args(argv)
       end
     elseif a == "--replace" then o.replace = o.replace or {}; o.replace[value(a)] = true
     elseif a == "--connect" then o.connect = true
+    -- [rollout] waves and shards (rds-proxy/rollout.lua) --------------------
+    elseif a == "--max-concurrent" or a == "--failure-tolerance" then
+      local v = value(a)
+      if not rollout.amount(v, 1, a) then usage_error(select(2, rollout.amount(v, 1, a))) end
+      o[a:sub(3):gsub("%-", "_")] = v
+    elseif a == "--canary" then
+      o.canary = math.tointeger(tonumber(value(a)))
+      if not o.canary or o.canary < 0 then usage_error("--canary needs a number of pairs, e.g. --canary 2") end
+    elseif a == "--order" then
+      o.order = value(a)
+      if o.order ~= "config" and o.order ~= "name" and not o.order:match("^tag:.+") then
+        usage_error("--order is config, name or tag:KEY (e.g. --order tag:wave)")
+      end
+    elseif a == "--shard" then
+      local si, sn = rollout.parse_shard(value(a))
+      if not si then usage_error(sn) end
+      o.shard = { si, sn }
+    elseif a == "--reapply" then o.reapply = true
+    -- [/rollout] -------------------------------------------------------------
     elseif a == "-h" or a == "--help" then io.stdout:write(USAGE); os.exit(0)
     elseif a:sub(1, 1) == "-" then usage_error("unknown option " .. a)
     elseif not o.action then o.action = a
@@ -149,6 +180,9 @@ local function main(argv)
   package.path = cfgdir .. "/?.lua;" .. package.path
   local raw, err = config.load(o.config)
   if not raw then fail(2, err) end
+  -- [rollout] a config's `pairs = function(org) ... end` (kumo.org)
+  raw, err = rollout.expand(raw)
+  if not raw then fail(2, o.config .. ": " .. clean(err)) end
   local cfg, errs, warnings = config.check(raw, o.pairs)
   if not cfg then
     if #errs == 1 then
@@ -169,7 +203,7 @@ local function main(argv)
 
   local sched = require "kumo.sched"
   local progress = require("kumo.progress").new{ mode = o.quiet and "quiet" or "auto", out = io.stderr }
-  local results = {}
+  local results, summary = {}, nil
   local function interrupted_exit(sig)
     progress:finish()
     if o.action == "apply" or o.action == "destroy" then
@@ -197,17 +231,22 @@ local function main(argv)
         sched.sleep(0.1)
       end
     end, { name = "signal watch" })
-    local res, run_errs = sched.parallel(cfg.pairs, function(pair)
-      return engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
-        progress = function(_, text) sched.step(text) end,
-        timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout })
-    end, { limit = o.parallel or cfg.parallel or 4, name = function(pair) return pair.name end,
-           progress = progress })
+    -- [rollout] waves over the pairs of this shard, in the order asked
+    local list = rollout.arrange(cfg.pairs, { order = o.order, shard = o.shard })
+    local n = #list
+    results, summary = rollout.run(list, cfg, {
+      action = o.action, canary = o.canary, reapply = o.reapply, progress = progress,
+      interrupted = function() return sys.signaled() ~= nil end,
+      held = function(name) return require("rds-proxy.state").open(state_dir, name):holder() ~= nil end,
+      journal = function(name) return require("rds-proxy.state").journal_hash(state_dir, name) end,
+      max_concurrent = o.max_concurrent and rollout.amount(o.max_concurrent, n, "--max-concurrent")
+        or o.parallel or cfg.parallel or 4,
+      failure_tolerance = o.failure_tolerance and rollout.amount(o.failure_tolerance, n, "--failure-tolerance"),
+      records = require("rds-proxy.state").records(state_dir),
+      engine = { state_dir = state_dir, progress = function(name, text) sched.step(name .. ": " .. text) end,
+        timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout },
+    })
     done = true
-    for i, pair in ipairs(cfg.pairs) do
-      results[i] = res[i] or { pair = pair.name, action = o.action, outcome = "failed", steps = {},
-        calls = {}, problems = {}, notes = {}, error = tostring(run_errs[i]) }
-    end
   end)
   progress:finish()
   for _, r in ipairs(results) do
@@ -217,10 +256,28 @@ local function main(argv)
   local sig = sys.signaled()
 
   if o.output == "json" then
-    io.stdout:write(report.json(o.action, results), "\n")
+    -- [rollout] the summary joins report.json's document (an object) as `rollout`
+    local doc = report.json(o.action, results)
+    io.stdout:write(doc:sub(1, -2), ',"rollout":', require("kumo.json").encode(summary), "}\n")
   else
-    for _, r in ipairs(results) do io.stdout:write(report.pair_text(r), "\n\n") end
+    for _, r in ipairs(results) do
+      if r.outcome ~= "not started" then
+        local text = report.pair_text(r)
+        -- [rollout] what each selector resolved to, under the pair's first line
+        local lines = {}
+        for _, x in ipairs(r.resolved or {}) do
+          lines[#lines + 1] = string.format("  resolved %s = %s  (%s)", x.key,
+            type(x.id) == "table" and table.concat(x.id, ", ") or tostring(x.id), x.selector)
+        end
+        if #lines > 0 then
+          local first, rest = text:match("^([^\n]*)(.*)$")
+          text = first .. "\n" .. table.concat(lines, "\n") .. rest
+        end
+        io.stdout:write(text, "\n\n")
+      end
+    end
     io.stdout:write(report.table(results), "\n")
+    io.stdout:write(rollout.summary_text(summary), "\n")
   end
   if sig then interrupted_exit(sig) end
   local code = 0

@@ -35,6 +35,9 @@ def _parser():
     p.add_argument("--lifecycle", default=None,
                    help="status lifecycles: KIND=POLLS|SECONDSs,... with KIND proxy, endpoint, target, db "
                         "or all (default: 2 polls each; 0 = at once)")
+    p.add_argument("--accounts", type=int, default=0, metavar="N",
+                   help="also seed N APP accounts in the organizational unit `apps` (tagged VPC, subnets "
+                        "in two AZs, app SG, OrganizationAccountAccessRole) for organization-wide rollouts")
     p.add_argument("--no-org", action="store_true", help="APP and RDS are in no organization")
     p.add_argument("--no-org-sharing", action="store_true",
                    help="the organization exists but RAM sharing with it is not enabled")
@@ -103,6 +106,10 @@ def main(argv=None):
     if args.latency < 0:
         print("kumo sandbox: --latency must be >= 0 milliseconds", file=sys.stderr)
         return 2
+    if not 0 <= args.accounts <= 500 or (args.accounts and args.no_org):
+        print("kumo sandbox: --accounts takes 0..500 and needs the organization (not with --no-org)",
+              file=sys.stderr)
+        return 2
     if not 0 <= args.port <= 65535:
         print("kumo sandbox: --port must be 0..65535 (0 picks a free port)", file=sys.stderr)
         return 2
@@ -113,7 +120,7 @@ def main(argv=None):
     sb = Sandbox(region=args.region, organization=not args.no_org, org_sharing=not args.no_org_sharing,
                  fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory,
                  log_requests=args.log, fault_seed=args.fault_seed, allow_moto_api=args.allow_moto_api,
-                 databases=args.databases)
+                 databases=args.databases, accounts=args.accounts)
     from .databases import DatabaseError
     try:
         sb.listen(args.port)
@@ -129,6 +136,9 @@ def main(argv=None):
     print(f"# kumo sandbox at {sb.endpoint} (ready in {time.monotonic() - t0:.1f} s; "
           f"accounts base {w['accounts']['base']}, app {w['accounts']['app']}, rds {w['accounts']['rds']}; "
           f"organization: {w['organization_mode']})")
+    if w.get("fleet"):
+        print(f"# organization unit {w['fleet']['ou_name']} ({w['fleet']['ou_id']}): "
+              f"{len(w['fleet']['accounts'])} APP accounts, role {w['fleet']['role']} (world.json: fleet)")
     print(f"# files in {directory}: config credentials env.sh workflow.lua world.json"
           + (" databases.json listeners.json rds-ca-bundle.pem" if args.databases else ""))
     for line in env_lines(w, sb.endpoint, directory):

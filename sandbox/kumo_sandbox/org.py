@@ -63,3 +63,28 @@ def create(management: str, members: dict, region: str = "us-east-1", sharing: b
     if sharing:
         enable_sharing(management)
     return backend.org
+
+
+def add_unit(management: str, name: str, parent_id: str = None) -> str:
+    """Create an organizational unit `name` under `parent_id` (default the
+    root) in `management`'s organization; return its id."""
+    backend = organizations_backends[management]["aws"]
+    parent = parent_id or backend.org.root_id
+    ou = backend.create_organizational_unit(Name=name, ParentId=parent)
+    return ou["OrganizationalUnit"]["Id"]
+
+
+def add_members(management: str, members: list, parent_id: str):
+    """Add member accounts with fixed ids to `management`'s organization and
+    move them to `parent_id`: `members` is a list of (account_id, name, tags)."""
+    backend = organizations_backends[management]["aws"]
+    orig = org_utils.make_random_account_id
+    try:
+        for account_id, name, tags in members:
+            org_utils.make_random_account_id = lambda a=account_id: a
+            backend.create_account(AccountName=name, Email=f"{name}@example.com",
+                                   Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+            backend.move_account(AccountId=account_id, SourceParentId=backend.org.root_id,
+                                 DestinationParentId=parent_id)
+    finally:
+        org_utils.make_random_account_id = orig

@@ -10,6 +10,14 @@
   APP and RDS are members of an organization managed by the base account,
   with RAM sharing enabled (unless --no-org / --no-org-sharing).
 
+  With --accounts N (organization only): N more APP accounts 300000000001...,
+  named app-01..., in the organizational unit `apps`, tagged team=orders,
+  env=sandbox and wave=1|2|3; each with `OrganizationAccountAccessRole`
+  (trusting the management account, as AWS Organizations creates it), a VPC
+  tagged Name=app, a tier=private subnet in each of two AZs, a tier=public
+  subnet, and a security group tagged role=app-clients. The databases and
+  their secrets carry db=postgres|mysql, so a config can name them by tags.
+
 Identifiers are deterministic: moto's random generator is seeded first, so a
 reset rebuilds the same world with the same ids; it is reseeded from the
 system afterwards, so what users create gets fresh ids in every run.
@@ -39,6 +47,10 @@ PASSWORDS = {}
 def password(ident):
     """The master password of seeded instance `ident` (drawn on first use)."""
     return PASSWORDS.setdefault(ident, secrets.token_urlsafe(18))
+
+
+ORG_ROLE = "OrganizationAccountAccessRole"
+FLEET_BASE = 300000000000  # APP accounts of --accounts N: 300000000001, ...
 
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
@@ -84,7 +96,54 @@ def _role(account, external_id):
     return role.arn
 
 
-def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer_secret=None):
+def _org_role(account):
+    """The role AWS Organizations creates in an account it makes: trusts the
+    management account, full access."""
+    iam = iam_backends[account]["aws"]
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{BASE}:root"}, "Action": "sts:AssumeRole"}]})
+    # moto's CreateAccount makes one without path (its ARN then lacks the
+    # "/") and without permissions: replaced by the one AWS makes
+    if ORG_ROLE in {r.name for r in iam.roles.values()}:
+        iam.delete_role(ORG_ROLE)
+    role = iam.create_role(role_name=ORG_ROLE, assume_role_policy_document=trust, path="/",
+                           permissions_boundary=None, description="kumo sandbox: the organization's access role",
+                           tags=[], max_session_duration="3600", linked_service=None)
+    iam.put_role_policy(ORG_ROLE, "admin", ADMIN)
+    return role.arn
+
+
+def _fleet_account(account, region):
+    """One APP account of --accounts N: role, tagged VPC, subnets, app SG."""
+    _org_role(account)
+    ec2 = ec2_backends[account][region]
+    vpc = ec2.create_vpc(cidr_block="10.0.0.0/16")
+    ec2.create_tags([vpc.id], {"Name": "app", "kumo:sandbox": "seed"})
+    zones = sorted(z.name for z in ec2.describe_availability_zones())[:2]
+    subnets = []
+    for i, (az, tier) in enumerate(((zones[0], "private"), (zones[1], "private"), (zones[0], "public"))):
+        s = ec2.create_subnet(vpc_id=vpc.id, cidr_block=f"10.0.{i + 1}.0/24", availability_zone=az)
+        ec2.create_tags([s.id], {"Name": f"app-{tier}-{az[-1]}", "tier": tier, "kumo:sandbox": "seed"})
+        subnets.append({"id": s.id, "az": az, "tier": tier})
+    sg = ec2.create_security_group("app-clients", "kumo sandbox: the application's instances", vpc_id=vpc.id)
+    ec2.create_tags([sg.id], {"Name": "app-clients", "role": "app-clients", "kumo:sandbox": "seed"})
+    return {"vpc_id": vpc.id, "subnets": subnets, "security_group_id": sg.id}
+
+
+def _fleet(region, count):
+    """--accounts N: the organizational unit `apps` and its N APP accounts."""
+    unit = org.add_unit(BASE, "apps")
+    members = [(str(FLEET_BASE + i), f"app-{i:02d}", {"team": "orders", "env": "sandbox",
+                                                      "wave": str((i - 1) % 3 + 1)})
+               for i in range(1, count + 1)]
+    org.add_members(BASE, members, unit)
+    accounts = []
+    for account, name, tags in members:
+        accounts.append(dict(_fleet_account(account, region), id=account, name=name, tags=tags))
+    return {"ou_id": unit, "ou_name": "apps", "role": ORG_ROLE, "accounts": accounts}
+
+
+def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer_secret=None, accounts=0):
     """Create the world in moto's backends; return the world description
     (ids, ARNs; no secrets except what `deployer_secret` is, returned apart)."""
     mock_random.seed(RANDOM_SEED)
@@ -96,7 +155,8 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
     role_arns = {"app": f"arn:aws:iam::{APP}:role/{ROLE}", "rds": f"arn:aws:iam::{RDS}:role/{ROLE}"}
     iam.put_user_policy(DEPLOYER, "assume-kumo-roles", json.dumps({
         "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": sorted(role_arns.values())},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": sorted(role_arns.values()) + (
+                [f"arn:aws:iam::*:role/{ORG_ROLE}"] if accounts and organization else [])},
             {"Effect": "Allow", "Action": ["organizations:Describe*", "organizations:List*",
                                            "iam:GetUser", "sts:GetCallerIdentity"], "Resource": "*"},
             # the organization's management account turns RAM sharing with it on
@@ -117,6 +177,8 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
         o = org.create(BASE, {APP: "app", RDS: "rds"}, region=region, sharing=org_sharing)
         world["organization"] = {"id": o.id, "arn": o.arn, "management_account": BASE,
                                  "ram_sharing": org_sharing}
+        if accounts:
+            world["fleet"] = _fleet(region, accounts)
 
     # --- roles the deployer may assume, with an external ID ---------------------
     for name, account in (("app", APP), ("rds", RDS)):
@@ -150,13 +212,14 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
             "allocated_storage": 20, "master_username": user_name, "master_user_password": master,
             "db_name": db_name, "port": port, "db_subnet_group_name": group.name,
             "vpc_security_group_ids": [db_sg.id], "publicly_accessible": False,
-            "availability_zone": rsubnets[0].availability_zone, "tags": [{"Key": "kumo:sandbox", "Value": "seed"}]})
+            "availability_zone": rsubnets[0].availability_zone,
+            "tags": [{"Key": "kumo:sandbox", "Value": "seed"}, {"Key": "db", "Value": key_name}]})
         rds_db.mark_available(db)
         secret = json.loads(sm.create_secret(
             name=f"kumo/{ident}", description=f"kumo sandbox: credentials of {ident}",
             secret_string=json.dumps({"username": user_name, "password": master, "engine": engine,
                                       "host": db.address, "port": port, "dbname": db_name}),
-            secret_binary=None, tags=[], kms_key_id=None, client_request_token=None,
+            secret_binary=None, tags=[{"Key": "db", "Value": key_name}], kms_key_id=None, client_request_token=None,
             replica_regions=[], force_overwrite=False))
         dbs[key_name] = {"id": ident, "engine": engine, "engine_family": family, "port": port,
                          "address": db.address, "arn": db.arn, "username": user_name,

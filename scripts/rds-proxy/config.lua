@@ -5,6 +5,8 @@
 -- AWS (AZ IDs across accounts, subnets in the VPC, the organization) live
 -- in `prechecks.lua` and run read-only before anything changes.
 -- @module rds-proxy.config
+local select = require "rds-proxy.select"
+
 local M = {}
 
 local ENGINE_FAMILIES = { MYSQL = true, POSTGRESQL = true, SQLSERVER = true }
@@ -32,7 +34,9 @@ local KNOWN = {
   pair = { name = 1, app = 1, rds = 1, endpoint = 1, tags = 1 },
   app = { profile = 1, role_arn = 1, external_id = 1, vpc_id = 1,
           subnet_ids = 1, client_security_group_ids = 1, share_name = 1,
-          allow_external_principals = 1 },
+          allow_external_principals = 1,
+          -- selector aliases (select.lua): vpc = { tags = ... } for vpc_id = { tags = ... }
+          vpc = 1, subnets = 1, client_security_groups = 1 },
   rds = { profile = 1, account_role_arn = 1, external_id = 1, role_arn = 1,
           db_instance_identifier = 1, db_cluster_identifier = 1,
           engine_family = 1, secret_arn = 1, secret = 1,
@@ -145,8 +149,22 @@ local function is_list(v)
   return n == #v
 end
 
+-- A selector where an id may stand (select.lua): checked here, resolved
+-- read-only before the pair runs. True when `v` is one.
+local function check_selector(r, where, key, v, kind)
+  if not select.is_selector(v) then return false end
+  local why = select.check(v, kind)
+  if why then r.err(where, key, why .. ", e.g. { tags = { Name = \"app\" } }") end
+  return true
+end
+
 local function check_id_list(r, where, key, v, prefix, min, what)
   if v == nil then return end
+  local side, k = key:match("^(%a+)%.([%w_]+)$")
+  if side and select.KEYS[side] and select.KEYS[side][k]
+      and check_selector(r, where, key, v, select.KEYS[side][k]) then
+    return
+  end
   if not is_list(v) then
     r.err(where, key, "must be a list of " .. what .. " ids, e.g. { \"" .. prefix .. "0123abcd\" }")
     return
@@ -243,7 +261,8 @@ local function check_secret(r, where, rds)
   if rds.secret_arn ~= nil and rds.secret ~= nil then
     r.err(where, "rds.secret", "set either secret_arn (existing) or secret (to create), not both")
   end
-  if rds.secret_arn ~= nil and (type(rds.secret_arn) ~= "string"
+  if rds.secret_arn ~= nil and not check_selector(r, where, "rds.secret_arn", rds.secret_arn, "secret")
+      and (type(rds.secret_arn) ~= "string"
       or not rds.secret_arn:match("^arn:aws[%w-]*:secretsmanager:[%w-]+:%d+:secret:.+")) then
     r.err(where, "rds.secret_arn", "must be a Secrets Manager secret ARN")
   end
@@ -283,7 +302,9 @@ local function check_rds(r, where, rds)
   end
   for _, k in ipairs{ "db_instance_identifier", "db_cluster_identifier" } do
     local v = rds[k]
-    if v ~= nil and (type(v) ~= "string" or not v:match("^[A-Za-z][A-Za-z0-9%-]*$") or #v > 63) then
+    -- a selector is checked here and resolved before the run (select.lua)
+    if v ~= nil and not check_selector(r, where, "rds." .. k, v, select.KEYS.rds[k])
+        and (type(v) ~= "string" or not v:match("^[A-Za-z][A-Za-z0-9%-]*$") or #v > 63) then
       r.err(where, "rds." .. k, "must be a DB identifier: 1-63 letters, digits and hyphens, starting with a letter")
     end
   end
@@ -368,8 +389,10 @@ end
 local function check_app(r, where, app)
   check_keys(r, where, "app.", app, KNOWN.app)
   check_account(r, where, "app", app, "role_arn")
-  if type(app.vpc_id) ~= "string" or not app.vpc_id:match("^vpc%-%x+$") then
-    r.err(where, "app.vpc_id", "must be the APP VPC id, e.g. \"vpc-0123abcd\"")
+  if not check_selector(r, where, "app.vpc_id", app.vpc_id, "vpc")
+      and (type(app.vpc_id) ~= "string" or not app.vpc_id:match("^vpc%-%x+$")) then
+    r.err(where, "app.vpc_id", "must be the APP VPC id, e.g. \"vpc-0123abcd\", or a selector "
+      .. "{ tags = { Name = \"app\" } }")
   end
   if app.subnet_ids == nil then
     r.err(where, "app.subnet_ids", "required: at least two APP subnets in distinct availability zones")
@@ -468,6 +491,30 @@ local function check_steps(r, list)
     out[i] = strict[i] and require("rds-proxy.confine").step(st) or list[i]
   end
   return out, names
+end
+
+-- The app side's short selector keys (`vpc`, `subnets`,
+-- `client_security_groups`) stand for the id keys: a copy of the pair with
+-- them moved there (both given is an error).
+local function normalize_aliases(r, where, pair)
+  local app
+  for alias, key in pairs(select.ALIASES.app) do
+    if pair.app[alias] ~= nil then
+      if not app then
+        app = {}
+        for k, v in pairs(pair.app) do app[k] = v end
+      end
+      if pair.app[key] ~= nil then
+        r.err(where, "app." .. alias, string.format("set %s or %s, not both", alias, key))
+      end
+      app[key], app[alias] = pair.app[alias], nil
+    end
+  end
+  if not app then return pair end
+  local out = {}
+  for k, v in pairs(pair) do out[k] = v end
+  out.app = app
+  return out
 end
 
 --- Fill in the defaults of one pair (a copy; the input is not changed).
@@ -570,7 +617,7 @@ function M.check(cfg, only)
   if not is_list(cfg.pairs) then
     r.err("config", "pairs", "must be a list { { name=, ... }, { name=, ... } }, without named keys")
   end
-  local names, proxies, endpoints, shares = {}, {}, {}, {}
+  local names, proxies, endpoints, shares, normalized = {}, {}, {}, {}, {}
   -- everything the run uses from the top level (context.lua reads
   -- base_profile from here; the entry script the rest)
   local out = { region = cfg.region, tags = cfg.tags or {}, pairs = {},
@@ -595,6 +642,8 @@ function M.check(cfg, only)
     end
     check_keys(r, where, "", pair, KNOWN.pair)
     check_tags(r, where, "tags", pair.tags)
+    if type(pair.app) == "table" then pair = normalize_aliases(r, where, pair) end
+    normalized[i] = pair
     if type(pair.app) ~= "table" then
       r.err(where, "app", "required: the APP side { profile=, vpc_id=, subnet_ids=, client_security_group_ids= }")
     else
@@ -642,7 +691,7 @@ function M.check(cfg, only)
     end
   end
   if #r.errors > 0 then return nil, r.finish(), r.warnings end
-  for _, pair in ipairs(cfg.pairs) do
+  for _, pair in ipairs(normalized) do
     if not only or only[pair.name] then
       out.pairs[#out.pairs + 1] = M.resolve_pair(pair, cfg)
     end

@@ -16,6 +16,24 @@
 -- `holder`): here an open-file lock on `<dir>/<pair>.lock`, which the
 -- kernel drops when the process dies; a shared backend (S3) would provide
 -- its own behind the same three methods.
+--
+-- The rollout record (`M.records`) is the third thing a backend keeps: one
+-- small document per pair saying how its last rollout ended, so a rerun
+-- goes on where one stopped. The interface a shared backend provides:
+--
+-- * `M.open(where, pair)` → a State: `load`, `save` (whole document,
+--   atomic), `lock{...}`/`unlock`/`holder` (exclusive per pair, dropped
+--   when the holder dies or its lease runs out);
+-- * `M.records(where)` → `{ get = function(pair) → table|nil,
+--   put = function(pair, table) }`, each pair its own document, so
+--   shards writing at once never write the same one;
+-- * `M.journal_hash(where, pair)` → a hash of the journal (S3: its ETag or
+--   version id), so a record counts only while the journal is unchanged.
+--
+-- An S3 backend (`state = "s3://bucket/prefix"`) maps these to objects:
+-- `prefix/<pair>.json` (PutObject whole, versioned when the bucket is),
+-- `prefix/<pair>.lock` created with `If-None-Match: *` holding the note
+-- above plus a lease the holder renews, `prefix/rollout/<pair>.json`.
 -- @module rds-proxy.state
 local json = require "kumo.json"
 local sys = require "kumo.sys"
@@ -221,6 +239,35 @@ function State:lock(opts)
     local sleep = opts.sleep or clock.sleep
     sleep(math.min(opts.interval or 0.2, math.max(0.01, deadline - clock.monotonic())))
   end
+end
+
+--- The rollout record of a state folder: per pair, how its last rollout
+-- ended (`<dir>/rollout/<pair>.json`, written atomically, 0600).
+-- @param dir the state folder
+-- @return `{ get = function(pair) → record or nil, put = function(pair, record) }`
+function M.records(dir)
+  local folder = dir .. "/rollout"
+  local r = {}
+  function r.get(pair)
+    local note = read_note(folder .. "/" .. pair .. ".json")
+    return note
+  end
+  function r.put(pair, record)
+    assert(sys.mkdir(dir, 448))
+    assert(sys.mkdir(folder, 448))
+    assert(sys.write_atomic(folder .. "/" .. pair .. ".json", json.encode(record), 384))
+  end
+  return r
+end
+
+--- A hash of a pair's journal as it is now ("none" without one): the
+-- rollout record keeps it, and trusts itself only while it is unchanged.
+function M.journal_hash(dir, pair)
+  local f = io.open(dir .. "/" .. pair .. ".json", "r")
+  if not f then return "none" end
+  local text = f:read("a")
+  f:close()
+  return require("kumo.crypto").sha256_hex(text or "")
 end
 
 --- Release the pair's lock (safe to call when not held).
