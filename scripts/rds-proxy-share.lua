@@ -194,7 +194,8 @@ local function main(argv)
     local res, run_errs = sched.parallel(cfg.pairs, function(pair)
       return engine.run(pair, cfg, { action = o.action, state_dir = state_dir,
         progress = function(_, text) sched.step(text) end,
-        timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout })
+        timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout,
+        graph = o.graph ~= nil })
     end, { limit = o.parallel or cfg.parallel or 4, name = function(pair) return pair.name end,
            progress = progress })
     done = true

@@ -70,12 +70,13 @@ end
 --- Build the context of one pair.
 -- @param pair the resolved pair (config.resolve_pair)
 -- @param top the resolved config
--- @param opts `{ action=, state=, progress=, timeouts= }`
+-- @param opts `{ action=, state=, progress=, timeouts=, graph= }` (`graph`: --graph
+--   was asked, so the pre-checks read what only the drawing shows)
 function M.new(pair, top, opts)
   local self = setmetatable({
     pair = pair, top = top, action = opts.action, state = opts.state,
     progress = opts.progress or function() end,
-    timeouts = opts.timeouts or {},
+    timeouts = opts.timeouts or {}, graph = opts.graph,
     ids = {}, facts = {}, actions = {}, notes = {}, clients = {},
   }, Ctx)
   self.sessions = {
@@ -241,6 +242,21 @@ function Ctx:fresh(fn, ...)
   self.fresh_after = prev
   if not r[1] then error(r[2], 0) end
   return table.unpack(r, 2, r.n)
+end
+
+--- The account `side`'s session acts in, when its access description says
+-- it without a call: a session that assumes a role (the pair's role ARN,
+-- or its profile's `role_arn`) holds that role's credentials, so it acts
+-- in the account the ARN names (GetCallerIdentity would answer the same).
+-- @return the 12-digit account id, or nil (ask sts:GetCallerIdentity)
+function Ctx:known_account(side)
+  local _, role = session_key(side, self.pair[side] or {})
+  if not role then
+    local s = self.sessions[side]
+    local ok, prof = pcall(function() return s.profile and s:profile_settings() end)
+    role = ok and type(prof) == "table" and prof.role_arn or nil
+  end
+  return type(role) == "string" and role:match("^arn:aws[%w-]*:iam::(%d%d%d%d%d%d%d%d%d%d%d%d):role/") or nil
 end
 
 --- The client of `service` in the `side` ("app" or "rds") account.

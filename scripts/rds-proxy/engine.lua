@@ -334,7 +334,8 @@ end
 -- @param pair a resolved pair
 -- @param top the resolved config
 -- @param opts `{ action=, state_dir=, progress=, timeouts=, steps=, replace = { step = true },
---   lock_timeout = seconds (apply, destroy; default 0: do not wait) }`
+--   lock_timeout = seconds (apply, destroy; default 0: do not wait),
+--   graph = true when --graph is asked (the pre-checks then read the VPCs' CIDR blocks) }`
 -- @return a result table: `pair, action, outcome ("ok"|"failed"), steps,
 --   calls, problems, notes, endpoint_address, error, interrupted`
 function M.run(pair, top, opts)
@@ -345,6 +346,7 @@ function M.run(pair, top, opts)
     state = state_mod.open(opts.state_dir, pair.name)
     local ctx = context.new(pair, top, {
       action = opts.action, progress = opts.progress, timeouts = opts.timeouts, state = state,
+      graph = opts.graph,
     })
     result.ctx = ctx
     if opts.action == "apply" or opts.action == "destroy" then

@@ -75,6 +75,12 @@ local function identities(ctx, problems)
   local f = ctx.facts
   local function identify(side)
     return function(list)
+      -- a session of an assumed role acts in the role's account: no call
+      local known = ctx.known_account and ctx:known_account(side)
+      if known then
+        f[side .. "_account"] = known
+        return
+      end
       local out, err = ctx:read(side, "sts", "GetCallerIdentity")
       if not out then
         read_failed(list, side .. ".profile", err, "cannot identify the " .. side:upper() .. " account: "
@@ -122,7 +128,9 @@ end
 
 -- The CIDR blocks associated with a VPC, for the graph (--graph shows
 -- them on the VPC); an answer that fails is no problem of the config.
+-- Read only when --graph is asked: nothing else uses them.
 local function vpc_cidrs(ctx, side, vpc_id)
+  if not ctx.graph then return nil end
   local out = vpc_id and ctx:read(side, "ec2", "DescribeVpcs", { VpcIds = { vpc_id } })
   local v = out and out.Vpcs and out.Vpcs[1]
   if not v then return nil end
@@ -541,8 +549,10 @@ end
 function M.org_sharing_state(ctx, mgmt)
   local aws = require "kumo.aws"
   local tried = {}
+  -- `account` nil: not known without a call; asking is then the cheaper
+  -- test (an account other than the management one is refused: nil)
   local function ask(session, account)
-    if account ~= mgmt then return nil end
+    if account ~= nil and account ~= mgmt then return nil end
     local out, err = session:client("organizations"):try("ListAWSServiceAccessForOrganization", {})
     if not out then
       if M.transient(err) then return "transient", err end
@@ -565,8 +575,9 @@ function M.org_sharing_state(ctx, mgmt)
       tried[src] = true
       local ok, sess = pcall(aws.session, { profile = src, region = ctx.pair.region })
       if ok then
-        local id = sess:client("sts"):try("GetCallerIdentity", {})
-        if id then candidates[#candidates + 1] = { session = sess, account = id.Account } end
+        local prof = sess:profile_settings()
+        local role = type(prof.role_arn) == "string" and prof.role_arn or ""
+        candidates[#candidates + 1] = { session = sess, account = role:match("^arn:aws[%w-]*:iam::(%d+):role/") }
       end
     end
   end

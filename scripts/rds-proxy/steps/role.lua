@@ -112,17 +112,18 @@ function step.create(ctx)
     Description = "RDS Proxy " .. ctx.pair.rds.proxy_name .. " reads its secret (kumo)",
     Tags = ctx:tag_list(),
   }, nil, { adopt = { "EntityAlreadyExists" } })
+  local live
   if why == "adopt" then
-    local live = step.read(ctx)
+    live = step.read(ctx)
     ctx:adopt("role", live, live and live.Arn)
   else
-    ctx.state:created("role", out.Role.Arn)
+    -- CreateRole answers with the role it made (ARN, trust, tags): what a
+    -- read would find, so none is made (IAM answers GetRole for a new role
+    -- at once; a wait for it proved nothing RDS needs)
+    live = out.Role
+    ctx.state:created("role", live.Arn)
   end
   put_policy(ctx)
-  -- the waiter's last answer is the role: no second read (fewer calls)
-  local got = ctx:wait("rds", "iam", "RoleExists", { RoleName = ctx.pair.names.role })
-  if not (got and got.Role) then return step.read(ctx) end
-  local live = got.Role
   live.policy = step.policy(ctx)  -- the document just put
   return live
 end

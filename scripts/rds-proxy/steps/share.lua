@@ -109,6 +109,20 @@ function step.diff(ctx, live)
   return d
 end
 
+-- The participant sees the subnets once the share propagates (facts
+-- §3.2.9). Pairs sharing the same subnets wait once per run: once the RDS
+-- account sees them, another share of the same subnets changes nothing.
+local function wait_visible(ctx)
+  local ids = {}
+  for i, id in ipairs(ctx.pair.app.subnet_ids) do ids[i] = id end
+  table.sort(ids)
+  ctx:once("subnets visible\0" .. tostring(ctx.session_keys and ctx.session_keys.rds) .. "\0"
+    .. table.concat(ids, ","), function()
+      ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+      return { visible = true }
+    end)
+end
+
 -- @return the waiters' last answers: the share, its resource and its
 --   principal associations
 local function wait_ready(ctx, arn, created)
@@ -117,8 +131,7 @@ local function wait_ready(ctx, arn, created)
     or ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
   local res = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "RESOURCE", resourceShareArns = { arn } })
   local pri = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "PRINCIPAL", resourceShareArns = { arn } })
-  -- the participant sees the subnets once the share propagates (facts §3.2.9)
-  ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+  wait_visible(ctx)
   return share, res, pri
 end
 
@@ -170,7 +183,7 @@ local function wait_settled(ctx, arn)
     ctx:client("app", "ram"):wait(SETTLED, { associationType = kind, resourceShareArns = { arn } },
       { timeout = ctx.timeouts.wait or 1800 })
   end
-  ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+  wait_visible(ctx)
 end
 
 function step.update(ctx, live, diffs)
@@ -228,8 +241,10 @@ function step.delete(ctx, live)
   local arn = live.resourceShareArn
   ctx:mutate("app", "ram", "DeleteResourceShare", { resourceShareArn = arn,
     clientToken = require("kumo.crypto").uuid4() }, { "UnknownResourceException" })
-  -- read then shows it gone: step.read keeps only ACTIVE and PENDING shares
+  -- the waiter reads the share until it is DELETED (or unknown): that
+  -- read is the proof the engine asks for, so no read follows
   ctx:wait("app", "ram", "ResourceShareDeleted", { resourceOwner = "SELF", resourceShareArns = { arn } })
+  return "gone"
 end
 
 return step
