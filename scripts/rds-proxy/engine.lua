@@ -355,6 +355,8 @@ function M.run(pair, top, opts)
         on_wait = function(h)
           ctx.progress(pair.name, "waiting for the lock held by " .. state_mod.describe_holder(h))
         end }
+      -- what the run read for all pairs before this serves this pair no more
+      ctx:locked()
     else
       local h = state:holder()
       if h then

@@ -239,14 +239,59 @@ local function settle(ctx, problems, key, id, status, waited)
   return true
 end
 
+-- Lists of at most `n` from `list`, for APIs that take so many values.
+local function chunks(list, n)
+  local out = {}
+  for i = 1, #list, n do out[#out + 1] = table.move(list, i, math.min(i + n - 1, #list), 1, {}) end
+  return out
+end
+
+-- Every page of `op` for each chunk of `values` (`params(chunk)`), or nil
+-- and the error.
+local function read_chunks(ctx, side, service, op, values, n, params)
+  local pages = {}
+  for _, c in ipairs(chunks(values, n)) do
+    for _, page in ipairs(ctx:read_all(side, service, op, params(c))) do pages[#pages + 1] = page end
+  end
+  return pages
+end
+
+-- The run's DB instances, one DescribeDBInstances for all pairs ("db-instance-id
+-- - Accepts DB instance identifiers and DB instance ARNs", RDS API
+-- reference): `{ [id] = instance }` and the ids it covered.
+local function instances_survey(ctx)
+  return ctx:survey("rds", "rds", "db-instances", function(peers)
+    local ids, seen = {}, {}
+    for _, p in ipairs(peers) do
+      local id = p.rds.db_instance_identifier
+      if id and not seen[id] then ids[#ids + 1], seen[id] = id, true end
+    end
+    local ok, pages = pcall(read_chunks, ctx, "rds", "rds", "DescribeDBInstances", ids, 100, function(c)
+      return { Filters = { { Name = "db-instance-id", Values = c } } }
+    end)
+    if not ok then return nil end
+    local found = {}
+    for _, page in ipairs(pages) do
+      for _, i in ipairs(page.DBInstances or {}) do found[i.DBInstanceIdentifier] = i end
+    end
+    return { found = found, covered = seen }
+  end)
+end
+
 -- `waited`: apply waited for the database; the read again must not be the
 -- memo's answer from before the wait.
 local function database(ctx, problems, waited)
   local rds = ctx.pair.rds
   local db = {}
   if rds.db_instance_identifier then
-    local out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier },
-      { fresh = waited })
+    local s = not waited and instances_survey(ctx)
+    local one = s and s.found[rds.db_instance_identifier]
+    -- not in the survey: its own read says why (not found, denied, ...)
+    local out, err
+    if one then out = { DBInstances = { one } } else
+      out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier },
+        { fresh = waited })
+    end
     if not out then
       read_failed(problems, "rds.db_instance_identifier", err, string.format(
         "%s: %s — check the identifier and the region", rds.db_instance_identifier, tostring(err)))
@@ -345,10 +390,68 @@ end
 
 -- The secret exists, is readable and holds the user the proxy logs in as
 -- (its value is read only to find the username and never shown).
+-- The secret's name in its ARN (`...:secret:NAME-AbCdEf`), or the id itself.
+local function secret_name(id)
+  local name = id:match(":secret:(.+)$")
+  if not name then return id end
+  return name:match("^(.+)%-%w%w%w%w%w%w$") or name
+end
+
+-- Does `entry` (ARN and Name) answer for secret id `id` (a full or partial ARN, or a name)?
+local function is_secret(entry, id)
+  return entry.ARN == id or entry.Name == id or (entry.ARN or ""):sub(1, #id + 1) == id .. "-"
+end
+
+-- The run's secrets, described in one ListSecrets per 10 names ("Values
+-- ... Maximum number of 10 items", Filter, Secrets Manager API reference;
+-- planned deletions included, so they are seen) and their values in one
+-- BatchGetSecretValue per 20 ("SecretIdList ... Maximum number of 20
+-- items"). Entries a pair does not find here are read on their own.
+local function secrets_survey(ctx, kind)
+  return ctx:survey("rds", "secretsmanager", "secrets-" .. kind, function(peers)
+    local ids, names, seen = {}, {}, {}
+    for _, p in ipairs(peers) do
+      local id = p.rds.secret_arn
+      if id and not seen[id] then
+        seen[id] = true
+        ids[#ids + 1] = id
+        names[#names + 1] = secret_name(id)
+      end
+    end
+    local list = {}
+    local ok = pcall(function()
+      if kind == "meta" then
+        for _, page in ipairs(read_chunks(ctx, "rds", "secretsmanager", "ListSecrets", names, 10, function(c)
+            return { IncludePlannedDeletion = true, Filters = { { Key = "name", Values = c } } }
+          end)) do
+          for _, e in ipairs(page.SecretList or {}) do list[#list + 1] = e end
+        end
+      else
+        for _, c in ipairs(chunks(ids, 20)) do
+          local out, err = ctx:read("rds", "secretsmanager", "BatchGetSecretValue", { SecretIdList = c })
+          if not out then error(err, 0) end
+          for _, e in ipairs(out.SecretValues or {}) do list[#list + 1] = e end
+        end
+      end
+    end)
+    if not ok then return nil end
+    return list
+  end)
+end
+
+local function survey_entry(ctx, kind, id)
+  for _, e in ipairs(secrets_survey(ctx, kind) or {}) do
+    if is_secret(e, id) then return e end
+  end
+end
+
 local function secret(ctx, problems)
   local rds = ctx.pair.rds
   if not rds.secret_arn then return end
-  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = rds.secret_arn })
+  local out, err = survey_entry(ctx, "meta", rds.secret_arn), nil
+  if not out then
+    out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = rds.secret_arn })
+  end
   if not out then
     read_failed(problems, "rds.secret_arn", err, "cannot read the secret in the RDS account: " .. tostring(err)
       .. " — check the ARN and that it is in the RDS account")
@@ -359,7 +462,12 @@ local function secret(ctx, problems)
   end
   ctx.facts.secret_kms_key_id = out.KmsKeyId
   ctx.facts.secret_full_arn = out.ARN
-  local v, verr = ctx:read("rds", "secretsmanager", "GetSecretValue", { SecretId = rds.secret_arn })
+  -- a secret scheduled for deletion failed above; BatchGetSecretValue
+  -- lists the others' values
+  local v, verr = survey_entry(ctx, "value", rds.secret_arn), nil
+  if not v then
+    v, verr = ctx:read("rds", "secretsmanager", "GetSecretValue", { SecretId = rds.secret_arn })
+  end
   if not v then
     read_failed(problems, "rds.secret_arn", verr, "kumo cannot read the secret's value (GetSecretValue: "
       .. tostring(verr and verr.code) .. "); the check needs it to find the username — allow "

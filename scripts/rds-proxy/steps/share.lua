@@ -35,15 +35,38 @@ local function associations(ctx, arn, kind)
   return set
 end
 
--- Every share of the pair (by its tag, in one call): kumo's is the one
+-- The pair's first look comes from one GetResourceShares for every pair of
+-- the run in the APP account (their tag values, 20 per call).
+local function survey(ctx)
+  return ctx:survey("app", "ram", "shares", function(peers)
+    local names = {}
+    for _, p in ipairs(peers) do names[#names + 1] = p.name end
+    local shares = {}
+    local ok = pcall(function()
+      for i = 1, #names, 20 do
+        local values = table.move(names, i, math.min(i + 19, #names), 1, {})
+        for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShares",
+            { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = values } } })) do
+          for _, s in ipairs(page.resourceShares or {}) do shares[#shares + 1] = s end
+        end
+      end
+    end)
+    if not ok then return nil end
+    return { { resourceShares = shares } }
+  end)
+end
+
+-- Every share of the pair (by its tag): kumo's is the one
 -- named share_name, the journaled one, else the oldest; the other shares of
 -- that name are duplicates (an earlier run's lost answer, a run with another
 -- state folder) and the pair's shares under another name are former ones
 -- (share_name renamed, `step.stale`): apply deletes both kinds.
+-- Its first look comes from the run's survey (above).
 function step.read(ctx)
   local found, former = {}, {}
-  for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShares",
-      { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = { ctx.pair.name } } } })) do
+  local pages = survey(ctx) or ctx:read_all("app", "ram", "GetResourceShares",
+    { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = { ctx.pair.name } } } })
+  for _, page in ipairs(pages) do
     for _, s in ipairs(page.resourceShares or {}) do
       if (s.status == "ACTIVE" or s.status == "PENDING") and has_pair_tag(s, ctx.pair.name) then
         if s.name == ctx.pair.app.share_name then found[#found + 1] = s else former[#former + 1] = s end
