@@ -113,7 +113,8 @@ local STALES = {
   RegisterDBProxyTargets = {}, DeregisterDBProxyTargets = {}, ModifyDBProxyTargetGroup = {},
   CreateDBProxy = { "proxies" },      -- its default endpoint is no endpoint kumo looks for
   CreateDBProxyEndpoint = { "proxy-endpoints" }, ModifyDBProxyEndpoint = { "proxy-endpoints" },
-  DeleteDBProxyEndpoint = { "proxy-endpoints" },
+  -- an endpoint this run deleted is read on its own (ctx.endpoints_gone)
+  DeleteDBProxyEndpoint = {},
   PutRolePolicy = {}, DeleteRolePolicy = {},  -- the roles survey lists roles, not their policies
   AuthorizeSecurityGroupIngress = { "security-group-rules" },
   RevokeSecurityGroupIngress = { "security-group-rules" },
@@ -473,6 +474,14 @@ function Ctx:mutate(side, service, op, params, ok_codes, opts)
   if out then
     self.actions[#self.actions + 1] = { account = side, call = service .. ":" .. op }
     return out
+  end
+  -- a create made without a read first (the engine's `create_first`):
+  -- "already exists" sends the step the usual way, read first
+  for _, code in ipairs(self.create_first or {}) do
+    if err.code == code then
+      self.create_first = nil
+      error({ create_first_exists = true, code = code }, 0)
+    end
   end
   for _, code in ipairs(ok_codes or {}) do
     if err.code == code then

@@ -284,8 +284,8 @@ local function database(ctx, problems, waited)
   local rds = ctx.pair.rds
   local db = {}
   if rds.db_instance_identifier then
-    local s = not waited and instances_survey(ctx)
-    local one = s and s.found[rds.db_instance_identifier]
+    local survey = not waited and instances_survey(ctx)
+    local one = survey and survey.found[rds.db_instance_identifier]
     -- not in the survey: its own read says why (not found, denied, ...)
     local out, err
     if one then out = { DBInstances = { one } } else
@@ -683,8 +683,8 @@ function M.org_sharing_state(ctx, mgmt)
       tried[src] = true
       local ok, sess = pcall(aws.session, { profile = src, region = ctx.pair.region })
       if ok then
-        local prof = sess:profile_settings()
-        local role = type(prof.role_arn) == "string" and prof.role_arn or ""
+        local src_prof = sess:profile_settings()
+        local role = type(src_prof.role_arn) == "string" and src_prof.role_arn or ""
         candidates[#candidates + 1] = { session = sess, account = role:match("^arn:aws[%w-]*:iam::(%d+):role/") }
       end
     end

@@ -376,7 +376,8 @@ local tags = require "rds-proxy.tags"
 --   description = function(ctx), managed_elsewhere = function(ctx, rule) → bool,
 --   what = "text for verify" }`
 function M.group_step(o)
-  local step = { name = o.name, title = o.title, account = "rds" }
+  -- group names are unique per VPC: a fresh apply creates at once (engine.lua)
+  local step = { name = o.name, title = o.title, account = "rds", create_first = { "InvalidGroup.Duplicate" } }
   group_steps[#group_steps + 1] = o
   local function elsewhere(ctx, r) return o.managed_elsewhere and o.managed_elsewhere(ctx, r) end
 

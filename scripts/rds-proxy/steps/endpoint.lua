@@ -23,11 +23,12 @@ local function survey(ctx)
 end
 
 local function make(key, title, get)
-  local step = { name = key, title = title, account = "rds" }
+  -- endpoint names are unique per account and region: a fresh apply creates at once
+  local step = { name = key, title = title, account = "rds", create_first = { "DBProxyEndpointAlreadyExistsFault" } }
 
   local function describe(ctx, name)
     -- from the run's survey while it serves the pair: absent there is absent
-    local all = survey(ctx)
+    local all = not (ctx.endpoints_gone and ctx.endpoints_gone[name]) and survey(ctx)
     if all then return all[name] end
     local out, err = ctx:read("rds", "rds", "DescribeDBProxyEndpoints", { DBProxyEndpointName = name })
     if not out then

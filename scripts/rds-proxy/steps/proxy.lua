@@ -3,7 +3,9 @@
 -- the database's VPC and the proxy security group. Subnets and engine
 -- family are create-only: changing them needs a destroy and an apply.
 -- @module rds-proxy.steps.proxy
-local step = { name = "proxy", title = "RDS Proxy", account = "rds" }
+local step = { name = "proxy", title = "RDS Proxy", account = "rds",
+               -- proxy names are unique per account and region: a fresh apply creates at once
+               create_first = { "DBProxyAlreadyExistsFault" } }
 
 local function role_arn(ctx)
   return ctx.pair.rds.role_arn or ctx.ids.role

@@ -5,7 +5,9 @@
 -- @module rds-proxy.steps.role
 local json = require "kumo.json"
 
-local step = { name = "role", title = "IAM role for the proxy", account = "rds" }
+local step = { name = "role", title = "IAM role for the proxy", account = "rds",
+               -- role names are unique per account: a fresh apply creates at once (engine.lua)
+               create_first = { "EntityAlreadyExists" } }
 
 local TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
   .. '"Principal":{"Service":"rds.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
