@@ -103,8 +103,14 @@ end
 -- (facts §0.1): check it before creating anything.
 local function organization(ctx, problems)
   local ids = {}
+  -- both accounts asked at once; their answers judged in order
+  local answers = {}
+  concurrently{
+    function() answers.app = table.pack(ctx:read("app", "organizations", "DescribeOrganization")) end,
+    function() answers.rds = table.pack(ctx:read("rds", "organizations", "DescribeOrganization")) end,
+  }
   for _, side in ipairs{ "app", "rds" } do
-    local out, err = ctx:read(side, "organizations", "DescribeOrganization")
+    local out, err = answers[side][1], answers[side][2]
     if not out then
       if err.code == "AWSOrganizationsNotInUseException" then
         fail(problems, side .. ".profile", string.format("the %s account (%s) is not in an AWS Organization. "
@@ -721,8 +727,13 @@ function M.run(ctx)
     return problems
   end
   local function check(f) return function(list) f(ctx, list) end end
+  local sharing = {}
   local lists = concurrently{
-    check(organization),
+    function(list)
+      organization(ctx, list)
+      -- RAM sharing needs only the organization: asked in the same chain
+      if #list == 0 then org_sharing(ctx, sharing) end
+    end,
     check(app_subnets),
     check(client_groups),
     function(list)
@@ -739,7 +750,7 @@ function M.run(ctx)
   add(lists)
   az_notes(ctx)
   limits(ctx, problems)
-  org_sharing(ctx, problems)
+  for _, p in ipairs(sharing) do problems[#problems + 1] = p end
   return problems
 end
 

@@ -152,8 +152,25 @@ local function wait_ready(ctx, arn, created)
   -- a create answered ACTIVE needs no wait for it
   local share = created and created.status == "ACTIVE" and { resourceShares = { created } }
     or ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
-  local res = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "RESOURCE", resourceShareArns = { arn } })
-  local pri = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "PRINCIPAL", resourceShareArns = { arn } })
+  local function associated(kind)
+    return ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = kind, resourceShareArns = { arn } })
+  end
+  -- the subnets and the principal are associated side by side: both waits
+  -- at once (each polls its own association type)
+  local sched = require "kumo.sched"
+  local res, pri
+  if sched.current() then
+    local t = sched.spawn(associated, { name = ctx.pair.name .. " share principals", quiet = true, hidden = true,
+      args = { "PRINCIPAL", n = 1 } })
+    local ok, r = pcall(associated, "RESOURCE")
+    if not ok then
+      t:cancel()
+      error(r, 0)
+    end
+    res, pri = r, t:wait()
+  else
+    res, pri = associated("RESOURCE"), associated("PRINCIPAL")
+  end
   wait_visible(ctx)
   return share, res, pri
 end
