@@ -302,7 +302,8 @@ function Ctx:survey(side, service, kind, fetch)
     -- a survey counts from when its read began: what changed before is in it
     m.tick = m.tick + 1
     local started = m.tick
-    local ok, value = pcall(fetch, self:peers(side))
+    -- asked of AWS: an answer the memo kept from before is no survey
+    local ok, value = pcall(self.fresh, self, fetch, self:peers(side))
     if not ok then
       lock:release()
       error(value, 0)
