@@ -75,6 +75,11 @@ local function copy(v)
   return c
 end
 
+-- One RDS account holds every proxy of the run: AWS's default quota is 20
+-- proxies per account and Region, which the sandbox enforces; this run
+-- stands for an account whose quota was raised (a Service Quotas request).
+local QUOTA = math.max(20, N)
+require("kumo.sys").setenv("MOTO_RDS_PROXY_LIMIT", tostring(QUOTA))
 local sb = sandbox.start{ latency = LAT, lifecycle = "all=" .. POLLS, timeout = 60 }
 local ok, err = pcall(function()
   local base = dofile(sb.dir .. "/workflow.lua")
@@ -94,7 +99,8 @@ local ok, err = pcall(function()
   local state = sb.dir .. "/fleet-state"
   local held = 0
   print(string.format("workflow rollout, %d pairs (--parallel %d), %d ms per call, %d polls per resource, "
-    .. "polls every %s s", N, PARALLEL, LAT, POLLS, DELAY))
+    .. "polls every %s s; proxy quota raised to %d (AWS's default: 20 per account and Region)",
+    N, PARALLEL, LAT, POLLS, DELAY, QUOTA))
   for _, action in ipairs{ "apply", "destroy" } do
     sb.reset_stats()
     local t0 = clock.monotonic()
@@ -105,7 +111,11 @@ local ok, err = pcall(function()
     local _, _, code = os.execute(cmd)
     local wall = clock.monotonic() - t0
     if code ~= 0 then
-      error(action .. " failed (exit " .. tostring(code) .. "):\n" .. h.slurp(sb.dir .. "/" .. action .. ".log"):sub(1, 3000))
+      local log, why = h.slurp(sb.dir .. "/" .. action .. ".log"), {}
+      for line in log:gmatch("[^\n]+") do
+        if #why < 12 and (line:find("error", 1, true) or line:find("failed", 1, true)) then why[#why + 1] = line end
+      end
+      error(action .. " failed (exit " .. tostring(code) .. "):\n" .. table.concat(why, "\n"))
     end
     local st = sb.stats()
     local lim = json.decode(h.slurp(stats_file))
