@@ -278,8 +278,9 @@ end
 
 --- One read for every pair of the run in the `side` account and `service`
 -- (`kind` names it), for this pair's part of it.
--- `fetch(peers)` reads for the list of pairs (`Ctx:peers`) and returns the
--- survey (a table) or nil; one fetch at a time per kind.
+-- `fetch(peers, reader)` reads for the list of pairs (`Ctx:peers`) through
+-- `reader` (this context asking AWS, not the memo) and returns the survey
+-- (a table) or nil; one fetch at a time per kind.
 -- @return a copy of the survey, or nil when the caller must read for
 --   itself: a fresh read (`Ctx:fresh`), a survey this pair's own mutations
 --   made stale, or a survey that failed (the caller's own read then
@@ -302,8 +303,11 @@ function Ctx:survey(side, service, kind, fetch)
     -- a survey counts from when its read began: what changed before is in it
     m.tick = m.tick + 1
     local started = m.tick
-    -- asked of AWS: an answer the memo kept from before is no survey
-    local ok, value = pcall(self.fresh, self, fetch, self:peers(side))
+    -- asked of AWS: an answer the memo kept from before is no survey. A
+    -- reader of its own, since the pair's other tasks (concurrent
+    -- pre-checks) share this context and must not read fresh meanwhile
+    local reader = setmetatable({ fresh_after = m.seq }, { __index = self })
+    local ok, value = pcall(fetch, self:peers(side), reader)
     if not ok then
       lock:release()
       error(value, 0)

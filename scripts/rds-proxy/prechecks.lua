@@ -266,13 +266,13 @@ end
 -- - Accepts DB instance identifiers and DB instance ARNs", RDS API
 -- reference): `{ [id] = instance }` and the ids it covered.
 local function instances_survey(ctx)
-  return ctx:survey("rds", "rds", "db-instances", function(peers)
+  return ctx:survey("rds", "rds", "db-instances", function(peers, r)
     local ids, seen = {}, {}
     for _, p in ipairs(peers) do
       local id = p.rds.db_instance_identifier
       if id and not seen[id] then ids[#ids + 1], seen[id] = id, true end
     end
-    local ok, pages = pcall(read_chunks, ctx, "rds", "rds", "DescribeDBInstances", ids, 100, function(c)
+    local ok, pages = pcall(read_chunks, r, "rds", "rds", "DescribeDBInstances", ids, 100, function(c)
       return { Filters = { { Name = "db-instance-id", Values = c } } }
     end)
     if not ok then return nil end
@@ -414,7 +414,7 @@ end
 -- BatchGetSecretValue per 20 ("SecretIdList ... Maximum number of 20
 -- items"). Entries a pair does not find here are read on their own.
 local function secrets_survey(ctx, kind)
-  return ctx:survey("rds", "secretsmanager", "secrets-" .. kind, function(peers)
+  return ctx:survey("rds", "secretsmanager", "secrets-" .. kind, function(peers, r)
     local ids, names, seen = {}, {}, {}
     for _, p in ipairs(peers) do
       local id = p.rds.secret_arn
@@ -427,14 +427,14 @@ local function secrets_survey(ctx, kind)
     local list = {}
     local ok = pcall(function()
       if kind == "meta" then
-        for _, page in ipairs(read_chunks(ctx, "rds", "secretsmanager", "ListSecrets", names, 10, function(c)
+        for _, page in ipairs(read_chunks(r, "rds", "secretsmanager", "ListSecrets", names, 10, function(c)
             return { IncludePlannedDeletion = true, Filters = { { Key = "name", Values = c } } }
           end)) do
           for _, e in ipairs(page.SecretList or {}) do list[#list + 1] = e end
         end
       else
         for _, c in ipairs(chunks(ids, 20)) do
-          local out, err = ctx:read("rds", "secretsmanager", "BatchGetSecretValue", { SecretIdList = c })
+          local out, err = r:read("rds", "secretsmanager", "BatchGetSecretValue", { SecretIdList = c })
           if not out then error(err, 0) end
           for _, e in ipairs(out.SecretValues or {}) do list[#list + 1] = e end
         end

@@ -54,13 +54,13 @@ end
 -- `{ groups = {...}, names = set covered }`, or nil (read your own).
 local function survey_groups(ctx)
   if not (ctx.survey and ctx.pair and ctx.facts.rds_account) then return nil end
-  return ctx:survey("rds", "ec2", "security-groups", function(peers)
+  return ctx:survey("rds", "ec2", "security-groups", function(peers, r)
     local set = {}
     for _, p in ipairs(peers) do names_of(ctx, p, set) end
     local names = sorted_keys(set)
     local groups = {}
     for i = 1, #names, 100 do
-      local out = ctx:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
+      local out = r:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
         { Name = "group-name", Values = table.move(names, i, math.min(i + 99, #names), 1, {}) },
         { Name = "owner-id", Values = { ctx.facts.rds_account } },
       } })
@@ -176,7 +176,7 @@ local function by_id(a, b) return tostring(a.id) < tostring(b.id) end
 -- covered }`, or nil (read your own).
 local function survey_rules(ctx, id, ids)
   if not (ctx.survey and ctx.pair) then return nil end
-  return ctx:survey("rds", "ec2", "security-group-rules", function()
+  return ctx:survey("rds", "ec2", "security-group-rules", function(_, r)
     local all = {}
     for g in pairs(ids) do all[g] = true end
     local groups = ctx:survey_value("rds", "security-groups")
@@ -190,7 +190,7 @@ local function survey_rules(ctx, id, ids)
     local pages = {}
     local ok = pcall(function()
       for i = 1, #list, 100 do
-        for _, page in ipairs(ctx:read_all("rds", "ec2", "DescribeSecurityGroupRules",
+        for _, page in ipairs(r:read_all("rds", "ec2", "DescribeSecurityGroupRules",
             { Filters = { { Name = "group-id", Values = table.move(list, i, math.min(i + 99, #list), 1, {}) } } })) do
           pages[#pages + 1] = page
         end

@@ -226,8 +226,8 @@ describe("workflow surveys (one read for every pair of the run)", function()
   -- a survey of every proxy: what a pair's step asks it
   local function proxies(ctx, calls, answer)
     ctx.clients["rds:rds"] = ctx.clients["rds:rds"] or fake_client(calls, { DescribeDBProxies = answer })
-    return ctx:survey("rds", "rds", "proxies", function(peers)
-      local out = ctx:read("rds", "rds", "DescribeDBProxies", {})
+    return ctx:survey("rds", "rds", "proxies", function(peers, r)
+      local out = r:read("rds", "rds", "DescribeDBProxies", {})
       return { n = #peers, names = out and out.names }
     end)
   end
@@ -275,6 +275,24 @@ describe("workflow surveys (one read for every pair of the run)", function()
     -- an operation the table does not know makes every survey of its service stale
     ctxs[2]:mutate("rds", "rds", "SomethingNew", {})
     assert.is_nil(proxies(ctxs[2], calls))
+  end)
+
+  it("reads a survey fresh without making the pair's other tasks read fresh meanwhile", function()
+    local calls = {}
+    local top = { region = "us-east-1", pairs = {} }
+    local ctx = run_pairs(top, { "p1" })[1]
+    ctx.clients["rds:rds"] = fake_client(calls, { DescribeDBProxies = { names = {} } }, { sleep = 0.05 })
+    ctx.clients["rds:iam"] = fake_client(calls, { ListRoles = { Roles = {} } })
+    ctx:read("rds", "rds", "DescribeDBProxies", {})  -- remembered: the survey must not use it
+    local other
+    sched.run(function()
+      local t = sched.spawn(function() return proxies(ctx, calls) end)
+      sched.sleep(0.01)  -- the survey's read is in flight
+      other = ctx:survey("rds", "iam", "roles", function(_, r) return r:read("rds", "iam", "ListRoles", {}) end)
+      t:wait()
+    end)
+    assert.truthy(other, "a concurrent task of the pair was served a survey")
+    assert.are.same({ "DescribeDBProxies", "DescribeDBProxies", "ListRoles" }, calls)
   end)
 
   it("leaves a failed survey to each pair's own read", function()

@@ -11,8 +11,8 @@
 -- DescribeDBProxyEndpoints for all the run's pairs: `{ [name] = endpoint }`
 -- (nil: read for yourself).
 local function survey(ctx)
-  return ctx:survey("rds", "rds", "proxy-endpoints", function()
-    local ok, pages = pcall(ctx.read_all, ctx, "rds", "rds", "DescribeDBProxyEndpoints", {})
+  return ctx:survey("rds", "rds", "proxy-endpoints", function(_, r)
+    local ok, pages = pcall(r.read_all, r, "rds", "rds", "DescribeDBProxyEndpoints", {})
     if not ok then return nil end
     local byname = {}
     for _, page in ipairs(pages) do

@@ -25,8 +25,8 @@ end
 -- the run's pairs (the account has few: "Proxies per AWS account: 20"
 -- by default, RDS quotas): `{ [name] = proxy }`.
 local function survey(ctx)
-  return ctx:survey("rds", "rds", "proxies", function()
-    local ok, pages = pcall(ctx.read_all, ctx, "rds", "rds", "DescribeDBProxies", {})
+  return ctx:survey("rds", "rds", "proxies", function(_, r)
+    local ok, pages = pcall(r.read_all, r, "rds", "rds", "DescribeDBProxies", {})
     if not ok then return nil end
     local byname = {}
     for _, page in ipairs(pages) do

@@ -61,9 +61,9 @@ end
 -- ListRoles returns no tags: a role found there is read with GetRole,
 -- except by destroy when the journal says kumo made it (deleted by name).
 local function survey(ctx)
-  return ctx:survey("rds", "iam", "roles", function(peers)
+  return ctx:survey("rds", "iam", "roles", function(peers, reader)
     if #peers < 2 then return nil end
-    local ok, pages = pcall(ctx.read_all, ctx, "rds", "iam", "ListRoles", { MaxItems = 1000 })
+    local ok, pages = pcall(reader.read_all, reader, "rds", "iam", "ListRoles", { MaxItems = 1000 })
     if not ok then return nil end
     local byname = {}
     for _, page in ipairs(pages) do

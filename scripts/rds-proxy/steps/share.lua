@@ -38,14 +38,14 @@ end
 -- The pair's first look comes from one GetResourceShares for every pair of
 -- the run in the APP account (their tag values, 20 per call).
 local function survey(ctx)
-  return ctx:survey("app", "ram", "shares", function(peers)
+  return ctx:survey("app", "ram", "shares", function(peers, r)
     local names = {}
     for _, p in ipairs(peers) do names[#names + 1] = p.name end
     local shares = {}
     local ok = pcall(function()
       for i = 1, #names, 20 do
         local values = table.move(names, i, math.min(i + 19, #names), 1, {})
-        for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShares",
+        for _, page in ipairs(r:read_all("app", "ram", "GetResourceShares",
             { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = values } } })) do
           for _, s in ipairs(page.resourceShares or {}) do shares[#shares + 1] = s end
         end
