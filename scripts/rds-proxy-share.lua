@@ -244,7 +244,8 @@ local function main(argv)
       failure_tolerance = o.failure_tolerance and rollout.amount(o.failure_tolerance, n, "--failure-tolerance"),
       records = require("rds-proxy.state").records(state_dir),
       engine = { state_dir = state_dir, progress = function(name, text) sched.step(name .. ": " .. text) end,
-        timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout },
+        timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout,
+        graph = o.graph ~= nil },
     })
     done = true
   end)

@@ -316,6 +316,7 @@ local function bucket(self, key, now)
   if not b then
     local rate, burst = self:limits_for(key)
     b = { rate = rate, burst = burst, tokens = burst, last = now, throttles = 0, requests = 0,
+      delayed = 0, waited = 0, second = floor(now), in_second = 0, peak_per_second = 0,
       adaptive = ratelimit.adaptive(now, self.min_rate) }
     self.buckets[key] = b
   end
@@ -346,7 +347,18 @@ function Limiter:reserve(key, now)
   b.requests = b.requests + 1
   local wait = b.tokens >= 0 and 0 or -b.tokens / b.rate
   local aw = b.adaptive:on_sending(now)
-  return aw > wait and aw or wait
+  if aw > wait then wait = aw end
+  -- what the limiter itself cost: requests it held back, and for how long;
+  -- and the most requests reserved within one second (of the clock)
+  if wait > 0 then
+    b.delayed = b.delayed + 1
+    b.waited = b.waited + wait
+  end
+  local sec = floor(now + wait)
+  if sec ~= b.second then b.second, b.in_second = sec, 0 end
+  b.in_second = b.in_second + 1
+  if b.in_second > b.peak_per_second then b.peak_per_second = b.in_second end
+  return wait
 end
 
 --- Record an answer for `key` (clients in adaptive or long retry mode call
@@ -390,8 +402,10 @@ end
 --- The state of `key` (nil if never used).
 -- @tparam string key
 -- @treturn table|nil `{ rate=, ceiling=, burst=, tokens=, adaptive=, measured_rate=,
---   throttles=, requests= }` where `rate` is the effective rate (the adaptive
---   one when it is on and lower than the ceiling)
+--   throttles=, requests=, delayed=, waited=, peak_per_second= }` where `rate` is
+--   the effective rate (the adaptive one when it is on and lower than the
+--   ceiling), `delayed` the requests the limiter held back, `waited` their
+--   seconds held back in all, `peak_per_second` the most sent in one second
 function Limiter:bucket(key)
   local b = self.buckets[key]
   if not b then return nil end
@@ -401,7 +415,8 @@ function Limiter:bucket(key)
   if a.enabled and a.bucket.fill_rate < rate then rate = a.bucket.fill_rate end
   return { rate = rate, ceiling = b.rate, burst = b.burst, tokens = b.tokens,
     adaptive = a.enabled, adaptive_rate = a.bucket.fill_rate,
-    measured_rate = a.clocker.measured_rate, throttles = b.throttles, requests = b.requests }
+    measured_rate = a.clocker.measured_rate, throttles = b.throttles, requests = b.requests,
+    delayed = b.delayed, waited = b.waited, peak_per_second = b.peak_per_second }
 end
 
 --- Counters: `{ in_flight=, peak=, throttles=, max_total=, max_host= }`.

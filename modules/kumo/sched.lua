@@ -591,23 +591,27 @@ end
 -- @treturn table with `:acquire()` (waits) and `:release()`
 function sched.semaphore(n)
   if type(n) ~= "number" or n < 1 then error("sched.semaphore: n must be a number >= 1", 2) end
-  local sem = { n = n, waiters = {}, head = 1 }
+  -- waiters[head..tail] wait in order; `tail` is kept, not `#waiters`: the
+  -- length of a table whose first slots were cleared can be 0, which put a
+  -- new waiter behind `head` where no release found it again
+  local sem = { n = n, waiters = {}, head = 1, tail = 0 }
   function sem.acquire(self)
-    if self.n > 0 and self.head > #self.waiters then self.n = self.n - 1 return end
+    if self.n > 0 and self.head > self.tail then self.n = self.n - 1 return end
     local t = in_task()
     if not t then return blocking(self.acquire, self) end
-    self.waiters[#self.waiters + 1] = { t, t.tseq }
+    self.tail = self.tail + 1
+    self.waiters[self.tail] = { t, t.tseq }
     suspend(t) -- woken holding the permit
   end
   function sem.release(self)
     local w = self.waiters
-    while self.head <= #w do
+    while self.head <= self.tail do
       local e = w[self.head]
       w[self.head] = nil
       self.head = self.head + 1
       if wake(e[1], e[2], true) then return end
     end
-    self.waiters, self.head = {}, 1
+    self.waiters, self.head, self.tail = {}, 1, 0
     self.n = self.n + 1
   end
   return sem

@@ -18,6 +18,14 @@
 -- create or a delete asks AWS again. A read that proves a mutation (the
 -- read-back after a delete, the read of an adopted resource) is made
 -- `fresh`: no answer remembered before it counts.
+--
+-- Surveys (`ctx:survey`) go further: one read answers a question for every
+-- pair of the run in an account (all proxies, the shares tagged with any
+-- of the run's pairs, ...), and each pair reads its part from it. A survey
+-- serves a pair only when it was read after the pair took its lock (no
+-- other apply changes the pair's resources since) and before the pair
+-- itself changed what it answers (`STALES`); then, and for fresh reads,
+-- the pair asks AWS itself.
 -- @module rds-proxy.context
 local aws = require "kumo.aws"
 local sys = require "kumo.sys"
@@ -70,12 +78,13 @@ end
 --- Build the context of one pair.
 -- @param pair the resolved pair (config.resolve_pair)
 -- @param top the resolved config
--- @param opts `{ action=, state=, progress=, timeouts= }`
+-- @param opts `{ action=, state=, progress=, timeouts=, graph= }` (`graph`: --graph
+--   was asked, so the pre-checks read what only the drawing shows)
 function M.new(pair, top, opts)
   local self = setmetatable({
     pair = pair, top = top, action = opts.action, state = opts.state,
     progress = opts.progress or function() end,
-    timeouts = opts.timeouts or {},
+    timeouts = opts.timeouts or {}, graph = opts.graph,
     ids = {}, facts = {}, actions = {}, notes = {}, clients = {},
   }, Ctx)
   self.sessions = {
@@ -88,6 +97,7 @@ function M.new(pair, top, opts)
     rds = (session_key("rds", pair.rds)),
   }
   self.memo = M.memo_of(top)
+  self:locked()
   return self
 end
 
@@ -96,12 +106,26 @@ end
 -- One memo per run: the resolved config every pair of the run shares.
 local memos = setmetatable({}, { __mode = "k" })
 
+-- The surveys a mutation makes stale for the pair that made it. An
+-- operation not listed makes every survey of its account and service
+-- stale (the safe default).
+local STALES = {
+  RegisterDBProxyTargets = {}, DeregisterDBProxyTargets = {}, ModifyDBProxyTargetGroup = {},
+  CreateDBProxy = { "proxies" },      -- its default endpoint is no endpoint kumo looks for
+  CreateDBProxyEndpoint = { "proxy-endpoints" }, ModifyDBProxyEndpoint = { "proxy-endpoints" },
+  -- an endpoint this run deleted is read on its own (ctx.endpoints_gone)
+  DeleteDBProxyEndpoint = {},
+  PutRolePolicy = {}, DeleteRolePolicy = {},  -- the roles survey lists roles, not their policies
+  AuthorizeSecurityGroupIngress = { "security-group-rules" },
+  RevokeSecurityGroupIngress = { "security-group-rules" },
+}
+
 --- The memo of the run `top` belongs to (made on first use).
 -- @return `{ entries = {}, locks = {}, seq = 0, calls = 0, hits = 0 }`
 function M.memo_of(top)
   local m = memos[top]
   if not m then
-    m = { entries = {}, locks = {}, seq = 0, calls = 0, hits = 0 }
+    m = { entries = {}, locks = {}, seq = 0, calls = 0, hits = 0, surveys = {}, tick = 0 }
     memos[top] = m
   end
   return m
@@ -230,6 +254,102 @@ function Ctx:once(key, fn, keep)
   return r
 end
 
+-- The run's pairs whose `side` account and region are this pair's.
+function Ctx:peers(side)
+  local region = self.pair.region or self.top.region
+  local list = {}
+  for _, p in ipairs(self.top.pairs or {}) do
+    if type(p) == "table" and type(p[side]) == "table" and (p.region or self.top.region) == region
+        and (session_key(side, p[side])) == self.session_keys[side] then
+      list[#list + 1] = p
+    end
+  end
+  if #list == 0 then list[1] = self.pair end
+  return list
+end
+
+--- Note that the pair's lock was taken (the engine calls it): only
+-- surveys read after this serve the pair.
+function Ctx:locked()
+  local m = self.memo
+  m.tick = m.tick + 1
+  self.since = m.tick
+end
+
+--- One read for every pair of the run in the `side` account and `service`
+-- (`kind` names it), for this pair's part of it.
+-- `fetch(peers, reader)` reads for the list of pairs (`Ctx:peers`) through
+-- `reader` (this context asking AWS, not the memo) and returns the survey
+-- (a table) or nil; one fetch at a time per kind.
+-- @return a copy of the survey, or nil when the caller must read for
+--   itself: a fresh read (`Ctx:fresh`), a survey this pair's own mutations
+--   made stale, or a survey that failed (the caller's own read then
+--   reports the error its own way)
+function Ctx:survey(side, service, kind, fetch)
+  if self.fresh_after then return nil end
+  local m = self.memo
+  local key = table.concat({ "survey", self.session_keys[side], self.pair.region or self.top.region or "", kind }, "\0")
+  local s = m.surveys[key]
+  local stale = self.staled and (self.staled[side .. "\0" .. kind] or self.staled[side .. "\0" .. service .. "\0*"])
+  if stale and (not s or s.tick < stale) then return nil end
+  local lock = m.locks[key]
+  if not lock then
+    lock = sched.semaphore(1)
+    m.locks[key] = lock
+  end
+  lock:acquire()
+  s = m.surveys[key]
+  if not (s and s.tick > (self.since or 0)) then
+    -- a survey counts from when its read began: what changed before is in it
+    m.tick = m.tick + 1
+    local started = m.tick
+    -- asked of AWS: an answer the memo kept from before is no survey. A
+    -- reader of its own, since the pair's other tasks (concurrent
+    -- pre-checks) share this context and must not read fresh meanwhile
+    local reader = setmetatable({ fresh_after = m.seq }, { __index = self })
+    local ok, value = pcall(fetch, self:peers(side), reader)
+    if not ok then
+      lock:release()
+      error(value, 0)
+    end
+    if value == nil then
+      lock:release()
+      return nil
+    end
+    m.calls = m.calls + 1
+    s = { value = value, tick = started }
+    m.surveys[key] = s
+  else
+    m.hits = m.hits + 1
+  end
+  lock:release()
+  if stale and s.tick < stale then return nil end
+  return deep_copy(s.value)
+end
+
+-- This pair's mutation `op` in `side`/`service`: the surveys it changes
+-- serve the pair no more (see STALES).
+function Ctx:stale(side, service, op)
+  local m = self.memo
+  m.tick = m.tick + 1
+  self.staled = self.staled or {}
+  local kinds = STALES[op]
+  if not kinds then
+    self.staled[side .. "\0" .. service .. "\0*"] = m.tick
+    return
+  end
+  for _, k in ipairs(kinds) do self.staled[side .. "\0" .. k] = m.tick end
+end
+
+--- The survey of `kind` in the `side` account as it stands, when it was
+-- read after this pair took its lock (nil otherwise); takes no look.
+function Ctx:survey_value(side, kind)
+  local key = table.concat({ "survey", self.session_keys[side], self.pair.region or self.top.region or "", kind }, "\0")
+  local s = self.memo.surveys[key]
+  local stale = self.staled and self.staled[side .. "\0" .. kind]
+  if s and s.tick > (self.since or 0) and not (stale and s.tick < stale) then return s.value end
+end
+
 --- Run `fn()` with reads that ask AWS again: no answer remembered before
 -- this call serves them (the proof of a mutation: a read-back, an
 -- adoption). Answers fetched inside are remembered as usual.
@@ -241,6 +361,21 @@ function Ctx:fresh(fn, ...)
   self.fresh_after = prev
   if not r[1] then error(r[2], 0) end
   return table.unpack(r, 2, r.n)
+end
+
+--- The account `side`'s session acts in, when its access description says
+-- it without a call: a session that assumes a role (the pair's role ARN,
+-- or its profile's `role_arn`) holds that role's credentials, so it acts
+-- in the account the ARN names (GetCallerIdentity would answer the same).
+-- @return the 12-digit account id, or nil (ask sts:GetCallerIdentity)
+function Ctx:known_account(side)
+  local _, role = session_key(side, self.pair[side] or {})
+  if not role then
+    local s = self.sessions[side]
+    local ok, prof = pcall(function() return s.profile and s:profile_settings() end)
+    role = ok and type(prof) == "table" and prof.role_arn or nil
+  end
+  return type(role) == "string" and role:match("^arn:aws[%w-]*:iam::(%d%d%d%d%d%d%d%d%d%d%d%d):role/") or nil
 end
 
 --- The client of `service` in the `side` ("app" or "rds") account.
@@ -333,7 +468,9 @@ function Ctx:mutate(side, service, op, params, ok_codes, opts)
   end
   self:check()
   self:touched(side, service, params)
+  self:stale(side, service, op)
   local out, err = self:client(side, service):try(op, params)
+  self:stale(side, service, op)  -- a survey begun while it ran may not show it
   self:touched(side, service, params)
   if out then self:touched(side, service, out) end
   for _, code in ipairs(opts and opts.pending or {}) do
@@ -342,6 +479,14 @@ function Ctx:mutate(side, service, op, params, ok_codes, opts)
   if out then
     self.actions[#self.actions + 1] = { account = side, call = service .. ":" .. op }
     return out
+  end
+  -- a create made without a read first (the engine's `create_first`):
+  -- "already exists" sends the step the usual way, read first
+  for _, code in ipairs(self.create_first or {}) do
+    if err.code == code then
+      self.create_first = nil
+      error({ create_first_exists = true, code = code }, 0)
+    end
   end
   for _, code in ipairs(ok_codes or {}) do
     if err.code == code then

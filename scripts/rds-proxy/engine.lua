@@ -14,7 +14,10 @@
 -- * `delete(ctx, live)` is always followed by a `read` (not from the memo):
 --   only what is gone is reported `delete`; anything still there fails the
 --   run, named. A delete that itself waited until a read found the resource
---   gone returns "gone" and that read is the proof.
+--   gone returns "gone" and that read is the proof. A delete that leaves
+--   its resource to go with another step's (rules on a group destroy
+--   deletes: `ctx.destroying[step]`) returns "with <step>": that step's
+--   proven delete proves both, and anything left unproven fails the run.
 -- * `diff` entries with `replace = true, reason=` are applied only for the
 --   steps named by `--replace STEP` or the config's `replace = { ... }`.
 -- * `allow_rules` (a table or function(ctx)) declares extra rules other
@@ -25,6 +28,12 @@
 --   verify reports it, destroy deletes it with the rest.
 -- * `needs = { "step", ... }`: steps that must come before it; checked with
 --   the rest of the contract before any call (contract.lua).
+-- * `create_first = { codes }` (a resource whose name is unique in its
+--   account or VPC): when the journal knows nothing of the step, apply
+--   creates at once instead of reading first; an answer with one of the
+--   codes ("already exists") sends the step the usual way (a fresh read,
+--   then diff, update and the ownership check), so it costs one call on a
+--   fresh apply and loses nothing when the resource is there.
 -- apply and destroy hold the pair's lock (`state:lock`) for the whole run.
 -- @module rds-proxy.engine
 local context = require "rds-proxy.context"
@@ -104,14 +113,32 @@ end
 
 -- Delete `live` and prove it: read again and require it gone (by id when
 -- it was a duplicate, else no resource at all).
+-- Record the steps whose resources went with `step`'s (see the contract).
+local function proven_with(ctx, step, result)
+  local list = ctx.deferred and ctx.deferred[step.name]
+  if not list then return end
+  ctx.deferred[step.name] = nil
+  for _, d in ipairs(list) do
+    record(result, d.step, "delete", d.live, { { key = "with", want = step.title } })
+  end
+end
+
 local function delete_proven(ctx, step, live, result, action)
   local id = id_of(step, live)
   ctx.step_name = step.name
   local proof = step.delete(ctx, live)
+  local parent = type(proof) == "string" and proof:match("^with (.+)$")
+  if parent and action == "delete" and ctx.destroying and ctx.destroying[parent] then
+    ctx.deferred = ctx.deferred or {}
+    ctx.deferred[parent] = ctx.deferred[parent] or {}
+    table.insert(ctx.deferred[parent], { step = step, live = live })
+    return
+  end
   -- a delete that waited until a read found it gone ("gone") is proven by
   -- that read; else the proof is a read made now, never a remembered answer
   if proof == "gone" and action == "delete" then
     record(result, step, action, live)
+    proven_with(ctx, step, result)
     return
   end
   local again, dups = ctx:fresh(read_step, ctx, step)
@@ -131,6 +158,7 @@ local function delete_proven(ctx, step, live, result, action)
       step.title, tostring(id_of(step, still)), ctx.action), 0)
   end
   record(result, step, action, live)
+  if action == "delete" then proven_with(ctx, step, result) end
 end
 
 -- The reason a replace diff gives, for messages.
@@ -189,11 +217,42 @@ local function do_plan(ctx, steps, result)
   end
 end
 
+-- A create made without a read first (`create_first`): the step's result
+-- (`live, made_dups`), or nil when the resource was there already.
+local function create_first(ctx, step)
+  ctx.step_name = step.name
+  ctx.create_first = step.create_first
+  local r = table.pack(pcall(step.create, ctx))
+  ctx.create_first = nil
+  if r[1] then return true, r[2], r[3] end
+  local err = r[2]
+  if type(err) == "table" and err.create_first_exists then return false end
+  error(err, 0)
+end
+
 local function do_apply(ctx, steps, result, replace)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
       ctx.progress(ctx.pair.name, step.title)
-      local live, dups = read_step(ctx, step)
+      local live, dups
+      local blind = step.create_first ~= nil and ctx.state:get(step.name) == nil
+      if blind then
+        local made, made_dups
+        blind, made, made_dups = create_first(ctx, step)
+        if blind then
+          for _, d in ipairs(made_dups or {}) do delete_proven(ctx, step, d, result, "delete (duplicate)") end
+          if made and step.id then ctx.ids[step.name] = step.id(made) end
+          record(result, step, "create", made)
+          goto next_step
+        end
+        -- it was there: read it as any found resource (not from the memo)
+        live, dups = ctx:fresh(read_step, ctx, step)
+        if not (live and ours(ctx, step, live)) then
+          ctx.state:deleted(step.name)  -- the intent the create wrote is no claim on someone else's
+        end
+      else
+        live, dups = read_step(ctx, step)
+      end
       for _, d in ipairs(dups) do
         local why = stale_reason(ctx, step, d)
         ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
@@ -240,6 +299,7 @@ local function do_apply(ctx, steps, result, replace)
       if live and step.id then ctx.ids[step.name] = step.id(live) end
       record(result, step, action, live, diffs)
     end
+    ::next_step::
   end
 end
 
@@ -284,6 +344,13 @@ local function do_destroy(ctx, steps, result)
       if live and step.id then ctx.ids[step.name] = step.id(live) end
     end
   end
+  -- what this destroy deletes: a step whose resource goes with one of
+  -- these leaves it to that delete (see the contract above)
+  ctx.destroying = {}
+  for _, step in ipairs(steps) do
+    local live = lives[step.name]
+    if live and (ctx.state:owns(step.name) or ours(ctx, step, live)) then ctx.destroying[step.name] = true end
+  end
   for i = #steps, 1, -1 do
     local step = steps[i]
     if enabled(step, ctx) and step.delete then
@@ -304,6 +371,10 @@ local function do_destroy(ctx, steps, result)
       end
       ctx.state:deleted(step.name)
     end
+  end
+  for parent, list in pairs(ctx.deferred or {}) do
+    error(string.format("%s was left to go with %s, which was not deleted; rerun destroy",
+      list[1].step.title, parent), 0)
   end
   if ctx.state:empty() then ctx.state:remove_file() end
 end
@@ -334,7 +405,8 @@ end
 -- @param pair a resolved pair
 -- @param top the resolved config
 -- @param opts `{ action=, state_dir=, progress=, timeouts=, steps=, replace = { step = true },
---   lock_timeout = seconds (apply, destroy; default 0: do not wait) }`
+--   lock_timeout = seconds (apply, destroy; default 0: do not wait),
+--   graph = true when --graph is asked (the pre-checks then read the VPCs' CIDR blocks) }`
 -- @return a result table: `pair, action, outcome ("ok"|"failed"), steps,
 --   calls, problems, notes, endpoint_address, error, interrupted`
 function M.run(pair, top, opts)
@@ -345,6 +417,7 @@ function M.run(pair, top, opts)
     state = state_mod.open(opts.state_dir, pair.name)
     local ctx = context.new(pair, top, {
       action = opts.action, progress = opts.progress, timeouts = opts.timeouts, state = state,
+      graph = opts.graph,
     })
     result.ctx = ctx
     if opts.action == "apply" or opts.action == "destroy" then
@@ -353,6 +426,8 @@ function M.run(pair, top, opts)
         on_wait = function(h)
           ctx.progress(pair.name, "waiting for the lock held by " .. state_mod.describe_holder(h))
         end }
+      -- what the run read for all pairs before this serves this pair no more
+      ctx:locked()
     else
       local h = state:holder()
       if h then

@@ -75,6 +75,12 @@ local function identities(ctx, problems)
   local f = ctx.facts
   local function identify(side)
     return function(list)
+      -- a session of an assumed role acts in the role's account: no call
+      local known = ctx.known_account and ctx:known_account(side)
+      if known then
+        f[side .. "_account"] = known
+        return
+      end
       local out, err = ctx:read(side, "sts", "GetCallerIdentity")
       if not out then
         read_failed(list, side .. ".profile", err, "cannot identify the " .. side:upper() .. " account: "
@@ -97,8 +103,14 @@ end
 -- (facts §0.1): check it before creating anything.
 local function organization(ctx, problems)
   local ids = {}
+  -- both accounts asked at once; their answers judged in order
+  local answers = {}
+  concurrently{
+    function() answers.app = table.pack(ctx:read("app", "organizations", "DescribeOrganization")) end,
+    function() answers.rds = table.pack(ctx:read("rds", "organizations", "DescribeOrganization")) end,
+  }
   for _, side in ipairs{ "app", "rds" } do
-    local out, err = ctx:read(side, "organizations", "DescribeOrganization")
+    local out, err = answers[side][1], answers[side][2]
     if not out then
       if err.code == "AWSOrganizationsNotInUseException" then
         fail(problems, side .. ".profile", string.format("the %s account (%s) is not in an AWS Organization. "
@@ -122,7 +134,9 @@ end
 
 -- The CIDR blocks associated with a VPC, for the graph (--graph shows
 -- them on the VPC); an answer that fails is no problem of the config.
+-- Read only when --graph is asked: nothing else uses them.
 local function vpc_cidrs(ctx, side, vpc_id)
+  if not ctx.graph then return nil end
   local out = vpc_id and ctx:read(side, "ec2", "DescribeVpcs", { VpcIds = { vpc_id } })
   local v = out and out.Vpcs and out.Vpcs[1]
   if not v then return nil end
@@ -231,14 +245,59 @@ local function settle(ctx, problems, key, id, status, waited)
   return true
 end
 
+-- Lists of at most `n` from `list`, for APIs that take so many values.
+local function chunks(list, n)
+  local out = {}
+  for i = 1, #list, n do out[#out + 1] = table.move(list, i, math.min(i + n - 1, #list), 1, {}) end
+  return out
+end
+
+-- Every page of `op` for each chunk of `values` (`params(chunk)`), or nil
+-- and the error.
+local function read_chunks(ctx, side, service, op, values, n, params)
+  local pages = {}
+  for _, c in ipairs(chunks(values, n)) do
+    for _, page in ipairs(ctx:read_all(side, service, op, params(c))) do pages[#pages + 1] = page end
+  end
+  return pages
+end
+
+-- The run's DB instances, one DescribeDBInstances for all pairs ("db-instance-id
+-- - Accepts DB instance identifiers and DB instance ARNs", RDS API
+-- reference): `{ [id] = instance }` and the ids it covered.
+local function instances_survey(ctx)
+  return ctx:survey("rds", "rds", "db-instances", function(peers, r)
+    local ids, seen = {}, {}
+    for _, p in ipairs(peers) do
+      local id = p.rds.db_instance_identifier
+      if id and not seen[id] then ids[#ids + 1], seen[id] = id, true end
+    end
+    local ok, pages = pcall(read_chunks, r, "rds", "rds", "DescribeDBInstances", ids, 100, function(c)
+      return { Filters = { { Name = "db-instance-id", Values = c } } }
+    end)
+    if not ok then return nil end
+    local found = {}
+    for _, page in ipairs(pages) do
+      for _, i in ipairs(page.DBInstances or {}) do found[i.DBInstanceIdentifier] = i end
+    end
+    return { found = found, covered = seen }
+  end)
+end
+
 -- `waited`: apply waited for the database; the read again must not be the
 -- memo's answer from before the wait.
 local function database(ctx, problems, waited)
   local rds = ctx.pair.rds
   local db = {}
   if rds.db_instance_identifier then
-    local out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier },
-      { fresh = waited })
+    local survey = not waited and instances_survey(ctx)
+    local one = survey and survey.found[rds.db_instance_identifier]
+    -- not in the survey: its own read says why (not found, denied, ...)
+    local out, err
+    if one then out = { DBInstances = { one } } else
+      out, err = ctx:read("rds", "rds", "DescribeDBInstances", { DBInstanceIdentifier = rds.db_instance_identifier },
+        { fresh = waited })
+    end
     if not out then
       read_failed(problems, "rds.db_instance_identifier", err, string.format(
         "%s: %s — check the identifier and the region", rds.db_instance_identifier, tostring(err)))
@@ -337,10 +396,68 @@ end
 
 -- The secret exists, is readable and holds the user the proxy logs in as
 -- (its value is read only to find the username and never shown).
+-- The secret's name in its ARN (`...:secret:NAME-AbCdEf`), or the id itself.
+local function secret_name(id)
+  local name = id:match(":secret:(.+)$")
+  if not name then return id end
+  return name:match("^(.+)%-%w%w%w%w%w%w$") or name
+end
+
+-- Does `entry` (ARN and Name) answer for secret id `id` (a full or partial ARN, or a name)?
+local function is_secret(entry, id)
+  return entry.ARN == id or entry.Name == id or (entry.ARN or ""):sub(1, #id + 1) == id .. "-"
+end
+
+-- The run's secrets, described in one ListSecrets per 10 names ("Values
+-- ... Maximum number of 10 items", Filter, Secrets Manager API reference;
+-- planned deletions included, so they are seen) and their values in one
+-- BatchGetSecretValue per 20 ("SecretIdList ... Maximum number of 20
+-- items"). Entries a pair does not find here are read on their own.
+local function secrets_survey(ctx, kind)
+  return ctx:survey("rds", "secretsmanager", "secrets-" .. kind, function(peers, r)
+    local ids, names, seen = {}, {}, {}
+    for _, p in ipairs(peers) do
+      local id = p.rds.secret_arn
+      if id and not seen[id] then
+        seen[id] = true
+        ids[#ids + 1] = id
+        names[#names + 1] = secret_name(id)
+      end
+    end
+    local list = {}
+    local ok = pcall(function()
+      if kind == "meta" then
+        for _, page in ipairs(read_chunks(r, "rds", "secretsmanager", "ListSecrets", names, 10, function(c)
+            return { IncludePlannedDeletion = true, Filters = { { Key = "name", Values = c } } }
+          end)) do
+          for _, e in ipairs(page.SecretList or {}) do list[#list + 1] = e end
+        end
+      else
+        for _, c in ipairs(chunks(ids, 20)) do
+          local out, err = r:read("rds", "secretsmanager", "BatchGetSecretValue", { SecretIdList = c })
+          if not out then error(err, 0) end
+          for _, e in ipairs(out.SecretValues or {}) do list[#list + 1] = e end
+        end
+      end
+    end)
+    if not ok then return nil end
+    return list
+  end)
+end
+
+local function survey_entry(ctx, kind, id)
+  for _, e in ipairs(secrets_survey(ctx, kind) or {}) do
+    if is_secret(e, id) then return e end
+  end
+end
+
 local function secret(ctx, problems)
   local rds = ctx.pair.rds
   if not rds.secret_arn then return end
-  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = rds.secret_arn })
+  local out, err = survey_entry(ctx, "meta", rds.secret_arn), nil
+  if not out then
+    out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = rds.secret_arn })
+  end
   if not out then
     read_failed(problems, "rds.secret_arn", err, "cannot read the secret in the RDS account: " .. tostring(err)
       .. " — check the ARN and that it is in the RDS account")
@@ -351,7 +468,12 @@ local function secret(ctx, problems)
   end
   ctx.facts.secret_kms_key_id = out.KmsKeyId
   ctx.facts.secret_full_arn = out.ARN
-  local v, verr = ctx:read("rds", "secretsmanager", "GetSecretValue", { SecretId = rds.secret_arn })
+  -- a secret scheduled for deletion failed above; BatchGetSecretValue
+  -- lists the others' values
+  local v, verr = survey_entry(ctx, "value", rds.secret_arn), nil
+  if not v then
+    v, verr = ctx:read("rds", "secretsmanager", "GetSecretValue", { SecretId = rds.secret_arn })
+  end
   if not v then
     read_failed(problems, "rds.secret_arn", verr, "kumo cannot read the secret's value (GetSecretValue: "
       .. tostring(verr and verr.code) .. "); the check needs it to find the username — allow "
@@ -541,8 +663,10 @@ end
 function M.org_sharing_state(ctx, mgmt)
   local aws = require "kumo.aws"
   local tried = {}
+  -- `account` nil: not known without a call; asking is then the cheaper
+  -- test (an account other than the management one is refused: nil)
   local function ask(session, account)
-    if account ~= mgmt then return nil end
+    if account ~= nil and account ~= mgmt then return nil end
     local out, err = session:client("organizations"):try("ListAWSServiceAccessForOrganization", {})
     if not out then
       if M.transient(err) then return "transient", err end
@@ -565,8 +689,9 @@ function M.org_sharing_state(ctx, mgmt)
       tried[src] = true
       local ok, sess = pcall(aws.session, { profile = src, region = ctx.pair.region })
       if ok then
-        local id = sess:client("sts"):try("GetCallerIdentity", {})
-        if id then candidates[#candidates + 1] = { session = sess, account = id.Account } end
+        local src_prof = sess:profile_settings()
+        local role = type(src_prof.role_arn) == "string" and src_prof.role_arn or ""
+        candidates[#candidates + 1] = { session = sess, account = role:match("^arn:aws[%w-]*:iam::(%d+):role/") }
       end
     end
   end
@@ -602,8 +727,13 @@ function M.run(ctx)
     return problems
   end
   local function check(f) return function(list) f(ctx, list) end end
+  local sharing = {}
   local lists = concurrently{
-    check(organization),
+    function(list)
+      organization(ctx, list)
+      -- RAM sharing needs only the organization: asked in the same chain
+      if #list == 0 then org_sharing(ctx, sharing) end
+    end,
     check(app_subnets),
     check(client_groups),
     function(list)
@@ -620,7 +750,7 @@ function M.run(ctx)
   add(lists)
   az_notes(ctx)
   limits(ctx, problems)
-  org_sharing(ctx, problems)
+  for _, p in ipairs(sharing) do problems[#problems + 1] = p end
   return problems
 end
 

@@ -5,11 +5,12 @@
 -- RDS account, and all through `ctx` (`ctx:read`, `ctx:mutate`): a plan
 -- makes no change here either.
 --
--- Reads are batched per pair: one DescribeSecurityGroups finds every group
--- the pair's group steps make (their names in their VPCs), and one
--- DescribeSecurityGroupRules reads the rules of all of them and of the
--- database's group; every step then picks its own from the same answer
--- (the run's memo in `ctx`, dropped when a mutation names the group).
+-- Reads are batched across pairs and steps: one DescribeSecurityGroups
+-- finds every group the group steps of all the run's pairs make (their
+-- names; `ctx:survey`), and one DescribeSecurityGroupRules reads the rules
+-- of all of them and of the databases' groups; once a pair changed groups
+-- or rules, it reads its own groups at once (the run's memo in `ctx`,
+-- dropped when a mutation names the group).
 --
 -- Groups kumo owns converge to exactly the rules the config implies (plus
 -- the rules steps declare in `allow_rules`); on a group kumo does not own
@@ -39,8 +40,39 @@ local function pair_groups(ctx, names, vpcs)
   end
 end
 
+-- The names of the groups every group step makes for `pair`.
+local function names_of(ctx, pair, set)
+  for _, o in ipairs(group_steps) do
+    local ok, name = pcall(o.group_name, { pair = pair, top = ctx.top, facts = {}, ids = {} })
+    if ok and type(name) == "string" then set[name] = true end
+  end
+  return set
+end
+
+-- The run's groups in the RDS account, by the names of all its pairs'
+-- groups (EC2 takes up to 200 filter values; 100 a call):
+-- `{ groups = {...}, names = set covered }`, or nil (read your own).
+local function survey_groups(ctx)
+  if not (ctx.survey and ctx.pair and ctx.facts.rds_account) then return nil end
+  return ctx:survey("rds", "ec2", "security-groups", function(peers, r)
+    local set = {}
+    for _, p in ipairs(peers) do names_of(ctx, p, set) end
+    local names = sorted_keys(set)
+    local groups = {}
+    for i = 1, #names, 100 do
+      local out = r:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
+        { Name = "group-name", Values = table.move(names, i, math.min(i + 99, #names), 1, {}) },
+        { Name = "owner-id", Values = { ctx.facts.rds_account } },
+      } })
+      if not out then return nil end
+      for _, g in ipairs(out.SecurityGroups or {}) do groups[#groups + 1] = g end
+    end
+    return { groups = groups, names = set }
+  end)
+end
+
 --- Find the group `name` in `vpc_id` owned by the RDS account (read with
--- the pair's other groups in one call).
+-- the pair's other groups in one call, or with all the run's pairs').
 function M.find(ctx, name, vpc_id)
   -- what the pair's batch read found (or not) for this group, unless a
   -- mutation of kumo's touched the group since, or the read must be fresh
@@ -48,12 +80,19 @@ function M.find(ctx, name, vpc_id)
   if seen ~= nil and not ctx.fresh_after then return seen or nil end
   local names, vpcs = { [name] = true }, { [vpc_id] = true }
   pair_groups(ctx, names, vpcs)
-  local out, err = ctx:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
-    { Name = "vpc-id", Values = sorted_keys(vpcs) },
-    { Name = "group-name", Values = sorted_keys(names) },
-    { Name = "owner-id", Values = { ctx.facts.rds_account } },
-  } })
-  if not out then error(err, 0) end
+  local s = survey_groups(ctx)
+  for n in pairs(names) do
+    if s and not s.names[n] then s = nil end  -- a name the survey did not ask for
+  end
+  local out, err
+  if s then out = { SecurityGroups = s.groups } else
+    out, err = ctx:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
+      { Name = "vpc-id", Values = sorted_keys(vpcs) },
+      { Name = "group-name", Values = sorted_keys(names) },
+      { Name = "owner-id", Values = { ctx.facts.rds_account } },
+    } })
+    if not out then error(err, 0) end
+  end
   local found
   local seen_now = {}
   for n in pairs(names) do
@@ -132,6 +171,36 @@ local function by_id(a, b) return tostring(a.id) < tostring(b.id) end
 -- description= }` (`port` is a number, `"a-b"` or `"all"`). One read covers
 -- the pair's groups and the database's: the other steps' reads of the same
 -- set come from the memo.
+-- The rules of the run's groups (those the groups survey found) and of its
+-- databases' groups (the instances survey's): `{ pages = {...}, ids = set
+-- covered }`, or nil (read your own).
+local function survey_rules(ctx, id, ids)
+  if not (ctx.survey and ctx.pair) then return nil end
+  return ctx:survey("rds", "ec2", "security-group-rules", function(_, r)
+    local all = {}
+    for g in pairs(ids) do all[g] = true end
+    local groups = ctx:survey_value("rds", "security-groups")
+    for _, g in ipairs(groups and groups.groups or {}) do all[g.GroupId] = true end
+    local dbs = ctx:survey_value("rds", "db-instances")
+    for _, i in pairs(dbs and dbs.found or {}) do
+      local g = i.VpcSecurityGroups and i.VpcSecurityGroups[1]
+      if g and g.VpcSecurityGroupId then all[g.VpcSecurityGroupId] = true end
+    end
+    local list = sorted_keys(all)
+    local pages = {}
+    local ok = pcall(function()
+      for i = 1, #list, 100 do
+        for _, page in ipairs(r:read_all("rds", "ec2", "DescribeSecurityGroupRules",
+            { Filters = { { Name = "group-id", Values = table.move(list, i, math.min(i + 99, #list), 1, {}) } } })) do
+          pages[#pages + 1] = page
+        end
+      end
+    end)
+    if not ok then return nil end
+    return { pages = pages, ids = all }
+  end)
+end
+
 function M.rules(ctx, id)
   local ids = { [id] = true }
   if ctx.pair then
@@ -139,8 +208,10 @@ function M.rules(ctx, id)
     local db = ctx.facts and ctx.facts.db
     if db and db.security_group_ids and db.security_group_ids[1] then ids[db.security_group_ids[1]] = true end
   end
+  local s = survey_rules(ctx, id, ids)
+  if s and not s.ids[id] then s = nil end  -- a group the survey did not ask for
   local rules = {}
-  for _, page in ipairs(ctx:read_all("rds", "ec2", "DescribeSecurityGroupRules",
+  for _, page in ipairs(s and s.pages or ctx:read_all("rds", "ec2", "DescribeSecurityGroupRules",
       { Filters = { { Name = "group-id", Values = sorted_keys(ids) } } })) do
     for _, r in ipairs(page.SecurityGroupRules or {}) do
       if r.GroupId == nil or r.GroupId == id then rules[#rules + 1] = M.rule_of(r) end
@@ -305,7 +376,8 @@ local tags = require "rds-proxy.tags"
 --   description = function(ctx), managed_elsewhere = function(ctx, rule) → bool,
 --   what = "text for verify" }`
 function M.group_step(o)
-  local step = { name = o.name, title = o.title, account = "rds" }
+  -- group names are unique per VPC: a fresh apply creates at once (engine.lua)
+  local step = { name = o.name, title = o.title, account = "rds", create_first = { "InvalidGroup.Duplicate" } }
   group_steps[#group_steps + 1] = o
   local function elsewhere(ctx, r) return o.managed_elsewhere and o.managed_elsewhere(ctx, r) end
 

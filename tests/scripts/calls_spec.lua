@@ -207,6 +207,142 @@ describe("workflow call memo", function()
   end)
 end)
 
+describe("workflow surveys (one read for every pair of the run)", function()
+  before_each(setup_profiles)
+  after_each(function()
+    os.execute("rm -rf '" .. dir .. "'")
+    sys.setenv("AWS_CONFIG_FILE", nil)
+  end)
+
+  local function run_pairs(top, names, fn)
+    local ctxs = {}
+    for i, name in ipairs(names) do
+      ctxs[i] = new_ctx(top, name)
+      top.pairs[i] = ctxs[i].pair
+    end
+    return ctxs, fn
+  end
+
+  -- a survey of every proxy: what a pair's step asks it
+  local function proxies(ctx, calls, answer)
+    ctx.clients["rds:rds"] = ctx.clients["rds:rds"] or fake_client(calls, { DescribeDBProxies = answer })
+    return ctx:survey("rds", "rds", "proxies", function(peers, r)
+      local out = r:read("rds", "rds", "DescribeDBProxies", {})
+      return { n = #peers, names = out and out.names }
+    end)
+  end
+
+  it("reads once for all the run's pairs in an account, each pair getting its own copy", function()
+    local calls = {}
+    local top = { region = "us-east-1", pairs = {} }
+    local ctxs = run_pairs(top, { "p1", "p2", "p3" })
+    local client = fake_client(calls, { DescribeDBProxies = { names = { "a" } } })
+    for _, c in ipairs(ctxs) do c.clients["rds:rds"] = client end
+    local a = proxies(ctxs[1], calls)
+    a.names[1] = "changed by p1"
+    local b = proxies(ctxs[2], calls)
+    local c = proxies(ctxs[3], calls)
+    assert.are.equal(1, #calls)
+    assert.are.equal(3, a.n, "the fetch saw the three pairs")
+    assert.are.same({ "a" }, b.names)
+    assert.are.same({ "a" }, c.names)
+  end)
+
+  it("serves a pair only when read after its lock, and not after its own change (others keep it)", function()
+    local calls = {}
+    local top = { region = "us-east-1", pairs = {} }
+    local ctxs = run_pairs(top, { "p1", "p2" })
+    local client = fake_client(calls, { DescribeDBProxies = { names = {} }, CreateDBProxy = {},
+                                        RegisterDBProxyTargets = {} })
+    for _, c in ipairs(ctxs) do c.clients["rds:rds"] = client end
+    assert.truthy(proxies(ctxs[1], calls))
+    assert.are.equal(1, #calls)
+    -- p2 takes its lock after that read: another apply may have changed its resources
+    ctxs[2]:locked()
+    assert.truthy(proxies(ctxs[2], calls))
+    assert.are.equal(2, #calls, "read again for p2")
+    assert.truthy(proxies(ctxs[1], calls), "p1 may use the newer read")
+    assert.are.equal(2, #calls)
+    -- a change that does not touch the proxies leaves the survey serving p1
+    ctxs[1]:mutate("rds", "rds", "RegisterDBProxyTargets", { DBProxyName = "x" })
+    assert.truthy(proxies(ctxs[1], calls))
+    -- p1 creates a proxy: the survey no longer describes p1's proxies
+    ctxs[1]:mutate("rds", "rds", "CreateDBProxy", { DBProxyName = "x" })
+    assert.is_nil(proxies(ctxs[1], calls))
+    assert.truthy(proxies(ctxs[2], calls), "p2's proxies did not change")
+    -- a fresh read never comes from a survey
+    assert.is_nil(ctxs[2]:fresh(proxies, ctxs[2], calls))
+    -- an operation the table does not know makes every survey of its service stale
+    ctxs[2]:mutate("rds", "rds", "SomethingNew", {})
+    assert.is_nil(proxies(ctxs[2], calls))
+  end)
+
+  it("reads a survey fresh without making the pair's other tasks read fresh meanwhile", function()
+    local calls = {}
+    local top = { region = "us-east-1", pairs = {} }
+    local ctx = run_pairs(top, { "p1" })[1]
+    ctx.clients["rds:rds"] = fake_client(calls, { DescribeDBProxies = { names = {} } }, { sleep = 0.05 })
+    ctx.clients["rds:iam"] = fake_client(calls, { ListRoles = { Roles = {} } })
+    ctx:read("rds", "rds", "DescribeDBProxies", {})  -- remembered: the survey must not use it
+    local other
+    sched.run(function()
+      local t = sched.spawn(function() return proxies(ctx, calls) end)
+      sched.sleep(0.01)  -- the survey's read is in flight
+      other = ctx:survey("rds", "iam", "roles", function(_, r) return r:read("rds", "iam", "ListRoles", {}) end)
+      t:wait()
+    end)
+    assert.truthy(other, "a concurrent task of the pair was served a survey")
+    assert.are.same({ "DescribeDBProxies", "DescribeDBProxies", "ListRoles" }, calls)
+  end)
+
+  it("leaves a failed survey to each pair's own read", function()
+    local ctx = new_ctx({ region = "us-east-1", pairs = {} }, "p1")
+    assert.is_nil(ctx:survey("rds", "rds", "proxies", function() return nil end))
+    local ok, err = pcall(ctx.survey, ctx, "rds", "rds", "proxies", function() error("a bug", 0) end)
+    assert.is_false(ok)
+    assert.are.equal("a bug", err)
+  end)
+
+  it("serves every pair when more than two wait for one survey (no waiter is lost)", function()
+    local calls = {}
+    local top = { region = "us-east-1", pairs = {} }
+    local ctxs = run_pairs(top, { "p1", "p2", "p3" })
+    local client = fake_client(calls, { DescribeDBProxies = { names = {} } }, { sleep = 0.02 })
+    for _, c in ipairs(ctxs) do c.clients["rds:rds"] = client end
+    local got = {}
+    sched.run(function()
+      local tasks = {}
+      for i, c in ipairs(ctxs) do
+        tasks[i] = sched.spawn(function()
+          -- each pair asks twice, the second time while others queue
+          got[i] = proxies(c, calls) ~= nil
+          sched.sleep(0.001)
+          c.staled = nil
+          got[i] = got[i] and proxies(c, calls) ~= nil
+        end)
+      end
+      for _, t in ipairs(tasks) do t:wait() end
+    end)
+    assert.are.same({ true, true, true }, got)
+    assert.are.equal(1, #calls)
+  end)
+
+  it("knows an assumed role's account from its ARN (no GetCallerIdentity)", function()
+    local f = assert(io.open(dir .. "/config", "w"))
+    -- profiles of their own: sessions are shared per access description
+    f:write("[profile app-role]\nregion = us-east-1\nrole_arn = arn:aws:iam::111111111111:role/deployer\n"
+      .. "source_profile = base\n[profile rds-keys]\nregion = us-east-1\n[profile base]\nregion = us-east-1\n")
+    f:close()
+    local pair = { name = "p1", region = "us-east-1", tags = {}, app = { profile = "app-role" },
+                   rds = { profile = "rds-keys" } }
+    local ctx = context.new(pair, { region = "us-east-1" }, { action = "plan", state = {} })
+    assert.are.equal("111111111111", ctx:known_account("app"))
+    assert.is_nil(ctx:known_account("rds"), "a profile without a role: ask")
+    ctx.pair.rds.account_role_arn = "arn:aws-cn:iam::333333333333:role/x"
+    assert.are.equal("333333333333", ctx:known_account("rds"))
+  end)
+end)
+
 describe("workflow security groups reach AWS only through ctx", function()
   before_each(setup_profiles)
   after_each(function()

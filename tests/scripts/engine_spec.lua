@@ -236,6 +236,96 @@ describe("the engine over step tables", function()
   end)
 end)
 
+describe("the engine's economies", function()
+  local dir, store, log
+  before_each(function()
+    dir = tmpdir()
+    store, log = {}, {}
+  end)
+  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  -- a create that answers "already exists" when the store holds the name
+  -- (as ctx:mutate does for a step's `create_first` codes)
+  local function unique_step(name)
+    local s = store_step(name, store, log, { create_first = { "AlreadyExists" } })
+    local create = s.create
+    function s.create(ctx)
+      for _, r in pairs(store) do
+        if r.step == name and r.name == name then
+          log[#log + 1] = name .. ":create"
+          ctx.state:intend(name, { name = name })
+          error({ create_first_exists = true, code = "AlreadyExists" }, 0)
+        end
+      end
+      return create(ctx)
+    end
+    return s
+  end
+
+  it("creates at once what the journal does not know (create_first), reads first what it knows", function()
+    local r = run(new_ctx(dir, "apply"), { unique_step("a") }, "apply")
+    assert.are.same({ "a=create" }, actions(r))
+    assert.are.same({ "a:create" }, log, "no read before the create")
+    log = {}
+    r = run(new_ctx(dir, "apply"), { unique_step("a") }, "apply")
+    assert.are.same({ "a=unchanged" }, actions(r))
+    assert.are.same({ "a:read" }, log)
+  end)
+
+  it("sends a create_first step answered 'already exists' the usual way: read, update, recorded as kumo's", function()
+    store["a-1"] = { step = "a", name = "a", res = { Id = "a-1", Want = 0, Tags = { { Key = "kumo:pair", Value = "p" } } } }
+    local r = run(new_ctx(dir, "apply"), { unique_step("a") }, "apply")
+    assert.are.same({ "a=update" }, actions(r))
+    assert.are.same({ "a:create", "a:read", "a:update" }, log)
+    assert.are.equal(1, store["a-1"].res.Want)
+    local st = state_mod.open(dir, "p")
+    assert.are.equal("a-1", st:get("a").id)
+    assert.is_true(st:owns("a"))
+  end)
+
+  it("keeps no claim on a same-named resource that is not the pair's", function()
+    store["a-1"] = { step = "a", name = "a", res = { Id = "a-1", Want = 1, Tags = {} } }
+    local r = run(new_ctx(dir, "apply"), { unique_step("a") }, "apply")
+    assert.are.same({ "a=unchanged" }, actions(r))
+    assert.is_nil(state_mod.open(dir, "p"):get("a"), "the create's intent is dropped: destroy will not touch it")
+  end)
+
+  it("lets a step's resource go with another's delete, proven by that delete's read", function()
+    local steps = { store_step("g", store, log), store_step("r", store, log) }
+    local removed_with_group = {}
+    steps[2].delete = function(ctx, live)
+      log[#log + 1] = "r:delete"
+      if ctx.destroying.g then
+        removed_with_group[#removed_with_group + 1] = live.Id
+        return "with g"
+      end
+      store[live.Id] = nil
+    end
+    local gdelete = steps[1].delete
+    steps[1].delete = function(ctx, live)
+      gdelete(ctx, live)
+      for _, id in ipairs(removed_with_group) do store[id] = nil end  -- the group takes its rules
+    end
+    run(new_ctx(dir, "apply"), steps, "apply")
+    for k in pairs(log) do log[k] = nil end
+    local r = run(new_ctx(dir, "destroy"), steps, "destroy")
+    assert.are.same({ "g=delete", "r=delete" }, actions(r), "r is reported once g is proven gone")
+    assert.are.same({ "g:read", "r:read", "r:delete", "g:delete", "g:read" }, log, "r is not read back itself")
+    assert.is_nil(next(store))
+  end)
+
+  it("reads back a step that meant to go with another's delete when that one is not deleted", function()
+    local steps = { store_step("g", store, log), store_step("r", store, log) }
+    steps[1].delete = nil  -- g is never deleted by destroy
+    steps[2].delete = function() return "with g" end  -- so r's resource stays
+    run(new_ctx(dir, "apply"), steps, "apply")
+    local ok, err = pcall(run, new_ctx(dir, "destroy"), steps, "destroy")
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("r thing r-", 1, true) and tostring(err):find("still there", 1, true),
+      tostring(err))
+  end)
+end)
+
 describe("step tables in a config", function()
   local dir
   before_each(function() dir = tmpdir(); os.execute("mkdir -p '" .. dir .. "'") end)

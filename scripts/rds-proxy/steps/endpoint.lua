@@ -6,10 +6,30 @@
 -- `variant{ name=, title=, endpoint = { name=, target_role= } }` makes
 -- another endpoint step (e.g. a reader endpoint) from the same code.
 -- @module rds-proxy.steps.endpoint
+
+-- Every endpoint of the account and region (all proxies'), in one
+-- DescribeDBProxyEndpoints for all the run's pairs: `{ [name] = endpoint }`
+-- (nil: read for yourself).
+local function survey(ctx)
+  return ctx:survey("rds", "rds", "proxy-endpoints", function(_, r)
+    local ok, pages = pcall(r.read_all, r, "rds", "rds", "DescribeDBProxyEndpoints", {})
+    if not ok then return nil end
+    local byname = {}
+    for _, page in ipairs(pages) do
+      for _, e in ipairs(page.DBProxyEndpoints or {}) do byname[e.DBProxyEndpointName] = e end
+    end
+    return byname
+  end)
+end
+
 local function make(key, title, get)
-  local step = { name = key, title = title, account = "rds" }
+  -- endpoint names are unique per account and region: a fresh apply creates at once
+  local step = { name = key, title = title, account = "rds", create_first = { "DBProxyEndpointAlreadyExistsFault" } }
 
   local function describe(ctx, name)
+    -- from the run's survey while it serves the pair: absent there is absent
+    local all = not (ctx.endpoints_gone and ctx.endpoints_gone[name]) and survey(ctx)
+    if all then return all[name] end
     local out, err = ctx:read("rds", "rds", "DescribeDBProxyEndpoints", { DBProxyEndpointName = name })
     if not out then
       if err.code == "DBProxyEndpointNotFoundFault" or err.code == "DBProxyNotFoundFault" then return nil end
@@ -169,6 +189,8 @@ local function make(key, title, get)
       { "DBProxyEndpointNotFoundFault" })
     ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyName = live and live.DBProxyName or ctx.pair.rds.proxy_name,
       DBProxyEndpointName = name }, ctx.timeouts.delete)
+    ctx.endpoints_gone = ctx.endpoints_gone or {}
+    ctx.endpoints_gone[name] = true
     return "gone"
   end
 
@@ -176,6 +198,27 @@ local function make(key, title, get)
 end
 
 local M = make("endpoint", "proxy endpoint (in APP VPC)", function(ctx) return ctx.pair.endpoint end)
+
+--- The endpoints of proxy `proxy_name` other than its default one, as a
+-- DescribeDBProxyEndpoints answer's list: from the run's survey for the
+-- pair (without those this run has seen deleted), else read.
+function M.endpoints_of(ctx, proxy_name)
+  local all = survey(ctx)
+  local list = {}
+  if all then
+    local gone = ctx.endpoints_gone or {}
+    for name, e in pairs(all) do
+      if e.DBProxyName == proxy_name and not e.IsDefault and not gone[name] then list[#list + 1] = e end
+    end
+    table.sort(list, function(a, b) return a.DBProxyEndpointName < b.DBProxyEndpointName end)
+    return list
+  end
+  local eps = ctx:read("rds", "rds", "DescribeDBProxyEndpoints", { DBProxyName = proxy_name })
+  for _, e in ipairs(eps and eps.DBProxyEndpoints or {}) do
+    if not e.IsDefault then list[#list + 1] = e end
+  end
+  return list
+end
 
 --- Another endpoint step on the same proxy, with its own settings.
 -- @param o `{ name = "step name", title=, endpoint = { name=, target_role= } }`

@@ -3,7 +3,9 @@
 -- the database's VPC and the proxy security group. Subnets and engine
 -- family are create-only: changing them needs a destroy and an apply.
 -- @module rds-proxy.steps.proxy
-local step = { name = "proxy", title = "RDS Proxy", account = "rds" }
+local step = { name = "proxy", title = "RDS Proxy", account = "rds",
+               -- proxy names are unique per account and region: a fresh apply creates at once
+               create_first = { "DBProxyAlreadyExistsFault" } }
 
 local function role_arn(ctx)
   return ctx.pair.rds.role_arn or ctx.ids.role
@@ -19,7 +21,25 @@ local function auth(ctx)
              Description = "kumo pair " .. ctx.pair.name } }
 end
 
+-- Every proxy of the account and region, in one DescribeDBProxies for all
+-- the run's pairs (the account has few: "Proxies per AWS account: 20"
+-- by default, RDS quotas): `{ [name] = proxy }`.
+local function survey(ctx)
+  return ctx:survey("rds", "rds", "proxies", function(_, r)
+    local ok, pages = pcall(r.read_all, r, "rds", "rds", "DescribeDBProxies", {})
+    if not ok then return nil end
+    local byname = {}
+    for _, page in ipairs(pages) do
+      for _, p in ipairs(page.DBProxies or {}) do byname[p.DBProxyName] = p end
+    end
+    return byname
+  end)
+end
+
 local function describe(ctx, name)
+  -- from the run's survey while it serves the pair: absent there is absent
+  local all = survey(ctx)
+  if all then return all[name] end
   local out, err = ctx:read("rds", "rds", "DescribeDBProxies", { DBProxyName = name })
   if not out then
     if err.code == "DBProxyNotFoundFault" then return nil end
@@ -220,14 +240,12 @@ end
 -- @return "gone": the waiter's last read found no proxy of that name
 function step.delete(ctx, live)
   local name = live and live.DBProxyName or ctx.pair.rds.proxy_name
-  local eps = ctx:read("rds", "rds", "DescribeDBProxyEndpoints", { DBProxyName = name })
+  local eps = require("rds-proxy.steps.endpoint").endpoints_of(ctx, name)
   ctx:mutate("rds", "rds", "DeleteDBProxy", { DBProxyName = name }, { "DBProxyNotFoundFault" })
   ctx:wait("rds", "rds", "DBProxyDeleted", { DBProxyName = name }, ctx.timeouts.delete)
-  for _, ep in ipairs(eps and eps.DBProxyEndpoints or {}) do
-    if not ep.IsDefault then
-      ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyEndpointName = ep.DBProxyEndpointName },
-        ctx.timeouts.delete)
-    end
+  for _, ep in ipairs(eps) do
+    ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyEndpointName = ep.DBProxyEndpointName },
+      ctx.timeouts.delete)
   end
   return "gone"
 end

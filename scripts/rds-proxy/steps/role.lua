@@ -5,7 +5,9 @@
 -- @module rds-proxy.steps.role
 local json = require "kumo.json"
 
-local step = { name = "role", title = "IAM role for the proxy", account = "rds" }
+local step = { name = "role", title = "IAM role for the proxy", account = "rds",
+               -- role names are unique per account: a fresh apply creates at once (engine.lua)
+               create_first = { "EntityAlreadyExists" } }
 
 local TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
   .. '"Principal":{"Service":"rds.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
@@ -54,7 +56,30 @@ local function policy_resources(doc)
   return table.concat(set, "; ")
 end
 
+-- The account's roles by name, in one ListRoles (1000 a page) for every
+-- pair of the run: worth it from two pairs on (one pair asks GetRole).
+-- ListRoles returns no tags: a role found there is read with GetRole,
+-- except by destroy when the journal says kumo made it (deleted by name).
+local function survey(ctx)
+  return ctx:survey("rds", "iam", "roles", function(peers, reader)
+    if #peers < 2 then return nil end
+    local ok, pages = pcall(reader.read_all, reader, "rds", "iam", "ListRoles", { MaxItems = 1000 })
+    if not ok then return nil end
+    local byname = {}
+    for _, page in ipairs(pages) do
+      for _, r in ipairs(page.Roles or {}) do byname[r.RoleName] = r end
+    end
+    return byname
+  end)
+end
+
 function step.read(ctx)
+  local all = survey(ctx)
+  if all then
+    local r = all[ctx.pair.names.role]
+    if not r then return nil end
+    if ctx.action == "destroy" and ctx.state:owns("role") then return r end
+  end
   local out, err = ctx:read("rds", "iam", "GetRole", { RoleName = ctx.pair.names.role })
   if not out then
     if err.code == "NoSuchEntity" then return nil end
@@ -112,17 +137,18 @@ function step.create(ctx)
     Description = "RDS Proxy " .. ctx.pair.rds.proxy_name .. " reads its secret (kumo)",
     Tags = ctx:tag_list(),
   }, nil, { adopt = { "EntityAlreadyExists" } })
+  local live
   if why == "adopt" then
-    local live = step.read(ctx)
+    live = step.read(ctx)
     ctx:adopt("role", live, live and live.Arn)
   else
-    ctx.state:created("role", out.Role.Arn)
+    -- CreateRole answers with the role it made (ARN, trust, tags): what a
+    -- read would find, so none is made (IAM answers GetRole for a new role
+    -- at once; a wait for it proved nothing RDS needs)
+    live = out.Role
+    ctx.state:created("role", live.Arn)
   end
   put_policy(ctx)
-  -- the waiter's last answer is the role: no second read (fewer calls)
-  local got = ctx:wait("rds", "iam", "RoleExists", { RoleName = ctx.pair.names.role })
-  if not (got and got.Role) then return step.read(ctx) end
-  local live = got.Role
   live.policy = step.policy(ctx)  -- the document just put
   return live
 end

@@ -35,15 +35,38 @@ local function associations(ctx, arn, kind)
   return set
 end
 
--- Every share of the pair (by its tag, in one call): kumo's is the one
+-- The pair's first look comes from one GetResourceShares for every pair of
+-- the run in the APP account (their tag values, 20 per call).
+local function survey(ctx)
+  return ctx:survey("app", "ram", "shares", function(peers, r)
+    local names = {}
+    for _, p in ipairs(peers) do names[#names + 1] = p.name end
+    local shares = {}
+    local ok = pcall(function()
+      for i = 1, #names, 20 do
+        local values = table.move(names, i, math.min(i + 19, #names), 1, {})
+        for _, page in ipairs(r:read_all("app", "ram", "GetResourceShares",
+            { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = values } } })) do
+          for _, s in ipairs(page.resourceShares or {}) do shares[#shares + 1] = s end
+        end
+      end
+    end)
+    if not ok then return nil end
+    return { { resourceShares = shares } }
+  end)
+end
+
+-- Every share of the pair (by its tag): kumo's is the one
 -- named share_name, the journaled one, else the oldest; the other shares of
 -- that name are duplicates (an earlier run's lost answer, a run with another
 -- state folder) and the pair's shares under another name are former ones
 -- (share_name renamed, `step.stale`): apply deletes both kinds.
+-- Its first look comes from the run's survey (above).
 function step.read(ctx)
   local found, former = {}, {}
-  for _, page in ipairs(ctx:read_all("app", "ram", "GetResourceShares",
-      { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = { ctx.pair.name } } } })) do
+  local pages = survey(ctx) or ctx:read_all("app", "ram", "GetResourceShares",
+    { resourceOwner = "SELF", tagFilters = { { tagKey = "kumo:pair", tagValues = { ctx.pair.name } } } })
+  for _, page in ipairs(pages) do
     for _, s in ipairs(page.resourceShares or {}) do
       if (s.status == "ACTIVE" or s.status == "PENDING") and has_pair_tag(s, ctx.pair.name) then
         if s.name == ctx.pair.app.share_name then found[#found + 1] = s else former[#former + 1] = s end
@@ -109,16 +132,46 @@ function step.diff(ctx, live)
   return d
 end
 
+-- The participant sees the subnets once the share propagates (facts
+-- §3.2.9). Pairs sharing the same subnets wait once per run: once the RDS
+-- account sees them, another share of the same subnets changes nothing.
+local function wait_visible(ctx)
+  local ids = {}
+  for i, id in ipairs(ctx.pair.app.subnet_ids) do ids[i] = id end
+  table.sort(ids)
+  ctx:once("subnets visible\0" .. tostring(ctx.session_keys and ctx.session_keys.rds) .. "\0"
+    .. table.concat(ids, ","), function()
+      ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+      return { visible = true }
+    end)
+end
+
 -- @return the waiters' last answers: the share, its resource and its
 --   principal associations
 local function wait_ready(ctx, arn, created)
   -- a create answered ACTIVE needs no wait for it
   local share = created and created.status == "ACTIVE" and { resourceShares = { created } }
     or ctx:wait("app", "ram", "ResourceShareActive", { resourceOwner = "SELF", resourceShareArns = { arn } })
-  local res = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "RESOURCE", resourceShareArns = { arn } })
-  local pri = ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = "PRINCIPAL", resourceShareArns = { arn } })
-  -- the participant sees the subnets once the share propagates (facts §3.2.9)
-  ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+  local function associated(kind)
+    return ctx:wait("app", "ram", "ResourceShareAssociated", { associationType = kind, resourceShareArns = { arn } })
+  end
+  -- the subnets and the principal are associated side by side: both waits
+  -- at once (each polls its own association type)
+  local sched = require "kumo.sched"
+  local res, pri
+  if sched.current() then
+    local t = sched.spawn(associated, { name = ctx.pair.name .. " share principals", quiet = true, hidden = true,
+      args = { "PRINCIPAL", n = 1 } })
+    local ok, r = pcall(associated, "RESOURCE")
+    if not ok then
+      t:cancel()
+      error(r, 0)
+    end
+    res, pri = r, t:wait()
+  else
+    res, pri = associated("RESOURCE"), associated("PRINCIPAL")
+  end
+  wait_visible(ctx)
   return share, res, pri
 end
 
@@ -170,7 +223,7 @@ local function wait_settled(ctx, arn)
     ctx:client("app", "ram"):wait(SETTLED, { associationType = kind, resourceShareArns = { arn } },
       { timeout = ctx.timeouts.wait or 1800 })
   end
-  ctx:wait("rds", "ec2", "SharedSubnetsVisible", { SubnetIds = ctx.pair.app.subnet_ids })
+  wait_visible(ctx)
 end
 
 function step.update(ctx, live, diffs)
@@ -228,8 +281,10 @@ function step.delete(ctx, live)
   local arn = live.resourceShareArn
   ctx:mutate("app", "ram", "DeleteResourceShare", { resourceShareArn = arn,
     clientToken = require("kumo.crypto").uuid4() }, { "UnknownResourceException" })
-  -- read then shows it gone: step.read keeps only ACTIVE and PENDING shares
+  -- the waiter reads the share until it is DELETED (or unknown): that
+  -- read is the proof the engine asks for, so no read follows
   ctx:wait("app", "ram", "ResourceShareDeleted", { resourceOwner = "SELF", resourceShareArns = { arn } })
+  return "gone"
 end
 
 return step

@@ -7,8 +7,32 @@
 local step = { name = "target_group", title = "target group connection pool", account = "rds",
                with_parent = "proxy" }
 
+-- A proxy's default target group starts with the API's documented
+-- defaults (ConnectionPoolConfiguration, RDS API reference):
+-- MaxConnectionsPercent "Default: 10 for RDS for Microsoft SQL Server, and
+-- 100 for all other engines"; MaxIdleConnectionsPercent "If the value of
+-- MaxConnectionsPercent isn't specified, then for SQL Server,
+-- MaxIdleConnectionsPercent is 5, and for all other engines, the default is
+-- 50"; ConnectionBorrowTimeout "Default: 120"; InitQuery "Default: no
+-- initialization query"; SessionPinningFilters "Default: no session
+-- pinning filter". verify reads the group itself.
+local function defaults(ctx)
+  local sqlserver = ctx.pair.rds.engine_family == "SQLSERVER"
+  return { TargetGroupName = "default", DBProxyName = ctx.pair.rds.proxy_name, IsDefault = true,
+    ConnectionPoolConfig = { MaxConnectionsPercent = sqlserver and 10 or 100,
+      MaxIdleConnectionsPercent = sqlserver and 5 or 50, ConnectionBorrowTimeout = 120,
+      SessionPinningFilters = {}, InitQuery = "" } }
+end
+
 function step.read(ctx)
   if not ctx.ids.proxy then return nil end
+  -- the proxy was made by this run just now: its group has the defaults
+  -- (once: after an update the group is read)
+  local made = ctx.made_now
+  if made and made.proxy and not made.target_group_known then
+    made.target_group_known = true
+    return defaults(ctx)
+  end
   local out, err = ctx:read("rds", "rds", "DescribeDBProxyTargetGroups",
     { DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default" })
   if not out then
