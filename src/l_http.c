@@ -133,6 +133,7 @@ static struct kumo_http_xfer *start_request (lua_State *L) {
   r.connect_timeout = optfield_number(L, "connect_timeout", 10);
   size = optfield_number(L, "max_size", (double)KUMO_HTTP_MAX_SIZE);
   r.max_size = size > 1e15 ? (size_t)1e15 : (size_t)size;
+  r.ca_bundle = optfield_string(L, "ca_bundle", NULL, 0);
   read_headers(L, &r);
   x = kumo_http_start(&r, err, sizeof(err));
   if (x == NULL)
@@ -195,7 +196,7 @@ static int push_outcome (lua_State *L, const struct kumo_http_xfer *x) {
 
 /*
 ** request{ method=, url=, headers=, body=, timeout=, connect_timeout=,
-** max_size= } -> res, or nil, message, code. Blocks until done.
+** max_size=, ca_bundle= } -> res, or nil, message, code. Blocks until done.
 */
 static int http_request (lua_State *L) {
   struct kumo_http_xfer *x = start_request(L);

@@ -31,6 +31,7 @@ struct kumo_http_request {
   double timeout;           /* seconds for the whole transfer; <= 0: 60 */
   double connect_timeout;   /* seconds; <= 0: 10 */
   size_t max_size;          /* response body cap; 0: KUMO_HTTP_MAX_SIZE */
+  const char *ca_bundle;    /* CA file; NULL: AWS_CA_BUNDLE, else system */
 };
 
 /* A transfer. Read-only for callers once done. */
