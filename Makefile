@@ -77,7 +77,9 @@ install-lib: lib
 	rm -rf $(DESTDIR)$(INSTALL_LMOD)/kumo
 	cp -R modules/kumo $(DESTDIR)$(INSTALL_LMOD)/kumo
 	install -m 0755 $(NATIVE_SO) $(DESTDIR)$(INSTALL_CMOD)/kumo/native.so
-	cd $(DESTDIR)$(INSTALL_CMOD)/kumo && for m in $(NATIVE_MODS); do ln -sf native.so $$m.so; done
+	# hard links: one file for the loader (dlopen shares it), and they
+	# survive luarocks moving the tree where relative symlinks would not
+	cd $(DESTDIR)$(INSTALL_CMOD)/kumo && for m in $(NATIVE_MODS); do ln -f native.so $$m.so; done
 
 # The Debian packages the build, the tests and the demo need; installed
 # only when missing (apt-get runs as root on the project's machines).

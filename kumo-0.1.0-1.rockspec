@@ -22,12 +22,10 @@ dependencies = {
   "lua >= 5.4, < 5.5",
   "lua-cjson",
 }
-external_dependencies = {
-  CURL = { header = "curl/curl.h" },
-  OPENSSL = { header = "openssl/evp.h" },
-  EXPAT = { header = "expat.h" },
-  ZLIB = { header = "zlib.h" },
-}
+-- libcurl, OpenSSL, expat and zlib are found by the Makefile through
+-- pkg-config (Debian keeps curl.h in a multiarch folder luarocks' header
+-- search does not look in). With Debian's lua-cjson (not a rock), build with
+-- `luarocks make --deps-mode=none`.
 build = {
   type = "make",
   build_target = "lib",

@@ -74,6 +74,21 @@ if bin/kumo sandbox --detach --dir "$sbdir" >"$tmp/sb.out" 2>&1; then
 else
   echo "FAILED - the sandbox did not start"; sed 's/^/  /' "$tmp/sb.out" | tail -n 20; fail=$((fail + 1))
 fi
+# luarocks make in a clean copy of the tree (git's files), into a tree of
+# its own; Debian's lua-cjson is not a rock, hence --deps-mode=none.
+rsrc="$tmp/rock-src"
+mkdir -p "$rsrc"
+if git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$rsrc"; then
+  check "luarocks make builds and installs the rock in a clean tree" bash -c \
+    "cd '$rsrc' && luarocks --lua-version=5.4 make --tree '$tmp/rocks' --deps-mode=none kumo-*.rockspec >'$tmp/rock.log' 2>&1 || { tail -n 20 '$tmp/rock.log'; exit 1; }"
+  check "lua5.4 on the rock's paths loads kumo.aws and the native modules" bash -c \
+    "eval \"\$(luarocks --lua-version=5.4 --tree '$tmp/rocks' path)\" && cd / && lua5.4 -e '
+      assert(package.searchpath(\"kumo.http\", package.cpath):find(\"$tmp/rocks\", 1, true))
+      assert(require(\"kumo.crypto\").sha256_hex(\"\") == \"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\")
+      assert(require(\"kumo.aws\").session)'"
+else
+  echo "FAILED - copying the tree for luarocks"; fail=$((fail + 1))
+fi
 check "make uninstall" bash -c "make --no-print-directory uninstall PREFIX='$prefix' >/dev/null && test ! -e '$prefix/bin/kumo' && test ! -e '$prefix/share/kumo'"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
