@@ -30,7 +30,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL = -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) \
              -DKUMO_DATADIR='"$(DATADIR)"' $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lm $(LDLIBS)
+LDLIBS_ALL = $(PKG_LIBS) -lreadline -lm $(LDLIBS)
 # -Wl,-E exports the Lua API to C modules loaded from LUA_CPATH (cjson).
 LDFLAGS_ALL = -Wl,-E $(LDFLAGS) $(EXTRA_LDFLAGS)
 # the module takes Lua's API from the interpreter that loads it
@@ -39,7 +39,8 @@ SO_LIBS := $(shell $(PKG_CONFIG) --libs libcurl libcrypto expat zlib 2>/dev/null
 BUILD ?= build
 SRCS := $(wildcard src/*.c)
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
-LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+# repl.o (readline) is the binary's only: the Lua library leaves it out
+LIBOBJS := $(filter-out $(BUILD)/main.o $(BUILD)/repl.o,$(OBJS))
 
 KUMO = bin/kumo
 
