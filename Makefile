@@ -152,10 +152,17 @@ install:
 	if [ -d sandbox ]; then cp -R sandbox $(DESTDIR)$(DATADIR)/sandbox; fi
 	find $(DESTDIR)$(DATADIR) -name __pycache__ -prune -exec rm -rf {} +
 	install -m 0644 docs/kumo.1 $(DESTDIR)$(MANDIR)/kumo.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 completion/kumo.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kumo
+	install -m 0644 completion/_kumo $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_kumo
 	@$(MAKE) --no-print-directory install-lib PREFIX=$(PREFIX)
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kumo $(DESTDIR)$(MANDIR)/kumo.1
+	rm -f $(DESTDIR)$(BINDIR)/kumo $(DESTDIR)$(MANDIR)/kumo.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kumo \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_kumo
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(INSTALL_LMOD)/kumo $(DESTDIR)$(INSTALL_CMOD)/kumo
 
 clean:

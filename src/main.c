@@ -291,6 +291,11 @@ int main (int argc, char **argv) {
     job.module = "kumo.cli.sandbox";
     job.first = 1;
   }
+  else if (strcmp(cmd, "__complete") == 0) {  /* hidden: for completion */
+    job.kind = 'm';
+    job.module = "kumo.cli.complete";
+    job.first = 1;
+  }
   else if (strcmp(cmd, "call") == 0) {
     job.kind = 'm';
     job.module = "kumo.cli.call";

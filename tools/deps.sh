@@ -26,7 +26,7 @@ python_tools_check() {
 }
 trap 'python_tools_check' EXIT
 # --- end of the Python tools block
-PKGS="pkg-config curl liblua5.4-dev lua5.4 lua-cjson libcurl4-openssl-dev libssl-dev libexpat1-dev zlib1g-dev lua-busted lua-check clang libclang-rt-14-dev valgrind groff-base hyperfine graphviz luarocks libreadline-dev"
+PKGS="pkg-config curl liblua5.4-dev lua5.4 lua-cjson libcurl4-openssl-dev libssl-dev libexpat1-dev zlib1g-dev lua-busted lua-check clang libclang-rt-14-dev valgrind groff-base hyperfine graphviz luarocks libreadline-dev zsh"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
