@@ -9,6 +9,16 @@ DATADIR = $(PREFIX)/share/kumo
 MANDIR = $(PREFIX)/share/man/man1
 PKG_CONFIG ?= pkg-config
 PKGS = lua5.4 libcurl libcrypto expat zlib
+# Lua 5.4's standard module paths for PREFIX, as its pkg-config file says
+# to ask (Debian: PREFIX/share/lua/5.4 and PREFIX/lib/<multiarch>/lua/5.4).
+INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
+  --variable=INSTALL_LMOD lua5.4 2>/dev/null),$(PREFIX)/share/lua/5.4)
+INSTALL_CMOD ?= $(or $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
+  --variable=INSTALL_CMOD lua5.4 2>/dev/null),$(PREFIX)/lib/lua/5.4)
+# The native modules as one shared object for stock lua5.4 (kumo/native.so,
+# with kumo/<name>.so links to it: one copy of the HTTP engine's state).
+NATIVE_MODS = sigv4 http xml crypto clock sys
+NATIVE_SO = build-pic/kumo/native.so
 
 CC ?= cc
 OPT ?= -O2 -g
@@ -20,19 +30,22 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL = -std=c99 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
              $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) \
              -DKUMO_DATADIR='"$(DATADIR)"' $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lm $(LDLIBS)
+LDLIBS_ALL = $(PKG_LIBS) -lreadline -lm $(LDLIBS)
 # -Wl,-E exports the Lua API to C modules loaded from LUA_CPATH (cjson).
 LDFLAGS_ALL = -Wl,-E $(LDFLAGS) $(EXTRA_LDFLAGS)
+# the module takes Lua's API from the interpreter that loads it
+SO_LIBS := $(shell $(PKG_CONFIG) --libs libcurl libcrypto expat zlib 2>/dev/null) -lm
 
 BUILD ?= build
 SRCS := $(wildcard src/*.c)
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
-LIBOBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+# repl.o (readline) is the binary's only: the Lua library leaves it out
+LIBOBJS := $(filter-out $(BUILD)/main.o $(BUILD)/repl.o,$(OBJS))
 
 KUMO = bin/kumo
 
 .PHONY: all deps test check demo bench asan valgrind fuzz install uninstall \
-        clean lint chaos
+        clean lint chaos lib install-lib
 
 all: $(KUMO)
 
@@ -43,6 +56,31 @@ $(KUMO): $(OBJS)
 $(BUILD)/%.o: src/%.c $(wildcard include/kumo/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# kumo's native modules as a Lua C library (luaopen_kumo_*), for lua5.4.
+lib: $(NATIVE_SO)
+
+PICOBJS := $(LIBOBJS:$(BUILD)/%.o=build-pic/%.o)
+
+$(NATIVE_SO): $(PICOBJS)
+	@mkdir -p build-pic/kumo
+	$(CC) -shared $(LDFLAGS) -o $@ $(PICOBJS) $(SO_LIBS)
+	cd build-pic/kumo && for m in $(NATIVE_MODS); do ln -sf native.so $$m.so; done
+
+build-pic/%.o: src/%.c $(wildcard include/kumo/*.h)
+	@mkdir -p build-pic
+	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
+
+# The Lua library on Lua 5.4's paths: modules/kumo in INSTALL_LMOD, the
+# native modules in INSTALL_CMOD (also what the rockspec runs).
+install-lib: lib
+	install -d $(DESTDIR)$(INSTALL_LMOD) $(DESTDIR)$(INSTALL_CMOD)/kumo
+	rm -rf $(DESTDIR)$(INSTALL_LMOD)/kumo
+	cp -R modules/kumo $(DESTDIR)$(INSTALL_LMOD)/kumo
+	install -m 0755 $(NATIVE_SO) $(DESTDIR)$(INSTALL_CMOD)/kumo/native.so
+	# hard links: one file for the loader (dlopen shares it), and they
+	# survive luarocks moving the tree where relative symlinks would not
+	cd $(DESTDIR)$(INSTALL_CMOD)/kumo && for m in $(NATIVE_MODS); do ln -f native.so $$m.so; done
 
 # The Debian packages the build, the tests and the demo need; installed
 # only when missing (apt-get runs as root on the project's machines).
@@ -114,10 +152,18 @@ install:
 	if [ -d sandbox ]; then cp -R sandbox $(DESTDIR)$(DATADIR)/sandbox; fi
 	find $(DESTDIR)$(DATADIR) -name __pycache__ -prune -exec rm -rf {} +
 	install -m 0644 docs/kumo.1 $(DESTDIR)$(MANDIR)/kumo.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0644 completion/kumo.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kumo
+	install -m 0644 completion/_kumo $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_kumo
+	@$(MAKE) --no-print-directory install-lib PREFIX=$(PREFIX)
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kumo $(DESTDIR)$(MANDIR)/kumo.1
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(BINDIR)/kumo $(DESTDIR)$(MANDIR)/kumo.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kumo \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_kumo
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(INSTALL_LMOD)/kumo $(DESTDIR)$(INSTALL_CMOD)/kumo
 
 clean:
-	rm -rf build build-asan build-fuzz build-install bin
+	rm -rf build build-asan build-fuzz build-install build-pic bin

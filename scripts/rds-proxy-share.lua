@@ -56,9 +56,25 @@ rollout over many pairs (docs/rollout.md):
                             (default: check them with a read-only plan)
 ]]
 
+-- --output json asked anywhere on the command line: even a run that ends
+-- before its options are read (a usage or config error, exit 2) then prints
+-- its JSON document (with the errors) on stdout.
+local json_out = {}
+for i, a in ipairs(arg or {}) do
+  if a == "--output" and arg[i + 1] == "json" then json_out.on = true end
+  if not json_out.action and ({ plan = 1, apply = 1, verify = 1, destroy = 1 })[a] then json_out.action = a end
+end
+
+-- End the run with `code`: the JSON document when asked (errors: structured,
+-- report.error), then exit.
+local function finish_json(code, errors)
+  if json_out.on then io.stdout:write(report.json(json_out.action, {}, code, errors), "\n") end
+  os.exit(code)
+end
+
 local function usage_error(msg)
   io.stderr:write("rds-proxy-share: ", msg, "\n", USAGE)
-  os.exit(2)
+  finish_json(2, { report.error{ code = "UsageError", message = msg } })
 end
 
 local function parse_args(argv)
@@ -144,9 +160,9 @@ local function clean(msg)
   end))
 end
 
-local function fail(code, msg)
+local function fail(code, msg, errcode)
   io.stderr:write("rds-proxy-share: ", msg, "\n")
-  os.exit(code)
+  finish_json(code, { report.error{ code = errcode or (code == 2 and "ConfigError" or "Error"), message = msg } })
 end
 
 -- Output paths are checked before any AWS call: a run that made changes
@@ -189,8 +205,12 @@ local function main(argv)
       fail(2, o.config .. ": " .. errs[1] .. " (nothing was changed)")
     end
     io.stderr:write("rds-proxy-share: ", o.config, ": ", #errs, " config errors; nothing was changed\n")
-    for _, e in ipairs(errs) do io.stderr:write("  ", e, "\n") end
-    os.exit(2)
+    local list = {}
+    for i, e in ipairs(errs) do
+      io.stderr:write("  ", e, "\n")
+      list[i] = report.error{ code = "ConfigError", message = o.config .. ": " .. e }
+    end
+    finish_json(2, list)
   end
   for _, w in ipairs(warnings or {}) do io.stderr:write("warning: ", w, "\n") end
   cfg.connect = o.connect  -- read by rds-proxy.connect through ctx.top
@@ -256,9 +276,26 @@ local function main(argv)
   end
   local sig = sys.signaled()
 
+  local code, extra = 0, {}
+  for _, r in ipairs(results) do
+    if r.outcome ~= "ok" then code = 1 end
+  end
+  if sig then
+    code = 128 + sig
+  elseif o.graph then
+    local files, gerr = require("rds-proxy.graph").write(o.graph, results, cfg)
+    if not files then
+      io.stderr:write("rds-proxy-share: --graph: ", gerr, "\n")
+      extra[1] = report.error{ code = "GraphError", message = "--graph: " .. tostring(gerr) }
+      code = 1
+    else
+      io.stderr:write("graph written: ", table.concat(files, ", "), "\n")
+      for _, note in ipairs(files.notes or {}) do io.stderr:write("graph: ", note, "\n") end
+    end
+  end
   if o.output == "json" then
     -- [rollout] the summary joins report.json's document (an object) as `rollout`
-    local doc = report.json(o.action, results)
+    local doc = report.json(o.action, results, code, extra)
     io.stdout:write(doc:sub(1, -2), ',"rollout":', require("kumo.json").encode(summary), "}\n")
   else
     for _, r in ipairs(results) do
@@ -281,20 +318,6 @@ local function main(argv)
     io.stdout:write(rollout.summary_text(summary), "\n")
   end
   if sig then interrupted_exit(sig) end
-  local code = 0
-  for _, r in ipairs(results) do
-    if r.outcome ~= "ok" then code = 1 end
-  end
-  if o.graph then
-    local files, gerr = require("rds-proxy.graph").write(o.graph, results, cfg)
-    if not files then
-      io.stderr:write("rds-proxy-share: --graph: ", gerr, "\n")
-      code = 1
-    else
-      io.stderr:write("graph written: ", table.concat(files, ", "), "\n")
-      for _, note in ipairs(files.notes or {}) do io.stderr:write("graph: ", note, "\n") end
-    end
-  end
   os.exit(code)
 end
 
@@ -305,5 +328,6 @@ end, arg)
 if not ok then
   io.stderr:write("rds-proxy-share: ", clean(err.msg), "\n")
   if debug_mode then io.stderr:write(err.traceback, "\n") end
-  os.exit(1)
+  finish_json(1, { report.error{ code = type(err.msg) == "table" and err.msg.code or "Error",
+    message = clean(err.msg) } })
 end

@@ -433,10 +433,29 @@ static CURLcode set_method (struct xfer *x, const char *m,
 }
 
 
+/*
+** The proxy for 'url' from the environment, as the AWS CLI (Python's
+** urllib.request.getproxies) reads it: <scheme>_proxy, lower case first,
+** then upper case, except HTTP_PROXY under CGI (REQUEST_METHOD set: the
+** "httpoxy" header). No all_proxy: botocore uses only the scheme's entry.
+** "" means no proxy (curl then ignores its own environment). no_proxy and
+** NO_PROXY are left to curl, which reads both.
+*/
+static const char *env_proxy (const char *url) {
+  int https = strncasecmp(url, "https://", 8) == 0;
+  const char *p = getenv(https ? "https_proxy" : "http_proxy");
+  if (p == NULL || p[0] == '\0') {
+    if (https || getenv("REQUEST_METHOD") == NULL)
+      p = getenv(https ? "HTTPS_PROXY" : "HTTP_PROXY");
+  }
+  return (p == NULL) ? "" : p;
+}
+
+
 static CURLcode set_options (struct xfer *x,
                              const struct kumo_http_request *req) {
   CURL *e = x->easy;
-  const char *ca = getenv("AWS_CA_BUNDLE");
+  const char *ca = req->ca_bundle;
   CURLcode rc = CURLE_OK;
 #define SET(opt, val) if (!rc) rc = curl_easy_setopt(e, opt, val)
   SET(CURLOPT_URL, req->url);
@@ -447,6 +466,9 @@ static CURLcode set_options (struct xfer *x,
   SET(CURLOPT_PATH_AS_IS, 1L);  /* the path as signed: S3 keys may hold ./ and ../ */
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
+  SET(CURLOPT_PROXY, env_proxy(req->url));
+  if (ca == NULL || ca[0] == '\0')
+    ca = getenv("AWS_CA_BUNDLE");
   if (ca != NULL && ca[0] != '\0')
     SET(CURLOPT_CAINFO, ca);
   SET(CURLOPT_TIMEOUT_MS, millis(req->timeout, DEFAULT_TIMEOUT));

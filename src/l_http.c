@@ -193,6 +193,7 @@ static struct kumo_http_xfer *start_request (lua_State *L) {
   r.connect_timeout = optfield_number(L, "connect_timeout", 10);
   size = optfield_number(L, "max_size", (double)KUMO_HTTP_MAX_SIZE);
   r.max_size = size > 1e15 ? (size_t)1e15 : (size_t)size;
+  r.ca_bundle = optfield_string(L, "ca_bundle", NULL, 0);
   read_headers(L, &r);
   read_streaming(L, &r);
   x = kumo_http_start(&r, err, sizeof(err));
@@ -260,8 +261,8 @@ static int push_outcome (lua_State *L, const struct kumo_http_xfer *x) {
 
 /*
 ** request{ method=, url=, headers=, body=, timeout=, connect_timeout=,
-** max_size=, upload = { path=, offset=, length= }, download = path or
-** { path=, offset= } }
+** max_size=, ca_bundle=, upload = { path=, offset=, length= },
+** download = path or { path=, offset= } }
 ** -> res, or nil, message, code. Blocks until done. With 'download', a 2xx
 ** body goes to the file (res.body is "", res.downloaded its size); any
 ** other status keeps its body in memory.

@@ -393,6 +393,37 @@ static void createmeta (lua_State *L) {
 }
 
 
+/*
+** Loaded by stock lua5.4 (no kumo host: its directories are empty): the
+** Lua modules are where package.path finds kumo.api, and in a build tree
+** ("<root>/modules") the data (docs, scripts, sandbox) is its parent.
+** Sets sys.moddir and sys.datadir when found. [sys]
+*/
+static void library_dirs (lua_State *L) {
+  const char *path;
+  size_t n;
+  lua_getglobal(L, "package");
+  if (lua_getfield(L, -1, "searchpath") != LUA_TFUNCTION
+      || lua_getfield(L, -2, "path") != LUA_TSTRING) {
+    lua_pop(L, 3);
+    return;
+  }
+  lua_pushliteral(L, "kumo.api");
+  lua_insert(L, -2);
+  lua_call(L, 2, 1);  /* [sys, package, file or nil] */
+  path = lua_tolstring(L, -1, &n);
+  if (path != NULL && n > 13 && strcmp(path + n - 13, "/kumo/api.lua") == 0) {
+    lua_pushlstring(L, path, n - 13);
+    lua_setfield(L, -4, "moddir");
+    if (n - 13 > 8 && strncmp(path + n - 21, "/modules", 8) == 0) {
+      lua_pushlstring(L, path, n - 21);
+      lua_setfield(L, -4, "datadir");
+    }
+  }
+  lua_pop(L, 2);
+}
+
+
 int luaopen_kumo_sys (lua_State *L) {
   createmeta(L);
   luaL_newlib(L, syslib);
@@ -400,6 +431,8 @@ int luaopen_kumo_sys (lua_State *L) {
   lua_setfield(L, -2, "moddir");
   lua_pushstring(L, kumo_host_datadir());
   lua_setfield(L, -2, "datadir");
+  if (kumo_host_moddir()[0] == '\0')
+    library_dirs(L);
   lua_pushstring(L, KUMO_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushinteger(L, KUMO_API_VERSION);

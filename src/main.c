@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <expat.h>
@@ -17,6 +18,7 @@
 #include <lualib.h>
 
 #include "kumo/host.h"
+#include "kumo/repl.h"
 
 #define EXIT_SCRIPT 1
 #define EXIT_USAGE 2
@@ -29,6 +31,7 @@ static const char usage_text[] =
   "commands:\n"
   "  run SCRIPT [ARGS...]  run a Lua script ('-' reads it from stdin); it sees\n"
   "                        ARGS in 'arg' as with lua\n"
+  "  -i                    interactive Lua (line editing, history); bare kumo on a terminal\n"
   "  -e CODE [ARGS...]     run a chunk of Lua code\n"
   "  call SERVICE OP [...] call one AWS operation, as the AWS CLI (see --help)\n"
   "  sandbox [OPTIONS]     start the local two-account AWS cloud (see --help;\n"
@@ -178,7 +181,7 @@ struct job {
   int argc;
   char **argv;
   int first;      /* index of the script / chunk in argv */
-  int kind;       /* 'r' run, 'e' chunk, 'm' a command module */
+  int kind;       /* 'r' run, 'e' chunk, 'm' a command module, 'i' REPL */
   const char *module;  /* for 'm': the Lua module whose main(...) runs */
   int status;     /* exit status */
 };
@@ -189,6 +192,10 @@ static int pmain (lua_State *L) {
   struct job *job = (struct job *)lua_touserdata(L, 1);
   int status, n;
   createargtable(L, job->argv, job->argc, job->first);
+  if (job->kind == 'i') {
+    job->status = kumo_repl(L, msghandler);
+    return 0;
+  }
   if (job->kind == 'r')  /* "-": stdin, as lua.c */
     status = luaL_loadfile(L, strcmp(job->argv[job->first], "-") == 0
                               ? NULL : job->argv[job->first]);
@@ -252,6 +259,8 @@ int main (int argc, char **argv) {
     job.argv = argv;
   }
   cmd = argc > 1 ? argv[1] : NULL;
+  if (cmd == NULL && isatty(0) && isatty(1))
+    cmd = "-i";  /* bare kumo on a terminal: the REPL, as lua5.4 */
   if (cmd == NULL)
     return usage("missing command");
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
@@ -273,9 +282,18 @@ int main (int argc, char **argv) {
     job.kind = 'e';
     job.first = 2;
   }
+  else if (strcmp(cmd, "-i") == 0) {
+    job.kind = 'i';
+    job.first = argc > 1 ? 1 : 0;
+  }
   else if (strcmp(cmd, "sandbox") == 0) {
     job.kind = 'm';
     job.module = "kumo.cli.sandbox";
+    job.first = 1;
+  }
+  else if (strcmp(cmd, "__complete") == 0) {  /* hidden: for completion */
+    job.kind = 'm';
+    job.module = "kumo.cli.complete";
     job.first = 1;
   }
   else if (strcmp(cmd, "call") == 0) {

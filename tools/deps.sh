@@ -26,7 +26,7 @@ python_tools_check() {
 }
 trap 'python_tools_check' EXIT
 # --- end of the Python tools block
-PKGS="pkg-config curl liblua5.4-dev lua5.4 lua-cjson libcurl4-openssl-dev libssl-dev libexpat1-dev zlib1g-dev lua-busted lua-check clang libclang-rt-14-dev valgrind groff-base hyperfine graphviz"
+PKGS="pkg-config curl liblua5.4-dev lua5.4 lua-cjson libcurl4-openssl-dev libssl-dev libexpat1-dev zlib1g-dev lua-busted lua-check clang libclang-rt-14-dev valgrind groff-base hyperfine graphviz luarocks libreadline-dev zsh"
 # the sandbox's real databases (kumo sandbox --databases: PostgreSQL 15 and
 # MariaDB 10.11, Debian 12's) and the clients verify --connect and the
 # procedure's "try it" use (psql, mysql)

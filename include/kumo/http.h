@@ -40,6 +40,7 @@ struct kumo_http_request {
   const char *download_path;
   long long download_offset;  /* < 0: create or truncate the file; else
                               ** write from there into the existing file */
+  const char *ca_bundle;    /* CA file; NULL: AWS_CA_BUNDLE, else system */
 };
 
 /* A transfer. Read-only for callers once done. */

@@ -223,8 +223,9 @@ function Client:endpoint()
     local msg = tostring(res)
     local prefix = (self.metadata.endpointPrefix or "") .. ": "
     if msg:sub(1, #prefix) == prefix then msg = msg:sub(#prefix + 1) end
-    errors.raise{ kind = "usage", code = "InvalidEndpoint", service = self.service_name,
-      message = msg }
+    errors.raise{ kind = "usage", service = self.service_name, message = msg,
+      code = msg:sub(1, #endpoints.NO_REGION) == endpoints.NO_REGION and "NoRegionError"
+        or "InvalidEndpoint" }
   end
   if res.warning and not WARNED_REGIONS[res.warning] then  -- once per process
     WARNED_REGIONS[res.warning] = true

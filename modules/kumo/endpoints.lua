@@ -273,6 +273,10 @@ local function configured_url(args, sid)
   return nil
 end
 
+--- The start of the refusal when an endpoint URL is set but no region
+-- (botocore's NoRegionError message).
+endpoints.NO_REGION = "You must specify a region."
+
 --- Resolve a client's endpoint.
 -- @tparam table args
 --   `meta` (service metadata), `region`, `client_url`, `session_url`,
@@ -335,9 +339,12 @@ function endpoints.resolve(args)
   result.signing_region = auth and auth.region or scope.region or name
   result.signing_name = auth and auth.service or scope.service or meta.signingName or prefix
   if result.signing_region == nil then
-    -- an endpoint URL and no region: botocore fails to sign (NoRegionError);
-    -- kumo signs for us-east-1, where the global services live
-    result.signing_region = "us-east-1"
+    -- an endpoint URL and no region: botocore refuses (NoRegionError, "You
+    -- must specify a region."), at client creation or when signing; so does
+    -- kumo rather than guess a region the server may not expect
+    error(format("%s: %s (an endpoint URL is set, from %s, but no region): give the "
+      .. "session or client a region, or set AWS_REGION or the profile's region", prefix,
+      endpoints.NO_REGION, source), 0)
   end
   result.partition = rules.functions["aws.partition"](model.partitions(), rule_region).name
   result.source = source or format("endpoint rule set of %s (partition %s)",

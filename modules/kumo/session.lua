@@ -18,7 +18,12 @@
 -- * `on_attempt` (function(info) called after each attempt of every call:
 --   `service, operation, attempt, status, code, error, delay, retrying, elapsed, quota`);
 -- * `timeout`, `connect_timeout` (seconds, per HTTP request);
--- * `validate` (false: no parameter validation), `strict` (enum mismatches
+-- * `ca_bundle` (CA file for TLS; else `AWS_CA_BUNDLE`, else the profile's
+--   `ca_bundle`, else the system store), `user_agent_appid` (else
+--   `AWS_SDK_UA_APP_ID`, else the profile's `sdk_ua_app_id`: `app/ID` in the
+--   User-Agent);
+-- * `validate` (false: no parameter validation; else the profile's
+--   `parameter_validation`), `strict` (enum mismatches
 --   are errors), `sign_body_hash` (default true: sign `x-amz-content-sha256`);
 -- * `warn` (function(msg)); `env` (a table or function replacing `os.getenv`);
 -- * for tests: `transport` (function(req) → res | nil, msg, code, replacing
@@ -30,6 +35,7 @@
 require "kumo.api"                -- the native API check (raises when stale)
 local errors = require "kumo.errors"
 local suggest = require "kumo.suggest"
+local useragent = require "kumo.useragent"
 
 local session = {}
 
@@ -41,6 +47,7 @@ for _, k in ipairs{ "profile", "region", "config_file", "credentials_file", "cre
   "ignore_configured_endpoint_urls", "sts_regional_endpoints", "use_fips_endpoint",
   "use_dualstack_endpoint", "retry_mode", "max_attempts", "retry_budget", "new_retries_2026", "on_attempt",
   "timeout", "connect_timeout", "validate", "strict", "sign_body_hash", "warn", "env",
+  "ca_bundle", "user_agent_appid",
   "transport", "sleep", "random", "clock", "uuid",
   "s3", "request_checksum_calculation", "response_checksum_validation" } do
   KNOWN[k] = true
@@ -69,10 +76,13 @@ end
 
 -- Methods first, then the credential helpers of kumo.credentials.session
 -- (`assume_role`, `identity`), loaded on first use.
+-- Only those names load it: an unset field (`user_agent`, `_profile_settings`)
+-- must stay a plain nil.
 local cred_methods
+local CRED_METHODS = { assume_role = true, identity = true }
 function Session.__index(_, key)
   local m = Session[key]
-  if m ~= nil then return m end
+  if m ~= nil or not CRED_METHODS[key] then return m end
   if cred_methods == nil then cred_methods = require "kumo.credentials.session" end
   return cred_methods[key]
 end
@@ -81,6 +91,44 @@ function Session.__tostring(self)
   return string.format("<kumo session profile=%s region=%s>", tostring(self.profile),
     tostring(self.region))
 end
+
+-- A string setting: the option, else the environment, else the profile's
+-- key (botocore's config chain; an empty value counts as unset).
+local function setting(opt, env, key, getenv, prof)
+  for _, v in ipairs{ opt or false, env and getenv(env) or false, prof[key] or false } do
+    if type(v) == "string" and v ~= "" then return v end
+  end
+  return nil
+end
+
+-- The settings a session reads once from its option, environment and
+-- profile: the CA bundle, the User-Agent (with the app id) and whether
+-- parameters are validated (botocore's `parameter_validation`, a config key
+-- only: no environment variable).
+local function resolve_settings(self, opts)
+  local prof = self:profile_settings()
+  for _, k in ipairs{ "ca_bundle", "user_agent_appid" } do
+    if opts[k] ~= nil and (type(opts[k]) ~= "string" or opts[k] == "") then
+      error(string.format("aws.session: %s must be a non-empty string", k), 4)
+    end
+  end
+  self.ca_bundle = setting(opts.ca_bundle, "AWS_CA_BUNDLE", "ca_bundle", self.getenv, prof)
+  local app = setting(opts.user_agent_appid, "AWS_SDK_UA_APP_ID", "sdk_ua_app_id", self.getenv, prof)
+  self.app_id = app and useragent.app_id(app)
+  self.user_agent = useragent.with_app(app)
+  local pv = prof.parameter_validation
+  if opts.validate == nil and type(pv) == "string" then
+    local v = pv:lower()
+    if v ~= "true" and v ~= "false" then
+      error(string.format("aws.session: parameter_validation = %q in profile %s (%s) must be "
+        .. "true or false", pv, self.profile, self.config:where(self.profile, "parameter_validation")), 4)
+    end
+    self.validate = v == "true"
+  end
+end
+
+--- kumo's User-Agent without an app id (kumo.useragent).
+session.USER_AGENT = useragent.BASE
 
 local function getenv_of(env)
   if env == nil then return os.getenv end
@@ -131,7 +179,9 @@ function session.new(opts)
   self.sleep = opts.sleep or function(s) return sched.sleep(s) end
   -- elapsed times are wall time (monotonic), never CPU time
   self.clock = opts.clock or require("kumo.clock").monotonic
-  return setmetatable(self, Session)
+  setmetatable(self, Session)
+  resolve_settings(self, opts)
+  return self
 end
 
 --- A client for a service (cached per service when made without options).

@@ -354,6 +354,7 @@ local function do_destroy(ctx, steps, result)
   for i = #steps, 1, -1 do
     local step = steps[i]
     if enabled(step, ctx) and step.delete then
+      ctx.step_name = step.name
       for _, d in ipairs(dupses[step.name]) do
         local why = stale_reason(ctx, step, d)
         ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
@@ -471,6 +472,12 @@ function M.run(pair, top, opts)
       result.transient = true
     elseif not (type(err) == "table" and err.precheck) then
       result.error = tostring(err)
+    end
+    -- for --output json's structured error (rds-proxy.report)
+    if result.error then
+      result.error_info = { step = ctx and ctx.step_name,
+        code = type(err) == "table" and err.code or (result.interrupted and "Interrupted") or nil,
+        retryable = result.transient or (type(err) == "table" and err.retryable) or false }
     end
   elseif #result.problems > 0 then
     result.outcome = "failed"

@@ -62,9 +62,34 @@ function M.table(results)
   return table.concat(out, "\n")
 end
 
+--- The schema name and version of `--output json` (docs/cli.md, "Output for
+-- machines"; docs/rds-proxy-share.schema.json). A change that removes or
+-- retypes a field bumps the version; new fields do not.
+M.SCHEMA = "kumo.rds-proxy-share/1"
+
+--- A structured error: `{ code, message, pair, step, retryable }` (JSON null
+-- for what is not known).
+-- @tparam table e `code=, message=, pair=, step=, retryable=`
+function M.error(e)
+  return { code = e.code or "Error", message = tostring(e.message),
+    pair = e.pair or json.null, step = e.step or json.null, retryable = e.retryable == true }
+end
+
+-- The structured error of a pair's failure (the engine's error_info).
+local function pair_errors(r)
+  if not r.error then return {} end
+  local info = r.error_info or {}
+  return { M.error{ code = info.code, message = r.error, pair = r.pair, step = info.step,
+    retryable = info.retryable } }
+end
+
 --- One JSON document for the whole run.
-function M.json(action, results)
-  local pairs_out = {}
+-- @tparam string action
+-- @tparam table results the pairs' results
+-- @tparam integer exit the exit status the run ends with
+-- @tparam[opt] table extra run-level errors (structured, `M.error`)
+function M.json(action, results, exit, extra)
+  local pairs_out, all = {}, {}
   for i, r in ipairs(results) do
     local actions = {}
     for _, s in ipairs(r.steps) do
@@ -77,14 +102,18 @@ function M.json(action, results)
     end
     local calls = {}
     for _, c in ipairs(r.calls) do calls[#calls + 1] = { account = c.account, call = c.call, note = c.note } end
+    local errs = pair_errors(r)
+    for _, e in ipairs(errs) do all[#all + 1] = e end
     pairs_out[i] = {
       pair = r.pair, outcome = r.outcome, actions = json.array(actions), calls = json.array(calls),
       endpoint_address = r.action ~= "destroy" and r.endpoint_address or json.null,
-      problems = json.array(r.problems), notes = json.array(r.notes), error = r.error,
-      connect = r.connect,
+      problems = json.array(r.problems), notes = json.array(r.notes), error = r.error or json.null,
+      errors = json.array(errs), connect = r.connect,
     }
   end
-  return json.encode{ action = action, pairs = json.array(pairs_out) }
+  for _, e in ipairs(extra or {}) do all[#all + 1] = e end
+  return json.encode{ schema = M.SCHEMA, action = action or json.null, exit = exit or 0,
+    pairs = json.array(pairs_out), errors = json.array(all) }
 end
 
 return M

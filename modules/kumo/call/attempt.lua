@@ -76,7 +76,8 @@ function attempt.send(c, p, provider, long, n)
   local creds = not p.unsigned and attempt.credentials(c, p.op, provider) or nil
   local hreq = { method = p.method, url = p.url, headers = attempt.headers(s, p, creds),
     body = p.body, timeout = p.timeout, connect_timeout = p.connect_timeout,
-    upload = p.upload, download = p.download }
+    upload = p.upload, download = p.download,
+    ca_bundle = s.ca_bundle }
   local ep = p.endpoint
   -- the rate buckets of kumo.sched: per account (or key), service and region
   local who = creds and (creds.account_id or creds.access_key_id) or "anonymous"

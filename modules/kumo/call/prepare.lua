@@ -10,7 +10,6 @@
 -- @module kumo.call.prepare
 local errors = require "kumo.errors"
 local suggest = require "kumo.suggest"
-local sys = require "kumo.sys"
 local urlencode = require("kumo.protocol.wire").urlencode
 
 local prepare = {}
@@ -75,7 +74,9 @@ local validate_mod -- kumo.validate, loaded on the first validated call
 
 local function validate_params(c, entry, params, opts)
   local s = c.session
-  if layered("validate", opts, c.options, s.options) == false then return end
+  local v = layered("validate", opts, c.options, s.options)
+  -- unset everywhere: the profile's parameter_validation (kumo.session)
+  if v == false or (v == nil and s.validate == false) then return end
   local validate = validate_mod
   if validate == nil then
     validate = require "kumo.validate"
@@ -111,8 +112,9 @@ function prepare.url(ep, req)
   return url, host
 end
 
---- kumo's User-Agent (the host's version and Lua's).
-prepare.USER_AGENT = "kumo/" .. tostring(sys.version) .. " lua/" .. _VERSION:match("%d+%.%d+")
+--- kumo's User-Agent (the host's version and Lua's); a session's adds its
+-- app id (`session.user_agent`).
+prepare.USER_AGENT = require("kumo.useragent").BASE
 
 -- The hooks watching this call's attempts: the session's, plus the client's
 -- and the call's own (a copy only when there are such).
@@ -165,7 +167,7 @@ function prepare.call(c, entry, params, opts)
       operation = op, message = tostring(req) }
   end
   local url, host = prepare.url(ep, req)
-  local headers = { { "Host", host }, { "User-Agent", prepare.USER_AGENT } }
+  local headers = { { "Host", host }, { "User-Agent", s.user_agent or prepare.USER_AGENT } }
   for _, h in ipairs(req.headers or NO_OPTS) do headers[#headers + 1] = h end
   local copts, sopts = c.options, s.options
   local p = {

@@ -33,6 +33,7 @@ options:
   --profile NAME            profile of the AWS config files
   --region REGION           region (else the profile's or AWS_REGION)
   --endpoint-url URL        send to this endpoint
+  --ca-bundle FILE          CA certificates for TLS (else AWS_CA_BUNDLE, the profile's ca_bundle)
   --query EXPR              JMESPath applied to the result (as the AWS CLI's --query)
   --output json|text|table  output format (default json)
   --all                     follow pagination; print the merged result of every page
@@ -85,7 +86,7 @@ function call.parse_args(args)
   local o = { words = {}, output = "json" }
   local takes = { ["--profile"] = "profile", ["--region"] = "region",
     ["--endpoint-url"] = "endpoint_url", ["--query"] = "query", ["--output"] = "output",
-    ["--cli-input-json"] = "input_json", ["--wait"] = "wait" }
+    ["--cli-input-json"] = "input_json", ["--wait"] = "wait", ["--ca-bundle"] = "ca_bundle" }
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -269,7 +270,8 @@ local function run(o)
   local op_model = svc.operations[op]
   local params = call.params(svc, op_model, o)
   local aws = require "kumo.aws"
-  local sopts = { profile = o.profile, region = o.region, endpoint_url = o.endpoint_url }
+  local sopts = { profile = o.profile, region = o.region, endpoint_url = o.endpoint_url,
+    ca_bundle = o.ca_bundle }
   if o.debug_on then sopts.on_attempt = require("kumo.cli.wirelog").on_attempt end
   local okc, session = pcall(aws.session, sopts)
   if not okc then usage_error(tostring(session):gsub("^.-aws%.session: ", "")) end

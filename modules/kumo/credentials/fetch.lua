@@ -25,8 +25,22 @@ function M.decode(text, what)
   return v
 end
 
+-- The header list of a request with kumo's User-Agent added when it has
+-- none (botocore's metadata fetchers send the session's User-Agent).
+local function with_agent(req)
+  local headers = req.headers or {}
+  for _, h in ipairs(headers) do
+    if h[1]:lower() == "user-agent" then return req end
+  end
+  local copy = {}
+  for k, v in pairs(req) do copy[k] = v end
+  copy.headers = { { "User-Agent", require("kumo.useragent").BASE }, table.unpack(headers) }
+  return copy
+end
+
 --- Send a request through kumo.sched (yields inside a task), retrying
--- transport errors and non-2xx statuses.
+-- transport errors and non-2xx statuses; kumo's User-Agent is added when
+-- the request has none.
 -- @param req a kumo.http request table
 -- @param opts `{ attempts = 1, delay = 0, what = "…", retry_status = function(status) → bool }`
 -- @return res (status 2xx), or raises naming `what`, the URL and the last problem
@@ -34,6 +48,7 @@ function M.request(req, opts)
   opts = opts or {}
   local sched = require "kumo.sched"
   local attempts = opts.attempts or 1
+  req = with_agent(req)
   local last
   for i = 1, attempts do
     local res, msg, code = sched.request(req)

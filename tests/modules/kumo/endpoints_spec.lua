@@ -178,12 +178,17 @@ describe("kumo.endpoints overrides", function()
     assert.are.equal("http://localhost:9", endpoints.resolve(a).url)
   end)
 
-  it("signs a custom endpoint with the client's region (us-east-1 for global services)", function()
+  it("signs a custom endpoint with the client's region; none is refused as botocore does", function()
     local e = endpoints.resolve{ meta = RDS, region = "eu-west-1", getenv = env{},
       session_url = "http://127.0.0.1:5000" }
     assert.are.equal("eu-west-1", e.signing_region)
-    local i = endpoints.resolve{ meta = IAM, getenv = env{}, session_url = "http://127.0.0.1:5000" }
-    assert.are.equal("us-east-1", i.signing_region)
+    -- botocore: NoRegionError "You must specify a region." (iam when signing)
+    for _, meta in ipairs{ IAM, RDS } do
+      local ok, msg = pcall(endpoints.resolve, { meta = meta, getenv = env{},
+        session_url = "http://127.0.0.1:5000" })
+      assert.is_false(ok)
+      assert.truthy(tostring(msg):find(endpoints.NO_REGION, 1, true), msg)
+    end
   end)
 
   it("accepts plain http only on loopback unless allow_http is set", function()
