@@ -219,6 +219,8 @@ local function endpoint_args(self)
       or s.getenv("AWS_STS_REGIONAL_ENDPOINTS") or (profile and profile.sts_regional_endpoints),
     use_fips = setting(so.use_fips_endpoint, s.getenv("AWS_USE_FIPS_ENDPOINT"),
       profile and profile.use_fips_endpoint),
+    account_id_endpoint_mode = s.getenv("AWS_ACCOUNT_ID_ENDPOINT_MODE")
+      or (profile and profile.account_id_endpoint_mode),
     use_dualstack = setting(so.use_dualstack_endpoint, s.getenv("AWS_USE_DUALSTACK_ENDPOINT"),
       profile and profile.use_dualstack_endpoint),
   }

@@ -13,7 +13,8 @@
 -- 4. the service's endpoint rule set (kumo.endpoint_rules over
 --    `models/<service>.json.z`, which carries it, and `_partitions.json`),
 --    with botocore's builtIns: `AWS::Region`, `AWS::UseFIPS`,
---    `AWS::UseDualStack`, `AWS::STS::UseGlobalEndpoint`
+--    `AWS::UseDualStack`, `AWS::STS::UseGlobalEndpoint`, the S3 builtIns
+--    (`endpoints.s3_builtins`), `AWS::Auth::AccountIdEndpointMode`
 --    (`sts_regional_endpoints = legacy` and one of botocore's 16 legacy
 --    regions) and `SDK::Endpoint` (an URL of steps 1-3, which the rules
 --    then return as it is). The rule's `authSchemes` give the signing
@@ -231,6 +232,7 @@ function endpoints.from_rules(meta, params)
     ["AWS::Region"] = params.Region, ["AWS::UseFIPS"] = params.UseFIPS,
     ["AWS::UseDualStack"] = params.UseDualStack, ["SDK::Endpoint"] = params.Endpoint,
     ["AWS::STS::UseGlobalEndpoint"] = params.UseGlobalEndpoint,
+    ["AWS::Auth::AccountIdEndpointMode"] = params.AccountIdEndpointMode,
   }
   local s3 = params.S3
   if s3 then
@@ -399,6 +401,9 @@ end
 --   `services` (the profile's services section, a table or nil),
 --   `allow_http`, `ignore_configured` (explicit option, or nil),
 --   `sts_regional_endpoints` (`regional` (default) or `legacy`), `use_fips`, `use_dualstack`,
+--   `account_id_endpoint_mode` (`preferred` (default), `disabled`, `required`: the
+--   AWS::Auth::AccountIdEndpointMode builtIn; kumo sets no AWS::Auth::AccountId,
+--   so a table ARN's account picks DynamoDB's account endpoint, not the credentials'),
 --   `s3` (the S3 settings, kumo.s3.settings; nil: botocore's defaults for
 --   a service whose rule set has S3 builtIns), `context` (one operation's
 --   rule-set parameters, `endpoints.operation_context`; nil: the client's)
@@ -430,6 +435,13 @@ function endpoints.resolve(args)
       tostring(sts_mode)), 0)
   end
 
+  local id_mode = args.account_id_endpoint_mode
+  if id_mode == nil or id_mode == "" then id_mode = "preferred" end  -- botocore's default
+  if id_mode ~= "preferred" and id_mode ~= "disabled" and id_mode ~= "required" then
+    error(format("%s: account_id_endpoint_mode = %q: use \"preferred\", \"disabled\" or "
+      .. "\"required\"", prefix, tostring(id_mode)), 0)
+  end
+
   local url, source = configured_url(args, endpoints.snake_id(meta.serviceId or prefix))
   local parsed
   if url then parsed = endpoints.parse_url(url, source, args.allow_http) end
@@ -445,6 +457,7 @@ function endpoints.resolve(args)
   local rule_region = (region == nil or prefix == "sts") and name or region
   local ep = endpoints.from_rules(meta, {
     Context = args.context,
+    AccountIdEndpointMode = id_mode,
     S3 = endpoints.s3_builtins(args.s3 or {}, region, url),
     Region = rule_region,
     -- an endpoint URL cannot be combined with the variants: botocore turns them off
