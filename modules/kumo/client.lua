@@ -133,7 +133,7 @@ function client.is_unsigned(op_model)
 end
 
 --- The per-operation entry (model, modelled retryable errors, unsigned or
--- not), built once.
+-- not, endpoint context parameters or not), built once.
 -- @tparam string op
 -- @treturn table
 function Client:operation(op)
@@ -156,7 +156,9 @@ function Client:operation(op)
       modeled[code] = { throttling = shape.retryable.throttling == true }
     end
   end
-  entry = { name = op, model = op_model, modeled = modeled, unsigned = client.is_unsigned(op_model) }
+  entry = { name = op, model = op_model, modeled = modeled, unsigned = client.is_unsigned(op_model),
+    -- does its model give the endpoint rule set parameters (Client:endpoint)?
+    ep_context = endpoints.has_context(self.model, op_model) }
   self._ops[op] = entry
   return entry
 end
@@ -284,7 +286,7 @@ end
 -- @tparam[opt] table params the call's input
 -- @treturn table `{ url=, host=, signing_region=, signing_name=, source= }`
 function Client:endpoint(entry, params)
-  if entry and endpoints.has_context(self.model, entry.model) then
+  if entry and entry.ep_context then
     local ctx = endpoints.operation_context(self.model, entry.model, params)
     local key = endpoints.context_key(ctx)
     local cache = self._op_endpoints

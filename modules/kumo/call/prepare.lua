@@ -153,7 +153,7 @@ function prepare.call(c, entry, params, opts)
   local custom = custom_of(c)
   -- the operation's endpoint (per operation only where its model gives the
   -- rule set parameters; a customization with its own resolver, S3's, sets it)
-  local ep = (not (custom and custom.endpoint) and c:endpoint(entry, params))
+  local ep = (entry.ep_context and not (custom and custom.endpoint) and c:endpoint(entry, params))
     or c._endpoint or c:endpoint()
   local policy = (opts.retry_mode or opts.max_attempts or opts.retry_budget) and c:retry_policy(opts)
     or c._policy or c:retry_policy()
