@@ -287,7 +287,12 @@ end
 -- @treturn table `{ url=, host=, signing_region=, signing_name=, source= }`
 function Client:endpoint(entry, params)
   if entry and entry.ep_context then
-    local ctx = endpoints.operation_context(self.model, entry.model, params)
+    local okc, ctx = pcall(endpoints.operation_context, self.model, entry.model, params)
+    if not okc then
+      errors.raise{ kind = "validation", code = "ValidationError", service = self.service_name,
+        operation = entry.name, message = format("%s: the endpoint's context parameters: %s",
+          entry.name, tostring(ctx)) }
+    end
     local key = endpoints.context_key(ctx)
     local cache = self._op_endpoints
     if not cache then cache = {} self._op_endpoints = cache end
