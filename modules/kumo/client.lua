@@ -133,7 +133,7 @@ function client.is_unsigned(op_model)
 end
 
 --- The per-operation entry (model, modelled retryable errors, unsigned or
--- not), built once.
+-- not, endpoint context parameters or not), built once.
 -- @tparam string op
 -- @treturn table
 function Client:operation(op)
@@ -156,7 +156,9 @@ function Client:operation(op)
       modeled[code] = { throttling = shape.retryable.throttling == true }
     end
   end
-  entry = { name = op, model = op_model, modeled = modeled, unsigned = client.is_unsigned(op_model) }
+  entry = { name = op, model = op_model, modeled = modeled, unsigned = client.is_unsigned(op_model),
+    -- does its model give the endpoint rule set parameters (Client:endpoint)?
+    ep_context = endpoints.has_context(self.model, op_model) }
   self._ops[op] = entry
   return entry
 end
@@ -184,11 +186,13 @@ end
 
 local WARNED_REGIONS = {}  -- warning text -> true: each unknown region is told once
 
---- Resolve (once) and return the endpoint of this client.
--- @treturn table `{ url=, host=, signing_region=, signing_name=, source= }`
-function Client:endpoint()
-  local ep = self._endpoint
-  if ep then return ep end
+-- The services whose settings include the S3 ones (their rule sets have S3 builtIns).
+local S3_SETTINGS = { s3 = true, s3control = true }
+
+-- The arguments of kumo.endpoints.resolve for this client (built once).
+local function endpoint_args(self)
+  local args = self._endpoint_args
+  if args then return args end
   local s = self.session
   local view = s.config
   local profile = view and view:profile(s.profile) or nil
@@ -202,8 +206,9 @@ function Client:endpoint()
     end
   end
   local so = s.options
-  local ok, res = pcall(endpoints.resolve, {
-    meta = self.metadata,
+  local meta = self.metadata
+  args = {
+    meta = meta,
     region = self.region,
     client_url = self.options.endpoint_url,
     session_url = so.endpoint_url,
@@ -216,10 +221,30 @@ function Client:endpoint()
       or s.getenv("AWS_STS_REGIONAL_ENDPOINTS") or (profile and profile.sts_regional_endpoints),
     use_fips = setting(so.use_fips_endpoint, s.getenv("AWS_USE_FIPS_ENDPOINT"),
       profile and profile.use_fips_endpoint),
+    account_id_endpoint_mode = s.getenv("AWS_ACCOUNT_ID_ENDPOINT_MODE")
+      or (profile and profile.account_id_endpoint_mode),
     use_dualstack = setting(so.use_dualstack_endpoint, s.getenv("AWS_USE_DUALSTACK_ENDPOINT"),
       profile and profile.use_dualstack_endpoint),
-  })
+  }
+  if S3_SETTINGS[meta.kumoName or meta.endpointPrefix] then
+    args.s3 = require("kumo.s3.settings").of(self)
+  end
+  self._endpoint_args = args
+  return args
+end
+
+-- Resolve with `context` (nil: the client's endpoint), raising kumo errors.
+local function resolve(self, context)
+  local ok, res = pcall(function()
+    local args = endpoint_args(self)
+    args.context = context
+    local okr, r = pcall(endpoints.resolve, args)
+    args.context = nil
+    if not okr then error(r, 0) end
+    return r
+  end)
   if not ok then
+    if errors.is(res) then error(res, 0) end
     local msg = tostring(res)
     local prefix = (self.metadata.endpointPrefix or "") .. ": "
     if msg:sub(1, #prefix) == prefix then msg = msg:sub(#prefix + 1) end
@@ -229,8 +254,63 @@ function Client:endpoint()
   end
   if res.warning and not WARNED_REGIONS[res.warning] then  -- once per process
     WARNED_REGIONS[res.warning] = true
+    local s = self.session
     local warn = s.warn or function(msg) io.stderr:write("kumo: warning: ", msg, "\n") end
     warn(self.service_name .. ": " .. res.warning)
+  end
+  return res
+end
+
+-- The static context parameters of the first operation (by name) that has
+-- any, or nil: the client's endpoint for a rule set that cannot resolve
+-- without an operation's (neptune-graph requires ApiType).
+local function first_static_context(model)
+  local names = {}
+  for name, op in pairs(model.operations or {}) do
+    if next(op.staticContextParams or {}) then names[#names + 1] = name end
+  end
+  if #names == 0 then return nil end
+  table.sort(names)
+  local ctx = {}
+  for k, v in pairs(model.operations[names[1]].staticContextParams) do ctx[k] = v.value end
+  return ctx
+end
+
+--- Resolve and return the endpoint of this client, or of one call.
+-- Without an operation, the client's endpoint (resolved once; for a rule
+-- set that needs an operation's parameters, the first such operation's).
+-- With one whose model gives the rule set parameters (`staticContextParams`,
+-- `contextParam` members, `operationContextParams`), the endpoint for
+-- those parameters, as botocore resolves per operation: cached on the
+-- client per distinct parameter set; other operations get the client's.
+-- @tparam[opt] table entry the operation entry (`Client:operation`)
+-- @tparam[opt] table params the call's input
+-- @treturn table `{ url=, host=, signing_region=, signing_name=, source= }`
+function Client:endpoint(entry, params)
+  if entry and entry.ep_context then
+    local okc, ctx = pcall(endpoints.operation_context, self.model, entry.model, params)
+    if not okc then
+      errors.raise{ kind = "validation", code = "ValidationError", service = self.service_name,
+        operation = entry.name, message = format("%s: the endpoint's context parameters: %s",
+          entry.name, tostring(ctx)) }
+    end
+    local key = endpoints.context_key(ctx)
+    local cache = self._op_endpoints
+    if not cache then cache = {} self._op_endpoints = cache end
+    local ep = cache[key]
+    if not ep then
+      ep = resolve(self, ctx)
+      cache[key] = ep
+    end
+    return ep
+  end
+  local ep = self._endpoint
+  if ep then return ep end
+  local ok, res = pcall(resolve, self, nil)
+  if not ok then
+    local ctx = first_static_context(self.model)
+    if not ctx then error(res, 0) end
+    res = resolve(self, ctx)
   end
   self._endpoint = res
   return res

@@ -13,7 +13,8 @@
 -- 4. the service's endpoint rule set (kumo.endpoint_rules over
 --    `models/<service>.json.z`, which carries it, and `_partitions.json`),
 --    with botocore's builtIns: `AWS::Region`, `AWS::UseFIPS`,
---    `AWS::UseDualStack`, `AWS::STS::UseGlobalEndpoint`
+--    `AWS::UseDualStack`, `AWS::STS::UseGlobalEndpoint`, the S3 builtIns
+--    (`endpoints.s3_builtins`), `AWS::Auth::AccountIdEndpointMode`
 --    (`sts_regional_endpoints = legacy` and one of botocore's 16 legacy
 --    regions) and `SDK::Endpoint` (an URL of steps 1-3, which the rules
 --    then return as it is). The rule's `authSchemes` give the signing
@@ -218,8 +219,11 @@ end
 
 --- Evaluate the service's endpoint rule set with botocore's builtIns.
 -- @tparam table meta the service model's metadata (`kumoName`, `endpointPrefix`, `signingName`)
--- @tparam table params `{ Region=, UseFIPS=, UseDualStack=, Endpoint=, UseGlobalEndpoint= }`
---   by builtIn meaning (mapped to each rule set's own parameter names)
+-- @tparam table params `{ Region=, UseFIPS=, UseDualStack=, Endpoint=, UseGlobalEndpoint=,
+--   S3= }` by builtIn meaning (mapped to each rule set's own parameter names;
+--   `S3` the S3 builtIns of `endpoints.s3_builtins`), and `Context` (an
+--   operation's parameters by rule-set name, `endpoints.operation_context`),
+--   which win over the builtIns as botocore's do
 -- @treturn table the rule's endpoint `{ url=, properties=, headers= }`
 function endpoints.from_rules(meta, params)
   local name = meta.kumoName or meta.endpointPrefix
@@ -228,10 +232,25 @@ function endpoints.from_rules(meta, params)
     ["AWS::Region"] = params.Region, ["AWS::UseFIPS"] = params.UseFIPS,
     ["AWS::UseDualStack"] = params.UseDualStack, ["SDK::Endpoint"] = params.Endpoint,
     ["AWS::STS::UseGlobalEndpoint"] = params.UseGlobalEndpoint,
+    ["AWS::Auth::AccountIdEndpointMode"] = params.AccountIdEndpointMode,
   }
+  local s3 = params.S3
+  if s3 then
+    -- botocore's compute_endpoint_resolver_builtin_defaults (args.py)
+    builtins["AWS::S3::UseGlobalEndpoint"] = s3.UseGlobalEndpoint
+    builtins["AWS::S3::Accelerate"] = s3.Accelerate
+    builtins["AWS::S3::ForcePathStyle"] = s3.ForcePathStyle
+    builtins["AWS::S3::UseArnRegion"] = s3.UseArnRegion
+    builtins["AWS::S3Control::UseArnRegion"] = s3.S3ControlUseArnRegion
+    builtins["AWS::S3::DisableMultiRegionAccessPoints"] = s3.DisableMultiRegionAccessPoints
+  end
   local input = {}
+  local context = params.Context or {}
   for pname, def in pairs(ruleset.parameters or {}) do
-    if def.builtIn ~= nil then input[pname] = builtins[def.builtIn] end
+    -- botocore's _get_provider_params: the operation's context first, then builtIns
+    local v = context[pname]
+    if v == nil and def.builtIn ~= nil then v = builtins[def.builtIn] end
+    input[pname] = v
   end
   local ep, msg = rules.resolve(ruleset, input, model.partitions())
   if not ep then
@@ -277,13 +296,121 @@ end
 -- (botocore's NoRegionError message).
 endpoints.NO_REGION = "You must specify a region."
 
+local jmespath -- kumo.jmespath, loaded for the first operationContextParams
+
+-- op model -> false, or true when the operation has context parameters
+local HAS_CONTEXT = setmetatable({}, { __mode = "k" })
+
+--- Does an operation give its endpoint rule set parameters of its own
+-- (`staticContextParams`, input members' `contextParam`,
+-- `operationContextParams`)? Decided once per operation model.
+-- @tparam table service the service model
+-- @tparam table op the operation model
+-- @treturn boolean
+function endpoints.has_context(service, op)
+  local v = HAS_CONTEXT[op]
+  if v ~= nil then return v end
+  v = next(op.staticContextParams or {}) ~= nil or next(op.operationContextParams or {}) ~= nil
+  local shape = op.input and service.shapes[op.input.shape]
+  for _, ref in pairs(not v and shape and shape.members or {}) do
+    if ref.contextParam then v = true break end
+  end
+  HAS_CONTEXT[op] = v
+  return v
+end
+
+--- An operation's rule-set parameters for one call, in botocore's order
+-- (`EndpointRulesetResolver._resolve_param_from_context`): the operation's
+-- `staticContextParams`, then the input members marked `contextParam`,
+-- then `operationContextParams` (a JMESPath expression over the input).
+-- @tparam table service the service model
+-- @tparam table op the operation model
+-- @tparam[opt] table params the call's input
+-- @treturn table|nil `{ name = value }`, nil when the operation has none
+function endpoints.operation_context(service, op, params)
+  if not endpoints.has_context(service, op) then return nil end
+  params = params or {}
+  local ctx = {}
+  for name, v in pairs(op.staticContextParams or {}) do ctx[name] = v.value end
+  local shape = op.input and service.shapes[op.input.shape]
+  for member, ref in pairs(shape and shape.members or {}) do
+    local cp = ref.contextParam
+    if cp and ctx[cp.name] == nil and params[member] ~= nil then ctx[cp.name] = params[member] end
+  end
+  for name, spec in pairs(op.operationContextParams or {}) do
+    if ctx[name] == nil then
+      jmespath = jmespath or require "kumo.jmespath"
+      local v = jmespath.search(spec.path, params)
+      if v ~= nil then ctx[name] = v end
+    end
+  end
+  return ctx
+end
+
+--- A key naming a context (equal contexts, equal keys): the cache key of
+-- per-operation endpoints.
+-- @tparam table ctx
+-- @treturn string
+function endpoints.context_key(ctx)
+  local names = {}
+  for k in pairs(ctx) do names[#names + 1] = k end
+  table.sort(names)
+  local parts = {}
+  for i, k in ipairs(names) do
+    local v = ctx[k]
+    if type(v) == "table" then
+      local items = {}
+      for j, x in ipairs(v) do items[j] = tostring(x) end
+      v = "[" .. table.concat(items, "\0") .. "]"
+    end
+    parts[i] = k .. "=" .. type(ctx[k]) .. ":" .. tostring(v)
+  end
+  return table.concat(parts, "\n")
+end
+
+--- botocore's S3 builtIns from the S3 settings (args.py,
+-- `compute_endpoint_resolver_builtin_defaults` and `_should_force_s3_global`).
+-- @tparam table st the S3 settings (kumo.s3.settings: `us_east_1_regional_endpoint`,
+--   `use_accelerate_endpoint`, `addressing_style`, `use_arn_region`,
+--   `s3_disable_multiregion_access_points`)
+-- @tparam string|nil region the client's region
+-- @tparam string|nil url the configured endpoint URL, if any
+-- @treturn table `{ UseGlobalEndpoint=, Accelerate=, ForcePathStyle=, UseArnRegion=,
+--   S3ControlUseArnRegion=, DisableMultiRegionAccessPoints= }`
+function endpoints.s3_builtins(st, region, url)
+  local force_path
+  if st.use_accelerate_endpoint then
+    force_path = false
+  elseif url and not (url:find("^%a+://s3%-accelerate%.") and url:find("amazonaws%.com/?$")) then
+    force_path = st.addressing_style ~= "virtual"
+  else
+    force_path = st.addressing_style == "path"
+  end
+  return {
+    -- legacy (botocore's default): us-east-1 and no region use s3.amazonaws.com
+    UseGlobalEndpoint = (region == "us-east-1" or region == nil)
+      and st.us_east_1_regional_endpoint ~= "regional",
+    Accelerate = st.use_accelerate_endpoint or false,
+    ForcePathStyle = force_path,
+    UseArnRegion = st.use_arn_region ~= false,
+    S3ControlUseArnRegion = st.use_arn_region == true,
+    DisableMultiRegionAccessPoints = st.s3_disable_multiregion_access_points or false,
+  }
+end
+
 --- Resolve a client's endpoint.
 -- @tparam table args
 --   `meta` (service metadata), `region`, `client_url`, `session_url`,
 --   `getenv` (function), `profile` (merged profile table or nil),
 --   `services` (the profile's services section, a table or nil),
 --   `allow_http`, `ignore_configured` (explicit option, or nil),
---   `sts_regional_endpoints` (`regional` (default) or `legacy`), `use_fips`, `use_dualstack`
+--   `sts_regional_endpoints` (`regional` (default) or `legacy`), `use_fips`, `use_dualstack`,
+--   `account_id_endpoint_mode` (`preferred` (default), `disabled`, `required`: the
+--   AWS::Auth::AccountIdEndpointMode builtIn; kumo sets no AWS::Auth::AccountId,
+--   so a table ARN's account picks DynamoDB's account endpoint, not the credentials'),
+--   `s3` (the S3 settings, kumo.s3.settings; nil: botocore's defaults for
+--   a service whose rule set has S3 builtIns), `context` (one operation's
+--   rule-set parameters, `endpoints.operation_context`; nil: the client's)
 -- @treturn table `{ url=, host=, authority=, path=, scheme=, signing_region=,
 --   signing_name=, partition=, source=, headers= (the rule's, `{ name = { value, ... } }`),
 --   warning= (a region the partition data does not list, or nil) }`
@@ -312,6 +439,13 @@ function endpoints.resolve(args)
       tostring(sts_mode)), 0)
   end
 
+  local id_mode = args.account_id_endpoint_mode
+  if id_mode == nil or id_mode == "" then id_mode = "preferred" end  -- botocore's default
+  if id_mode ~= "preferred" and id_mode ~= "disabled" and id_mode ~= "required" then
+    error(format("%s: account_id_endpoint_mode = %q: use \"preferred\", \"disabled\" or "
+      .. "\"required\"", prefix, tostring(id_mode)), 0)
+  end
+
   local url, source = configured_url(args, endpoints.snake_id(meta.serviceId or prefix))
   local parsed
   if url then parsed = endpoints.parse_url(url, source, args.allow_http) end
@@ -326,6 +460,9 @@ function endpoints.resolve(args)
   -- the rules the endpoint name of the step above
   local rule_region = (region == nil or prefix == "sts") and name or region
   local ep = endpoints.from_rules(meta, {
+    Context = args.context,
+    AccountIdEndpointMode = id_mode,
+    S3 = endpoints.s3_builtins(args.s3 or {}, region, url),
     Region = rule_region,
     -- an endpoint URL cannot be combined with the variants: botocore turns them off
     UseFIPS = fips and not parsed, UseDualStack = dual and not parsed,

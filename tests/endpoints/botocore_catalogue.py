@@ -1,7 +1,7 @@
 """Where botocore (the default python3's) sends each service of its whole
 catalogue (424), for a sample of regions, plain, FIPS, dual-stack and both:
-JSON lines {service, region, fips, dualstack, host, signing_region,
-signing_name, error} for tests/endpoints/compare_catalogue.lua.
+JSON lines {service, region, fips, dualstack, operation, host,
+signing_region, signing_name, error} for tests/endpoints/compare_catalogue.lua.
 
 The sample, per service: no region; us-east-1; one region of the aws
 partition drawn per service (seeded by the service name, so every aws
@@ -11,8 +11,9 @@ botocore_endpoints.py are checked there in every region of every partition.
 
 The client is botocore's own (create_client, with its ClientEndpointBridge
 checks); the endpoint comes from its rule-set resolver for an operation
-without static context parameters (client._resolve_endpoint_ruleset, the
-step _make_api_call takes), and the signing scope from the rule's
+without static context parameters, or the first when all have them
+(client._resolve_endpoint_ruleset, the step _make_api_call takes; its name
+is `operation`, whose static context parameters kumo gives its rules too), and the signing scope from the rule's
 authSchemes, else the client's request signer, as botocore signs. Nothing is
 sent. To keep ~8,500 clients fast: clients of one service share one
 generated class (botocore builds the same class anew per client) and get
@@ -105,7 +106,8 @@ def main():
                     continue
                 signing = ctx.get("signing", {})
                 signer = client._request_signer
-                case.update(host=url.split("://", 1)[-1].split("/", 1)[0],
+                case.update(operation=op.name,
+                            host=url.split("://", 1)[-1].split("/", 1)[0],
                             signing_region=signing.get("region", signer._region_name),
                             signing_name=signing.get("signing_name", signer._signing_name))
                 print(json.dumps(case))

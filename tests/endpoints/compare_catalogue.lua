@@ -3,7 +3,8 @@
 -- Usage: kumo run tests/endpoints/compare_catalogue.lua KNOWN.lua < endpoints.jsonl
 -- Prints TAP, one test per service: each of its cases (a region of the
 -- sample or none; plain, FIPS, dual-stack, FIPS + dual-stack) must agree on
--- the host, the signing region and the signing name, or both refuse; then
+-- the host, the signing region and the signing name, or both refuse (the
+-- operation botocore resolved for gives kumo its context parameters); then
 -- agreement per variant. KNOWN.lua lists cases explained as botocore's
 -- (`{ service =, region =, variant =, why = }`); one no longer differing is
 -- stale and fails. SHOW=N prints up to N mismatches per service (default 3).
@@ -43,8 +44,11 @@ for line in io.lines() do
   local variant = (c.fips and "fips" or "") .. (c.dualstack and "dualstack" or "")
   if variant == "" then variant = "plain" end
   local region = opt(c.region)
-  local ok, ep = pcall(endpoints.resolve, { meta = model.service(c.service).metadata,
-    region = region, getenv = noenv, use_fips = c.fips, use_dualstack = c.dualstack })
+  local svc = model.service(c.service)
+  local op = opt(c.operation) and svc.operations[c.operation]
+  local ok, ep = pcall(endpoints.resolve, { meta = svc.metadata,
+    region = region, getenv = noenv, use_fips = c.fips, use_dualstack = c.dualstack,
+    context = op and endpoints.operation_context(svc, op, {}) or nil })
   local good
   if opt(c.error) then
     good = not ok

@@ -152,10 +152,13 @@ function prepare.call(c, entry, params, opts)
   validate_params(c, entry, params, opts)
 
   local s = c.session
-  local ep = c._endpoint or c:endpoint()
+  local custom = custom_of(c)
+  -- the operation's endpoint (per operation only where its model gives the
+  -- rule set parameters; a customization with its own resolver, S3's, sets it)
+  local ep = (entry.ep_context and not (custom and custom.endpoint) and c:endpoint(entry, params))
+    or c._endpoint or c:endpoint()
   local policy = (opts.retry_mode or opts.max_attempts or opts.retry_budget) and c:retry_policy(opts)
     or c._policy or c:retry_policy()
-  local custom = custom_of(c)
   if not custom and (opts.upload or opts.download) then
     errors.raise{ kind = "usage", code = "UnknownOption", service = c.service_name, operation = op,
       message = format("%s: the upload and download options are for S3 calls", op) }

@@ -123,31 +123,22 @@ local function rule_input(c, op, params, region, global)
   local dual = so.use_dualstack_endpoint
   if dual == nil then dual = st.use_dualstack_endpoint end
   if dual == nil then dual = truthy(getenv("AWS_USE_DUALSTACK_ENDPOINT") or profile.use_dualstack_endpoint) end
-  local force_path
-  if st.use_accelerate_endpoint then
-    force_path = false
-  elseif url then
-    force_path = st.addressing_style ~= "virtual"
-  else
-    force_path = st.addressing_style == "path"
-  end
+  region = region or c.region
+  -- botocore's S3 builtIns (kumo.endpoints.s3_builtins), then its per-operation
+  -- handlers: GetBucketLocation path style, an ARN bucket never
+  local b = endpoints.s3_builtins(st, region, url)
+  local force_path = b.ForcePathStyle
   if op.name == "GetBucketLocation" then force_path = true
   elseif is_arn(params.Bucket) then force_path = false end
-  region = region or c.region
   local input = {
     Region = region, UseFIPS = (not url) and fips and true or false,
     UseDualStack = (not url) and dual and true or false, Endpoint = url,
-    ForcePathStyle = force_path, Accelerate = st.use_accelerate_endpoint or false,
-    UseGlobalEndpoint = (st.us_east_1_regional_endpoint or "legacy") == "legacy"
-      and (region == "us-east-1" or region == nil),
-    UseArnRegion = st.use_arn_region ~= false,
-    DisableMultiRegionAccessPoints = st.s3_disable_multiregion_access_points or false,
+    ForcePathStyle = force_path, Accelerate = b.Accelerate,
+    UseGlobalEndpoint = b.UseGlobalEndpoint, UseArnRegion = b.UseArnRegion,
+    DisableMultiRegionAccessPoints = b.DisableMultiRegionAccessPoints,
   }
-  local shape = op.input and c.model.shapes[op.input.shape]
-  for name, ref in pairs(shape and shape.members or {}) do
-    if ref.contextParam and params[name] ~= nil then input[ref.contextParam.name] = params[name] end
-  end
-  for name, v in pairs(op.staticContextParams or {}) do input[name] = v.value end
+  -- the operation's static and dynamic context parameters (Bucket, Key, ...)
+  for name, v in pairs(endpoints.operation_context(c.model, op, params) or {}) do input[name] = v end
   -- presigned URLs: botocore's customize_endpoint_resolver_builtins with
   -- use_global_endpoint (aws partition, no dual-stack, not virtual by
   -- choice, not us-east-1 made regional) puts a bucket that is a plain
