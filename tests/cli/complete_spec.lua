@@ -26,7 +26,7 @@ end
 describe("kumo __complete", function()
   it("completes commands, services, operations, parameters and option values", function()
     assert.same({ "call" }, kumo_complete("ca"))
-    assert.same({ "ram", "rds" }, kumo_complete("call", "r"))
+    assert.same({ "rds", "rds-data" }, kumo_complete("call", "rds"))
     assert.same({ "describe-db-proxies", "describe-db-proxy-endpoints", "describe-db-proxy-target-groups",
       "describe-db-proxy-targets" }, kumo_complete("call", "rds", "describe-db-prox"))
     assert.same({ "db-proxy-name=" }, kumo_complete("call", "rds", "describe-db-proxies", "db-"))
@@ -61,9 +61,9 @@ describe("kumo __complete", function()
       t() { COMP_LINE="$1"; COMP_POINT=${#1}; read -r -a COMP_WORDS <<< "$1"
         [[ $1 == *" " ]] && COMP_WORDS+=("")
         COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _kumo; echo "${COMPREPLY[*]}"; }
-      t "kumo call rd"; t "kumo call sts get-caller-identity --output j"
+      t "kumo call redshift-s"; t "kumo call sts get-caller-identity --output j"
       t "kumo call rds describe-db-proxies db-proxy-"]=]))
-    assert.same({ "rds", "json", "compopt -o nospace", "db-proxy-name=" }, out)
+    assert.same({ "redshift-serverless", "json", "compopt -o nospace", "db-proxy-name=" }, out)
   end)
 
   it("zsh: the function offers names, and parameters with no suffix", function()
@@ -76,8 +76,8 @@ describe("kumo __complete", function()
       PATH=]] .. q(root .. "/bin") .. [[:$PATH
       source ]] .. q(root .. "/completion/_kumo") .. [[ >/dev/null 2>&1
       words=(kumo call rds describe-db-proxies db-proxy-); CURRENT=5; _kumo
-      words=(kumo call r); CURRENT=3; _kumo
+      words=(kumo call rds); CURRENT=3; _kumo
       words=(kumo run ''); CURRENT=3; _kumo]]))
-    assert.same({ "compadd -S  -- db-proxy-name=", "compadd -- ram rds", "_files" }, out)
+    assert.same({ "compadd -S  -- db-proxy-name=", "compadd -- rds rds-data", "_files" }, out)
   end)
 end)
