@@ -151,6 +151,14 @@ local function canonical(v, out)
   return out
 end
 
+--- A deterministic text of a value (keys sorted): memo keys here, the
+-- pair's fingerprint in rds-proxy.rollout.
+-- @param v any value
+-- @treturn string
+function M.canonical(v)
+  return table.concat(canonical(v, {}))
+end
+
 -- Every string value in `v` (recursively), into the set `set`.
 local function strings_of(v, set)
   local t = type(v)

@@ -88,28 +88,9 @@ function M.arrange(list, opts)
   return out
 end
 
--- A deterministic text of a value (keys sorted): the pair's fingerprint.
-local function canonical(v, out)
-  if type(v) == "table" then
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-    out[#out + 1] = "{"
-    for _, k in ipairs(keys) do
-      out[#out + 1] = tostring(k) .. "="
-      canonical(v[k], out)
-      out[#out + 1] = ","
-    end
-    out[#out + 1] = "}"
-  else
-    out[#out + 1] = type(v) .. ":" .. tostring(v)
-  end
-  return out
-end
-
 --- A hash of everything the config says about a pair (selectors as written).
 function M.fingerprint(pair)
-  return crypto.sha256_hex(table.concat(canonical(pair, {})))
+  return crypto.sha256_hex(require("rds-proxy.context").canonical(pair))
 end
 
 --- The steps of a result that would change something (plan) or did.
