@@ -264,7 +264,8 @@ function step.verify(ctx, live)
   end
   for _, arn in ipairs(subnet_arns(ctx)) do
     if live.resources[arn] ~= "ASSOCIATED" then
-      problems[#problems + 1] = arn .. " is not associated with the share (" .. tostring(live.resources[arn]) .. ")"
+      problems[#problems + 1] = arn .. " is not associated with the share ("
+        .. (live.resources[arn] and "association " .. live.resources[arn] or "no association") .. ")"
     end
   end
   if live.principals[ctx.facts.rds_account] ~= "ASSOCIATED" then
