@@ -262,17 +262,31 @@ function Ctx:once(key, fn, keep)
   return r
 end
 
--- The run's pairs whose `side` account and region are this pair's.
+-- Does pair `p` (as the config wrote it) still hold a selector? Its IDs
+-- are known only once rds-proxy.rollout resolves it, just before it runs.
+local function has_selector(p)
+  local select = require "rds-proxy.select"
+  for _, side in ipairs{ "app", "rds" } do
+    for _, v in pairs(type(p[side]) == "table" and p[side] or {}) do
+      if select.is_selector(v) then return true end
+    end
+  end
+  return false
+end
+
+-- The run's pairs whose `side` account and region are this pair's: this
+-- pair as it runs (its selectors resolved), and the others whose IDs the
+-- config names outright (a survey reads by ID).
 function Ctx:peers(side)
   local region = self.pair.region or self.top.region
-  local list = {}
+  local list = { self.pair }
   for _, p in ipairs(self.top.pairs or {}) do
-    if type(p) == "table" and type(p[side]) == "table" and (p.region or self.top.region) == region
-        and (session_key(side, p[side])) == self.session_keys[side] then
+    if type(p) == "table" and p.name ~= self.pair.name and type(p[side]) == "table"
+        and (p.region or self.top.region) == region
+        and (session_key(side, p[side])) == self.session_keys[side] and not has_selector(p) then
       list[#list + 1] = p
     end
   end
-  if #list == 0 then list[1] = self.pair end
   return list
 end
 
