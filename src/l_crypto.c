@@ -158,27 +158,29 @@ static int crypto_base64_decode (lua_State *L) {
 }
 
 
-/*** crc32(s [, crc]) -> CRC-32 (IEEE) as an integer (gzip, event stream
-** frames, S3 checksums); crc continues a running value */
-static int crypto_crc32 (lua_State *L) {
+/* (s [, crc]) -> the CRC of s by 'update', continuing crc (default 0) */
+static int push_crc (lua_State *L,
+                     unsigned long (*update) (unsigned long, const void *, size_t)) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Integer crc = luaL_optinteger(L, 2, 0);
   luaL_argcheck(L, crc >= 0 && crc <= 0xffffffffLL, 2, "a CRC is 0 to 2^32-1");
-  lua_pushinteger(L, (lua_Integer)kumo_crc32_update((unsigned long)crc, s, len));
+  lua_pushinteger(L, (lua_Integer)update((unsigned long)crc, s, len));
   return 1;
+}
+
+
+/*** crc32(s [, crc]) -> CRC-32 (IEEE) as an integer (gzip, event stream
+** frames, S3 checksums); crc continues a running value */
+static int crypto_crc32 (lua_State *L) {
+  return push_crc(L, kumo_crc32_update);
 }
 
 
 /*** crc32c(s [, crc]) -> CRC-32C (Castagnoli) as an integer (S3 checksums);
 ** crc continues a running value */
 static int crypto_crc32c (lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  lua_Integer crc = luaL_optinteger(L, 2, 0);
-  luaL_argcheck(L, crc >= 0 && crc <= 0xffffffffLL, 2, "a CRC is 0 to 2^32-1");
-  lua_pushinteger(L, (lua_Integer)kumo_crc32c((unsigned long)crc, s, len));
-  return 1;
+  return push_crc(L, kumo_crc32c);
 }
 
 
