@@ -2,7 +2,8 @@
 -- through both, their JSON output parsed and compared value for value
 -- (timestamps as the CLI prints them), the same --query results, the same
 -- --output text; kebab-case and PascalCase names, key=value and JSON
--- parameters, --cli-input-json, --all, --wait, usage errors.
+-- parameters, --cli-input-json, --all, pagination (--page-size, --max-items,
+-- --starting-token with the CLI's tokens), --wait, usage errors.
 local json = require "kumo.json"
 local sandbox = dofile((os.getenv("KUMO_ROOT") or ".") .. "/tests/lib/sandbox.lua")
 
@@ -189,6 +190,47 @@ describe("kumo call", function()
     local code2, _, err2 = kumo("--profile rds sts get-caller-identity --all")
     assert.are.equal(2, code2)
     assert.truthy(err2:find("not paginated", 1, true), err2)
+  end)
+
+  it("follows pagination by default and resumes with --max-items / --starting-token as the CLI", function()
+    for i = 1, 4 do
+      local c, _, e = aws("--profile rds iam create-role --role-name page-r" .. i
+        .. [[ --assume-role-policy-document '{"Version":"2012-10-17","Statement":[]}']])
+      assert.are.equal(0, c, e)
+    end
+    -- no option: every page, merged (one role a page through --page-size)
+    local all = same_json("--profile rds iam list-roles --page-size 1", "--profile rds iam list-roles --page-size 1")
+    assert.is_true(#all.Roles >= 5)
+    assert.is_nil(all.IsTruncated)
+    -- a cut inside a page and at a page boundary: the same items and the same NextToken
+    local tokens = {}
+    for _, args in ipairs{ "--page-size 3 --max-items 2", "--page-size 2 --max-items 2" } do
+      local v = same_json("--profile rds iam list-roles " .. args, "--profile rds iam list-roles " .. args)
+      assert.are.equal(2, #v.Roles)
+      assert.is_string(v.NextToken)
+      tokens[#tokens + 1] = v.NextToken
+    end
+    -- resuming from the CLI's token gives what the CLI gives, then the rest
+    for _, tok in ipairs(tokens) do
+      local rest = same_json("--profile rds iam list-roles --max-items 2 --page-size 2 --starting-token " .. tok,
+        "--profile rds iam list-roles --max-items 2 --page-size 2 --starting-token " .. tok)
+      assert.are.equal(2, #rest.Roles)
+    end
+    -- the service's own limit parameter pages by hand: one call, as the CLI
+    local code, out, err = kumo("--profile rds iam list-roles max-items=1 --query '[length(Roles), IsTruncated]' --output text")
+    assert.are.equal(0, code, err)
+    assert.are.equal("1\tTrue\n", out)
+    local bad = {
+      { "iam list-roles --no-paginate --max-items 2", "--no-paginate cannot go with" },
+      { "iam list-roles marker=x --max-items 2", "Marker given: it pages by hand" },
+      { "iam list-roles --page-size 0", "--page-size 0: give a whole number" },
+      { "sts get-caller-identity --starting-token x", "is not paginated; drop --starting-token" },
+    }
+    for _, b in ipairs(bad) do
+      local c, _, e = kumo("--profile rds " .. b[1])
+      assert.are.equal(2, c, b[1])
+      assert.truthy(e:find(b[2], 1, true), b[1] .. ": " .. e)
+    end
   end)
 
   it("--wait runs the waiter with the call's parameters", function()

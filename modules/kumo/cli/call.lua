@@ -36,7 +36,12 @@ options:
   --ca-bundle FILE          CA certificates for TLS (else AWS_CA_BUNDLE, the profile's ca_bundle)
   --query EXPR              JMESPath applied to the result (as the AWS CLI's --query)
   --output json|text|table  output format (default json)
-  --all                     follow pagination; print the merged result of every page
+  --no-paginate             one call only (else a paginated operation's pages are
+                            followed and merged, as the AWS CLI does)
+  --page-size N             items per call (the paginator's limit key)
+  --max-items N             stop after N items; NextToken in the output resumes
+  --starting-token TOKEN    resume from a NextToken (kumo's or the AWS CLI's)
+  --all                     follow pagination even with a token or limit parameter given
   --cli-input-json JSON     parameters as JSON text, or file://PATH
   --wait WAITER             then wait for this waiter (e.g. db-instance-available)
   --debug                   wire log (secrets redacted) and tracebacks on stderr
@@ -86,7 +91,9 @@ function call.parse_args(args)
   local o = { words = {}, output = "json" }
   local takes = { ["--profile"] = "profile", ["--region"] = "region",
     ["--endpoint-url"] = "endpoint_url", ["--query"] = "query", ["--output"] = "output",
-    ["--cli-input-json"] = "input_json", ["--wait"] = "wait", ["--ca-bundle"] = "ca_bundle" }
+    ["--cli-input-json"] = "input_json", ["--wait"] = "wait", ["--ca-bundle"] = "ca_bundle",
+    ["--page-size"] = "page_size", ["--max-items"] = "max_items",
+    ["--starting-token"] = "starting_token" }
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -101,6 +108,7 @@ function call.parse_args(args)
       end
       o[key] = v
     elseif a == "--all" then o.all = true
+    elseif a == "--no-paginate" then o.no_paginate = true
     elseif a == "--debug" then o.debug = true
     elseif a == "--help" or a == "-h" then o.help = true
     elseif a == "--" then
@@ -108,7 +116,7 @@ function call.parse_args(args)
       break
     elseif a:match("^%-%-") then
       local names = sorted_keys(takes)
-      for _, n in ipairs{ "--all", "--debug", "--help" } do names[#names + 1] = n end
+      for _, n in ipairs{ "--all", "--no-paginate", "--debug", "--help" } do names[#names + 1] = n end
       local near = require("kumo.suggest").close_matches(a, names, 2)
       usage_error(format("unknown option %s%s", a,
         #near > 0 and ("; did you mean " .. concat(near, ", ") .. "?") or ""))
@@ -116,6 +124,18 @@ function call.parse_args(args)
       o.words[#o.words + 1] = a
     end
     i = i + 1
+  end
+  for _, k in ipairs{ "page_size", "max_items" } do
+    if o[k] ~= nil then
+      local n = math.tointeger(tonumber(o[k]))
+      if not n or n < 1 then
+        usage_error(format("--%s %s: give a whole number of at least 1", k:gsub("_", "-"), o[k]))
+      end
+      o[k] = n
+    end
+  end
+  if o.no_paginate and (o.all or o.page_size or o.max_items or o.starting_token) then
+    usage_error("--no-paginate cannot go with --all, --page-size, --max-items or --starting-token")
   end
   if o.output ~= "json" and o.output ~= "text" and o.output ~= "table" then
     usage_error(format("--output %s: use json, text or table", o.output))
@@ -214,14 +234,16 @@ end
 
 -- botocore's PageIterator.build_full_result: the result keys of every page
 -- concatenated, plus the paginator's non-aggregate keys of the first page.
-local function full_result(client, op, params)
+local function full_result(client, op, params, o)
   local pag = client:paginator(op)
   local jp = require "kumo.jmespath"
   local function keys(v) if type(v) == "table" then return v end return { v } end
   local result_keys = keys(pag.result_key)
   local merged, non_aggregate = {}, nil
-  local first_meta
-  for page in client:paginate(op, params) do
+  local first_meta, next_token
+  local popts = { page_size = o.page_size, max_items = o.max_items, resume = o.starting_token }
+  for page, resume in client:paginate(op, params, popts) do
+    next_token = resume or next_token
     first_meta = first_meta or page.ResponseMetadata
     if non_aggregate == nil then
       non_aggregate = {}
@@ -243,6 +265,7 @@ local function full_result(client, op, params)
     end
   end
   for k, v in pairs(non_aggregate or {}) do merged[k] = v end
+  merged.NextToken = next_token
   merged.ResponseMetadata = first_meta
   return merged
 end
@@ -253,6 +276,38 @@ local function describe(err)
   if errors.is(err) then return tostring(err) end
   if type(err) == "table" and err.message then return tostring(err.message) end
   return tostring(err)
+end
+
+-- As the AWS CLI (awscli/customizations/paginate.py): a paginated operation's
+-- pages are followed unless --no-paginate, or a parameter that is the
+-- paginator's input token or limit key is given (the user pages by hand).
+local function should_paginate(svc, service, op, params, o)
+  local pag = svc.paginators and svc.paginators[op]
+  local paging = o.page_size and "--page-size" or o.max_items and "--max-items"
+    or o.starting_token and "--starting-token"
+  if not pag then
+    if o.all or paging then
+      usage_error(format("%s %s is not paginated; drop %s", service, op, o.all and "--all" or paging))
+    end
+    return false
+  end
+  if o.no_paginate then return false end
+  if o.all then return true end
+  local manual = {}
+  for _, k in ipairs(type(pag.input_token) == "table" and pag.input_token or { pag.input_token }) do
+    manual[#manual + 1] = k
+  end
+  manual[#manual + 1] = pag.limit_key
+  for _, k in ipairs(manual) do
+    if params[k] ~= nil then
+      if paging then
+        usage_error(format("%s given: it pages by hand, so %s does not apply "
+          .. "(drop %s, or use %s alone)", k, paging, k, paging))
+      end
+      return false
+    end
+  end
+  return true
 end
 
 local function run(o)
@@ -281,11 +336,8 @@ local function run(o)
     o.wait = find_name(o.wait, names, "waiter", service)
   end
   local out
-  if o.all then
-    if not svc.paginators or not svc.paginators[op] then
-      usage_error(format("%s %s is not paginated; drop --all", service, op))
-    end
-    out = full_result(client, op, params)
+  if should_paginate(svc, service, op, params, o) then
+    out = full_result(client, op, params, o)
   else
     out = client:call(op, params)
   end

@@ -13,7 +13,8 @@ local complete = {}
 
 local COMMANDS = { "run", "call", "sandbox", "version", "help", "-e", "-i", "--debug" }
 local CALL_OPTIONS = { "--profile", "--region", "--endpoint-url", "--ca-bundle", "--query", "--output",
-  "--all", "--cli-input-json", "--wait", "--debug", "--help" }
+  "--all", "--no-paginate", "--page-size", "--max-items", "--starting-token", "--cli-input-json",
+  "--wait", "--debug", "--help" }
 local SANDBOX_OPTIONS = { "stop", "--port", "--dir", "--region", "--faults", "--latency", "--lifecycle",
   "--no-org", "--no-org-sharing", "--check", "--exit-with", "--detach", "--help" }
 
@@ -90,7 +91,8 @@ local function call_candidates(words, cur)
   while i < #words do
     local w = words[i]
     if w:match("^%-%-") then
-      if w ~= "--all" and w ~= "--debug" and w ~= "--help" and not w:find("=", 1, true) then i = i + 1 end
+      if w ~= "--all" and w ~= "--no-paginate" and w ~= "--debug" and w ~= "--help"
+          and not w:find("=", 1, true) then i = i + 1 end
     else
       pos[#pos + 1] = w
     end

@@ -115,4 +115,68 @@ describe("kumo.paginate", function()
     assert.are.same({ "10.0.0.0/16", "10.1.0.0/16" }, got)
     assert.are.equal(2, n)
   end)
+  it("resumes from a token as botocore's build_full_result writes it (max_items inside a page)", function()
+    local paginate = require "kumo.paginate"
+    local rds, t = client{ page({ "a", "b" }, "m1"), page({ "c", "d" }, "m2"), page({ "e" }) }
+    local names, resume = {}, nil
+    for p, r in rds:paginate("DescribeDBProxies", {}, { max_items = 3 }) do
+      for _, px in ipairs(p.DBProxies) do names[#names + 1] = px.DBProxyName end
+      resume = r or resume
+    end
+    assert.are.same({ "a", "b", "c" }, names)
+    -- the second page was asked with Marker=m1 and one of its items given
+    assert.are.equal(paginate.encode_token({ "Marker" }, { Marker = "m1" }, 1), resume)
+    assert.are.equal('{"Marker": "m1", "boto_truncate_amount": 1}',
+      require("kumo.crypto").base64_decode(resume))
+    local rds2, t2 = client{ page({ "c", "d" }, "m2"), page({ "e" }) }
+    names = {}
+    for p, r in rds2:paginate("DescribeDBProxies", {}, { resume = resume, max_items = 1 }) do
+      for _, px in ipairs(p.DBProxies) do names[#names + 1] = px.DBProxyName end
+      resume = r
+    end
+    assert.are.same({ "d" }, names)
+    assert.truthy(t2.requests[1]:find("Marker=m1", 1, true))
+    -- a page boundary: the next token is the page's output token, no truncation
+    assert.are.equal('{"Marker": "m2"}', require("kumo.crypto").base64_decode(resume))
+    assert.are.equal(2, #t.requests)
+  end)
+
+  it("encodes and decodes resume tokens byte for byte as botocore's TokenEncoder", function()
+    local paginate = require "kumo.paginate"
+    local cases = {
+      { names = { "Marker" }, values = { Marker = "abc/def+g==" }, py = '{"Marker": "abc/def+g=="}' },
+      { names = { "Marker" }, values = {}, trunc = 2, py = '{"Marker": None, "boto_truncate_amount": 2}' },
+      { names = { "NextToken" }, values = { NextToken = 'q"\\\n\tx\1\127é€😀' },
+        py = '{"NextToken": "q\\"\\\\\\n\\tx\\x01\\x7f\\u00e9\\u20ac\\U0001F600"}' },
+      { names = { "ExclusiveStartKey" }, values = { ExclusiveStartKey = { id = { S = "k1" }, at = { N = "3" } } },
+        trunc = 1, py = '{"ExclusiveStartKey": {"at": {"N": "3"}, "id": {"S": "k1"}}, "boto_truncate_amount": 1}' },
+      { names = { "Marker", "NextToken" }, values = { NextToken = "t" },
+        py = '{"Marker": None, "NextToken": "t"}' },
+    }
+    local py = { "import json, base64\nfrom botocore.paginate import TokenEncoder\n" }
+    for _, c in ipairs(cases) do py[#py + 1] = "print(TokenEncoder().encode(" .. c.py .. "))\n" end
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w")); f:write(table.concat(py)); f:close()
+    local out = assert(io.popen("python3 " .. script)):read("a")
+    os.remove(script)
+    local want = {}
+    for line in out:gmatch("[^\n]+") do want[#want + 1] = line end
+    assert.are.equal(#cases, #want, out)
+    for i, c in ipairs(cases) do
+      local tok = paginate.encode_token(c.names, c.values, c.trunc)
+      assert.are.equal(want[i], tok, "case " .. i)
+      local back, skip = paginate.decode_token(c.names, want[i])
+      assert.are.same(c.values, back, "case " .. i)
+      assert.are.equal(c.trunc or 0, skip)
+    end
+    -- botocore's older form, and an opaque service token passed through
+    local v, skip = paginate.decode_token({ "Marker" }, "m7___3")
+    assert.are.same({ Marker = "m7" }, v); assert.are.equal(3, skip)
+    v, skip = paginate.decode_token({ "Marker" }, "opaque-token")
+    assert.are.same({ Marker = "opaque-token" }, v); assert.are.equal(0, skip)
+    local ok, e = pcall(paginate.decode_token, { "Marker" },
+      require("kumo.crypto").base64_encode('{"NextToken": "x"}'))
+    assert.is_false(ok)
+    assert.truthy(tostring(e):find("does not use (it uses Marker)", 1, true), tostring(e))
+  end)
 end)
