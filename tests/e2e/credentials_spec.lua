@@ -245,6 +245,32 @@ describe("the credential cache shared with the AWS CLI", function()
     assert.are.equal(1, count("GetCallerIdentity"))
   end)
 
+  it("a cached session the service refuses (revoked, another endpoint's) is dropped and assumed again once", function()
+    session{ profile = "rds" }:get_credentials()
+    assert.are.equal(1, count("AssumeRole"))
+    local path = home .. "/.aws/cli/cache/" .. cache_files()[1]
+    local cached = json.decode(read(path))
+    -- the same shape and expiry, keys the sandbox never issued
+    cached.Credentials.AccessKeyId = "ASIAREVOKED000000001"
+    cached.Credentials.SessionToken = "revoked-session-token"
+    write(path, json.encode(cached))
+    assume_role.reset()
+    reset_stats()
+    local s = session{ profile = "rds" }
+    assert.are.equal(sb.world.accounts.rds, s:identity().account)
+    assert.are.equal(1, count("AssumeRole"))
+    local now = json.decode(read(path))
+    assert.are_not.equal("ASIAREVOKED000000001", now.Credentials.AccessKeyId)
+    -- keys that are not the cache's are not retried: one refused call, the error
+    reset_stats()
+    local bad = session{ credentials = { access_key_id = "AKIANOTKNOWN00000001", secret_access_key = "x" },
+      region = "us-east-1", endpoint_url = sb.endpoint }
+    local ok, e = pcall(function() return bad:identity() end)
+    assert.is_false(ok)
+    assert.truthy(tostring(e):find("InvalidClientTokenId", 1, true), tostring(e))
+    assert.are.equal(0, count("AssumeRole"))
+  end)
+
   it("can be turned off", function()
     session{ profile = "app", credential_cache = false }:get_credentials()
     assume_role.reset()

@@ -14,6 +14,14 @@ local decide = {}
 --- Error codes that mean "these credentials expired": refresh and resend.
 decide.EXPIRED = { ExpiredToken = true, ExpiredTokenException = true, RequestExpired = true }
 
+--- Codes of credentials the service does not know. Credentials read from the
+-- disk cache (~/.aws/cli/cache) can be refused so: a session revoked, or made
+-- by another endpoint under the same cache key (the key holds the role and
+-- session name, not the endpoint, as the AWS CLI's). Then the provider drops
+-- the cache entry and the call is tried once more with a fresh session.
+decide.REFUSED = { InvalidClientTokenId = true, UnrecognizedClientException = true,
+  AuthFailure = true, InvalidAccessKeyId = true }
+
 --- A call succeeded: refund the retry quota, tell the limiter.
 -- @tparam table p the prepared call (kumo.call.prepare)
 -- @tparam table state the call's retry state (`{}` at the first attempt)
@@ -49,6 +57,10 @@ function decide.failed(p, state, n, err, res, provider, limit_key, sent_at)
     state.refreshed = true
     provider:invalidate()
     delay = 0
+  elseif not delay and not state.refreshed and err.kind == "service" and decide.REFUSED[err.code]
+      and provider and provider.invalidate then
+    state.refreshed = true
+    if provider:invalidate("refused") == "from disk cache" then delay = 0 end
   end
   return delay, sleep_anyway
 end

@@ -318,6 +318,8 @@ end
 AssumeRole.load = AssumeRole.get
 
 --- Drop the cached credentials (memory and, when they came from it, disk).
+-- @treturn string|nil "from disk cache" when the dropped credentials were
+-- the disk cache's (a fresh AssumeRole may then succeed where they failed)
 function AssumeRole:invalidate()
   local rc = self:refresher()
   local c = rc.creds
@@ -325,8 +327,12 @@ function AssumeRole:invalidate()
   if c and self.ctx.file_cache and self.cache_key then
     local fc = file_cache.new(self.ctx.cache_dir)
     local resp = fc:load(self.cache_key, 0)
-    if resp and resp.Credentials.AccessKeyId == c.access_key_id then fc:remove(self.cache_key) end
+    if resp and resp.Credentials.AccessKeyId == c.access_key_id then
+      fc:remove(self.cache_key)
+      return "from disk cache"
+    end
   end
+  return nil
 end
 
 local SOURCES = {

@@ -43,8 +43,9 @@ function Chain:provider()
 end
 
 --- Forget the cached credentials of the serving provider.
+-- @return what the serving provider's `invalidate` returned
 function Chain:invalidate()
-  if self.active then self.active:invalidate() end
+  if self.active then return self.active:invalidate() end
 end
 
 return M
