@@ -9,6 +9,7 @@
 -- `text` (awscli/text.py's rules) or `table` formats the value.
 -- @module kumo.cli.output
 local json = require "kumo.json"
+local clock = require "kumo.clock"
 local term = require "kumo.cli.term"
 
 local output = {}
@@ -36,7 +37,7 @@ end
 -- (kumo keeps timestamps as epoch numbers; this is the wire text back.)
 local function iso8601(t)
   local whole = floor(t)
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", whole)
+  local s = clock.iso8601(whole):sub(1, -2)  -- kumo.clock's calendar, "Z" added below
   local micro = floor((t - whole) * 1e6 + 0.5)
   if micro >= 1000000 then micro = 999999 end
   if micro > 0 and micro % 1000 == 0 then
@@ -53,15 +54,11 @@ local JSON_PROTOCOLS = { json = true, ["rest-json"] = true }
 local function time_value(v, fmt)
   if type(v) ~= "number" then return v end
   if fmt == "unixTimestamp" then return math.tointeger(v) or v end
-  if fmt == "rfc822" then return os.date("!%a, %d %b %Y %H:%M:%S GMT", floor(v)) end
+  if fmt == "rfc822" then return clock.rfc822(floor(v)) end
   return iso8601(v)
 end
 
-local b64
-local function base64(s)
-  b64 = b64 or require("kumo.protocol.common").b64encode
-  return b64(s)
-end
+local base64 = require("kumo.crypto").base64_encode
 
 local present_value
 

@@ -145,7 +145,9 @@ local function envelope(edesc)
 end
 
 local function str(name) return { name, 1, true, false } end
-local ERROR_FIELDS = { Code = str("Code"), Message = str("Message"), Type = str("Type") }
+-- Region: S3's redirect answers name the bucket's region there.
+local ERROR_FIELDS = { Code = str("Code"), Message = str("Message"), Type = str("Type"),
+  Region = str("Region") }
 local BASE_ENV = envelope({ "Error", 3, { false, 2, ERROR_FIELDS, false }, true })
 local BASE_ROOT = { false, 2, ERROR_FIELDS, false }
 
@@ -155,9 +157,9 @@ local function first_error(out)
   return l and l[1]
 end
 
---- Read an XML error body: its Code, Message and Type.
+--- Read an XML error body: its Code, Message, Type (and Region, S3's).
 -- @param body XML text (not empty)
--- @return `{Code=, Message=, Type=}` (false when the body has no error
+-- @return `{Code=, Message=, Type=, Region=}` (false when the body has no error
 -- element), the request id in the body (or nil), and whether the error
 -- element is the root; or nil, "xml: ..." message
 function M.read_error(body)
