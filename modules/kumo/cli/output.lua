@@ -15,7 +15,7 @@ local term = require "kumo.cli.term"
 local output = {}
 
 local format, concat, sort = string.format, table.concat, table.sort
-local floor, mtype = math.floor, math.type
+local floor = math.floor
 local null = json.null
 
 -- key order of the structures `present` built (weak: no leak)
@@ -164,31 +164,7 @@ end
 ----------------------------------------------------------------------------
 -- JSON, as Python's json.dumps(indent=4, ensure_ascii=False)
 
-local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-  ["\b"] = "\\b", ["\f"] = "\\f" }
-
--- DEL and the C1 controls are escaped too (Python keeps them raw): the
--- output reaches terminals, and no server text may drive one.
-local function jstring(s)
-  s = s:gsub('[%c"\\\127]', function(c)
-    return ESC[c] or format("\\u%04x", c:byte())
-  end)
-  s = s:gsub("\194([\128-\159])", function(c) return format("\\u%04x", c:byte()) end)
-  return '"' .. s .. '"'
-end
-
-local function jnumber(v)
-  if mtype(v) == "integer" then return format("%d", v) end
-  if v ~= v then return "NaN" end
-  if v == math.huge then return "Infinity" end
-  if v == -math.huge then return "-Infinity" end
-  if v == floor(v) and math.abs(v) < 1e16 then return format("%.1f", v) end
-  for p = 15, 17 do
-    local s = format("%." .. p .. "g", v)
-    if tonumber(s) == v then return s end
-  end
-  return format("%.17g", v)
-end
+local jnumber = json.pynumber
 
 local function keys_of(t)
   local keys = order[t]
@@ -199,46 +175,14 @@ local function keys_of(t)
   return keys
 end
 
-local function encode(v, buf, indent)
-  local tv = type(v)
-  if v == nil or v == null then buf[#buf + 1] = "null"
-  elseif tv == "boolean" then buf[#buf + 1] = v and "true" or "false"
-  elseif tv == "number" then buf[#buf + 1] = jnumber(v)
-  elseif tv == "string" then buf[#buf + 1] = jstring(v)
-  elseif tv == "table" then
-    local inner = indent .. "    "
-    if is_array(v) then
-      if #v == 0 then buf[#buf + 1] = "[]"; return end
-      buf[#buf + 1] = "[\n"
-      for i = 1, #v do
-        buf[#buf + 1] = inner
-        encode(v[i], buf, inner)
-        buf[#buf + 1] = i < #v and ",\n" or "\n"
-      end
-      buf[#buf + 1] = indent .. "]"
-    else
-      local keys = keys_of(v)
-      if #keys == 0 then buf[#buf + 1] = "{}"; return end
-      buf[#buf + 1] = "{\n"
-      for i, k in ipairs(keys) do
-        buf[#buf + 1] = inner .. jstring(k) .. ": "
-        encode(v[k], buf, inner)
-        buf[#buf + 1] = i < #keys and ",\n" or "\n"
-      end
-      buf[#buf + 1] = indent .. "}"
-    end
-  else
-    buf[#buf + 1] = jstring(tostring(v))
-  end
-end
+local JSON_OUT = { indent = 4, keys = keys_of, other_as_text = true }
 
---- JSON text of a value (indent 4, model order, no trailing newline).
+--- JSON text of a value (indent 4, model order, no trailing newline), by
+-- kumo.json's Python writer.
 -- @param v
 -- @treturn string
 function output.json(v)
-  local buf = {}
-  encode(v, buf, "")
-  return concat(buf)
+  return json.dumps(v, JSON_OUT)
 end
 
 ----------------------------------------------------------------------------
