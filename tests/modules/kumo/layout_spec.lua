@@ -153,7 +153,7 @@ describe("one of each", function()
   end)
 
   it("reads XML bodies with kumo.xml.read (no Lua pattern for an element)", function()
-    assert.are.same({}, grep(DIRS, ":%s*g?match%(%s*[\"']<[%w%%]"))
+    assert.are.same({}, grep(DIRS, "g?match%(%s*[\"']<"))
   end)
 
   it("percent-encodes with kumo.protocol.wire only", function()
