@@ -110,13 +110,9 @@ local function is_ipv6(s)
   return groups(addr) == 8
 end
 
--- Python's urllib.parse.quote(s, safe): UTF-8 bytes, upper-case hex.
-local function quote(s, safe)
-  return (s:gsub("[^%w%-%._~]", function(c)
-    if safe and safe:find(c, 1, true) then return c end
-    return format("%%%02X", c:byte())
-  end))
-end
+-- Python's urllib.parse.quote(s, safe) for safe "" and "/": UTF-8 bytes,
+-- upper-case hex, as kumo.protocol.wire percent-encodes every URL.
+local urlencode = require("kumo.protocol.wire").urlencode
 
 -- botocore.utils.remove_dot_segments (RFC 3986 5.2.4, collapsing '//').
 local function remove_dot_segments(url)
@@ -236,7 +232,7 @@ end
 --- `uriEncode(s)`: percent-encode all but the unreserved characters.
 fns.uriEncode = function(_, s)
   if s == nil then return nil end
-  return quote(pystr(s))
+  return urlencode(pystr(s))
 end
 
 --- `parseURL(s)`: `{ scheme, authority, path, normalizedPath, isIp }` for
@@ -247,7 +243,7 @@ fns.parseURL = function(_, s)
   local host, port_ok = host_port(netloc)
   if not port_ok then return nil end
   if (scheme ~= "https" and scheme ~= "http") or query ~= "" then return nil end
-  local normalized = quote(path == "" and "/" or remove_dot_segments(path), "/")
+  local normalized = urlencode(path == "" and "/" or remove_dot_segments(path), true)
   if normalized:sub(-1) ~= "/" then normalized = normalized .. "/" end
   local is_ip = false
   if host and not s:find("[\t\r\n]") then

@@ -155,6 +155,12 @@ function errors.raise(fields)
   error(errors.new(fields), 0)
 end
 
+-- The XML reader's description of a document read for its request id only
+-- (kumo.xml.read, the one reader of XML responses: no Lua pattern digs in
+-- XML here).
+local ID_ONLY, NO_AUX = { false, 2, {}, false }, {}
+local xml_read = require("kumo.xml").read
+
 --- Find the request id of a response: headers first, then the body
 -- (query/ec2 error bodies carry `<RequestId>` / `<RequestID>`).
 -- @tparam table res an HTTP response (`headers`, `body`)
@@ -166,8 +172,9 @@ function errors.request_id(res)
     if id then return id end
   end
   local body = res.body
-  if type(body) == "string" and #body < 65536 then
-    return body:match("<RequestI[dD]>%s*([^<%s]+)%s*</RequestI[dD]>")
+  if type(body) == "string" and body:find("^%s*<") then
+    local out, id = xml_read(body, ID_ONLY, nil, NO_AUX)
+    if out then return id end  -- malformed: nil and the reader's message
   end
   return nil
 end

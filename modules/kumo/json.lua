@@ -636,4 +636,165 @@ end
 
 -- }======================================================================
 
+-- {======================================================================
+-- Python's json.dumps text: what the AWS CLI prints (`indent = 4`) and what
+-- botocore hashes for its credential cache keys (`ascii = true`). One
+-- writer for both, here with the rest of kumo's JSON.
+
+local PY_ESCAPES = {
+  ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
+  ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f",
+}
+
+local function u_escape(cp)
+  if cp > 0xFFFF then  -- a surrogate pair, as Python writes it
+    cp = cp - 0x10000
+    return string_format("\\u%04x\\u%04x", 0xD800 | (cp >> 10), 0xDC00 | (cp & 0x3FF))
+  end
+  return string_format("\\u%04x", cp)
+end
+
+-- ensure_ascii=True: every code point outside " ".."~" escaped (UTF-8
+-- decoded; a stray byte is U+FFFD, as Python's surrogateescape is not used).
+local function py_string_ascii(s)
+  if not string_find(s, '[^ -~]') and not string_find(s, '["\\]') then
+    return '"' .. s .. '"'
+  end
+  local out, i, n = { '"' }, 1, #s
+  while i <= n do
+    local b = string_byte(s, i)
+    local cp, len
+    if b < 0x80 then cp, len = b, 1
+    elseif b >= 0xF0 then cp, len = b & 0x07, 4
+    elseif b >= 0xE0 then cp, len = b & 0x0F, 3
+    elseif b >= 0xC0 then cp, len = b & 0x1F, 2
+    else cp, len = 0xFFFD, 1 end
+    for j = i + 1, i + len - 1 do cp = (cp << 6) | ((string_byte(s, j) or 0x80) & 0x3F) end
+    i = i + len
+    local c = cp < 0x80 and string.char(cp)
+    out[#out + 1] = c and (PY_ESCAPES[c] or ((cp < 0x20 or cp == 0x7F) and u_escape(cp)) or c)
+      or u_escape(cp)
+  end
+  out[#out + 1] = '"'
+  return table_concat(out)
+end
+
+-- ensure_ascii=False, except that DEL and the C0 and C1 controls are
+-- escaped (Python keeps some raw): the text reaches terminals.
+local function py_string_raw(s)
+  s = string.gsub(s, '[%c"\\]', function(c) return PY_ESCAPES[c] or string_format("\\u%04x", string_byte(c)) end)
+  s = string.gsub(s, "\194([\128-\159])", function(c) return string_format("\\u%04x", string_byte(c)) end)
+  return '"' .. s .. '"'
+end
+
+--- A number as Python's `repr` writes it: integers as they are, floats
+-- with the shortest text that reads back (`1.0` for integral ones below
+-- 1e16), `NaN`, `Infinity`, `-Infinity`.
+-- @tparam number v
+-- @treturn string
+function json.pynumber(v)
+  if math_type(v) == "integer" then return string_format("%d", v) end
+  if v ~= v then return "NaN" end
+  if v == math.huge then return "Infinity" end
+  if v == -math.huge then return "-Infinity" end
+  if v == math.floor(v) and math.abs(v) < 1e16 then return string_format("%.1f", v) end
+  for digits = 15, 16 do
+    local t = string_format("%." .. digits .. "g", v)
+    if tonumber(t) == v then return t end
+  end
+  return string_format("%.17g", v)
+end
+local pynumber = json.pynumber
+
+-- an array: marked, typed, or keys exactly 1..n (n > 0)
+local function py_is_array(t)
+  local mt = getmetatable(t)
+  if mt == array_mt or (mt and mt.__jsontype == "array") then return true end
+  local n = rawlen(t)
+  if n == 0 then return false end
+  local count = 0
+  for _ in next, t do count = count + 1 end
+  return count == n
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in next, t do keys[#keys + 1] = tostring(k) end
+  table_sort(keys)
+  return keys
+end
+
+local function dumps_value(v, buf, o, indent, depth)
+  local tv = type(v)
+  if tv == "string" then
+    buf[#buf + 1] = o.str(v)
+  elseif tv == "number" then
+    buf[#buf + 1] = pynumber(v)
+  elseif tv == "boolean" then
+    buf[#buf + 1] = v and "true" or "false"
+  elseif v == nil or v == null then
+    buf[#buf + 1] = "null"
+  elseif tv == "table" then
+    if depth >= MAX_DEPTH then error("json.dumps: nesting deeper than " .. MAX_DEPTH .. " (a cycle?)", 0) end
+    local inner = o.step and indent .. o.step
+    local open_sep = inner and "\n" .. inner or ""
+    local sep = inner and ",\n" .. inner or ", "
+    local close = inner and "\n" .. indent or ""
+    if py_is_array(v) then
+      if rawlen(v) == 0 then buf[#buf + 1] = "[]"; return end
+      buf[#buf + 1] = "[" .. open_sep
+      for i = 1, rawlen(v) do
+        if i > 1 then buf[#buf + 1] = sep end
+        dumps_value(v[i], buf, o, inner, depth + 1)
+      end
+      buf[#buf + 1] = close .. "]"
+    else
+      local keys = o.keys and o.keys(v) or sorted_keys(v)
+      if #keys == 0 then buf[#buf + 1] = "{}"; return end
+      buf[#buf + 1] = "{" .. open_sep
+      for i, k in ipairs(keys) do
+        if i > 1 then buf[#buf + 1] = sep end
+        buf[#buf + 1] = o.str(tostring(k)) .. ": "
+        local val = v[k]
+        if val == nil and type(k) == "string" then val = v[tonumber(k)] end
+        dumps_value(val, buf, o, inner, depth + 1)
+      end
+      buf[#buf + 1] = close .. "}"
+    end
+  elseif o.other_as_text then
+    buf[#buf + 1] = o.str(tostring(v))
+  else
+    error("json.dumps: cannot write a " .. tv, 0)
+  end
+end
+
+--- Python's `json.dumps(v, sort_keys=True)` text: `", "` and `": "`
+-- between items, or with `indent` one item a line (`",\n"`, `": "`); an
+-- empty list `[]` even with an indent, as Python.
+-- @param v the value
+-- @tparam[opt] table opts
+--
+-- * `indent`: spaces per level (none: one line);
+-- * `ascii`: `ensure_ascii=True` (every code point outside `" ".."~"` as
+--   `\uXXXX`); otherwise text is written as UTF-8 with the controls (C0,
+--   DEL, C1) escaped;
+-- * `keys`: `function(t)` → the keys of an object in the order to write
+--   (default: sorted);
+-- * `other_as_text`: functions and userdata as the string of `tostring`
+--   (default: an error).
+-- @treturn string
+function json.dumps(v, opts)
+  opts = opts or {}
+  local o = {
+    str = opts.ascii and py_string_ascii or py_string_raw,
+    step = opts.indent and string.rep(" ", opts.indent) or nil,
+    keys = opts.keys, other_as_text = opts.other_as_text,
+  }
+  local buf = {}
+  dumps_value(v, buf, o, "", 0)
+  return table_concat(buf)
+end
+
+-- }======================================================================
+
 return json

@@ -7,10 +7,8 @@ local sigv4 = require "kumo.sigv4"
 local M = {}
 
 -- RFC 3986 unreserved characters stay, everything else is %XX (botocore's
--- percent_encode, safe "-_.~").
-local function encode(s)
-  return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", c:byte()) end))
-end
+-- percent_encode, safe "-_.~"): kumo.protocol.wire's, as every query string.
+local encode = require("kumo.protocol.wire").urlencode
 
 -- Credentials from a session (`session:credentials()` is its provider), a
 -- provider (`:get()`), or a plain table.

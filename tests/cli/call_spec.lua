@@ -252,6 +252,10 @@ describe("kumo call", function()
       { "rds describe-db-proxies --ouput text", "did you mean --output" },
       { "rds describe-db-proxies --output yaml", "use json, text or table" },
       { "rds describe-db-proxies 'not json'", "key=value or one JSON object" },
+      -- bad JSON says so, with the decoder's place (not "must be an object")
+      { "rds describe-db-proxies '{bad'", "the JSON parameters is not valid JSON: json.decode: " },
+      { "rds describe-db-proxies --cli-input-json '{\"DBProxyName\": }'", "--cli-input-json is not valid JSON" },
+      { "rds describe-db-proxies 'Filters={bad'", "Filters is not valid JSON" },
     }
     for _, c in ipairs(checks) do
       local code, _, err = kumo("--profile rds " .. c[1])

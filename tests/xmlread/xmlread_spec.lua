@@ -8,6 +8,8 @@
 package.path = "tests/protocol/?.lua;" .. package.path
 local ojson = require "ojson"
 local common = require "kumo.protocol.common"
+local protoshape = require "kumo.protocol.shape"
+local wire = require "kumo.protocol.wire"
 local xmlbody = require "kumo.protocol.xmlbody"
 local native = require "kumo.xml"
 
@@ -80,7 +82,7 @@ local function body_part(shapes, shape, expected)
   local out = {}
   for name, v in pairs(expected or {}) do
     local ref = shape.members and shape.members[name]
-    if ref and not common.out_located(shapes, ref) then out[name] = v end
+    if ref and not protoshape.out_located(shapes, ref) then out[name] = v end
   end
   return out
 end
@@ -93,7 +95,7 @@ local function check_case(suite, case)
   if case.errorCode then
     local e, rid, at_root = xmlbody.read_error(body)
     assert(e ~= nil, rid)
-    local code = common.clean_code(e and e.Code)
+    local code = wire.clean_code(e and e.Code)
     local qe
     for k, v in pairs(case.response.headers or {}) do
       if k:lower() == "x-amzn-query-error" then qe = v end
@@ -105,7 +107,7 @@ local function check_case(suite, case)
     if case.errorMessage and (e and e.Message) ~= case.errorMessage then
       return "error message: expected " .. case.errorMessage .. ", got " .. tostring(e and e.Message)
     end
-    local shape = common.error_shape({ shapes = shapes }, case.given, code)
+    local shape = protoshape.error_shape({ shapes = shapes }, case.given, code)
     local fields = shape and e and xmlbody.read_error_fields(shapes, shape, body, at_root) or {}
     local want = shape and body_part(shapes, shape, case.error) or {}
     local ok, why = same(want, fields, "error", true)

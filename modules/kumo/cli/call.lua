@@ -153,11 +153,12 @@ local function read_file(path)
   return s
 end
 
+-- kumo.json.decode answers nil and a message for bad JSON (it raises only
+-- for a non-string)
 local function decode_json(text, what)
-  local json = require "kumo.json"
-  local ok, v = pcall(json.decode, text)
-  if not ok then
-    usage_error(format("%s is not valid JSON: %s", what, term.line(tostring(v))))
+  local v, err = require("kumo.json").decode(text)
+  if v == nil then
+    usage_error(format("%s is not valid JSON: %s", what, term.line(tostring(err))))
   end
   return v
 end

@@ -9,12 +9,13 @@
 -- `text` (awscli/text.py's rules) or `table` formats the value.
 -- @module kumo.cli.output
 local json = require "kumo.json"
+local clock = require "kumo.clock"
 local term = require "kumo.cli.term"
 
 local output = {}
 
 local format, concat, sort = string.format, table.concat, table.sort
-local floor, mtype = math.floor, math.type
+local floor = math.floor
 local null = json.null
 
 -- key order of the structures `present` built (weak: no leak)
@@ -36,7 +37,7 @@ end
 -- (kumo keeps timestamps as epoch numbers; this is the wire text back.)
 local function iso8601(t)
   local whole = floor(t)
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", whole)
+  local s = clock.iso8601(whole):sub(1, -2)  -- kumo.clock's calendar, "Z" added below
   local micro = floor((t - whole) * 1e6 + 0.5)
   if micro >= 1000000 then micro = 999999 end
   if micro > 0 and micro % 1000 == 0 then
@@ -53,15 +54,11 @@ local JSON_PROTOCOLS = { json = true, ["rest-json"] = true }
 local function time_value(v, fmt)
   if type(v) ~= "number" then return v end
   if fmt == "unixTimestamp" then return math.tointeger(v) or v end
-  if fmt == "rfc822" then return os.date("!%a, %d %b %Y %H:%M:%S GMT", floor(v)) end
+  if fmt == "rfc822" then return clock.rfc822(floor(v)) end
   return iso8601(v)
 end
 
-local b64
-local function base64(s)
-  b64 = b64 or require("kumo.protocol.common").b64encode
-  return b64(s)
-end
+local base64 = require("kumo.crypto").base64_encode
 
 local present_value
 
@@ -167,31 +164,7 @@ end
 ----------------------------------------------------------------------------
 -- JSON, as Python's json.dumps(indent=4, ensure_ascii=False)
 
-local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-  ["\b"] = "\\b", ["\f"] = "\\f" }
-
--- DEL and the C1 controls are escaped too (Python keeps them raw): the
--- output reaches terminals, and no server text may drive one.
-local function jstring(s)
-  s = s:gsub('[%c"\\\127]', function(c)
-    return ESC[c] or format("\\u%04x", c:byte())
-  end)
-  s = s:gsub("\194([\128-\159])", function(c) return format("\\u%04x", c:byte()) end)
-  return '"' .. s .. '"'
-end
-
-local function jnumber(v)
-  if mtype(v) == "integer" then return format("%d", v) end
-  if v ~= v then return "NaN" end
-  if v == math.huge then return "Infinity" end
-  if v == -math.huge then return "-Infinity" end
-  if v == floor(v) and math.abs(v) < 1e16 then return format("%.1f", v) end
-  for p = 15, 17 do
-    local s = format("%." .. p .. "g", v)
-    if tonumber(s) == v then return s end
-  end
-  return format("%.17g", v)
-end
+local jnumber = json.pynumber
 
 local function keys_of(t)
   local keys = order[t]
@@ -202,46 +175,14 @@ local function keys_of(t)
   return keys
 end
 
-local function encode(v, buf, indent)
-  local tv = type(v)
-  if v == nil or v == null then buf[#buf + 1] = "null"
-  elseif tv == "boolean" then buf[#buf + 1] = v and "true" or "false"
-  elseif tv == "number" then buf[#buf + 1] = jnumber(v)
-  elseif tv == "string" then buf[#buf + 1] = jstring(v)
-  elseif tv == "table" then
-    local inner = indent .. "    "
-    if is_array(v) then
-      if #v == 0 then buf[#buf + 1] = "[]"; return end
-      buf[#buf + 1] = "[\n"
-      for i = 1, #v do
-        buf[#buf + 1] = inner
-        encode(v[i], buf, inner)
-        buf[#buf + 1] = i < #v and ",\n" or "\n"
-      end
-      buf[#buf + 1] = indent .. "]"
-    else
-      local keys = keys_of(v)
-      if #keys == 0 then buf[#buf + 1] = "{}"; return end
-      buf[#buf + 1] = "{\n"
-      for i, k in ipairs(keys) do
-        buf[#buf + 1] = inner .. jstring(k) .. ": "
-        encode(v[k], buf, inner)
-        buf[#buf + 1] = i < #keys and ",\n" or "\n"
-      end
-      buf[#buf + 1] = indent .. "}"
-    end
-  else
-    buf[#buf + 1] = jstring(tostring(v))
-  end
-end
+local JSON_OUT = { indent = 4, keys = keys_of, other_as_text = true }
 
---- JSON text of a value (indent 4, model order, no trailing newline).
+--- JSON text of a value (indent 4, model order, no trailing newline), by
+-- kumo.json's Python writer.
 -- @param v
 -- @treturn string
 function output.json(v)
-  local buf = {}
-  encode(v, buf, "")
-  return concat(buf)
+  return json.dumps(v, JSON_OUT)
 end
 
 ----------------------------------------------------------------------------

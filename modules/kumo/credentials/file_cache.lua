@@ -17,76 +17,12 @@ local json = require "kumo.json"
 
 local M = {}
 
----------------------------------------------------------------------------
--- Python's json.dumps(v, sort_keys=True), byte for byte.
+local PYTHON = { ascii = true }
 
-local function py_string(s)
-  local out = { '"' }
-  local i, n = 1, #s
-  while i <= n do
-    local b = s:byte(i)
-    local cp, len
-    if b < 0x80 then cp, len = b, 1
-    elseif b >= 0xF0 then cp, len = b & 0x07, 4
-    elseif b >= 0xE0 then cp, len = b & 0x0F, 3
-    elseif b >= 0xC0 then cp, len = b & 0x1F, 2
-    else cp, len = 0xFFFD, 1 end
-    for j = i + 1, i + len - 1 do cp = (cp << 6) | ((s:byte(j) or 0x80) & 0x3F) end
-    i = i + len
-    if cp == 0x22 then out[#out + 1] = '\\"'
-    elseif cp == 0x5C then out[#out + 1] = "\\\\"
-    elseif cp == 0x0A then out[#out + 1] = "\\n"
-    elseif cp == 0x0D then out[#out + 1] = "\\r"
-    elseif cp == 0x09 then out[#out + 1] = "\\t"
-    elseif cp == 0x08 then out[#out + 1] = "\\b"
-    elseif cp == 0x0C then out[#out + 1] = "\\f"
-    elseif cp < 0x20 or cp > 0x7E then
-      if cp > 0xFFFF then
-        cp = cp - 0x10000
-        out[#out + 1] = string.format("\\u%04x\\u%04x", 0xD800 | (cp >> 10), 0xDC00 | (cp & 0x3FF))
-      else
-        out[#out + 1] = string.format("\\u%04x", cp)
-      end
-    else
-      out[#out + 1] = string.char(cp)
-    end
-  end
-  out[#out + 1] = '"'
-  return table.concat(out)
-end
-
-local function is_array(t)
-  if json.is_array(t) then return true end
-  local n = #t
-  if n == 0 then return false end
-  local count = 0
-  for _ in pairs(t) do count = count + 1 end
-  return count == n
-end
-
---- `json.dumps(v, sort_keys=True)` as Python writes it.
+--- `json.dumps(v, sort_keys=True)` as Python writes it (kumo.json's
+-- Python writer, ASCII-only escapes as Python's default).
 function M.pydumps(v)
-  local tv = type(v)
-  if tv == "string" then return py_string(v)
-  elseif tv == "boolean" then return v and "true" or "false"
-  elseif v == nil or v == json.null then return "null"
-  elseif tv == "number" then
-    if math.type(v) == "integer" then return tostring(v) end
-    if v == math.floor(v) and v > -2^53 and v < 2^53 then return string.format("%.1f", v) end
-    return string.format("%.17g", v)
-  elseif tv == "table" then
-    local parts = {}
-    if is_array(v) then
-      for i = 1, #v do parts[i] = M.pydumps(v[i]) end
-      return "[" .. table.concat(parts, ", ") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    for i, k in ipairs(keys) do parts[i] = py_string(k) .. ": " .. M.pydumps(v[k]) end
-    return "{" .. table.concat(parts, ", ") .. "}"
-  end
-  error("pydumps: cannot encode a " .. tv, 2)
+  return json.dumps(v, PYTHON)
 end
 
 --- Decode JSON with kumo.json (arrays marked, so a Policy round-trips

@@ -22,6 +22,7 @@ Sso.__index = Sso
 
 local sha1_hex = require("kumo.crypto").sha1_hex
 local json = require "kumo.json"
+local urlencode = require("kumo.protocol.wire").urlencode
 
 local function login_hint(name)
   return string.format("run `aws sso login --profile %s`", name)
@@ -123,8 +124,9 @@ function Sso:token()
   return tok.accessToken
 end
 
+-- percent-encoded as every query string (kumo.protocol.wire's, RFC 3986)
 local function q(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+  return urlencode(tostring(s))
 end
 
 function Sso:fetch()

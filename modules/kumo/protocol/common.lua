@@ -1,16 +1,13 @@
 --- JSON text of the protocols: the decoder responses go through, and the
 -- writer of plain Lua values (documents, jsonvalue members).
 -- The shape and wire helpers that used to live here are in
--- kumo.protocol.shape, kumo.protocol.wire and kumo.protocol.request; the
--- end of this file still hands them on, under their old names, to the
--- modules not yet moved to them (query, xmlbody, jsonbody, validate).
+-- kumo.protocol.shape, kumo.protocol.wire and kumo.protocol.request.
 -- @module kumo.protocol.common
 local M = {}
 
 local format = string.format
 local huge, tointeger = math.huge, math.tointeger
 
-local shape = require "kumo.protocol.shape"
 local wire = require "kumo.protocol.wire"
 
 -- Responses are decoded on kumo.json's fast path (lua-cjson as it is): the
@@ -62,19 +59,5 @@ function M.json_decode(s, what)
   end
   return v
 end
-
-------------------------------------------------------------------------
--- Moved: the old names of what the split modules now hold, for the
--- modules still reading them here. New code requires the module itself.
-------------------------------------------------------------------------
-
-local request = require "kumo.protocol.request"
-
-M.members, M.location, M.out_located, M.keys = shape.members, shape.location, shape.out_located, shape.keys
-M.fill_tokens, M.union_check, M.error_shape = shape.fill_tokens, shape.union_check, shape.error_shape
-M.urlencode, M.scalar_text, M.float_value = wire.urlencode, wire.scalar_text, wire.float_value
-M.parse_time, M.format_time, M.clean_code = wire.parse_time, wire.format_time, wire.clean_code
-M.b64encode, M.b64decode = wire.b64encode, wire.b64decode
-M.host_prefix, M.compress = request.host_prefix, request.compress
 
 return M

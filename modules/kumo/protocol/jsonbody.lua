@@ -3,6 +3,8 @@
 -- shape (timestamps → epoch numbers, blobs → bytes, integers → integers).
 -- @module kumo.protocol.jsonbody
 local common = require "kumo.protocol.common"
+local model = require "kumo.protocol.shape"
+local wire = require "kumo.protocol.wire"
 local ARRAY_MT = getmetatable(require("kumo.json").array())
 
 local M = {}
@@ -17,10 +19,10 @@ local function write_structure(shapes, shape, v, out)
   local members = shape.members or {}
   out[#out + 1] = "{"
   local first = true
-  for _, name in ipairs(common.members(shape)) do
+  for _, name in ipairs(model.members(shape)) do
     local mv = v[name]
     local ref = members[name]
-    if mv ~= nil and mv ~= null and not (ref.location or (not ref._noloc and common.location(shapes, ref))) then
+    if mv ~= nil and mv ~= null and not (ref.location or (not ref._noloc and model.location(shapes, ref))) then
       local key = ref._jkey
       if not key then
         key = json_string(ref.locationName or name) .. ":"
@@ -72,7 +74,7 @@ function write(shapes, shape, v, ref, out)
     local vshape = shapes[vref.shape]
     out[#out + 1] = "{"
     local first = true
-    for _, k in ipairs(common.keys(v)) do
+    for _, k in ipairs(model.keys(v)) do
       local item = v[k]
       if item ~= null or shape.sparse then
         if not first then out[#out + 1] = "," end
@@ -93,10 +95,10 @@ function write(shapes, shape, v, ref, out)
     out[#out + 1] = json_number(v, true)
   elseif t == "timestamp" then
     local fmt = ref and ref.timestampFormat or shape.timestampFormat or "unixTimestamp"
-    local s = common.format_time(v, fmt)
+    local s = wire.format_time(v, fmt)
     out[#out + 1] = fmt == "unixTimestamp" and s or json_string(s)
   elseif t == "blob" then
-    out[#out + 1] = json_string(common.b64encode(v))
+    out[#out + 1] = json_string(wire.b64encode(v))
   else
     common.json_any(v, out)
   end
@@ -139,7 +141,7 @@ local function reader(shapes, shape)
   r = {}
   local same = not shape.union
   for name, ref in pairs(shape.members or {}) do
-    if not common.out_located(shapes, ref) then
+    if not model.out_located(shapes, ref) then
       local ms = shapes[ref.shape]
       -- kind: 1 value as decoded, 2 structure, 3 anything else
       local t = ms.type
@@ -183,7 +185,7 @@ local function read_structure(shapes, shape, v)
 end
 
 -- A union: one member set (`__type`, which Smithy's JSON protocols tell
--- clients to ignore, and nulls not counted), else see common.union_check.
+-- clients to ignore, and nulls not counted), else see model.union_check.
 function read_union(shapes, shape, v)
   local r = shape._jr or reader(shapes, shape)
   local n, tag = 0, nil
@@ -191,7 +193,7 @@ function read_union(shapes, shape, v)
     if mv ~= null and k ~= "__type" then n, tag = n + 1, k end
   end
   local e = n == 1 and r[tag]
-  local unknown = common.union_check(shapes, shape, n, tag, e)
+  local unknown = model.union_check(shapes, shape, n, tag, e)
   if unknown then return unknown end
   local mv = v[tag]
   local kind = e[3]
@@ -242,11 +244,11 @@ function read(shapes, shape, v)
   elseif t == "integer" or t == "long" then
     return tointeger(v) or v
   elseif t == "float" or t == "double" then
-    return common.float_value(v)
+    return wire.float_value(v)
   elseif t == "timestamp" then
-    return (common.parse_time(v))
+    return (wire.parse_time(v))
   elseif t == "blob" then
-    return (common.b64decode(v))
+    return (wire.b64decode(v))
   end
   return v
 end
@@ -269,7 +271,7 @@ function M.error_code(res, body)
     message = body.message or body.Message or body.errorMessage
     if type(message) ~= "string" then message = nil end
   end
-  return common.clean_code(code), message
+  return wire.clean_code(code), message
 end
 
 return M

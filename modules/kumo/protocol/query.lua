@@ -3,12 +3,15 @@
 -- errors are XML. The ec2 protocol shares this module with other naming.
 -- @module kumo.protocol.query
 local common = require "kumo.protocol.common"
+local model = require "kumo.protocol.shape"
+local wire = require "kumo.protocol.wire"
+local request = require "kumo.protocol.request"
 local xmlbody = require "kumo.protocol.xmlbody"
 
 local M = {}
 local concat = table.concat
-local urlencode = common.urlencode
-local scalar_text = common.scalar_text
+local urlencode = wire.urlencode
+local scalar_text = wire.scalar_text
 
 local CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
@@ -30,16 +33,16 @@ local serialize_value
 
 local function serialize_structure(shapes, shape, v, prefix, out, ec2)
   local members = shape.members or {}
-  for _, name in ipairs(common.members(shape)) do
+  for _, name in ipairs(model.members(shape)) do
     local mv = v[name]
     if mv ~= nil and mv ~= common.null then
       local ref = members[name]
-      local wire = ref._qname
-      if not wire then
-        wire = ec2 and ec2_name(name, ref) or query_name(name, ref)
-        ref._qname = wire
+      local qname = ref._qname
+      if not qname then
+        qname = ec2 and ec2_name(name, ref) or query_name(name, ref)
+        ref._qname = qname
       end
-      serialize_value(shapes, shapes[ref.shape], mv, prefix == "" and wire or (prefix .. "." .. wire),
+      serialize_value(shapes, shapes[ref.shape], mv, prefix == "" and qname or (prefix .. "." .. qname),
         out, ec2, ref)
     end
   end
@@ -75,7 +78,7 @@ local function serialize_map(shapes, shape, v, prefix, out, ec2, ref)
   local kref, vref = shape.key, shape.value
   local kname, vname = kref.locationName or "key", vref.locationName or "value"
   local kshape, vshape = shapes[kref.shape], shapes[vref.shape]
-  for i, k in ipairs(common.keys(v)) do
+  for i, k in ipairs(model.keys(v)) do
     local p = base .. "." .. i .. "."
     serialize_value(shapes, kshape, k, p .. kname, out, ec2, kref)
     serialize_value(shapes, vshape, v[k], p .. vname, out, ec2, vref)
@@ -108,19 +111,19 @@ function M.form_request(service, op, params, ctx, ec2)
   params = params or {}
   if op.input then
     local shape = shapes[op.input.shape]
-    params = common.fill_tokens(shapes, shape, params, ctx)
+    params = model.fill_tokens(shapes, shape, params, ctx)
     serialize_structure(shapes, shape, params, "", fields, ec2)
   end
   local parts = {}
   for i, f in ipairs(fields) do parts[i] = urlencode(f[1]) .. "=" .. urlencode(f[2]) end
   local headers = { { "Content-Type", CONTENT_TYPE } }
-  return common.compress(op, {
+  return request.compress(op, {
     method = "POST",
     path = "/",
     query = {},
     headers = headers,
     body = concat(parts, "&"),
-    host_prefix = common.host_prefix(op, params),
+    host_prefix = request.host_prefix(op, params),
   }, ctx)
 end
 
@@ -165,9 +168,9 @@ function M.parse_error(service, op, res)
   end
   local qe = res.headers and res.headers["x-amzn-query-error"]
   if qe then err.code = qe:match("^([^;]*)") end
-  err.code = common.clean_code(err.code)
+  err.code = wire.clean_code(err.code)
   err.request_id = header_id(res) or rid
-  local shape = common.error_shape(service, op, err.code)
+  local shape = model.error_shape(service, op, err.code)
   if shape and e then err.fields = xmlbody.read_error_fields(service.shapes, shape, body, at_root) end
   return err
 end

@@ -4,6 +4,8 @@
 -- (src/l_xmlread.c), and write a value as XML (rest-xml requests).
 -- @module kumo.protocol.xmlbody
 local common = require "kumo.protocol.common"
+local model = require "kumo.protocol.shape"
+local wire = require "kumo.protocol.wire"
 local native_read = require("kumo.xml").read
 
 local M = {}
@@ -26,9 +28,9 @@ local function reader(shapes, shape)
   r = {}
   local attrs = {}
   local members = shape.members or {}
-  for _, name in ipairs(common.members(shape)) do
+  for _, name in ipairs(model.members(shape)) do
     local ref = members[name]
-    if not common.out_located(shapes, ref) then
+    if not model.out_located(shapes, ref) then
       local ms = shapes[ref.shape]
       if ref.xmlAttribute then
         attrs[#attrs + 1] = { name, ref.locationName or name, ms }
@@ -73,8 +75,8 @@ local function compile_structure(shapes, shape)
   end
   if shape.union then
     -- a union must have one member element set; one the model does not
-    -- know is SDK_UNKNOWN_MEMBER (common.union_check, as botocore)
-    u = function(n, tag, known) return common.union_check(shapes, shape, n, tag, known) end
+    -- know is SDK_UNKNOWN_MEMBER (model.union_check, as botocore)
+    u = function(n, tag, known) return model.union_check(shapes, shape, n, tag, known) end
   end
   shape._xc, shape._xca, shape._xcu = d, a, u
   local done = {}
@@ -107,7 +109,7 @@ function compile_value(shapes, shape, name, flat)
   return { name, KIND[t] or 1, true, flat }
 end
 
-local READ_AUX = { ARRAY_MT, common.float_value, common.parse_time, common.b64decode }
+local READ_AUX = { ARRAY_MT, wire.float_value, wire.parse_time, wire.b64decode }
 
 --- The compiled form of a shape as a whole document (cached per shape).
 -- @param shapes shape table
@@ -145,7 +147,9 @@ local function envelope(edesc)
 end
 
 local function str(name) return { name, 1, true, false } end
-local ERROR_FIELDS = { Code = str("Code"), Message = str("Message"), Type = str("Type") }
+-- Region: S3's redirect answers name the bucket's region there.
+local ERROR_FIELDS = { Code = str("Code"), Message = str("Message"), Type = str("Type"),
+  Region = str("Region") }
 local BASE_ENV = envelope({ "Error", 3, { false, 2, ERROR_FIELDS, false }, true })
 local BASE_ROOT = { false, 2, ERROR_FIELDS, false }
 
@@ -155,9 +159,9 @@ local function first_error(out)
   return l and l[1]
 end
 
---- Read an XML error body: its Code, Message and Type.
+--- Read an XML error body: its Code, Message, Type (and Region, S3's).
 -- @param body XML text (not empty)
--- @return `{Code=, Message=, Type=}` (false when the body has no error
+-- @return `{Code=, Message=, Type=, Region=}` (false when the body has no error
 -- element), the request id in the body (or nil), and whether the error
 -- element is the root; or nil, "xml: ..." message
 function M.read_error(body)
@@ -224,19 +228,19 @@ local function scalar_text(shape, v, ref)
   local t = shape.type
   if t == "string" then return v end
   if t == "timestamp" then
-    return common.format_time(v, ref and ref.timestampFormat or shape.timestampFormat or "iso8601")
+    return wire.format_time(v, ref and ref.timestampFormat or shape.timestampFormat or "iso8601")
   end
-  return common.scalar_text(shape, v)
+  return wire.scalar_text(shape, v)
 end
 
 local function write_structure(shapes, shape, v, name, ns, out)
   local members = shape.members or {}
-  local order = common.members(shape)
+  local order = model.members(shape)
   out[#out + 1] = "<" .. name .. ns_attr(ns)
   for _, mname in ipairs(order) do
     local ref = members[mname]
     local mv = v[mname]
-    if ref.xmlAttribute and mv ~= nil and not common.location(shapes, ref) then
+    if ref.xmlAttribute and mv ~= nil and not model.location(shapes, ref) then
       out[#out + 1] = " " .. (ref.locationName or mname) .. '="'
         .. escape_attr(scalar_text(shapes[ref.shape], mv, ref)) .. '"'
     end
@@ -245,7 +249,7 @@ local function write_structure(shapes, shape, v, name, ns, out)
   for _, mname in ipairs(order) do
     local ref = members[mname]
     local mv = v[mname]
-    if mv ~= nil and mv ~= common.null and not ref.xmlAttribute and not common.location(shapes, ref) then
+    if mv ~= nil and mv ~= common.null and not ref.xmlAttribute and not model.location(shapes, ref) then
       write(shapes, shapes[ref.shape], mv, ref, mname, out)
     end
   end
@@ -282,7 +286,7 @@ function write(shapes, shape, v, ref, default_name, out)
     local kshape, vshape = shapes[kref.shape], shapes[vref.shape]
     local flat = ref.flattened or shape.flattened
     if not flat then out[#out + 1] = "<" .. name .. ns_attr(ns) .. ">" end
-    for _, k in ipairs(common.keys(v)) do
+    for _, k in ipairs(model.keys(v)) do
       out[#out + 1] = flat and ("<" .. name .. ">") or "<entry>"
       write(shapes, kshape, k, kref, "key", out)
       write(shapes, vshape, v[k], vref, "value", out)

@@ -28,6 +28,7 @@ local rules = require "kumo.endpoint_rules"
 local model = require "kumo.model"
 local errors = require "kumo.errors"
 local checksum = require "kumo.s3.checksum"
+local xmlbody = require "kumo.protocol.xmlbody"
 local settings = require "kumo.s3.settings"
 local crypto = require "kumo.crypto"
 local sys = require "kumo.sys"
@@ -347,9 +348,9 @@ local function redirect_region(op, res)
   local region = h["x-amz-bucket-region"]
   local code, body_region = nil, nil
   local body = res.body or ""
-  if body ~= "" then
-    code = body:match("<Code>([^<]*)</Code>")
-    body_region = body:match("<Region>([^<]*)</Region>")
+  if body ~= "" then  -- the one XML reader; a body it cannot read names nothing
+    local e = xmlbody.read_error(body)
+    if e then code, body_region = e.Code, e.Region end
   end
   local head = op.name == "HeadObject" or op.name == "HeadBucket"
   local redirect = status == 301 or status == 302 or status == 307

@@ -51,6 +51,17 @@ describe("kumo.errors", function()
     assert.is_nil(errors.request_id{ headers = {}, body = "{}" })
   end)
 
+  it("reads a body's request id as XML (the one reader), not as text that looks like it", function()
+    -- entities decoded, as any XML reader gives the value
+    assert.are.equal("a&b", errors.request_id{ headers = {},
+      body = "<ErrorResponse><RequestId>a&amp;b</RequestId></ErrorResponse>" })
+    -- a commented-out element is no element
+    assert.are.equal("real", errors.request_id{ headers = {},
+      body = "<Response><!-- <RequestID>fake</RequestID> --><RequestID>real</RequestID></Response>" })
+    -- malformed XML names no request id
+    assert.is_nil(errors.request_id{ headers = {}, body = "<Response><RequestID>x</RequestID>" })
+  end)
+
   it("raises error objects as values with errors.raise", function()
     local ok, e = pcall(errors.raise, { code = "X", message = "m" })
     assert.is_false(ok)

@@ -206,4 +206,52 @@ describe("kumo.json", function()
   it("escapes strings as JSON literals", function()
     assert.equal('"a\\"b\\n\\u0001\\u007f"', json.encode_string('a"b\n\1\127'))
   end)
+
+  -- json.dumps against Python's json.dumps on the same JSON text
+  local function python_dumps(text, indent)
+    local tmp = os.tmpname()
+    local f = assert(io.open(tmp, "wb"))
+    f:write(text)
+    f:close()
+    local py = indent
+      and "import json,sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1], encoding='utf-8')), "
+        .. "indent=4, sort_keys=True, ensure_ascii=False))"
+      or "import json,sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1], encoding='utf-8')), "
+        .. "sort_keys=True))"
+    local p = assert(io.popen("PYTHONIOENCODING=utf-8 python3 -c \"" .. py .. "\" " .. tmp))
+    local out = p:read("a")
+    p:close()
+    os.remove(tmp)
+    return out
+  end
+
+  local PY_CASES = {
+    '{"b":[1,2.5,"x",[],{}],"a":{"z":true,"y":null}}',
+    [==[["\u00e9\u20ac\ud83d\ude00","tab\there \"q\" back\\","\u0001\u001f\u007f"]]==],
+    '[0.1,1e-07,1e+22,123456789.123,-0.5,1.5e300,0.30000000000000004]',
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"*"}]}',
+  }
+
+  it("dumps as Python's json.dumps(sort_keys=True) writes, byte for byte", function()
+    for _, text in ipairs(PY_CASES) do
+      assert.equal(python_dumps(text), json.dumps(json.decode(text), { ascii = true }), text)
+    end
+  end)
+
+  it("dumps with indent 4 and UTF-8 as Python's json.dumps(indent=4, ensure_ascii=False)", function()
+    for i, text in ipairs(PY_CASES) do
+      if i ~= 2 then  -- case 2 has controls: kumo escapes DEL, Python keeps it
+        assert.equal(python_dumps(text, true), json.dumps(json.decode(text), { indent = 4 }), text)
+      end
+    end
+  end)
+
+  it("dumps Python's floats, terminal-safe text, ordered keys and other values as asked", function()
+    assert.equal("[1.0, 3, 1e+16, NaN, Infinity]", json.dumps({ 1.0, 3, 1e16, 0 / 0, math.huge }))
+    -- DEL and a C1 control (U+0085) escaped even without ascii: the text reaches terminals
+    assert.equal('"a\\u007fb\\u0085c\u{e9}"', json.dumps("a\127b\u{85}c\u{e9}"))
+    assert.equal('{"z": 1, "a": 2}', json.dumps({ a = 2, z = 1 }, { keys = function() return { "z", "a" } end }))
+    assert.has_error(function() json.dumps({ f = print }) end, "json.dumps: cannot write a function")
+    assert.matches('^{"f": "function: ', json.dumps({ f = print }, { other_as_text = true }))
+  end)
 end)

@@ -102,6 +102,20 @@ describe("kumo.s3 answers", function()
     assert.matches("ap%-south%-1", sent[2].url)
   end)
 
+  it("takes the error's own <Region> as XML reads it (a commented or nested one is not it)", function()
+    local s3, sent = client_with(function(_, n)
+      if n == 1 then
+        return { status = 400, body = "<Error><Code>AuthorizationHeaderMalformed</Code>"
+          .. "<!-- <Region>us-west-2</Region> --><Detail><Region>eu-west-1</Region></Detail>"
+          .. "<Message>wrong region</Message><Region>ap-south-1</Region></Error>" }
+      end
+      return { status = 200, body = "" }
+    end)
+    s3:HeadObject{ Bucket = "kumo-bucket", Key = "k" }
+    assert.are.equal(2, #sent)
+    assert.matches("ap%-south%-1", sent[2].url)
+  end)
+
   it("treats CompleteMultipartUpload's 200 with an <Error> body as a retried server error", function()
     local s3, sent = client_with(function(_, n)
       if n == 1 then
