@@ -67,67 +67,32 @@ end
 -- json.dumps of {input_token: value, ..., "boto_truncate_amount": n}, so a
 -- token printed by the AWS CLI resumes in kumo and the other way round.
 
-local PY_ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
-  ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f" }
-
--- a string as Python's json.dumps (ensure_ascii) writes it
-local function py_string(s)
-  local out = s:gsub('[%c"\\]', function(c)
-    return PY_ESCAPES[c] or string.format("\\u%04x", c:byte())
-  end)
-  if out:find("[\128-\255]") and utf8.len(out) then
-    local buf = {}
-    for _, cp in utf8.codes(out) do
-      if cp < 128 then buf[#buf + 1] = string.char(cp)
-      elseif cp < 0x10000 then buf[#buf + 1] = string.format("\\u%04x", cp)
-      else
-        cp = cp - 0x10000
-        buf[#buf + 1] = string.format("\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF))
-      end
-    end
-    out = table.concat(buf)
-  end
-  return '"' .. out .. '"'
-end
-
--- a value as Python's json.dumps writes it (", " and ": " separators);
--- `order` lists the keys of the outer object (nested ones are sorted)
-local function py_json(v, order)
-  local json = require "kumo.json"
-  if type(v) == "string" then return py_string(v) end
-  if type(v) ~= "table" then return json.encode(v) end
-  if json.is_array(v) or (v[1] ~= nil) then
-    local parts = {}
-    for i = 1, #v do parts[i] = py_json(v[i]) end
-    return "[" .. table.concat(parts, ", ") .. "]"
-  end
-  if not order then
-    order = {}
-    for k in pairs(v) do order[#order + 1] = k end
-    table.sort(order)
-  end
-  local parts = {}
-  for _, k in ipairs(order) do
-    local x = v[k]
-    if x == nil then x = json.null end
-    parts[#parts + 1] = py_string(k) .. ": " .. py_json(x)
-  end
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
 --- A resume token in botocore's format.
 -- @tparam table names the paginator's input token names, in order
 -- @tparam table values the token values by name (nil: JSON null)
 -- @tparam[opt] integer truncate items of the page to skip on resuming
 -- @treturn string the opaque token
 function paginate.encode_token(names, values, truncate)
+  local json = require "kumo.json"
   local t, order = {}, {}
-  for i, n in ipairs(names) do t[n] = values[n]; order[i] = n end
+  for i, n in ipairs(names) do
+    local v = values[n]
+    if v == nil then v = json.null end
+    t[n], order[i] = v, n
+  end
   if truncate then
     t.boto_truncate_amount = truncate
     order[#order + 1] = "boto_truncate_amount"
   end
-  return require("kumo.crypto").base64_encode(py_json(t, order))
+  -- the outer keys in the paginator's order, nested ones sorted
+  local function keys(o)
+    if o == t then return order end
+    local l = {}
+    for k in pairs(o) do l[#l + 1] = k end
+    table.sort(l)
+    return l
+  end
+  return require("kumo.crypto").base64_encode(json.dumps(t, { ascii = true, keys = keys }))
 end
 
 --- Read a resume token (botocore's format, or its older `a___b___index` form).
