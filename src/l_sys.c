@@ -2,7 +2,7 @@
 /*
 ** kumo.sys: the few operating-system calls Lua lacks and kumo needs:
 ** terminal detection, process identity, exec, environment changes,
-** directories and atomic, private file writes (credential caches, state
+** directories, whole-file reads and atomic, private file writes (credential caches, state
 ** journals), file locks the kernel drops when the process dies, and
 ** SIGINT/SIGTERM turned into a flag a workflow checks between calls.
 */
@@ -104,6 +104,38 @@ static int sys_mkdir (lua_State *L) {
   if (mkdir(buf, mode) != 0 && errno != EEXIST)
     return luaL_fileresult(L, 0, buf);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+/*
+** read_file(path): the whole file as a string; nil, "path: reason" and
+** errno (as io.open) when it cannot be opened or read (a directory).
+*/
+static int sys_read_file (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_Buffer b;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return luaL_fileresult(L, 0, path);
+  luaL_buffinit(L, &b);
+  for (;;) {
+    char *p = luaL_prepbuffer(&b);
+    ssize_t n = read(fd, p, LUAL_BUFFERSIZE);
+    if (n < 0) {
+      int saved = errno;
+      if (saved == EINTR)
+        continue;
+      close(fd);
+      errno = saved;
+      return luaL_fileresult(L, 0, path);
+    }
+    if (n == 0)
+      break;
+    luaL_addsize(&b, (size_t)n);
+  }
+  close(fd);
+  luaL_pushresult(&b);
   return 1;
 }
 
@@ -373,6 +405,7 @@ static const luaL_Reg syslib[] = {
   {"lock", sys_lock},
   {"locked", sys_locked},
   {"mkdir", sys_mkdir},
+  {"read_file", sys_read_file},
   {"setenv", sys_setenv},
   {"signaled", sys_signaled},
   {"stat", sys_stat},

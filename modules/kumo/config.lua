@@ -177,15 +177,12 @@ function config.parse(text, path)
 end
 
 local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then
+  local text, err, code = require("kumo.sys").read_file(path)
+  if not text then
     -- A missing file is an empty one (as in the AWS CLI); other errors are not.
-    if err and err:find("No such file", 1, true) then return nil end
+    if code == 2 then return nil end  -- ENOENT
     error(string.format("cannot read %s: %s", path, err), 0)
   end
-  local text = f:read("a")
-  f:close()
-  if not text then return nil end
   return text
 end
 

@@ -39,11 +39,7 @@ local function folders()
 end
 
 local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
+  return (require("kumo.sys").read_file(path))
 end
 
 -- The compressed models' sizes are bounded well below this (ec2: 1.3 MB);

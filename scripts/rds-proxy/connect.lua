@@ -110,11 +110,7 @@ local sys = require "kumo.sys"
 local clock = require "kumo.clock"
 
 local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
+  return (sys.read_file(path))
 end
 
 local function exists(path)

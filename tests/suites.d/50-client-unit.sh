@@ -9,4 +9,5 @@ exec bin/kumo run /usr/bin/busted -o TAP \
   tests/modules/kumo/client_spec.lua tests/modules/kumo/aws_spec.lua \
   tests/modules/kumo/call/prepare_spec.lua tests/modules/kumo/call/attempt_spec.lua \
   tests/modules/kumo/call/classify_spec.lua tests/modules/kumo/call/decide_spec.lua \
-  tests/modules/kumo/api_spec.lua tests/modules/kumo/layout_spec.lua
+  tests/modules/kumo/api_spec.lua tests/modules/kumo/layout_spec.lua \
+  tests/modules/kumo/sys_spec.lua

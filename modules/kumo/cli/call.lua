@@ -146,10 +146,8 @@ function call.parse_args(args)
 end
 
 local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then usage_error("cannot read " .. tostring(err)) end
-  local s = f:read("a")
-  f:close()
+  local s, err = require("kumo.sys").read_file(path)
+  if not s then usage_error("cannot read " .. tostring(err)) end
   return s
 end
 

@@ -31,11 +31,7 @@ local function shell_quote(s)
 end
 
 local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
+  return (require("kumo.sys").read_file(path))
 end
 
 local function alive(pid)

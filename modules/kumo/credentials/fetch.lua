@@ -83,12 +83,6 @@ end
 
 --- Read a whole file (token files).
 -- @return contents, or nil and the error
-function M.read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+M.read_file = require("kumo.sys").read_file
 
 return M

@@ -14,6 +14,7 @@
 local creds = require "kumo.credentials.creds"
 local crypto = require "kumo.crypto"
 local json = require "kumo.json"
+local sys = require "kumo.sys"
 
 local M = {}
 
@@ -61,10 +62,8 @@ end
 -- valid for more than `min_remaining` seconds (default 15 min, as the AWS CLI).
 -- @return response table, or nil
 function FileCache:load(key, min_remaining)
-  local f = io.open(self:path(key), "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
+  local text = sys.read_file(self:path(key))
+  if not text then return nil end
   local ok, resp = pcall(M.decode, text or "")
   if not ok or type(resp) ~= "table" or type(resp.Credentials) ~= "table" then return nil end
   local c = resp.Credentials
@@ -79,7 +78,6 @@ end
 -- @param key the cache key
 -- @param resp `{ Credentials = { AccessKeyId=, SecretAccessKey=, SessionToken=, Expiration=, AccountId= }, AssumedRoleUser = {...} }`
 function FileCache:store(key, resp, warn)
-  local sys = require "kumo.sys"
   local ok, err = pcall(function()
     local okm, merr = sys.mkdir(self.dir, tonumber("700", 8))
     if not okm and merr and not tostring(merr):find("exist") then error(merr, 0) end
