@@ -78,12 +78,6 @@ print(json.dumps(out))]==])
     return code, doc, err
   end
 
-  local function by_pair(doc)
-    local m = {}
-    for _, p in ipairs(doc.rollout.pairs) do m[p.pair] = p end
-    return m
-  end
-
   -- the lock object of a pair (its note), or nil: one GetObject
   local function lock_of(pair)
     return s3py(string.format([==[
