@@ -140,7 +140,7 @@ end
 function Lock:lock(opts)
   opts = opts or {}
   if self.etag then return true end
-  self.action = opts.action
+  self.action, self.took_over = opts.action, nil
   local deadline = clock.monotonic() + (opts.timeout or 0)
   local sleep = opts.sleep or clock.sleep
   local told = false

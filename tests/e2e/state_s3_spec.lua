@@ -117,6 +117,12 @@ print("{}")]==], lock_id, expires_in, pair .. ".lock"))
     code, _, err = run("plan --quiet --state s3://Bad_Bucket/x")
     assert.equal(2, code, err)
     assert.truthy(err:find('--state: "Bad_Bucket" is not a valid bucket name', 1, true), err)
+    -- a local state folder has no lock to force away: the kernel's ends with its process
+    local local_cfg = sb.dir .. "/local-state.lua"
+    helpers.write(local_cfg, (CONFIG:gsub("  state = {[^\n]*\n", "")))
+    code, _, err = helpers.run(sb, "--force-unlock x --config " .. q(local_cfg))
+    assert.equal(2, code, err)
+    assert.truthy(err:find("--force-unlock removes a lock of S3 state", 1, true), err)
     -- the bucket of the rest of this spec, versioned
     s3py([==[
 s3.create_bucket(Bucket=B, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
@@ -217,6 +223,21 @@ print(json.dumps(len(v)))]==])
     assert.is_nil(objects()["app-02.lock"])
   end)
 
+  it("releases its lock when SIGTERM stops it", function()
+    sb.faults({}, 150)
+    local h = helpers.spawn(sb, "apply --reapply --pair app-04 --config " .. q(cfg))
+    local deadline = clock.monotonic() + 60
+    while lock_of("app-04") == json.null do
+      assert.is_true(clock.monotonic() < deadline and h.running(), "the lock never showed")
+    end
+    h.signal("TERM")
+    local code, out, err = h.wait(60)
+    sb.faults({}, 0)
+    assert.equal(143, code, out .. err)
+    assert.truthy(err:find("interrupted: journal kept in s3://kumo-state-e2e/team/orders/", 1, true), err)
+    assert.equal(json.null, lock_of("app-04"), "the lock is deleted on the way out")
+  end)
+
   it("plan says a lock is held; --force-unlock refuses a wrong id and removes the right one", function()
     put_lock("app-03", "11111111-2222-4333-8444-555555555555", 600)
     local code, out, err = run("apply --quiet --pair app-03")
@@ -233,7 +254,9 @@ print(json.dumps(len(v)))]==])
       .. "555555555555 (locks held: app-03 (lock id 11111111-2222-4333-8444-555555555555)); nothing was removed",
       1, true), err)
     assert.is_not_nil(objects()["app-03.lock"])
-    code, out, err = run("--force-unlock 11111111-2222-4333-8444-555555555555")
+    -- --state on the command line names the same place (the config's state table: its profile)
+    code, out, err = run("--force-unlock 11111111-2222-4333-8444-555555555555 --state s3://" .. BUCKET .. "/"
+      .. PREFIX)
     assert.equal(0, code, out .. err)
     assert.truthy(out:find("removed the lock of pair app-03 (pid 4242 on ci-host", 1, true), out)
     assert.is_nil(objects()["app-03.lock"])
