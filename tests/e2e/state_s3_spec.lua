@@ -130,10 +130,17 @@ s3.put_bucket_versioning(Bucket=B, VersioningConfiguration={"Status": "Enabled"}
 print("{}")]==])
   end)
 
-  it("applies with the journals in S3; a second apply changes nothing", function()
+  it("applies with the journals in S3; a second apply changes nothing, checked or applied again", function()
     local code, doc, err = run_json("apply")
     assert.equal(0, code, err .. json.encode(doc.rollout))
     assert.equal(N, #doc.rollout.pairs)
+    -- the rollout records in S3: a rerun only checks the pairs done (read-only plan)
+    code, doc, err = run_json("apply")
+    assert.equal(0, code, err)
+    for _, p in ipairs(doc.rollout.pairs) do
+      assert.equal("checked", p.rollout, p.pair)
+      assert.equal(0, p.changing_calls, p.pair)
+    end
     code, doc, err = run_json("apply --reapply")
     assert.equal(0, code, err)
     for _, p in ipairs(doc.rollout.pairs) do
