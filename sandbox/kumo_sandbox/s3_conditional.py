@@ -1,9 +1,11 @@
 """S3 conditional writes made atomic.
 
-moto 5.2 reads `If-None-Match: *` and `If-Match` on PutObject (and
+moto 5.2 honours `If-None-Match: *` and `If-Match` on PutObject (and
 `If-Match` on DeleteObject), but checks the key and then writes it without
 holding anything: on the sandbox's threaded server two conditional PUTs of a
-missing key can both pass the check and both answer 200. AWS: "If-None-Match:
+missing key could both pass the check. (The window is small: 16 writers x
+150 keys on stock moto never showed it; this makes it a guarantee, not luck.)
+AWS: "If-None-Match:
 Uploads the object only if the object key name does not already exist in the
 specified bucket. Otherwise, Amazon S3 returns a 412 Precondition Failed
 error." and "If a conflicting operation occurs during the upload S3 returns a

@@ -6,7 +6,9 @@ the object only if the ETag (entity tag) value provided during the WRITE
 operation matches the ETag of the object in S3 bucket. If the ETag values do
 not match, the operation returns a 412 Precondition Failed error." A lock
 object (kumo's S3 state) needs each to hold also when writers race: of N
-concurrent conditional creates of one key exactly one succeeds."""
+concurrent conditional creates of one key exactly one succeeds. (Stock moto
+5.2 passes these too; its unlocked check-then-write window never showed in
+practice; the sandbox's lock closes it for good.)"""
 import concurrent.futures
 import threading
 import unittest
