@@ -175,7 +175,7 @@ print(json.dumps(len(v)))]==])
     assert.is_true(versions > 1, "journal versions: " .. tostring(versions))
   end)
 
-  it("two runs of one pair at once: one works, the other names the holder and its lock id", function()
+  it("two runs of one pair at once: one works, the other names the holder (or waits for it)", function()
     sb.faults({}, 30)  -- each call 30 ms: the runs overlap
     local args = "apply --reapply --pair app-01 --config " .. q(cfg)
     local a, b = helpers.spawn(sb, args), helpers.spawn(sb, args)
@@ -189,6 +189,17 @@ print(json.dumps(len(v)))]==])
     assert.truthy(loser:find("pair app%-01 is locked by another kumo run %(pid %d+ on [^,]+, apply since "
       .. "[^ ]+ %(lock id [%x-]+%); lock s3://kumo%-state%-e2e/team/orders/app%-01%.lock%)"), loser)
     assert.is_nil(objects()["app-01.lock"], "the winner deleted its lock")
+    -- with --lock-timeout the second waits for the first and then runs
+    sb.faults({}, 30)
+    a = helpers.spawn(sb, args)
+    b = helpers.spawn(sb, args .. " --lock-timeout 60")
+    ca, oa, ea = a.wait(300)
+    cb, ob, eb = b.wait(300)
+    sb.faults({}, 0)
+    assert.same({ 0, 0 }, { ca, cb }, oa .. ea .. ob .. eb)
+    local waited = (ea .. eb):match("app%-01: waiting for the lock held by pid (%d+)")
+    assert.truthy(waited, ea .. eb)
+    assert.is_true(tonumber(waited) == a.pid or tonumber(waited) == b.pid, waited)
   end)
 
   it("runs two shards at once that cover every pair exactly once", function()
