@@ -179,7 +179,14 @@ function Lock:lock(opts)
       if opts.check then opts.check() end
       sleep(math.min(opts.interval or 0.5, math.max(0.01, deadline - clock.monotonic())))
     end
-    -- else: it went away or changed between our calls: try again at once
+    if not note or M.expired(note) then
+      -- it went away or changed between our calls (or a write raced ours): again, after a breath
+      if clock.monotonic() >= deadline + 30 then
+        error(string.format("state: cannot take the lock %s: it keeps changing under this run (%s)", self.url,
+          tostring(err)), 0)
+      end
+      sleep(0.05)
+    end
   end
 end
 
