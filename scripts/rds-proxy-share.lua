@@ -7,6 +7,7 @@
 --       [--lock-timeout SECONDS] [--replace STEP]...
 --       [--max-concurrent N|P%] [--failure-tolerance N|P%] [--canary N]
 --       [--order config|name|tag:KEY] [--shard I/N] [--reapply]
+--   kumo run scripts/rds-proxy-share.lua --config FILE --force-unlock LOCK_ID
 --
 -- ACTION: plan (read-only diff), apply (converge), verify (check the live
 -- result), destroy (remove what kumo created). Exit 0 when every pair
@@ -33,7 +34,9 @@ options:
   --config FILE      workflow config (a Lua file returning a table)
   --pair NAME        only this pair (repeatable)
   --parallel N       pairs run at once (default 4)
-  --state DIR        journal folder (default .kumo-state next to the config)
+  --state DIR|URL    journal folder (default .kumo-state next to the config), or
+                     s3://bucket/prefix: state and locks shared in S3
+  --force-unlock ID  remove the S3 lock with this id (no ACTION; as Terraform's)
   --output FMT       text (default) or json (one JSON document on stdout)
   --graph FILE       write the topology as Graphviz DOT (and SVG with dot)
   --quiet            no progress lines
@@ -125,11 +128,18 @@ local function parse_args(argv)
       o.shard = { si, sn }
     elseif a == "--reapply" then o.reapply = true
     -- [/rollout] -------------------------------------------------------------
+    -- [state] a lock left by a run that is gone (S3 state)
+    elseif a == "--force-unlock" then o.force_unlock = value(a)
     elseif a == "-h" or a == "--help" then io.stdout:write(USAGE); os.exit(0)
     elseif a:sub(1, 1) == "-" then usage_error("unknown option " .. a)
     elseif not o.action then o.action = a
     else usage_error("unexpected argument " .. a) end
     i = i + 1
+  end
+  if o.force_unlock then
+    if o.action then usage_error("--force-unlock takes no ACTION: kumo run ... --config FILE --force-unlock LOCK_ID") end
+    if not o.config then usage_error("missing --config FILE") end
+    return o
   end
   if not o.action then usage_error("missing ACTION (plan, apply, verify or destroy)") end
   if not ({ plan = 1, apply = 1, verify = 1, destroy = 1 })[o.action] then
@@ -178,6 +188,7 @@ local function check_paths(o, state_dir)
       fail(2, "--graph " .. o.graph .. ": the folder " .. dir .. " does not exist; create it or choose another path")
     end
   end
+  if type(state_dir) ~= "string" then return end  -- [state] S3: state_s3.check reached the bucket
   local st = sys.stat(state_dir)
   if st and st.type ~= "dir" then
     fail(2, "--state " .. state_dir .. " is not a folder; give a folder for the journal (it is created when missing)")
@@ -214,8 +225,37 @@ local function main(argv)
   end
   for _, w in ipairs(warnings or {}) do io.stderr:write("warning: ", w, "\n") end
   cfg.connect = o.connect  -- read by rds-proxy.connect through ctx.top
+  -- [state] where the journals, locks and rollout records live: a folder,
+  -- or an S3 place (rds-proxy/state.lua, state_s3.lua, s3_lock.lua)
   local state_dir = o.state or cfg.state_dir or (cfgdir .. "/.kumo-state")
+  local state_mod = require "rds-proxy.state"
+  local place
+  if (o.state and o.state:match("^s3:")) or (not o.state and cfg.state) then
+    if o.state then
+      local perr
+      place, perr = state_mod.parse(o.state, "--state")
+      if not place then fail(2, perr) end
+      -- the config's state table still says which credentials reach it
+      for _, k in ipairs{ "profile", "region", "lease" } do place[k] = (cfg.state or {})[k] end
+    else
+      place = cfg.state
+    end
+    place.profile = place.profile or cfg.base_profile
+    place.region = place.region or cfg.region
+    local ok, cerr = require("rds-proxy.state_s3").check(place)
+    if not ok then fail(2, cerr) end
+    state_dir = place
+  elseif o.force_unlock then
+    fail(2, "--force-unlock removes a lock of S3 state (state = \"s3://...\" or --state s3://...); a local "
+      .. "lock is the kernel's and ends with the process that holds it")
+  end
   check_paths(o, state_dir)
+  if o.force_unlock then
+    local pair, note = require("rds-proxy.s3_lock").force_unlock(place, o.force_unlock)
+    io.stdout:write(string.format("removed the lock of pair %s (%s)\n", pair, state_mod.describe_holder(note)))
+    os.exit(0)
+  end
+  -- [/state]
 
   local replace = {}
   for _, name in ipairs(cfg.replace or {}) do replace[name] = true end
@@ -227,7 +267,9 @@ local function main(argv)
   local function interrupted_exit(sig)
     progress:finish()
     if o.action == "apply" or o.action == "destroy" then
-      io.stderr:write("interrupted: journal kept in ", state_dir, "; rerun ", o.action, " to resume\n")
+      io.stderr:write("interrupted: journal kept in ", state_mod.describe(state_dir), "; rerun ", o.action,
+        " to resume\n")
+      require("rds-proxy.s3_lock").release_all()  -- [state] S3 locks; a local one ends with the process
     else
       io.stderr:write("interrupted: nothing was changed\n")
     end
@@ -257,12 +299,12 @@ local function main(argv)
     results, summary = rollout.run(list, cfg, {
       action = o.action, canary = o.canary, reapply = o.reapply, progress = progress,
       interrupted = function() return sys.signaled() ~= nil end,
-      held = function(name) return require("rds-proxy.state").open(state_dir, name):holder() ~= nil end,
-      journal = function(name) return require("rds-proxy.state").journal_hash(state_dir, name) end,
+      held = function(name) return state_mod.open(state_dir, name):holder() ~= nil end,
+      journal = function(name) return state_mod.journal_hash(state_dir, name) end,
       max_concurrent = o.max_concurrent and rollout.amount(o.max_concurrent, n, "--max-concurrent")
         or o.parallel or cfg.parallel or 4,
       failure_tolerance = o.failure_tolerance and rollout.amount(o.failure_tolerance, n, "--failure-tolerance"),
-      records = require("rds-proxy.state").records(state_dir),
+      records = state_mod.records(state_dir),
       engine = { state_dir = state_dir, progress = function(name, text) sched.step(name .. ": " .. text) end,
         timeouts = cfg.timeouts, steps = cfg.steps, replace = replace, lock_timeout = o.lock_timeout,
         graph = o.graph ~= nil },

@@ -90,6 +90,8 @@ class Sandbox:
         ram.install()   # before the first RAM request: the RAM Flask app reads its routes once
         from . import ram_tags
         ram_tags.install()
+        from . import s3_conditional
+        s3_conditional.install()  # conditional PutObject/DeleteObject, atomic as in AWS
         ec2.install()
         secrets_manager.install()
         auth.install()

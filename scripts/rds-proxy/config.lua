@@ -30,7 +30,8 @@ M.RDS_DEFAULTS = {
 
 local KNOWN = {
   top = { region = 1, tags = 1, pairs = 1, base_profile = 1, state_dir = 1,
-          timeouts = 1, parallel = 1, steps = 1, replace = 1 },
+          timeouts = 1, parallel = 1, steps = 1, replace = 1,
+          state = 1 },  -- shared state in S3 (rds-proxy/state.lua's parse)
   pair = { name = 1, app = 1, rds = 1, endpoint = 1, tags = 1 },
   app = { profile = 1, role_arn = 1, external_id = 1, vpc_id = 1,
           subnet_ids = 1, client_security_group_ids = 1, share_name = 1,
@@ -586,6 +587,17 @@ function M.check(cfg, only)
   if cfg.state_dir ~= nil and (type(cfg.state_dir) ~= "string" or cfg.state_dir == "") then
     r.err("config", "state_dir", "must be a folder path (the journal folder), e.g. \".kumo-state\"")
   end
+  -- [state] shared state in S3: `state = "s3://bucket/prefix"` or a table
+  local state_place
+  if cfg.state ~= nil then
+    local msg
+    state_place, msg = require("rds-proxy.state").parse(cfg.state, "state")
+    if not state_place then r.err("config", "", msg)
+    elseif cfg.state_dir ~= nil then
+      r.err("config", "state", "and state_dir are both set; keep one (state: shared in S3, state_dir: a local folder)")
+    end
+  end
+  -- [/state]
   check_int(r, "config", "parallel", cfg.parallel, 1, 64)
   local step_names = {}
   local steps_out = cfg.steps
@@ -621,7 +633,7 @@ function M.check(cfg, only)
   -- everything the run uses from the top level (context.lua reads
   -- base_profile from here; the entry script the rest)
   local out = { region = cfg.region, tags = cfg.tags or {}, pairs = {},
-                base_profile = cfg.base_profile, state_dir = cfg.state_dir,
+                base_profile = cfg.base_profile, state_dir = cfg.state_dir, state = state_place,
                 timeouts = cfg.timeouts, steps = steps_out, replace = cfg.replace,
                 parallel = cfg.parallel }
   for i, pair in ipairs(cfg.pairs) do

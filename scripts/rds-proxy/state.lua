@@ -30,10 +30,15 @@
 -- * `M.journal_hash(where, pair)` → a hash of the journal (S3: its ETag or
 --   version id), so a record counts only while the journal is unchanged.
 --
--- An S3 backend (`state = "s3://bucket/prefix"`) maps these to objects:
--- `prefix/<pair>.json` (PutObject whole, versioned when the bucket is),
--- `prefix/<pair>.lock` created with `If-None-Match: *` holding the note
--- above plus a lease the holder renews, `prefix/rollout/<pair>.json`.
+-- The S3 backend (`state = "s3://bucket/prefix"`, rds-proxy/state_s3.lua)
+-- maps these to objects: `prefix/<pair>.json` (PutObject whole, versioned
+-- when the bucket is), `prefix/<pair>.lock` created with `If-None-Match: *`
+-- holding the note above plus a lease the holder renews
+-- (rds-proxy/s3_lock.lua), `prefix/rollout/<pair>.json`.
+--
+-- Where the state lives (`where` below) is a folder path (a string) or the
+-- table `M.parse` makes of an `s3://` URL; `M.open`, `M.records` and
+-- `M.journal_hash` pick the backend from it.
 -- @module rds-proxy.state
 local json = require "kumo.json"
 local sys = require "kumo.sys"
@@ -44,11 +49,75 @@ State.__index = State
 
 local M = {}
 
+--- The State class (the S3 backend's journal is one, with its own
+-- `read_text`, `write_text` and `remove_file`).
+M.State = State
+
+local function s3(where)
+  return type(where) == "table" and where.kind == "s3" and require("rds-proxy.state_s3") or nil
+end
+
+local function bad(field, msg) return nil, field .. ": " .. msg end
+
+--- Read a `state` setting: `"s3://bucket/prefix"` or `{ url = "s3://..",
+-- profile = .., region = .., lease = seconds }` (the profile and region
+-- that reach the bucket; the lock's lease, default 60).
+-- @param spec the setting
+-- @param field its name in messages ("state", "--state")
+-- @return the place `{ kind = "s3", url, bucket, prefix, profile, region, lease }`,
+--   or nil and a message naming the field and the fix
+function M.parse(spec, field)
+  field = field or "state"
+  local t = spec
+  if type(spec) == "string" then t = { url = spec }
+  elseif type(spec) ~= "table" then
+    return bad(field, "must be \"s3://bucket/prefix\" or { url = \"s3://bucket/prefix\", profile = .., "
+      .. "region = .. } (a local folder is state_dir)")
+  end
+  for k in pairs(t) do
+    if not ({ url = 1, profile = 1, region = 1, lease = 1 })[k] then
+      return bad(field, string.format("unknown key %s (known: url, profile, region, lease)", tostring(k)))
+    end
+  end
+  local uf = type(spec) == "table" and field .. ".url" or field
+  if type(t.url) ~= "string" then return bad(uf, "must be an S3 URL, e.g. \"s3://my-bucket/kumo\"") end
+  local bucket, rest = t.url:match("^s3://([^/]*)(.*)$")
+  if not bucket then
+    return bad(uf, string.format("%q is not an S3 URL; write s3://BUCKET/PREFIX, e.g. \"s3://my-bucket/kumo\" "
+      .. "(a local folder is state_dir or --state DIR)", t.url))
+  end
+  if bucket == "" then return bad(uf, string.format("%q names no bucket; write s3://BUCKET/PREFIX", t.url)) end
+  if #bucket < 3 or #bucket > 63 or not bucket:match("^[a-z0-9][a-z0-9.-]*[a-z0-9]$") or bucket:find("..", 1, true) then
+    return bad(uf, string.format("%q is not a valid bucket name (3-63 characters: a-z, 0-9, dots and hyphens, "
+      .. "starting and ending with a letter or digit)", bucket))
+  end
+  local prefix = rest:gsub("^/+", ""):gsub("/+$", "")
+  if prefix ~= "" then prefix = prefix .. "/" end
+  if t.profile ~= nil and (type(t.profile) ~= "string" or t.profile == "") then
+    return bad(field .. ".profile", "must be a profile name, e.g. \"state\" (default: base_profile, else the default chain)")
+  end
+  if t.region ~= nil and (type(t.region) ~= "string" or not t.region:match("^[a-z]+%-[a-z%-]+%-%d+$")) then
+    return bad(field .. ".region", "must be a region name such as \"eu-west-1\" (default: the config's region)")
+  end
+  if t.lease ~= nil and (math.type(t.lease) ~= "integer" or t.lease < 2 or t.lease > 3600) then
+    return bad(field .. ".lease", "must be whole seconds from 2 to 3600 (default 60): how long a lock outlives "
+      .. "a run that died")
+  end
+  return { kind = "s3", url = "s3://" .. bucket .. "/" .. prefix, bucket = bucket, prefix = prefix,
+           profile = t.profile, region = t.region, lease = t.lease }
+end
+
+--- The place as text for messages: the folder, or the s3:// URL.
+function M.describe(where)
+  return type(where) == "table" and where.url or tostring(where)
+end
+
 --- Open (or start) the journal of a pair.
--- @param dir the state folder (created if missing)
+-- @param dir the state folder (created if missing), or an S3 place (`M.parse`)
 -- @param pair the pair's name
 -- @return a State
 function M.open(dir, pair)
+  if s3(dir) then return s3(dir).open(dir, pair) end
   assert(sys.mkdir(dir, 448))  -- 0700
   local path = dir .. "/" .. pair .. ".json"
   local self = setmetatable({ path = path, dir = dir, pair = pair, lock_path = dir .. "/" .. pair .. ".lock",
@@ -61,10 +130,8 @@ end
 -- held it may have changed it).
 function State:load()
   self.data = nil
-  local f = io.open(self.path, "r")
-  if f then
-    local text = f:read("a")
-    f:close()
+  local text = self:read_text()
+  if text then
     local data, err = json.decode(text)
     if type(data) ~= "table" then
       error(string.format("state: %s is not a kumo journal (%s); move it away to start afresh",
@@ -82,9 +149,23 @@ function State:load()
   end
 end
 
+--- The journal's text, or nil when there is none yet.
+function State:read_text()
+  local f = io.open(self.path, "r")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+--- Replace the journal with `text` at once.
+function State:write_text(text)
+  assert(sys.write_atomic(self.path, text, 384))  -- 0600
+end
+
 function State:save()
   self.data.updated = clock.iso8601(clock.now())
-  assert(sys.write_atomic(self.path, json.encode(self.data), 384))  -- 0600
+  self:write_text(json.encode(self.data))
 end
 
 --- Record the intent to create `key` before the call (crash window marker).
@@ -199,10 +280,11 @@ function State:holder()
   return read_holder(self.lock_path, clock.sleep)
 end
 
---- A holder as text: `pid 123 on host, apply since 2026-…`.
+--- A holder as text: `pid 123 on host, apply since 2026-… (lock id …)`.
 function M.describe_holder(h)
-  return string.format("pid %s on %s, %s since %s", tostring(h.pid or "?"), tostring(h.host or "?"),
-    tostring(h.action or "a run"), tostring(h.started or "?"))
+  return string.format("pid %s on %s, %s since %s%s", tostring(h.pid or "?"), tostring(h.host or "?"),
+    tostring(h.action or "a run"), tostring(h.started or "?"),
+    h.lock_id and string.format(" (lock id %s)", h.lock_id) or "")
 end
 
 --- Take the pair's exclusive lock. Waits up to `opts.timeout` seconds
@@ -220,7 +302,7 @@ function State:lock(opts)
     local lk, why = sys.lock(self.lock_path)
     if lk then
       lk:note(json.encode{ pid = sys.getpid(), host = sys.hostname(), action = opts.action,
-                           started = clock.iso8601(clock.now()) })
+                           started = clock.iso8601(clock.now()), lock_id = require("kumo.crypto").uuid4() })
       self.held = lk
       self:load()
       return true
@@ -246,6 +328,7 @@ end
 -- @param dir the state folder
 -- @return `{ get = function(pair) → record or nil, put = function(pair, record) }`
 function M.records(dir)
+  if s3(dir) then return s3(dir).records(dir) end
   local folder = dir .. "/rollout"
   local r = {}
   function r.get(pair)
@@ -263,6 +346,7 @@ end
 --- A hash of a pair's journal as it is now ("none" without one): the
 -- rollout record keeps it, and trusts itself only while it is unchanged.
 function M.journal_hash(dir, pair)
+  if s3(dir) then return s3(dir).journal_hash(dir, pair) end
   local f = io.open(dir .. "/" .. pair .. ".json", "r")
   if not f then return "none" end
   local text = f:read("a")

@@ -44,7 +44,7 @@ local RDS_KEYS = "account_role_arn, client_password_auth_type, connection_borrow
   .. "db_cluster_identifier, db_instance_identifier, debug_logging, engine_family, external_id, iam_auth, "
   .. "idle_client_timeout, init_query, max_connections_percent, max_idle_connections_percent, profile, "
   .. "proxy_name, proxy_subnet_ids, require_tls, role_arn, secret, secret_arn, session_pinning_filters"
-local TOP_KEYS = "base_profile, pairs, parallel, region, replace, state_dir, steps, tags, timeouts"
+local TOP_KEYS = "base_profile, pairs, parallel, region, replace, state, state_dir, steps, tags, timeouts"
 local REQUIRE = "require is not available: a config is data and cannot load modules; write code as "
   .. "a step module next to the config and name it in steps = { ... } (docs/workflow.md)"
 local NO_MT = "is not available: a config is plain data: no metatables"
