@@ -54,9 +54,10 @@ def keepalive_handler():
 class Sandbox:
     def __init__(self, region="ap-northeast-1", organization=True, org_sharing=True, fault_rules=None,
                  latency_ms=0.0, lifecycles=None, directory=None, log_requests=False, fault_seed=None,
-                 allow_moto_api=False, databases=False, accounts=0):
+                 allow_moto_api=False, databases=False, accounts=0, rds_accounts=0):
         self.region = region
         self.accounts = int(accounts or 0)  # --accounts N: APP accounts of the `apps` OU (seed.py)
+        self.rds_accounts = int(rds_accounts or 0)  # --rds-accounts M: the `databases` OU (seed.py)
         self.organization = organization
         self.org_sharing = org_sharing and organization
         self.start_faults = list(fault_rules or [])
@@ -119,7 +120,7 @@ class Sandbox:
     def seed(self):
         from . import seed
         self.world, self.secret = seed.build(self.region, self.organization, self.org_sharing, self.secret,
-                                             accounts=self.accounts)
+                                             accounts=self.accounts, rds_accounts=self.rds_accounts)
         self.world["organization_mode"] = ("none" if not self.organization else
                                            "sharing-enabled" if self.org_sharing else "sharing-disabled")
         if self.port:
