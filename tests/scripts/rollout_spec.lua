@@ -279,6 +279,29 @@ return { region = "ap-northeast-1",
       assert.is_true(client.calls >= 250)
     end)
 
+    it("reads the accounts' tags a few at a time (kumo.org.CONCURRENCY), each account once", function()
+      local org, client = org_of(12, 0)
+      local running, most, tagged = 0, 0, {}
+      local all = client.all
+      function client:all(op, params)
+        if op ~= "ListTagsForResource" then return all(self, op, params) end
+        tagged[params.ResourceId] = (tagged[params.ResourceId] or 0) + 1
+        running = running + 1
+        most = math.max(most, running)
+        sched.sleep(0.02)
+        running = running - 1
+        return params.ResourceId == "300000000003" and {} or all(self, op, params)
+      end
+      local list = org:accounts{ ou = "apps", tags = { team = "orders" }, exclude = { "app-005" } }
+      assert.equal(10, #list)   -- 12, less the excluded one and the untagged one
+      assert.equal(require("kumo.org").CONCURRENCY, most)
+      local n = 0
+      for id, times in pairs(tagged) do n = n + 1; assert.equal(1, times, id) end
+      assert.equal(11, n)
+      assert.equal("app-001", list[1].name)
+      assert.equal("app-004", list[3].name)
+    end)
+
     it("still stops the config's own endless loop, naming its line", function()
       local org = org_of(3, 0)
       local out, err = rollout.expand(load([[
