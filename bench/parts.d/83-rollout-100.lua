@@ -43,7 +43,8 @@ if arg and arg[1] == "child" then
     for key in pairs(lim.buckets) do keys[key] = lim:bucket(key) end
     local f = io.open(os.getenv("KUMO_ROLLOUT_STATS"), "w")
     if f then
-      f:write(json.encode{ keys = keys, hwm_kb = status_kb("VmHWM"), lua_kb = collectgarbage("count") })
+      f:write(json.encode{ keys = keys, hwm_kb = status_kb("VmHWM"), lua_kb = collectgarbage("count"),
+        cpu = os.clock() })
       f:close()
     end
     return real_exit(code, close)
@@ -129,8 +130,18 @@ local ok, err = pcall(function()
     .. "quota, not raised), %d ms per call, %d polls per resource, polls every %s s, one kumo process",
     N, RDS, LAT, POLLS, DELAY))
 
+  -- the sandbox's CPU seconds (user + system) so far, from /proc
+  local spid = sb.world.pid
+  local function sandbox_cpu()
+    local text = h.slurp("/proc/" .. tostring(spid) .. "/stat") or ""
+    local fields = {}
+    for x in (text:match("%) (.*)$") or ""):gmatch("%S+") do fields[#fields + 1] = x end
+    return ((tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)) / 100
+  end
+
   local function run(label, action, state, args)
     sb.reset_stats()
+    local cpu0 = sandbox_cpu()
     local t0 = clock.monotonic()
     local cmd = string.format("%s HOME=%s KUMO_WAITER_DELAY=%s KUMO_CREDENTIAL_CACHE=off KUMO_ROLLOUT_STATS=%s "
       .. "%s run %s child %s --config %s --quiet --output json --state %s %s >%s 2>%s", h.env_prefix(sb),
@@ -151,7 +162,7 @@ local ok, err = pcall(function()
     for i, p in ipairs(doc.rollout.pairs) do secs[i] = p.seconds end
     table.sort(secs)
     return { wall = wall, stats = sb.stats(), kumo = json.decode(h.slurp(stats_file)), secs = secs,
-             ok = doc.rollout.ok }
+             ok = doc.rollout.ok, sandbox_cpu = sandbox_cpu() - cpu0 }
   end
 
   local function report(label, r)
@@ -162,6 +173,8 @@ local ok, err = pcall(function()
     end
     print(string.format("  %-22s %7.1f s  %5d calls (%d changing)  %6.1f calls/s in all; max RSS %.1f MB",
       label, r.wall, st.total, st.mutating, st.total / r.wall, r.kumo.hwm_kb / 1024))
+    print(string.format("    CPU: kumo %.1f s, sandbox %.1f s (%.0f%% of one core over the run; the box has 2)",
+      r.kumo.cpu, r.sandbox_cpu, 100 * r.sandbox_cpu / r.wall))
     print(string.format("    %d pair(s) ok; a pair's own time (its selectors and steps, not the process or the "
       .. "organization's listing): median %.1f s, max %.1f s", r.ok, r.secs[(#r.secs + 1) // 2], r.secs[#r.secs]))
     print(string.format("    %d accounts called; busiest %s: %d calls, %.1f calls/s over the run",
