@@ -36,6 +36,10 @@ end
 
 if arg and arg[1] == "child" then
   local ratelimit = require "kumo.ratelimit"
+  -- ROLLOUT_MAX_HOST: requests in flight to one host (kumo's default 32;
+  -- the sandbox is one host for every service and account)
+  local max_host = tonumber(os.getenv("ROLLOUT_MAX_HOST") or "")
+  if max_host then ratelimit.default():configure{ max_host = max_host, max_total = math.max(64, max_host) } end
   local real_exit = os.exit
   os.exit = function(code, close) -- luacheck: ignore 122 (the bench's own wrapper)
     local lim = ratelimit.default()
@@ -125,6 +129,7 @@ local sb = sandbox.start{ accounts = N, rds_accounts = RDS, latency = LAT, lifec
 local ok, err = pcall(function()
   local path = sb.dir .. "/org.lua"
   h.write(path, CONFIG)
+  local max_host = os.getenv("ROLLOUT_MAX_HOST")
   local stats_file = sb.dir .. "/rollout-stats.json"
   print(string.format("organization rollout: %d pairs over %d RDS accounts (at most 20 proxies each, AWS's "
     .. "quota, not raised), %d ms per call, %d polls per resource, polls every %s s, one kumo process",
@@ -143,9 +148,9 @@ local ok, err = pcall(function()
     sb.reset_stats()
     local cpu0 = sandbox_cpu()
     local t0 = clock.monotonic()
-    local cmd = string.format("%s HOME=%s KUMO_WAITER_DELAY=%s KUMO_CREDENTIAL_CACHE=off KUMO_ROLLOUT_STATS=%s "
+    local cmd = string.format("%s %sHOME=%s KUMO_WAITER_DELAY=%s KUMO_CREDENTIAL_CACHE=off KUMO_ROLLOUT_STATS=%s "
       .. "%s run %s child %s --config %s --quiet --output json --state %s %s >%s 2>%s", h.env_prefix(sb),
-      h.q(sb.dir), DELAY, h.q(stats_file), h.KUMO, h.q(root .. "/bench/parts.d/83-rollout-100.lua"), action,
+      max_host and ("ROLLOUT_MAX_HOST=" .. h.q(max_host) .. " ") or "", h.q(sb.dir), DELAY, h.q(stats_file), h.KUMO, h.q(root .. "/bench/parts.d/83-rollout-100.lua"), action,
       h.q(path), h.q(state), args, h.q(sb.dir .. "/" .. label .. ".json"), h.q(sb.dir .. "/" .. label .. ".log"))
     os.remove(stats_file)
     local _, _, code = os.execute(cmd)
@@ -180,6 +185,18 @@ local ok, err = pcall(function()
     print(string.format("    %d accounts called; busiest %s: %d calls, %.1f calls/s over the run",
       (function() local n = 0 for _ in pairs(st.accounts) do n = n + 1 end return n end)(), busiest, most,
       most / r.wall))
+    -- the operations that made most of the calls
+    local ops, names = {}, {}
+    for _, x in pairs(st.accounts) do
+      for op, c in pairs(x.operations) do
+        if not ops[op] then names[#names + 1] = op end
+        ops[op] = (ops[op] or 0) + c.count
+      end
+    end
+    table.sort(names, function(a, b) return ops[a] > ops[b] or (ops[a] == ops[b] and a < b) end)
+    local top = {}
+    for i = 1, math.min(tonumber(os.getenv("ROLLOUT_TOP")) or 8, #names) do top[i] = names[i] .. " " .. ops[names[i]] end
+    print("    most called: " .. table.concat(top, ", "))
     local peak, peak_key, ceiling, burst, delayed, throttles = 0, "-", nil, nil, 0, 0
     for k, b in pairs(r.kumo.keys or {}) do
       if b.peak_per_second > peak then peak, peak_key = b.peak_per_second, k end
