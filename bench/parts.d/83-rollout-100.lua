@@ -144,13 +144,18 @@ local ok, err = pcall(function()
     return ((tonumber(fields[12]) or 0) + (tonumber(fields[13]) or 0)) / 100
   end
 
+  -- ROLLOUT_PERF=FILE: the 100 pairs' apply runs under `perf record -g`
+  -- (where kumo's own CPU goes: perf report -i FILE)
+  local perf = os.getenv("ROLLOUT_PERF")
+
   local function run(label, action, state, args)
     sb.reset_stats()
     local cpu0 = sandbox_cpu()
     local t0 = clock.monotonic()
     local cmd = string.format("%s %sHOME=%s KUMO_WAITER_DELAY=%s KUMO_CREDENTIAL_CACHE=off KUMO_ROLLOUT_STATS=%s "
-      .. "%s run %s child %s --config %s --quiet --output json --state %s %s >%s 2>%s", h.env_prefix(sb),
-      max_host and ("ROLLOUT_MAX_HOST=" .. h.q(max_host) .. " ") or "", h.q(sb.dir), DELAY, h.q(stats_file), h.KUMO, h.q(root .. "/bench/parts.d/83-rollout-100.lua"), action,
+      .. "%s%s run %s child %s --config %s --quiet --output json --state %s %s >%s 2>%s", h.env_prefix(sb),
+      max_host and ("ROLLOUT_MAX_HOST=" .. h.q(max_host) .. " ") or "", h.q(sb.dir), DELAY, h.q(stats_file),
+      (perf and label == "all-apply") and ("perf record -q -F 499 -g -o " .. h.q(perf) .. " ") or "", h.KUMO, h.q(root .. "/bench/parts.d/83-rollout-100.lua"), action,
       h.q(path), h.q(state), args, h.q(sb.dir .. "/" .. label .. ".json"), h.q(sb.dir .. "/" .. label .. ".log"))
     os.remove(stats_file)
     local _, _, code = os.execute(cmd)
