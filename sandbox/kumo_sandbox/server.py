@@ -51,6 +51,22 @@ def keepalive_handler():
     return KeepAliveHandler
 
 
+def _memoize_backend_for_host(dispatcher):
+    """moto finds a request's backend from its host on every call by listing
+    its own package folder (a stat per entry) and trying every service's URL
+    patterns: about 1 ms of the sandbox's ~4.6 ms of CPU a call, under the
+    dispatcher's lock (bench/parts.d/83-rollout-100: 3000 calls of a
+    100-pair rollout). The answer depends on the host alone: remember it."""
+    orig = dispatcher.get_backend_for_host
+    memo = {}
+
+    def get_backend_for_host(host):
+        if host not in memo:
+            memo[host] = orig(host)
+        return memo[host]
+    dispatcher.get_backend_for_host = get_backend_for_host
+
+
 class Sandbox:
     def __init__(self, region="ap-northeast-1", organization=True, org_sharing=True, fault_rules=None,
                  latency_ms=0.0, lifecycles=None, directory=None, log_requests=False, fault_seed=None,
@@ -99,6 +115,7 @@ class Sandbox:
         self.start_seed = self.faults.seed  # a reset replays the same draws
         self.control = control.Control(self)
         self.dispatcher = DomainDispatcherApplication(create_backend_app)
+        _memoize_backend_for_host(self.dispatcher)
         self.gateway = gateway.Gateway(self.dispatcher, self)
         return self.gateway
 
