@@ -67,6 +67,26 @@ def _memoize_backend_for_host(dispatcher):
     dispatcher.get_backend_for_host = get_backend_for_host
 
 
+def _memoize_method_names():
+    """moto's responses look up their own class's method names with
+    inspect.getmembers on every call (to find the action's handler): a
+    fixed answer per class once the sandbox's patches are installed
+    (they are, before the first call). Remember it per class."""
+    import moto.core.responses as responses
+    orig = responses.method_names_from_class
+    if getattr(orig, "_kumo_memo", False):
+        return
+    memo = {}
+
+    def method_names_from_class(clazz):
+        names = memo.get(clazz)
+        if names is None:
+            names = memo[clazz] = orig(clazz)
+        return list(names)
+    method_names_from_class._kumo_memo = True
+    responses.method_names_from_class = method_names_from_class
+
+
 class Sandbox:
     def __init__(self, region="ap-northeast-1", organization=True, org_sharing=True, fault_rules=None,
                  latency_ms=0.0, lifecycles=None, directory=None, log_requests=False, fault_seed=None,
@@ -116,6 +136,7 @@ class Sandbox:
         self.control = control.Control(self)
         self.dispatcher = DomainDispatcherApplication(create_backend_app)
         _memoize_backend_for_host(self.dispatcher)
+        _memoize_method_names()
         self.gateway = gateway.Gateway(self.dispatcher, self)
         return self.gateway
 
