@@ -258,4 +258,15 @@ describe("an organization-wide rollout", function()
       assert.is_nil(name:find("%-b$"), name .. " is in the RDS account 222222222222")
     end
   end)
+
+  it("refuses --rds-accounts without --accounts, or past 50, naming the fix", function()
+    for _, args in ipairs{ "--rds-accounts 2", "--accounts 2 --rds-accounts 51" } do
+      local p = io.popen("cd " .. q(sb.dir) .. " && PYTHONPATH=" .. q(root .. "/sandbox")
+        .. " python3 -m kumo_sandbox --port 0 --dir " .. q(sb.dir .. "/refused") .. " " .. args .. " 2>&1; echo \"exit $?\"")
+      local text = p:read("a")
+      p:close()
+      assert.matches("%-%-rds%-accounts takes 0%.%.50 and needs %-%-accounts N", text)
+      assert.matches("exit 2", text)
+    end
+  end)
 end)
