@@ -844,8 +844,8 @@ local function confined_run(path, env, box, fn, ...)
   -- capped one; no getmetatable means it cannot be reached to be changed.
   local smt = getmetatable("")
   local saved_index, saved_newindex = smt.__index, smt.__newindex
-  local function confine() smt.__index = env.string; smt.__newindex = function()
-    error("strings cannot be changed: a config is plain data", 2) end end
+  local function frozen() error("strings cannot be changed: a config is plain data", 2) end
+  local function confine() smt.__index, smt.__newindex = env.string, frozen end
   local function release() smt.__index, smt.__newindex = saved_index, saved_newindex end
   -- kumo's own work called from the config (kumo.org's listing): its
   -- instructions are not counted, and the memory it leaves (the data it
