@@ -23,6 +23,12 @@ Org.__index = Org
 --- The default role to assume in member accounts.
 M.DEFAULT_ROLE = "OrganizationAccountAccessRole"
 
+--- How many `ListTagsForResource` calls run at once: an account's tags
+-- take a call each, so an organization of 500 accounts read one call after
+-- another costs 500 round trips; a few at a time (kumo's rate limiter and
+-- retries still apply, and Organizations throttles low) cut that by as much.
+M.CONCURRENCY = 4
+
 --- A reader of the organization `session` sees.
 -- @param session a kumo session of the management account or of a
 --   delegated administrator (anything with `:client("organizations")`), or
@@ -137,20 +143,12 @@ function Org:accounts(opts)
   local role = opts.role or M.DEFAULT_ROLE
   local status = opts.status == nil and "ACTIVE" or opts.status
   local recursive = opts.recursive ~= false
-  local out = {}
+  -- the accounts first (a few calls per OU), then their tags, several at once
+  local found = {}
   local function walk(parent)
     for _, a in ipairs(self:all("ListAccountsForParent", { ParentId = parent })) do
       if not exclude[a.Id] and not exclude[a.Name or ""] and (not status or a.Status == status) then
-        local tags = (opts.tags and next(opts.tags)) and self:tags(a.Id) or nil
-        local keep = true
-        for k, want in pairs(opts.tags or {}) do
-          if tags[k] == nil or (want ~= true and tags[k] ~= want) then keep = false end
-        end
-        if keep then
-          out[#out + 1] = { id = a.Id, name = a.Name, email = a.Email, status = a.Status, ou = parent,
-                            tags = tags or self:tags(a.Id), role_arn = role_arn(a, role),
-                            external_id = opts.external_id }
-        end
+        found[#found + 1] = { account = a, ou = parent }
       end
     end
     if recursive then
@@ -158,6 +156,24 @@ function Org:accounts(opts)
     end
   end
   walk(self:unit_id(opts.ou))
+  local sched = require "kumo.sched"
+  local _, errs = sched.parallel(found, function(f) f.tags = self:tags(f.account.Id) end,
+    { limit = M.CONCURRENCY, name = "org tags" })
+  for i = 1, #found do
+    if errs[i] then error(errs[i], 0) end
+  end
+  local out = {}
+  for _, f in ipairs(found) do
+    local a, tags = f.account, f.tags
+    local keep = true
+    for k, want in pairs(opts.tags or {}) do
+      if tags[k] == nil or (want ~= true and tags[k] ~= want) then keep = false end
+    end
+    if keep then
+      out[#out + 1] = { id = a.Id, name = a.Name, email = a.Email, status = a.Status, ou = f.ou,
+                        tags = tags, role_arn = role_arn(a, role), external_id = opts.external_id }
+    end
+  end
   table.sort(out, function(a, b) return (a.name or a.id) < (b.name or b.id) end)
   return out
 end

@@ -38,6 +38,10 @@ def _parser():
     p.add_argument("--accounts", type=int, default=0, metavar="N",
                    help="also seed N APP accounts in the organizational unit `apps` (tagged VPC, subnets "
                         "in two AZs, app SG, OrganizationAccountAccessRole) for organization-wide rollouts")
+    p.add_argument("--rds-accounts", type=int, default=0, metavar="M",
+                   help="with --accounts: also seed M RDS accounts rds-01... in the organizational unit "
+                        "`databases` (databases, secrets, OrganizationAccountAccessRole); APP accounts "
+                        "are tagged rds=rds-NN in turn")
     p.add_argument("--no-org", action="store_true", help="APP and RDS are in no organization")
     p.add_argument("--no-org-sharing", action="store_true",
                    help="the organization exists but RAM sharing with it is not enabled")
@@ -110,6 +114,10 @@ def main(argv=None):
         print("kumo sandbox: --accounts takes 0..500 and needs the organization (not with --no-org)",
               file=sys.stderr)
         return 2
+    if not 0 <= args.rds_accounts <= 50 or (args.rds_accounts and not args.accounts):
+        print("kumo sandbox: --rds-accounts takes 0..50 and needs --accounts N (the APP accounts that use them)",
+              file=sys.stderr)
+        return 2
     if not 0 <= args.port <= 65535:
         print("kumo sandbox: --port must be 0..65535 (0 picks a free port)", file=sys.stderr)
         return 2
@@ -120,7 +128,7 @@ def main(argv=None):
     sb = Sandbox(region=args.region, organization=not args.no_org, org_sharing=not args.no_org_sharing,
                  fault_rules=rules, latency_ms=args.latency, lifecycles=lifecycles, directory=directory,
                  log_requests=args.log, fault_seed=args.fault_seed, allow_moto_api=args.allow_moto_api,
-                 databases=args.databases, accounts=args.accounts)
+                 databases=args.databases, accounts=args.accounts, rds_accounts=args.rds_accounts)
     from .databases import DatabaseError
     try:
         sb.listen(args.port)
@@ -139,6 +147,10 @@ def main(argv=None):
     if w.get("fleet"):
         print(f"# organization unit {w['fleet']['ou_name']} ({w['fleet']['ou_id']}): "
               f"{len(w['fleet']['accounts'])} APP accounts, role {w['fleet']['role']} (world.json: fleet)")
+    if w.get("rds_fleet"):
+        print(f"# organization unit {w['rds_fleet']['ou_name']} ({w['rds_fleet']['ou_id']}): "
+              f"{len(w['rds_fleet']['accounts'])} RDS accounts, role {w['rds_fleet']['role']} "
+              "(world.json: rds_fleet)")
     print(f"# files in {directory}: config credentials env.sh workflow.lua world.json"
           + (" databases.json listeners.json rds-ca-bundle.pem" if args.databases else ""))
     for line in env_lines(w, sb.endpoint, directory):

@@ -18,6 +18,15 @@
   subnet, and a security group tagged role=app-clients. The databases and
   their secrets carry db=postgres|mysql, so a config can name them by tags.
 
+  With --rds-accounts M as well: M more RDS accounts 400000000001..., named
+  rds-01..., in the organizational unit `databases`, tagged kumo-role=rds;
+  each with `OrganizationAccountAccessRole`, a VPC tagged Name=rds, two
+  subnets, a DB security group, a DB subnet group, the PostgreSQL and MySQL
+  instances (same identifiers as in the RDS account) and their secrets,
+  tagged db=postgres|mysql. The APP accounts are spread over them in turn:
+  app-01 is tagged rds=rds-01, app-02 rds=rds-02, ... (AWS keeps 20 RDS
+  proxies per account and Region, so a 100-pair rollout needs 5 of them).
+
 Identifiers are deterministic: moto's random generator is seeded first, so a
 reset rebuilds the same world with the same ids; it is reseeded from the
 system afterwards, so what users create gets fresh ids in every run.
@@ -51,6 +60,7 @@ def password(ident):
 
 ORG_ROLE = "OrganizationAccountAccessRole"
 FLEET_BASE = 300000000000  # APP accounts of --accounts N: 300000000001, ...
+RDS_FLEET_BASE = 400000000000  # RDS accounts of --rds-accounts M: 400000000001, ...
 
 ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
@@ -130,11 +140,18 @@ def _fleet_account(account, region):
     return {"vpc_id": vpc.id, "subnets": subnets, "security_group_id": sg.id}
 
 
-def _fleet(region, count):
-    """--accounts N: the organizational unit `apps` and its N APP accounts."""
+def _rds_name(i):
+    return f"rds-{i:02d}"
+
+
+def _fleet(region, count, rds_accounts=0):
+    """--accounts N: the organizational unit `apps` and its N APP accounts
+    (with --rds-accounts M, each tagged with the RDS account it uses, in turn)."""
     unit = org.add_unit(BASE, "apps")
-    members = [(str(FLEET_BASE + i), f"app-{i:02d}", {"team": "orders", "env": "sandbox",
-                                                      "wave": str((i - 1) % 3 + 1)})
+    members = [(str(FLEET_BASE + i), f"app-{i:02d}", dict({"team": "orders", "env": "sandbox",
+                                                           "wave": str((i - 1) % 3 + 1)},
+                                                          **({"rds": _rds_name((i - 1) % rds_accounts + 1)}
+                                                             if rds_accounts else {})))
                for i in range(1, count + 1)]
     org.add_members(BASE, members, unit)
     accounts = []
@@ -143,7 +160,61 @@ def _fleet(region, count):
     return {"ou_id": unit, "ou_name": "apps", "role": ORG_ROLE, "accounts": accounts}
 
 
-def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer_secret=None, accounts=0):
+def _databases(account, region, subnets, db_sg, key_of=None):
+    """The DB subnet group, the PostgreSQL and MySQL instances of DATABASES
+    and their secrets in `account`, tagged db=postgres|mysql; return their
+    views by key. `key_of(ident)` names the master password (one per
+    instance of each account)."""
+    rds = rds_backends[account][region]
+    group = rds.create_subnet_group("orders-db-subnets", "kumo sandbox: the databases' subnets", subnets, [])
+    sm = secretsmanager_backends[account][region]
+    dbs = {}
+    for key_name, ident, engine, family, port, user_name, db_name in DATABASES:
+        master = password(key_of(ident) if key_of else ident)
+        db = rds.create_db_instance({
+            "db_instance_identifier": ident, "engine": engine, "db_instance_class": "db.t3.micro",
+            "allocated_storage": 20, "master_username": user_name, "master_user_password": master,
+            "db_name": db_name, "port": port, "db_subnet_group_name": group.name,
+            "vpc_security_group_ids": [db_sg.id], "publicly_accessible": False,
+            "availability_zone": subnets[0].availability_zone,
+            "tags": [{"Key": "kumo:sandbox", "Value": "seed"}, {"Key": "db", "Value": key_name}]})
+        rds_db.mark_available(db)
+        secret = json.loads(sm.create_secret(
+            name=f"kumo/{ident}", description=f"kumo sandbox: credentials of {ident}",
+            secret_string=json.dumps({"username": user_name, "password": master, "engine": engine,
+                                      "host": db.address, "port": port, "dbname": db_name}),
+            secret_binary=None, tags=[{"Key": "db", "Value": key_name}], kms_key_id=None, client_request_token=None,
+            replica_regions=[], force_overwrite=False))
+        dbs[key_name] = {"id": ident, "engine": engine, "engine_family": family, "port": port,
+                         "address": db.address, "arn": db.arn, "username": user_name,
+                         "db_name": db_name, "secret_arn": secret["ARN"], "secret_name": secret["Name"]}
+    return group, dbs
+
+
+def _rds_fleet(region, count):
+    """--rds-accounts M: the organizational unit `databases` and its M RDS
+    accounts, each with its network, databases and secrets."""
+    unit = org.add_unit(BASE, "databases")
+    members = [(str(RDS_FLEET_BASE + i), _rds_name(i), {"kumo-role": "rds", "env": "sandbox"})
+               for i in range(1, count + 1)]
+    org.add_members(BASE, members, unit)
+    accounts = []
+    for account, name, tags in members:
+        _org_role(account)
+        ec2 = ec2_backends[account][region]
+        vpc, subnets = _vpc(ec2, "rds", 2)
+        ec2.create_tags([vpc.id], {"Name": "rds"})
+        db_sg = ec2.create_security_group("orders-db", "kumo sandbox: the databases", vpc_id=vpc.id)
+        _tag(ec2, db_sg.id, "orders-db")
+        group, dbs = _databases(account, region, subnets, db_sg, key_of=lambda ident, a=account: f"{ident}@{a}")
+        accounts.append({"id": account, "name": name, "tags": tags, "vpc_id": vpc.id,
+                         "subnets": [_subnet_view(ec2, x) for x in subnets],
+                         "db_security_group_id": db_sg.id, "db_subnet_group": group.name, "databases": dbs})
+    return {"ou_id": unit, "ou_name": "databases", "role": ORG_ROLE, "accounts": accounts}
+
+
+def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer_secret=None, accounts=0,
+          rds_accounts=0):
     """Create the world in moto's backends; return the world description
     (ids, ARNs; no secrets except what `deployer_secret` is, returned apart)."""
     mock_random.seed(RANDOM_SEED)
@@ -156,7 +227,7 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
     iam.put_user_policy(DEPLOYER, "assume-kumo-roles", json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": sorted(role_arns.values()) + (
-                [f"arn:aws:iam::*:role/{ORG_ROLE}"] if accounts and organization else [])},
+                [f"arn:aws:iam::*:role/{ORG_ROLE}"] if (accounts or rds_accounts) and organization else [])},
             {"Effect": "Allow", "Action": ["organizations:Describe*", "organizations:List*",
                                            "iam:GetUser", "sts:GetCallerIdentity"], "Resource": "*"},
             # the organization's management account turns RAM sharing with it on
@@ -178,7 +249,7 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
         world["organization"] = {"id": o.id, "arn": o.arn, "management_account": BASE,
                                  "ram_sharing": org_sharing}
         if accounts:
-            world["fleet"] = _fleet(region, accounts)
+            world["fleet"] = _fleet(region, accounts, rds_accounts)
 
     # --- roles the deployer may assume, with an external ID ---------------------
     for name, account in (("app", APP), ("rds", RDS)):
@@ -200,34 +271,14 @@ def build(region="ap-northeast-1", organization=True, org_sharing=True, deployer
     rvpc, rsubnets = _vpc(ec2r, "rds", 2)
     db_sg = ec2r.create_security_group("orders-db", "kumo sandbox: the databases", vpc_id=rvpc.id)
     _tag(ec2r, db_sg.id, "orders-db")
-    rds = rds_backends[RDS][region]
-    group = rds.create_subnet_group("orders-db-subnets", "kumo sandbox: the databases' subnets",
-                                    rsubnets, [])
-    sm = secretsmanager_backends[RDS][region]
-    dbs = {}
-    for key_name, ident, engine, family, port, user_name, db_name in DATABASES:
-        master = password(ident)
-        db = rds.create_db_instance({
-            "db_instance_identifier": ident, "engine": engine, "db_instance_class": "db.t3.micro",
-            "allocated_storage": 20, "master_username": user_name, "master_user_password": master,
-            "db_name": db_name, "port": port, "db_subnet_group_name": group.name,
-            "vpc_security_group_ids": [db_sg.id], "publicly_accessible": False,
-            "availability_zone": rsubnets[0].availability_zone,
-            "tags": [{"Key": "kumo:sandbox", "Value": "seed"}, {"Key": "db", "Value": key_name}]})
-        rds_db.mark_available(db)
-        secret = json.loads(sm.create_secret(
-            name=f"kumo/{ident}", description=f"kumo sandbox: credentials of {ident}",
-            secret_string=json.dumps({"username": user_name, "password": master, "engine": engine,
-                                      "host": db.address, "port": port, "dbname": db_name}),
-            secret_binary=None, tags=[{"Key": "db", "Value": key_name}], kms_key_id=None, client_request_token=None,
-            replica_regions=[], force_overwrite=False))
-        dbs[key_name] = {"id": ident, "engine": engine, "engine_family": family, "port": port,
-                         "address": db.address, "arn": db.arn, "username": user_name,
-                         "db_name": db_name, "secret_arn": secret["ARN"], "secret_name": secret["Name"]}
+    group, dbs = _databases(RDS, region, rsubnets, db_sg)
     world["rds"] = {"vpc_id": rvpc.id, "cidr": rvpc.cidr_block,
                     "subnets": [_subnet_view(ec2r, s) for s in rsubnets],
                     "db_security_group_id": db_sg.id, "db_subnet_group": group.name,
                     "databases": dbs}
+    # after every other seeded resource: the ids above stay as they were
+    if organization and rds_accounts:
+        world["rds_fleet"] = _rds_fleet(region, rds_accounts)
     # what users create afterwards gets unpredictable ids again (and session
     # keys of one run never repeat in the next)
     mock_random.seed()

@@ -801,35 +801,26 @@ local function config_env(budget)
   end })
 end
 
---- Load a config file: a Lua chunk returning a table, run as data (see
--- `LIMITS` and the environment above), never with kumo's own globals.
--- @param path the file
--- @return[1] the table
--- @return[2] nil, a one-line error message naming the file (and line) and the fix
-function M.load(path)
-  local st = require("kumo.sys").stat(path)
-  if not st then
-    return nil, string.format("config: cannot read %s: no such file; give the path of the config "
-      .. "(a Lua file returning a table)", path)
-  elseif st.type ~= "file" then
-    return nil, string.format("config: %s is not a file; give the path of the config "
-      .. "(a Lua file returning a table)", path)
-  elseif st.size > M.LIMITS.size then
-    return nil, string.format("config: %s is %d bytes, over the %d-byte limit of a config; "
-      .. "a config is a small table of settings", path, st.size, M.LIMITS.size)
-  end
+-- The tables config.load returned, with what runs more of their code
+-- under the same limits (M.call); weak: a config dropped is forgotten.
+local RUNNERS = setmetatable({}, { __mode = "k" })
+
+-- Run `fn(...)` of a config (the chunk, or a function it returned) in its
+-- own coroutine under LIMITS, with strings' methods pointing at the
+-- config's copy of `string`. `box.budget` (the capped string.rep and
+-- table.concat) and `box.unlimited` (kumo work called from the config,
+-- counted against neither limit) are set for the run.
+-- @return true and fn's first result, or false and a message
+local function confined_run(path, env, box, fn, ...)
   local base = collectgarbage("count")
   local limit_kb = M.LIMITS.memory / 1024
-  local function budget(bytes)
+  local paused = false
+  function box.budget(bytes)
+    if paused then return end
     if bytes > M.LIMITS.memory - (collectgarbage("count") - base) * 1024 then
       error(string.format("stopped: a string of %.0f bytes would take the config over its memory "
         .. "limit (%d MB); a config is a small table of settings", bytes, M.LIMITS.memory // 1048576), 3)
     end
-  end
-  local env = config_env(budget)
-  local chunk, err = loadfile(path, "t", env)
-  if not chunk then
-    return nil, "config: " .. tostring(err):gsub("^cannot open ", "cannot read ")
   end
   local count = 0
   -- the config's own line (not a helper's) where the limit stopped it
@@ -844,6 +835,7 @@ function M.load(path)
     error(path .. ": " .. msg, 0)
   end
   local function hook(event)
+    if paused then return end
     -- a line runs at least one instruction: count it too, since Lua 5.4.4
     -- sends no count events for a `for` loop while the line hook is set
     count = count + (event == "count" and 1000 or 1)
@@ -864,19 +856,64 @@ function M.load(path)
   -- capped one; no getmetatable means it cannot be reached to be changed.
   local smt = getmetatable("")
   local saved_index, saved_newindex = smt.__index, smt.__newindex
+  local function frozen() error("strings cannot be changed: a config is plain data", 2) end
+  local function confine() smt.__index, smt.__newindex = env.string, frozen end
+  local function release() smt.__index, smt.__newindex = saved_index, saved_newindex end
+  -- kumo's own work called from the config (kumo.org's listing): its
+  -- instructions are not counted, and the memory it leaves (the data it
+  -- returns) is kumo's, not the config's: the base moves up by it
+  function box.unlimited(f, ...)
+    if paused then return f(...) end
+    paused = true
+    release()
+    local before = collectgarbage("count")
+    local res = table.pack(pcall(f, ...))
+    base = base + math.max(0, collectgarbage("count") - before)
+    confine()
+    paused = false
+    if not res[1] then error(res[2], 0) end
+    return table.unpack(res, 2, res.n)
+  end
   -- hooks are per thread: only the config's own coroutine is limited
-  local co = coroutine.create(chunk)
+  local co = coroutine.create(fn)
   debug.sethook(co, hook, "l", 1000)
-  smt.__index = env.string
-  smt.__newindex = function() error("strings cannot be changed: a config is plain data", 2) end
-  local ok, cfg = coroutine.resume(co)
-  smt.__index, smt.__newindex = saved_index, saved_newindex
+  confine()
+  local ok, res = coroutine.resume(co, ...)
+  release()
+  paused = true  -- a wrapper kept and called later does not count either
   co = nil  -- luacheck: ignore 311 (its stack may hold a refused bomb: let it go)
   if not ok then
-    local msg = type(cfg) == "string" and cfg or ("raised " .. show(cfg))
     collectgarbage("collect")  -- a refused memory bomb leaves its garbage
-    return nil, "config: " .. msg
+    return false, type(res) == "string" and res or ("raised " .. show(res))
   end
+  return true, res
+end
+
+--- Load a config file: a Lua chunk returning a table, run as data (see
+-- `LIMITS` and the environment above), never with kumo's own globals.
+-- @param path the file
+-- @return[1] the table
+-- @return[2] nil, a one-line error message naming the file (and line) and the fix
+function M.load(path)
+  local st = require("kumo.sys").stat(path)
+  if not st then
+    return nil, string.format("config: cannot read %s: no such file; give the path of the config "
+      .. "(a Lua file returning a table)", path)
+  elseif st.type ~= "file" then
+    return nil, string.format("config: %s is not a file; give the path of the config "
+      .. "(a Lua file returning a table)", path)
+  elseif st.size > M.LIMITS.size then
+    return nil, string.format("config: %s is %d bytes, over the %d-byte limit of a config; "
+      .. "a config is a small table of settings", path, st.size, M.LIMITS.size)
+  end
+  local box = {}
+  local env = config_env(function(bytes) return box.budget(bytes) end)
+  local chunk, err = loadfile(path, "t", env)
+  if not chunk then
+    return nil, "config: " .. tostring(err):gsub("^cannot open ", "cannot read ")
+  end
+  local ok, cfg = confined_run(path, env, box, chunk)
+  if not ok then return nil, "config: " .. cfg end
   if cfg == nil then
     return nil, string.format("config: %s returns nothing; it must end with return { region = \"...\", "
       .. "pairs = { ... } }", path)
@@ -884,7 +921,26 @@ function M.load(path)
     return nil, string.format("config: %s returns %s; it must return a table { region = \"...\", "
       .. "pairs = { ... } }", path, show(cfg))
   end
+  RUNNERS[cfg] = { path = path, env = env, box = box }
   return cfg
+end
+
+--- Call a function of a loaded config (its `pairs = function(org)`) under
+-- the same limits and in the same confinement as the chunk, each call with
+-- a fresh budget. `...` may hold tables of kumo functions made with the
+-- `unlimited` wrapper this passes to `make_args`: what they run (the AWS calls
+-- of kumo.org, their parsing) is kumo's work and counts against neither
+-- limit, nor does the data they return; the config's own loops do.
+-- @param cfg a table `M.load` returned
+-- @param fn the config's function
+-- @param make_args function(unlimited) returning the arguments of `fn`
+-- @return[1] true and fn's first result
+-- @return[2] false and a message (the config's line when a limit stopped it)
+function M.call(cfg, fn, make_args)
+  local r = RUNNERS[cfg]
+  if not r then error("config.call: not a table config.load returned", 2) end
+  local unlimited = function(f) return function(...) return r.box.unlimited(f, ...) end end
+  return confined_run(r.path, r.env, r.box, fn, make_args(unlimited))
 end
 
 return M

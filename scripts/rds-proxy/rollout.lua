@@ -293,17 +293,38 @@ function M.summary_text(summary)
   return table.concat(out, "\n")
 end
 
+--- The reader of the organization a config's `pairs(org)` gets: kumo.org's
+-- methods, each run outside the config's limits (the listing of a large
+-- organization is kumo's work: hundreds of calls and their parsing); the
+-- table holds functions only, so the config reaches no client through it.
+-- @param org a kumo.org reader
+-- @param unlimited the wrapper config.call passes (identity outside it)
+function M.org_view(org, unlimited)
+  local view = {}
+  for _, name in ipairs{ "accounts", "root", "unit_id", "units", "tags" } do
+    view[name] = unlimited(function(_, ...) return org[name](org, ...) end)
+  end
+  return view
+end
+
 --- Generate the pairs of a config whose `pairs` is a function: it is
 -- called with a kumo.org reader of the organization the base session sees
 -- (the management account or a delegated administrator), and returns the
--- list of pairs.
--- @param raw the loaded config
+-- list of pairs. The function runs confined and limited as the config's
+-- chunk (config.call); the organization's listing does not count.
+-- @param raw the loaded config (config.load)
+-- @param org optional: a kumo.org reader (default: of the base session)
 -- @return the config with `pairs` a list, or nil and a message
-function M.expand(raw)
+function M.expand(raw, org)
   if type(raw) ~= "table" or type(raw.pairs) ~= "function" then return raw end
   local ok, res = pcall(function()
-    local session = require("kumo.aws").session{ profile = raw.base_profile, region = raw.region }
-    return raw.pairs(require("kumo.org").new(session))
+    org = org or require("kumo.org").new(require("kumo.aws").session{ profile = raw.base_profile,
+                                                                      region = raw.region })
+    local done, out = require("rds-proxy.config").call(raw, raw.pairs, function(unlimited)
+      return M.org_view(org, unlimited)
+    end)
+    if not done then error(out, 0) end
+    return out
   end)
   if not ok then
     local msg = type(res) == "table" and (res.message or tostring(res)) or tostring(res)

@@ -4,12 +4,14 @@ sandbox, with boto3 (the rollout spec's second opinion).
     python3 tests/e2e/fleet.py SANDBOX_DIR untag ACCOUNT_ID KEY    # the VPC loses tag KEY
     python3 tests/e2e/fleet.py SANDBOX_DIR tag ACCOUNT_ID KEY VALUE
     python3 tests/e2e/fleet.py SANDBOX_DIR inspect
+    python3 tests/e2e/fleet.py SANDBOX_DIR inspect-rds   # the --rds-accounts M accounts
 
 Each APP account is reached as the deployer (profile base) assuming
 OrganizationAccountAccessRole, as a rollout does. `inspect` prints one JSON
 object: per account name, the RAM shares it owns tagged kumo:pair=<name>
 (`shares`), and the proxy endpoints in the RDS account (`endpoints`, names),
-and the RDS proxies (`proxies`, names).
+and the RDS proxies (`proxies`, names). `inspect-rds` prints, per RDS
+account of `--rds-accounts M` (by name), its proxies and proxy endpoints.
 """
 import json
 import os
@@ -48,6 +50,17 @@ def main(sbdir, cmd, *args):
         else:
             ec2.create_tags(Resources=[acct["vpc_id"]], Tags=[{"Key": args[1], "Value": args[2]}])
         print(json.dumps({"ok": True}))
+        return
+    if cmd == "inspect-rds":
+        out = {}
+        for a in world["rds_fleet"]["accounts"]:
+            rds = account_session(world, sess, a["id"]).client("rds", endpoint_url=ep)
+            out[a["name"]] = {
+                "proxies": sorted(p["DBProxyName"] for p in rds.describe_db_proxies()["DBProxies"]),
+                "endpoints": sorted(e["DBProxyEndpointName"]
+                                    for e in rds.describe_db_proxy_endpoints()["DBProxyEndpoints"]
+                                    if e.get("IsDefault") is not True)}
+        print(json.dumps(out))
         return
     out = {"accounts": {}}
     for a in world["fleet"]["accounts"]:

@@ -41,6 +41,34 @@ return {
 }
 ]]
 
+-- More than one RDS account (--rds-accounts 2): each APP account is tagged
+-- with the RDS account it uses (rds=rds-01|rds-02); the config maps one to
+-- the other in Lua and reaches both sides through OrganizationAccountAccessRole.
+local CONFIG_RDS = [[
+return {
+  region = "ap-northeast-1",
+  base_profile = "base",
+  pairs = function(org)
+    local rds = {}
+    for _, r in ipairs(org:accounts{ ou = "databases" }) do rds[r.name] = r end
+    local out = {}
+    for _, a in ipairs(org:accounts{ ou = "apps", tags = { rds = true } }) do
+      out[#out + 1] = {
+        name = a.name .. "-b",
+        app = { role_arn = a.role_arn, vpc = { tags = { Name = "app" } },
+                subnets = { tags = { tier = "private" }, per_az = 1 },
+                client_security_groups = { tags = { role = "app-clients" } } },
+        rds = { account_role_arn = rds[a.tags.rds].role_arn, engine_family = "POSTGRESQL",
+                proxy_name = a.name .. "-b", db_instance_identifier = { tags = { db = "postgres" } },
+                secret_arn = { tags = { db = "postgres" } } },
+        endpoint = { name = a.name .. "-b-app" },
+      }
+    end
+    return out
+  end,
+}
+]]
+
 describe("an organization-wide rollout", function()
   local sb, cfg, state, world
 
@@ -80,7 +108,7 @@ describe("an organization-wide rollout", function()
   end
 
   setup(function()
-    sb = sandbox.start{ accounts = N, lifecycle = "all=0" }
+    sb = sandbox.start{ accounts = N, rds_accounts = 2, lifecycle = "all=0" }
     sb.env.KUMO_WAITER_DELAY = "0.05"  -- the sandbox answers at once: poll fast
     -- the accounts' roles are assumed by ARN with a fixed session name: the
     -- AWS CLI's file cache would hand out another sandbox's credentials
@@ -201,5 +229,44 @@ describe("an organization-wide rollout", function()
     for _, a in ipairs(world.fleet.accounts) do assert.is_not_nil(seen[a.name], a.name) end
     assert.is_true(#got[1] > 0 and #got[2] > 0)
     assert.equal(N, #got[1] + #got[2])
+  end)
+
+  it("maps APP accounts to two RDS accounts by tag: each pair's proxy is in its own RDS account", function()
+    local cfg2, state2 = sb.dir .. "/org-rds.lua", sb.dir .. "/state-rds"
+    helpers.write(cfg2, CONFIG_RDS)
+    local code, out, err = helpers.run(sb, "apply --pair app-01-b --pair app-02-b --max-concurrent 2 --quiet"
+      .. " --output json --config " .. q(cfg2) .. " --state " .. q(state2))
+    local ok, doc = pcall(json.decode, out)
+    assert(ok and type(doc) == "table", "not JSON (exit " .. tostring(code) .. "): " .. out .. err)
+    assert.equal(0, code, out .. err)
+    local rds_of = {}
+    for _, r in ipairs(world.rds_fleet.accounts) do rds_of[r.name] = r end
+    -- each pair's selectors resolved in its own RDS account: that account's secret
+    for _, p in ipairs(doc.rollout.pairs) do
+      local got = {}
+      for _, x in ipairs(p.resolved) do got[x.key] = x.id end
+      local want = p.pair == "app-01-b" and "rds-01" or "rds-02"
+      assert.equal(rds_of[want].databases.postgres.secret_arn, got["rds.secret_arn"], p.pair)
+    end
+    assert.equal(2, #doc.rollout.pairs)
+    -- boto3, as the deployer in each RDS account: one proxy and its endpoint each
+    local seen = fleet("inspect-rds")
+    assert.same({ proxies = { "app-01-b" }, endpoints = { "app-01-b-app" } }, seen["rds-01"])
+    assert.same({ proxies = { "app-02-b" }, endpoints = { "app-02-b-app" } }, seen["rds-02"])
+    -- and none of them in the usual RDS account
+    for _, name in ipairs(fleet("inspect").proxies) do
+      assert.is_nil(name:find("%-b$"), name .. " is in the RDS account 222222222222")
+    end
+  end)
+
+  it("refuses --rds-accounts without --accounts, or past 50, naming the fix", function()
+    for _, args in ipairs{ "--rds-accounts 2", "--accounts 2 --rds-accounts 51" } do
+      local p = io.popen("cd " .. q(sb.dir) .. " && PYTHONPATH=" .. q(root .. "/sandbox")
+        .. " python3 -m kumo_sandbox --port 0 --dir " .. q(sb.dir .. "/refused") .. " " .. args .. " 2>&1; echo \"exit $?\"")
+      local text = p:read("a")
+      p:close()
+      assert.matches("%-%-rds%-accounts takes 0%.%.50 and needs %-%-accounts N", text)
+      assert.matches("exit 2", text)
+    end
   end)
 end)

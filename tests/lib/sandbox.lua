@@ -100,7 +100,8 @@ Sandbox.__close = Sandbox.stop_server
 --   fault_seed (integer: --fault-seed), latency (ms), org (false: --no-org),
 --   org_sharing (false), region, allow_moto_api (true: --allow-moto-api), timeout (s, 30),
 --   databases (true: --databases, real PostgreSQL/MariaDB and proxy listeners)
---   accounts (N: --accounts N, the `apps` OU's APP accounts)
+--   accounts (N: --accounts N, the `apps` OU's APP accounts),
+--   rds_accounts (M: --rds-accounts M, the `databases` OU's RDS accounts)
 -- @return the sandbox object (fields endpoint, port, dir, env, world; functions
 --   stats, reset, faults, lifecycle, control, stop, apply_env)
 function M.start(opts)
@@ -125,6 +126,9 @@ function M.start(opts)
   elseif opts.org_sharing == false then args[#args + 1] = "--no-org-sharing" end
   if opts.region then args[#args + 1] = "--region"; args[#args + 1] = opts.region end
   if opts.accounts then args[#args + 1] = "--accounts"; args[#args + 1] = string.format("%d", opts.accounts) end
+  if opts.rds_accounts then
+    args[#args + 1] = "--rds-accounts"; args[#args + 1] = string.format("%d", opts.rds_accounts)
+  end
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = shell_quote(a) end
   local python = os.getenv("KUMO_PYTHON") or "python3"

@@ -216,4 +216,131 @@ describe("rds-proxy.rollout", function()
     assert.matches("1 ok %(0 checked with a plan, unchanged%), 1 failed, 1 not started", text)
     assert.matches("stopped: 1 pair%(s%) failed", text)
   end)
+
+  describe("pairs = function(org)", function()
+    local config = require "rds-proxy.config"
+    local tmp = os.tmpname()
+    after_each(function() os.remove(tmp) end)
+
+    local function load(text)
+      local f = assert(io.open(tmp, "w"))
+      f:write(text)
+      f:close()
+      return assert(config.load(tmp))
+    end
+
+    -- An organizations client of `n` accounts in the OU "apps". Each call
+    -- also runs `work` loop turns, standing for what a real call costs in
+    -- Lua (request, signing, response parsing): 252 calls of 20000 turns
+    -- are far more than the config's 2M instructions.
+    local function org_of(n, work)
+      local accounts = {}
+      for i = 1, n do
+        accounts[i] = { Id = tostring(300000000000 + i), Name = string.format("app-%03d", i),
+                        Email = "x@example.com", Status = "ACTIVE", Arn = "arn:aws:organizations::1:account/o/x" }
+      end
+      local client = { calls = 0 }
+      function client.call() end
+      function client:all(op, params)
+        self.calls = self.calls + 1
+        local x = 0
+        for k = 1, work do x = x + k end
+        if op == "ListRoots" then return { { Id = "r-root" } }
+        elseif op == "ListOrganizationalUnitsForParent" then
+          return params.ParentId == "r-root" and { { Id = "ou-apps", Name = "apps" } } or {}
+        elseif op == "ListAccountsForParent" then
+          return params.ParentId == "ou-apps" and accounts or {}
+        elseif op == "ListTagsForResource" then
+          return { { Key = "team", Value = "orders" } }
+        end
+        error("unexpected " .. op)
+      end
+      return require("kumo.org").new(client), client
+    end
+
+    local CONFIG = [[
+return { region = "ap-northeast-1",
+  pairs = function(org)
+    local out = {}
+    for _, a in ipairs(org:accounts{ ou = "apps", tags = { team = "orders" } }) do
+      out[#out + 1] = { name = a.name, app = { role_arn = a.role_arn }, rds = { profile = "rds" } }
+    end
+    return out
+  end }
+]]
+
+    it("lists an organization of 250 accounts: its listing does not count against the config's limits", function()
+      local org, client = org_of(250, 20000)
+      local out, err = rollout.expand(load(CONFIG), org)
+      assert.is_nil(err)
+      assert.equal(250, #out.pairs)
+      assert.equal("app-250", out.pairs[250].name)
+      assert.equal("arn:aws:iam::300000000250:role/OrganizationAccountAccessRole", out.pairs[250].app.role_arn)
+      assert.is_true(client.calls >= 250)
+    end)
+
+    it("reads the accounts' tags a few at a time (kumo.org.CONCURRENCY), each account once", function()
+      local org, client = org_of(12, 0)
+      local running, most, tagged = 0, 0, {}
+      local all = client.all
+      function client:all(op, params)
+        if op ~= "ListTagsForResource" then return all(self, op, params) end
+        tagged[params.ResourceId] = (tagged[params.ResourceId] or 0) + 1
+        running = running + 1
+        most = math.max(most, running)
+        sched.sleep(0.02)
+        running = running - 1
+        return params.ResourceId == "300000000003" and {} or all(self, op, params)
+      end
+      local list = org:accounts{ ou = "apps", tags = { team = "orders" }, exclude = { "app-005" } }
+      assert.equal(10, #list)   -- 12, less the excluded one and the untagged one
+      assert.equal(require("kumo.org").CONCURRENCY, most)
+      local n = 0
+      for id, times in pairs(tagged) do n = n + 1; assert.equal(1, times, id) end
+      assert.equal(11, n)
+      assert.equal("app-001", list[1].name)
+      assert.equal("app-004", list[3].name)
+    end)
+
+    it("still stops the config's own endless loop, naming its line", function()
+      local org = org_of(3, 0)
+      local out, err = rollout.expand(load([[
+return { region = "ap-northeast-1",
+  pairs = function(org)
+    local n = #org:accounts{}
+    while true do n = n + 1 end
+  end }
+]]), org)
+      assert.is_nil(out)
+      assert.matches(":4: stopped after 2000000 instructions", err)
+    end)
+
+    it("keeps the config confined inside pairs(org): no require, capped string.rep as a method", function()
+      local org = org_of(3, 0)
+      local out, err = rollout.expand(load([[
+return { region = "x", pairs = function(org) return require("os") end }
+]]), org)
+      assert.is_nil(out)
+      assert.matches("require is not available", err)
+      out, err = rollout.expand(load([[
+return { region = "x", pairs = function(org) local s = ("x"):rep(64 * 1024 * 1024) return { s } end }
+]]), org)
+      assert.is_nil(out)
+      assert.matches("would take the config over its memory limit", err)
+    end)
+
+    it("hands the config functions only: no client to make other calls with", function()
+      local org = org_of(3, 0)
+      local out = assert(rollout.expand(load([[
+return { region = "x", pairs = function(org)
+  local kinds = {}
+  for k, v in pairs(org) do kinds[#kinds + 1] = k .. "=" .. type(v) end
+  table.sort(kinds)
+  return { { name = table.concat(kinds, ",") } }
+end }
+]]), org))
+      assert.equal("accounts=function,root=function,tags=function,unit_id=function,units=function",
+        out.pairs[1].name)
+    end)
+  end)
 end)
