@@ -184,6 +184,23 @@ local function collect_allowed_rules(ctx, steps)
   end
 end
 
+-- What a step the config no longer enables left behind (kumo's role once
+-- `rds.role_arn` is given, kumo's secret once `secret_arn` replaces
+-- `secret`): `{ step=, live= }` in reverse apply order, for the steps whose
+-- resource the journal says kumo made. Apply deletes them after every
+-- other step, when nothing uses them any more.
+local RETIRED = "delete (no longer in the config)"
+local function retired(ctx, steps)
+  local out = {}
+  for i = #steps, 1, -1 do
+    local step = steps[i]
+    if not enabled(step, ctx) and step.delete and ctx.state:owns(step.name) then
+      out[#out + 1] = { step = step, live = (read_step(ctx, step)) }
+    end
+  end
+  return out
+end
+
 local function do_plan(ctx, steps, result)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
@@ -214,6 +231,9 @@ local function do_plan(ctx, steps, result)
         end
       end
     end
+  end
+  for _, r in ipairs(retired(ctx, steps)) do
+    if r.live then record(result, r.step, RETIRED, r.live) end
   end
 end
 
@@ -301,6 +321,13 @@ local function do_apply(ctx, steps, result, replace)
     end
     ::next_step::
   end
+  for _, r in ipairs(retired(ctx, steps)) do
+    if r.live then
+      ctx.progress(ctx.pair.name, "deleting " .. r.step.title .. " (no longer in the config)")
+      delete_proven(ctx, r.step, r.live, result, RETIRED)
+    end
+    ctx.state:deleted(r.step.name)
+  end
 end
 
 local function do_verify(ctx, steps, result)
@@ -330,6 +357,13 @@ local function do_verify(ctx, steps, result)
       end
     end
   end
+  for _, r in ipairs(retired(ctx, steps)) do
+    if r.live then
+      problem(result, string.format("%s %s is no longer in the config and still there — run apply to delete it",
+        r.step.title, tostring(id_of(r.step, r.live))))
+      record(result, r.step, "problem", r.live)
+    end
+  end
 end
 
 local function do_destroy(ctx, steps, result)
@@ -338,7 +372,7 @@ local function do_destroy(ctx, steps, result)
   local lives, dupses = {}, {}
   for _, step in ipairs(steps) do
     -- a step without delete goes with its parent: no need to read it
-    if enabled(step, ctx) and step.delete then
+    if (enabled(step, ctx) or ctx.state:owns(step.name)) and step.delete then
       lives[step.name], dupses[step.name] = read_step(ctx, step)
       local live = lives[step.name]
       if live and step.id then ctx.ids[step.name] = step.id(live) end
@@ -353,7 +387,7 @@ local function do_destroy(ctx, steps, result)
   end
   for i = #steps, 1, -1 do
     local step = steps[i]
-    if enabled(step, ctx) and step.delete then
+    if lives[step.name] ~= nil or dupses[step.name] ~= nil then
       ctx.step_name = step.name
       for _, d in ipairs(dupses[step.name]) do
         local why = stale_reason(ctx, step, d)

@@ -13,12 +13,18 @@ function step.enabled(ctx)
 end
 
 function step.read(ctx)
-  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = ctx.pair.rds.secret.name })
+  -- with `secret_arn` in its place the config names no secret of kumo's:
+  -- the journal's (apply deletes it, engine.lua)
+  local made = ctx.pair.rds.secret
+  local id = made and made.name or (ctx.state:get("secret") or {}).id
+  if not id then return nil end
+  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = id })
   if not out then
     if err.code == "ResourceNotFoundException" then return nil end
     error(err, 0)
   end
   if out.DeletedDate then
+    if not made then return nil end  -- kumo's former secret, on its way out
     error(string.format("rds.secret.name: the secret %q is scheduled for deletion; restore it "
       .. "(aws secretsmanager restore-secret) or choose another name", ctx.pair.rds.secret.name), 0)
   end

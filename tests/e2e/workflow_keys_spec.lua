@@ -1,0 +1,294 @@
+-- Every key of the workflow's config schema, changed, then converged, end
+-- to end on the sandbox (moto with SigV4 and IAM checks on). This file
+-- holds the keys the older specs did not change (the table of every key
+-- and the test that covers it is docs/config-keys.md): plan names the
+-- change (or says `replace (<reason>)`), apply reaches it, boto3 reads it
+-- back independently, verify passes and a second apply makes zero
+-- changing calls. Local-only keys (timeouts, state_dir) get a behaviour
+-- test. Lean: one sandbox, mostly the orders-mysql pair.
+local root = os.getenv("KUMO_ROOT") or "."
+local sandbox = dofile(root .. "/tests/lib/sandbox.lua")
+local json = require "kumo.json"
+
+local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
+local q, env_prefix, write, run, slurp = h.q, h.env_prefix, h.write, h.run, h.slurp
+
+-- boto3 in the sandbox's accounts, independent of the code under test.
+local PRELUDE = [==[
+import boto3, json, sys
+app = boto3.Session(profile_name="app")
+rds = boto3.Session(profile_name="rds")
+W = json.load(open(sys.argv[1]))
+def out(v):
+    print(json.dumps(v, default=str))
+def proxy(name):
+    ps = rds.client("rds").describe_db_proxies()["DBProxies"]
+    return ([p for p in ps if p["DBProxyName"] == name] or [None])[0]
+def role(name):
+    try:
+        return rds.client("iam").get_role(RoleName=name)["Role"]["Arn"]
+    except rds.client("iam").exceptions.NoSuchEntityException:
+        return None
+def secret(name):
+    ss = rds.client("secretsmanager").list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+    return [s for s in ss if s["Name"] == name and not s.get("DeletedDate")]
+def targets(name):
+    ts = rds.client("rds").describe_db_proxy_targets(DBProxyName=name)["Targets"]
+    return sorted(t.get("RdsResourceId") for t in ts)
+]==]
+
+local function py(sb, code)
+  local file = os.tmpname()
+  write(file, PRELUDE .. code)
+  local p = io.popen(env_prefix(sb) .. " python3 " .. file .. " " .. q(sb.dir .. "/world.json") .. " 2>&1")
+  local text = p:read("a")
+  p:close()
+  os.remove(file)
+  local last = text:match("([^\n]*)\n?$")
+  local ok, v = pcall(json.decode, last)
+  assert(ok and v ~= nil, "boto3 helper failed:\n" .. text)
+  return v
+end
+
+local function has(text, needle)
+  assert(text:find(needle, 1, true), "expected «" .. needle .. "» in:\n" .. text)
+end
+
+-- plan (read-only), apply, verify, a second apply with zero changing calls;
+-- returns plan's text.
+local function converge(sb, cfg, pair, extra)
+  extra = extra and (" " .. extra) or ""
+  local args = " --quiet --config " .. q(cfg) .. " --pair " .. pair .. extra
+  local base = h.mutating(sb)
+  local code, plan, err = run(sb, "plan" .. args)
+  assert.are.equal(0, code, plan .. err)
+  assert.are.equal(base, h.mutating(sb), "plan must not change anything")
+  local out
+  code, out, err = run(sb, "apply" .. args)
+  assert.are.equal(0, code, "apply:\n" .. out .. err)
+  code, out, err = run(sb, "verify" .. args)
+  assert.are.equal(0, code, "verify after apply:\n" .. out .. err)
+  local before = h.mutating(sb)
+  code, out, err = run(sb, "apply" .. args)
+  assert.are.equal(0, code, out .. err)
+  assert.are.equal(before, h.mutating(sb), "a second apply must make zero changing calls:\n" .. out)
+  return plan
+end
+
+-- Every action of a JSON plan is `unchanged`.
+local function all_unchanged(sb, cfg, pair)
+  local code, out, err = run(sb, "plan --output json --config " .. q(cfg) .. " --pair " .. pair)
+  assert.are.equal(0, code, out .. err)
+  for _, a in ipairs(json.decode(out).pairs[1].actions) do
+    assert.are.equal("unchanged", a.action, a.resource .. ": " .. json.encode(a))
+  end
+end
+
+-- The orders-mysql pair of the seeded config with `from` replaced by `to` (once).
+local function mysql(t, from, to)
+  local a, b = t:match('^(.-)(name = "orders%-mysql".*)$')
+  local n
+  b, n = b:gsub(from, to, 1)
+  assert(n == 1, "pattern " .. from .. " not found in the orders-mysql pair")
+  return a .. b
+end
+
+describe("rds-proxy-share: every config key converges", function()
+  local sb, cfg
+
+  setup(function()
+    sb = sandbox.start{ lifecycle = "all=0" }
+    sb.env.KUMO_CREDENTIAL_CACHE = "off"
+    cfg = sb.dir .. "/workflow.lua"
+    local code, out, err = run(sb, "apply --quiet --config " .. q(cfg) .. " --pair orders-mysql")
+    assert(code == 0, out .. err)
+  end)
+
+  teardown(function()
+    if sb then sb.stop() end
+  end)
+
+  -- app.profile → app.role_arn + app.external_id, rds.profile →
+  -- rds.account_role_arn + rds.external_id, base_profile: the same accounts
+  -- reached another way change nothing; a wrong external_id is named.
+  it("base_profile, role_arn, account_role_arn, external_id: the same accounts, zero changes", function()
+    local roles = sb.world.roles
+    local path = h.config_with(sb, function(t)
+      return (t:gsub('profile = "app",', string.format('role_arn = %q, external_id = %q,', roles.app.arn, roles.app.external_id))
+        :gsub('profile = "rds",', string.format('account_role_arn = %q, external_id = %q,', roles.rds.arn, roles.rds.external_id))
+        :gsub("region = ", 'base_profile = "base",\n  region = ', 1))
+    end, "roles")
+    all_unchanged(sb, path, "orders-mysql")
+    local base = h.mutating(sb)
+    local code, out, err = run(sb, "apply --quiet --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    assert.are.equal(base, h.mutating(sb), "apply through the roles: zero changing calls")
+    code, out, err = run(sb, "verify --quiet --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    -- the external ID is part of the trust: a wrong one is refused, named
+    local wrong = h.config_with(sb, function() return slurp(path):gsub(roles.rds.external_id:gsub("%p", "%%%0"),
+      "not-the-external-id") end, "wrong-external-id")
+    code, out, err = run(sb, "plan --config " .. q(wrong) .. " --pair orders-mysql")
+    assert.are.equal(1, code, out .. err)
+    assert.truthy((out .. err):find("external_id", 1, true) or (out .. err):find("account_role_arn", 1, true),
+      "the failure names the key:\n" .. out .. err)
+    assert.are.equal(base, h.mutating(sb))
+  end)
+
+  it("state_dir: the journal goes to the configured folder; --state overrides it", function()
+    local dir = sb.dir .. "/journal-from-config"
+    local path = h.config_with(sb, function(t)
+      return (t:gsub("region = ", string.format("state_dir = %q,\n  region = ", dir), 1))
+    end, "state-dir")
+    all_unchanged(sb, path, "orders-mysql")
+    local code, out, err = run(sb, "apply --quiet --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    -- a fresh journal: the resources are found by their tags, none made twice
+    h.assert_count(sb, "orders-mysql", 1)
+    local j = h.journal(dir, "orders-mysql")
+    assert.truthy(j and j.resources and j.resources.proxy, "journal written in state_dir:\n" .. json.encode(j))
+    local other = sb.dir .. "/journal-from-flag"
+    code, out, err = run(sb, "apply --quiet --config " .. q(path) .. " --pair orders-mysql --state " .. q(other))
+    assert.are.equal(0, code, out .. err)
+    assert.truthy(h.journal(other, "orders-mysql"), "--state wins over state_dir")
+  end)
+
+  it("region: another region finds nothing of the pair there and says so before any change", function()
+    local path = h.config_with(sb, function(t)
+      return (t:gsub('region = "ap%-northeast%-1"', 'region = "eu-west-1"', 1))
+    end, "region")
+    local base = h.mutating(sb)
+    local code, out, err = run(sb, "plan --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(1, code, out .. err)
+    has(out, "app.subnet_ids: cannot describe the subnets in the APP account")
+    has(out, "check the ids and that they are in eu-west-1")
+    assert.are.equal(base, h.mutating(sb))
+  end)
+
+  it("timeouts: a wait longer than timeouts.proxy stops apply naming the key; the rerun converges", function()
+    local path = h.config_with(sb, function(t)
+      return (t:gsub("region = ", "timeouts = { proxy = 1, call = 30 },\n  region = ", 1))
+    end, "timeouts")
+    sb.lifecycle{ proxy = 4 }
+    local code, out, err = run(sb, "apply --quiet --config " .. q(path) .. " --pair orders-pg")
+    sb.lifecycle{ proxy = 0 }
+    assert.are.equal(1, code, out .. err)
+    has(out .. err, "timeouts.proxy")
+    converge(sb, path, "orders-pg")
+    code, out, err = run(sb, "destroy --quiet --config " .. q(path) .. " --pair orders-pg")
+    assert.are.equal(0, code, out .. err)
+  end)
+
+  -- rds.role_arn: the proxy moves to the user's role, kumo's own role
+  -- (no longer used) goes; removed again, kumo's role comes back.
+  it("rds.role_arn: set, the proxy uses it and kumo's role goes; removed, kumo's role is back", function()
+    local arn = py(sb, [==[
+iam = rds.client("iam")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"},
+         "Action": "sts:AssumeRole"}]}
+r = iam.create_role(RoleName="orders-mysql-own-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+iam.put_role_policy(RoleName="orders-mysql-own-role", PolicyName="read", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+     "Resource": W["rds"]["databases"]["mysql"]["secret_arn"]}]}))
+out(r["Arn"])]==])
+    local kumo_role = py(sb, 'out(role("kumo-orders-mysql-proxy-secret"))')
+    assert.truthy(kumo_role ~= json.null, "kumo's role exists before")
+    local path = h.config_with(sb, function(t)
+      return mysql(t, 'proxy_name = "orders%-mysql%-proxy",', 'proxy_name = "orders-mysql-proxy", role_arn = "' .. arn .. '",')
+    end, "own-role")
+    local plan = converge(sb, path, "orders-mysql")
+    has(plan, "RoleArn: " .. kumo_role .. " → " .. arn)
+    assert.are.equal(arn, py(sb, 'out(proxy("orders-mysql-proxy")["RoleArn"])'))
+    assert.are.equal(json.null, py(sb, 'out(role("kumo-orders-mysql-proxy-secret"))'),
+      "kumo's role is no longer used: apply deletes it")
+    plan = converge(sb, cfg, "orders-mysql")
+    has(plan, "RoleArn: " .. arn .. " →")
+    local back = py(sb, 'out([role("kumo-orders-mysql-proxy-secret"), proxy("orders-mysql-proxy")["RoleArn"]])')
+    assert.are.equal(back[1], back[2])
+    assert.truthy(back[1] ~= json.null)
+  end)
+
+  -- rds.secret → rds.secret_arn: the secret kumo made is no longer used and goes.
+  it("rds.secret then secret_arn: the secret kumo made goes when the config stops using it", function()
+    local creds = py(sb, [==[sm = rds.client("secretsmanager")
+v = json.loads(sm.get_secret_value(SecretId=W["rds"]["databases"]["mysql"]["secret_arn"])["SecretString"])
+out(v)]==])
+    local path = h.config_with(sb, function(t)
+      return mysql(t, 'secret_arn = "[^"]+",', string.format('secret = { name = "kumo/orders-mysql-keys", '
+        .. 'username = %q, password = %q },', creds.username, creds.password))
+    end, "made-secret")
+    local plan = converge(sb, path, "orders-mysql")
+    has(plan, "+ create     Secrets Manager secret")
+    assert.are.equal(1, #py(sb, 'out(secret("kumo/orders-mysql-keys"))'))
+    plan = converge(sb, cfg, "orders-mysql")
+    has(plan, "SecretArn: ")
+    assert.are.same({}, py(sb, 'out(secret("kumo/orders-mysql-keys"))'), "the secret kumo made is deleted")
+  end)
+
+  -- proxy_subnet_ids cannot change in place: plan says replace with the
+  -- reason, apply stops and advises, the config's `replace` flag lets it.
+  it("rds.proxy_subnet_ids and replace: plan shows replace (reason), replace = { \"proxy\" } converges", function()
+    local W = sb.world
+    local third = py(sb, [==[
+ec2 = rds.client("ec2")
+s = ec2.create_subnet(VpcId=W["rds"]["vpc_id"], CidrBlock="10.0.9.0/24", AvailabilityZone=W["rds"]["subnets"][1]["az"])
+out(s["Subnet"]["SubnetId"])]==])
+    local list = string.format('proxy_subnet_ids = { %q, %q },', W.rds.subnets[1].id, third)
+    local path = h.config_with(sb, function(t)
+      return mysql(t, 'proxy_name = "orders%-mysql%-proxy",', 'proxy_name = "orders-mysql-proxy", ' .. list)
+    end, "proxy-subnets")
+    local base = h.mutating(sb)
+    local code, out, err = run(sb, "plan --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    has(out, "replace (a proxy's subnets cannot change in place)")
+    assert.are.equal(base, h.mutating(sb))
+    code, out, err = run(sb, "apply --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(1, code, out .. err)
+    has(out .. err, "rerun with --replace proxy")
+    -- the config flag instead of --replace
+    local flagged = h.config_with(sb, function(t)
+      return (slurp(path):gsub("region = ", 'replace = { "proxy" },\n  region = ', 1))
+    end, "proxy-subnets-replace")
+    converge(sb, flagged, "orders-mysql")
+    local want = { W.rds.subnets[1].id, third }
+    table.sort(want)
+    assert.are.same(want, py(sb, 'out(sorted(proxy("orders-mysql-proxy")["VpcSubnetIds"]))'))
+    assert.are.same({ "orders-mysql" }, py(sb, 'out(targets("orders-mysql-proxy"))'), "the target is registered again")
+    h.assert_count(sb, "orders-mysql", 1)
+    -- removed: back to the database's subnets, with --replace proxy
+    converge(sb, cfg, "orders-mysql", "--replace proxy")
+    want = { W.rds.subnets[1].id, W.rds.subnets[2].id }
+    table.sort(want)
+    assert.are.same(want, py(sb, 'out(sorted(proxy("orders-mysql-proxy")["VpcSubnetIds"]))'))
+  end)
+
+  -- engine_family + db_instance_identifier + secret_arn: the pair moves
+  -- to the other database; the engine family needs a new proxy; the DB
+  -- and endpoint rules move to the new port.
+  it("engine_family, db_instance_identifier: replace (reason), --replace proxy, rules on the new port", function()
+    local W = sb.world
+    local pg = W.rds.databases.postgres
+    local path = h.config_with(sb, function(t)
+      t = mysql(t, 'db_instance_identifier = "orders%-mysql"', 'db_instance_identifier = "orders-pg"')
+      t = mysql(t, 'engine_family = "MYSQL"', 'engine_family = "POSTGRESQL"')
+      return mysql(t, 'secret_arn = "[^"]+"', 'secret_arn = "' .. pg.secret_arn .. '"')
+    end, "to-pg")
+    local code, out, err = run(sb, "plan --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    has(out, "replace (a proxy's engine family cannot change in place)")
+    converge(sb, path, "orders-mysql", "--replace proxy")
+    local live = py(sb, [==[
+p = proxy("orders-mysql-proxy")
+ec2 = rds.client("ec2")
+px = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["kumo-orders-mysql-proxy"]}])["SecurityGroups"][0]["GroupId"]
+db = ec2.describe_security_groups(GroupIds=[W["rds"]["db_security_group_id"]])["SecurityGroups"][0]
+ports = sorted(perm["FromPort"] for perm in db["IpPermissions"] for g in perm.get("UserIdGroupPairs", []) if g["GroupId"] == px)
+ep = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["kumo-orders-mysql-endpoint"]}])["SecurityGroups"][0]
+out({"family": p["EngineFamily"], "targets": targets("orders-mysql-proxy"), "db_ports": ports,
+     "ep_ports": sorted(perm["FromPort"] for perm in ep["IpPermissions"])})]==])
+    assert.are.same({ family = "POSTGRESQL", targets = { "orders-pg" }, db_ports = { 5432 }, ep_ports = { 5432 } }, live)
+    -- and back
+    converge(sb, cfg, "orders-mysql", "--replace proxy")
+    assert.are.same({ "orders-mysql" }, py(sb, 'out(targets("orders-mysql-proxy"))'))
+  end)
+end)
