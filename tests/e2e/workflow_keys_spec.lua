@@ -165,6 +165,22 @@ describe("rds-proxy-share: every config key converges", function()
     assert.are.equal(base, h.mutating(sb))
   end)
 
+  it("parallel: the number of pairs run at once (one worker with 1, two with 2); --parallel wins", function()
+    local function workers(value, flag)
+      local path = h.config_with(sb, function(t)
+        return (t:gsub("region = ", "parallel = " .. value .. ",\n  region = ", 1))
+      end, "parallel-" .. value)
+      local code, out, err = run(sb, "plan --config " .. q(path) .. (flag or ""))
+      assert.are.equal(0, code, out .. err)
+      local n = 0
+      for w in err:gmatch("rollout%-(%d+): orders%-") do n = math.max(n, tonumber(w)) end
+      return n
+    end
+    assert.are.equal(1, workers(1))
+    assert.are.equal(2, workers(2))
+    assert.are.equal(2, workers(1, " --parallel 2"))
+  end)
+
   it("timeouts: a wait longer than timeouts.proxy stops apply naming the key; the rerun converges", function()
     local path = h.config_with(sb, function(t)
       return (t:gsub("region = ", "timeouts = { proxy = 1, call = 30 },\n  region = ", 1))
@@ -223,6 +239,48 @@ out(v)]==])
     plan = converge(sb, cfg, "orders-mysql")
     has(plan, "SecretArn: ")
     assert.are.same({}, py(sb, 'out(secret("kumo/orders-mysql-keys"))'), "the secret kumo made is deleted")
+  end)
+
+  -- rds.secret.kms_key_id: set, the secret is re-encrypted with the key and
+  -- kumo's role may decrypt with it; rds.secret.name renamed: replace, the
+  -- old secret goes; rds.secret.username: plan shows it, verify then says
+  -- the proxy cannot log in (the database has no such user).
+  it("rds.secret.kms_key_id, name and username converge; the old secret goes", function()
+    local creds = py(sb, [==[sm = rds.client("secretsmanager")
+v = json.loads(sm.get_secret_value(SecretId=W["rds"]["databases"]["mysql"]["secret_arn"])["SecretString"])
+v["key"] = rds.client("kms").create_key(Description="orders secrets")["KeyMetadata"]["Arn"]
+out(v)]==])
+    local function made(name, extra)
+      return h.config_with(sb, function(t)
+        return mysql(t, 'secret_arn = "[^"]+",', string.format('secret = { name = %q, username = %q, password = %q%s },',
+          name, creds.username, creds.password, extra or ""))
+      end, name:gsub("%W", "_"))
+    end
+    converge(sb, made("kumo/orders-mysql-k1"), "orders-mysql")
+    local plan = converge(sb, made("kumo/orders-mysql-k1", ", kms_key_id = " .. string.format("%q", creds.key)),
+      "orders-mysql")
+    has(plan, "KmsKeyId: alias/aws/secretsmanager → " .. creds.key)
+    has(plan, "kms:Decrypt on " .. creds.key)
+    assert.are.equal(creds.key, py(sb, [==[out(secret("kumo/orders-mysql-k1")[0]["KmsKeyId"])]==]))
+    plan = converge(sb, made("kumo/orders-mysql-k2"), "orders-mysql")
+    has(plan, 'replace (secret.name changed: "kumo/orders-mysql-k1" -> "kumo/orders-mysql-k2"')
+    local live = py(sb, [==[out([len(secret("kumo/orders-mysql-k1")), secret("kumo/orders-mysql-k2")[0]["ARN"],
+     proxy("orders-mysql-proxy")["Auth"][0]["SecretArn"]])]==])
+    assert.are.equal(0, live[1], "the secret under the former name is deleted")
+    assert.are.equal(live[2], live[3], "the proxy uses the renamed secret")
+    -- another user: plan shows it; the sandbox's database has no such user
+    local path = h.config_with(sb, function(t)
+      return (slurp(made("kumo/orders-mysql-k2")):gsub('username = "' .. creds.username .. '"', 'username = "reports"', 1))
+    end, "username")
+    local code, out, err = run(sb, "plan --quiet --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    has(out, "username: " .. creds.username .. " → reports")
+    code, out, err = run(sb, "apply --quiet --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    assert.are.equal("reports", h.secret_json(sb, live[2]).username)
+    -- back to the seeded secret_arn: kumo's secret goes
+    converge(sb, cfg, "orders-mysql")
+    assert.are.same({}, py(sb, 'out(secret("kumo/orders-mysql-k2"))'))
   end)
 
   -- proxy_subnet_ids cannot change in place: plan says replace with the
@@ -290,5 +348,52 @@ out({"family": p["EngineFamily"], "targets": targets("orders-mysql-proxy"), "db_
     -- and back
     converge(sb, cfg, "orders-mysql", "--replace proxy")
     assert.are.same({ "orders-mysql" }, py(sb, 'out(targets("orders-mysql-proxy"))'))
+  end)
+
+  -- db_instance_identifier → db_cluster_identifier on the same engine: the
+  -- proxy stays, its one target moves; endpoint.target_role READ_ONLY (a
+  -- reader endpoint needs the cluster): replace (reason), --replace endpoint.
+  it("db_cluster_identifier and endpoint.target_role: the target moves, the endpoint is replaced", function()
+    local function pg(t, from, to)
+      local a, b, c = t:match('^(.-)(name = "orders%-pg".-)(name = "orders%-mysql".*)$')
+      local n
+      b, n = b:gsub(from, to, 1)
+      assert(n == 1, "pattern " .. from .. " not found in the orders-pg pair")
+      return a .. b .. c
+    end
+    local made = py(sb, [==[
+r = rds.client("rds")
+db = W["rds"]["databases"]["postgres"]
+pw = "aurora-orders-pw-1"
+r.create_db_cluster(DBClusterIdentifier="orders-aurora", Engine="aurora-postgresql", MasterUsername=db["username"],
+    MasterUserPassword=pw, DBSubnetGroupName=W["rds"]["db_subnet_group"], Port=5432, DatabaseName="orders",
+    VpcSecurityGroupIds=[W["rds"]["db_security_group_id"]])
+r.create_db_instance(DBInstanceIdentifier="orders-aurora-1", DBClusterIdentifier="orders-aurora",
+    Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+arn = rds.client("secretsmanager").create_secret(Name="kumo/orders-aurora",
+    SecretString=json.dumps({"username": db["username"], "password": pw}))["ARN"]
+out({"secret": arn})]==])
+    converge(sb, cfg, "orders-pg")
+    local path = h.config_with(sb, function(t)
+      t = pg(t, 'db_instance_identifier = "orders%-pg"', 'db_cluster_identifier = "orders-aurora"')
+      return pg(t, 'secret_arn = "[^"]+"', 'secret_arn = "' .. made.secret .. '"')
+    end, "aurora")
+    local plan = converge(sb, path, "orders-pg")
+    has(plan, "DBClusterIdentifier: orders-pg → orders-aurora")
+    local tracked = [==[ts = rds.client("rds").describe_db_proxy_targets(DBProxyName="orders-pg-proxy")["Targets"]
+out(sorted(set(t.get("TrackedClusterId") or t.get("RdsResourceId") for t in ts)))]==]
+    assert.are.same({ "orders-aurora" }, py(sb, tracked))
+    local reader = h.config_with(sb, function() return pg(slurp(path), 'target_role = "READ_WRITE"', 'target_role = "READ_ONLY"') end,
+      "aurora-reader")
+    local code, out, err = run(sb, "plan --config " .. q(reader) .. " --pair orders-pg")
+    assert.are.equal(0, code, out .. err)
+    has(out, "replace (an endpoint's target role cannot change in place)")
+    converge(sb, reader, "orders-pg", "--replace endpoint")
+    assert.are.equal("READ_ONLY", py(sb, [==[
+out(rds.client("rds").describe_db_proxy_endpoints(DBProxyEndpointName="orders-pg-app")["DBProxyEndpoints"][0]["TargetRole"])]==]))
+    -- back to the seeded instance and a read/write endpoint
+    plan = converge(sb, cfg, "orders-pg", "--replace endpoint")
+    has(plan, "DBInstanceIdentifier: orders-aurora → orders-pg")
+    assert.are.same({ "orders-pg" }, py(sb, tracked))
   end)
 end)
