@@ -135,6 +135,26 @@ describe("rds-proxy-share: every config key converges", function()
     assert.are.equal(base, h.mutating(sb))
   end)
 
+  -- allow_external_principals may only be false (config check); a share
+  -- opened outside the organization with boto3 is closed again in place.
+  it("app.allow_external_principals: false changes nothing; a share opened with boto3 is closed in place", function()
+    local path = h.config_with(sb, function(t)
+      return mysql(t, 'profile = "app",', 'profile = "app", allow_external_principals = false,')
+    end, "external")
+    all_unchanged(sb, path, "orders-mysql")
+    local read = [==[ram = app.client("ram")
+s = ram.get_resource_shares(resourceOwner="SELF", name="orders-mysql-subnets", resourceShareStatus="ACTIVE")["resourceShares"]
+out([x["allowExternalPrincipals"] for x in s])]==]
+    py(sb, [==[ram = app.client("ram")
+s = ram.get_resource_shares(resourceOwner="SELF", name="orders-mysql-subnets", resourceShareStatus="ACTIVE")["resourceShares"][0]
+ram.update_resource_share(resourceShareArn=s["resourceShareArn"], allowExternalPrincipals=True)
+out(1)]==])
+    assert.are.same({ true }, py(sb, read))
+    local plan = converge(sb, path, "orders-mysql")
+    has(plan, "allowExternalPrincipals: true → false")
+    assert.are.same({ false }, py(sb, read), "the same share, closed again")
+  end)
+
   it("state_dir: the journal goes to the configured folder; --state overrides it", function()
     local dir = sb.dir .. "/journal-from-config"
     local path = h.config_with(sb, function(t)
@@ -381,8 +401,10 @@ out({"secret": arn})]==])
     local plan = converge(sb, path, "orders-pg")
     has(plan, "DBClusterIdentifier: orders-pg → orders-aurora")
     local tracked = [==[ts = rds.client("rds").describe_db_proxy_targets(DBProxyName="orders-pg-proxy")["Targets"]
-out(sorted(set(t.get("TrackedClusterId") or t.get("RdsResourceId") for t in ts)))]==]
-    assert.are.same({ "orders-aurora" }, py(sb, tracked))
+out([sorted(t.get("TrackedClusterId") or t["RdsResourceId"] for t in ts if t["Type"] == "TRACKED_CLUSTER"),
+     sorted(t["RdsResourceId"] for t in ts if t["Type"] == "RDS_INSTANCE")])]==]
+    -- the cluster is tracked, its instance is the target
+    assert.are.same({ { "orders-aurora" }, { "orders-aurora-1" } }, py(sb, tracked))
     local reader = h.config_with(sb, function() return pg(slurp(path), 'target_role = "READ_WRITE"', 'target_role = "READ_ONLY"') end,
       "aurora-reader")
     local code, out, err = run(sb, "plan --config " .. q(reader) .. " --pair orders-pg")
@@ -394,6 +416,6 @@ out(rds.client("rds").describe_db_proxy_endpoints(DBProxyEndpointName="orders-pg
     -- back to the seeded instance and a read/write endpoint
     plan = converge(sb, cfg, "orders-pg", "--replace endpoint")
     has(plan, "DBInstanceIdentifier: orders-aurora → orders-pg")
-    assert.are.same({ "orders-pg" }, py(sb, tracked))
+    assert.are.same({ {}, { "orders-pg" } }, py(sb, tracked))
   end)
 end)
