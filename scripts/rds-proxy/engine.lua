@@ -71,6 +71,32 @@ local function ours(ctx, step, live)
   return step.owned ~= nil and step.owned(ctx, live) == true
 end
 
+-- The other kumo pair whose `kumo:pair` tag `live` carries, or nil. Asked
+-- only for what this pair's journal does not know: a pair renamed in the
+-- config (a new pair to kumo) would otherwise take over the old pair's
+-- proxy and endpoint and leave the rest behind.
+local function other_pair(ctx, step, live)
+  if ctx.state:get(step.name) then return nil end
+  local function find(list)
+    for _, t in ipairs(list or {}) do
+      local k, v = t.Key or t.key, t.Value or t.value
+      if k == "kumo:pair" and v ~= ctx.pair.name then return v end
+    end
+  end
+  local other = find(live.Tags) or find(live.tags) or find(live.TagList)
+  if other or not step.tags or tagged(live, ctx.pair.name) then return other end
+  return find(step.tags(ctx, live))
+end
+
+local function refuse_other_pair(ctx, step, live)
+  local other = live and other_pair(ctx, step, live)
+  if other then
+    error(string.format("%s %s belongs to kumo pair %q (its kumo:pair tag), not to %q: a pair renamed in the "
+      .. "config is a new pair; destroy the old one first (destroy --pair %s with its former config), or give "
+      .. "this pair its own names", step.title, tostring(step.id and step.id(live)), other, ctx.pair.name, other), 0)
+  end
+end
+
 local function record(result, step, action, live, diffs)
   result.steps[#result.steps + 1] = {
     name = step.name, title = step.title, account = step.account, action = action,
@@ -211,6 +237,7 @@ local function do_plan(ctx, steps, result)
         if why and not live and not renamed then renamed = { d = d, why = why } end
       end
       if live then
+        refuse_other_pair(ctx, step, live)
         ctx.ids[step.name] = step.id and step.id(live)
         local diffs = step.diff and step.diff(ctx, live) or {}
         local why = replace_reason(diffs)
@@ -281,6 +308,7 @@ local function do_apply(ctx, steps, result, replace)
       local action = "unchanged"
       local diffs
       if live then
+        refuse_other_pair(ctx, step, live)
         diffs = step.diff and step.diff(ctx, live) or {}
         local why = replace_reason(diffs)
         if why then

@@ -147,12 +147,37 @@ s = ram.get_resource_shares(resourceOwner="SELF", name="orders-mysql-subnets", r
 out([x["allowExternalPrincipals"] for x in s])]==]
     py(sb, [==[ram = app.client("ram")
 s = ram.get_resource_shares(resourceOwner="SELF", name="orders-mysql-subnets", resourceShareStatus="ACTIVE")["resourceShares"][0]
-ram.update_resource_share(resourceShareArn=s["resourceShareArn"], allowExternalPrincipals=True)
+ram.update_resource_share(resourceShareArn=s["resourceShareArn"], name=s["name"], allowExternalPrincipals=True)
 out(1)]==])
     assert.are.same({ true }, py(sb, read))
     local plan = converge(sb, path, "orders-mysql")
     has(plan, "allowExternalPrincipals: true → false")
     assert.are.same({ false }, py(sb, read), "the same share, closed again")
+  end)
+
+  -- pairs[].name is the pair's identity (tags, journal, kumo's names): a
+  -- renamed pair is a new pair, which must not take over the old one's
+  -- proxy; plan and apply say so, and change nothing.
+  it("pairs[].name: a renamed pair refuses the old pair's proxy, naming it and the fix; nothing changes", function()
+    local path = h.config_with(sb, function(t)
+      return mysql(t, 'name = "orders%-mysql",', 'name = "orders-mysql-b",')
+    end, "renamed-pair")
+    local base = h.mutating(sb)
+    for _, action in ipairs{ "plan", "apply" } do
+      local code, out, err = run(sb, action .. " --config " .. q(path) .. " --pair orders-mysql-b")
+      assert.are.equal(1, code, out .. err)
+      has(out, 'belongs to kumo pair "orders-mysql" (its kumo:pair tag), not to "orders-mysql-b"')
+      has(out, "destroy --pair orders-mysql")
+    end
+    -- apply's steps before the proxy made the new pair's own share, role and
+    -- SG; none of the old pair's resources changed
+    local doc = h.inspect(sb, "orders-mysql")
+    assert.are.same({ "orders-mysql-proxy" }, doc.tagged_proxies)
+    local code, out, err = run(sb, "destroy --quiet --config " .. q(path) .. " --pair orders-mysql-b")
+    assert.are.equal(0, code, out .. err)
+    h.assert_count(sb, "orders-mysql-b", 0)
+    h.assert_count(sb, "orders-mysql", 1)
+    assert.truthy(h.mutating(sb) > base)
   end)
 
   it("state_dir: the journal goes to the configured folder; --state overrides it", function()

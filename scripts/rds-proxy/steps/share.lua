@@ -236,8 +236,9 @@ function step.update(ctx, live, diffs)
     end
     if d.tags then tags.apply(ctx, "app", "ram", arn, d.tags) end
     if d.external then
+      -- the name too: moto 5.2 clears a name left out (AWS keeps it)
       ctx:mutate("app", "ram", "UpdateResourceShare", { resourceShareArn = arn, allowExternalPrincipals = false,
-        clientToken = require("kumo.crypto").uuid4() })
+        name = live.name or ctx.pair.app.share_name, clientToken = require("kumo.crypto").uuid4() })
     end
   end
   local miss, extra = missing_and_extra(subnet_arns(ctx), live.resources)
