@@ -34,6 +34,14 @@
 --   codes ("already exists") sends the step the usual way (a fresh read,
 --   then diff, update and the ownership check), so it costs one call on a
 --   fresh apply and loses nothing when the resource is there.
+-- * `enabled(ctx)` false: the step does not run; when the journal says
+--   kumo made its resource (the config switched from kumo's secret or role
+--   to the user's), plan shows `delete (no longer in the config)`, apply
+--   deletes it after every other step, verify reports it, destroy deletes
+--   it. `read` must then find it from the journal (`ctx.state:get`).
+-- * A resource found without a journal entry whose `kumo:pair` tag names
+--   another pair (a pair renamed in the config) stops plan and apply,
+--   naming that pair and the fix.
 -- apply and destroy hold the pair's lock (`state:lock`) for the whole run.
 -- @module rds-proxy.engine
 local context = require "rds-proxy.context"
