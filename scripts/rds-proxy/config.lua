@@ -284,6 +284,10 @@ local function check_secret(r, where, rds)
     if type(s.username) ~= "string" or #s.username < 1 then
       r.err(where, "rds.secret.username", "must be the database user the proxy logs in as")
     end
+    if s.kms_key_id ~= nil and (type(s.kms_key_id) ~= "string" or #s.kms_key_id < 1 or #s.kms_key_id > 2048) then
+      r.err(where, "rds.secret.kms_key_id", "must be a KMS key ARN, key id or alias (e.g. \"alias/orders\"), "
+        .. "or left out for the account's aws/secretsmanager key")
+    end
     if type(s.password) ~= "string" or #s.password < 8 then
       -- never echo the value
       r.err(where, "rds.secret.password", "must be a string of at least 8 characters")

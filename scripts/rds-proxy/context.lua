@@ -611,10 +611,23 @@ function Ctx:wait(side, service, name, params, timeout)
   self:check()
   local first = M.first_poll_delay(self:client(side, service), name)
   if first > 0 then self:sleep(first) end
-  return self:client(side, service):wait(name, params, {
+  local client = self:client(side, service)
+  local ok, out = pcall(client.wait, client, name, params, {
     timeout = timeout or self.timeouts.wait or 1800,
     sleep = interruptible_sleep(self),
   })
+  if ok then return out end
+  -- a timeout names the config key that set it, so the user knows what to raise
+  if type(out) == "table" and out.code == "WaiterTimeout" and not out.throttled and not out.unavailable then
+    local key = "wait"
+    for _, k in ipairs{ "proxy", "endpoint", "target", "delete" } do
+      if timeout ~= nil and self.timeouts[k] == timeout then key = k break end
+    end
+    local set = self.timeouts[key]
+    out.message = string.format("%s (timeouts.%s = %s s%s; raise it in the config if AWS is just slow)",
+      tostring(out.message), key, tostring(set or timeout or 1800), set and "" or ", the default")
+  end
+  error(out, 0)
 end
 
 --- Tags of everything created, as `{ {Key=, Value=}, ... }`.

@@ -34,6 +34,14 @@
 --   codes ("already exists") sends the step the usual way (a fresh read,
 --   then diff, update and the ownership check), so it costs one call on a
 --   fresh apply and loses nothing when the resource is there.
+-- * `enabled(ctx)` false: the step does not run; when the journal says
+--   kumo made its resource (the config switched from kumo's secret or role
+--   to the user's), plan shows `delete (no longer in the config)`, apply
+--   deletes it after every other step, verify reports it, destroy deletes
+--   it. `read` must then find it from the journal (`ctx.state:get`).
+-- * A resource found without a journal entry whose `kumo:pair` tag names
+--   another pair (a pair renamed in the config) stops plan and apply,
+--   naming that pair and the fix.
 -- apply and destroy hold the pair's lock (`state:lock`) for the whole run.
 -- @module rds-proxy.engine
 local context = require "rds-proxy.context"
@@ -69,6 +77,32 @@ local function ours(ctx, step, live)
   if tagged(live, ctx.pair.name) then return true end
   if step.tags and tagged({ Tags = step.tags(ctx, live) }, ctx.pair.name) then return true end
   return step.owned ~= nil and step.owned(ctx, live) == true
+end
+
+-- The other kumo pair whose `kumo:pair` tag `live` carries, or nil. Asked
+-- only for what this pair's journal does not know: a pair renamed in the
+-- config (a new pair to kumo) would otherwise take over the old pair's
+-- proxy and endpoint and leave the rest behind.
+local function other_pair(ctx, step, live)
+  if ctx.state:get(step.name) then return nil end
+  local function find(list)
+    for _, t in ipairs(list or {}) do
+      local k, v = t.Key or t.key, t.Value or t.value
+      if k == "kumo:pair" and v ~= ctx.pair.name then return v end
+    end
+  end
+  local other = find(live.Tags) or find(live.tags) or find(live.TagList)
+  if other or not step.tags or tagged(live, ctx.pair.name) then return other end
+  return find(step.tags(ctx, live))
+end
+
+local function refuse_other_pair(ctx, step, live)
+  local other = live and other_pair(ctx, step, live)
+  if other then
+    error(string.format("%s %s belongs to kumo pair %q (its kumo:pair tag), not to %q: a pair renamed in the "
+      .. "config is a new pair; destroy the old one first (destroy --pair %s with its former config), or give "
+      .. "this pair its own names", step.title, tostring(step.id and step.id(live)), other, ctx.pair.name, other), 0)
+  end
 end
 
 local function record(result, step, action, live, diffs)
@@ -184,6 +218,23 @@ local function collect_allowed_rules(ctx, steps)
   end
 end
 
+-- What a step the config no longer enables left behind (kumo's role once
+-- `rds.role_arn` is given, kumo's secret once `secret_arn` replaces
+-- `secret`): `{ step=, live= }` in reverse apply order, for the steps whose
+-- resource the journal says kumo made. Apply deletes them after every
+-- other step, when nothing uses them any more.
+local RETIRED = "delete (no longer in the config)"
+local function retired(ctx, steps)
+  local out = {}
+  for i = #steps, 1, -1 do
+    local step = steps[i]
+    if not enabled(step, ctx) and step.delete and ctx.state:owns(step.name) then
+      out[#out + 1] = { step = step, live = (read_step(ctx, step)) }
+    end
+  end
+  return out
+end
+
 local function do_plan(ctx, steps, result)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
@@ -194,6 +245,7 @@ local function do_plan(ctx, steps, result)
         if why and not live and not renamed then renamed = { d = d, why = why } end
       end
       if live then
+        refuse_other_pair(ctx, step, live)
         ctx.ids[step.name] = step.id and step.id(live)
         local diffs = step.diff and step.diff(ctx, live) or {}
         local why = replace_reason(diffs)
@@ -214,6 +266,9 @@ local function do_plan(ctx, steps, result)
         end
       end
     end
+  end
+  for _, r in ipairs(retired(ctx, steps)) do
+    if r.live then record(result, r.step, RETIRED, r.live) end
   end
 end
 
@@ -261,6 +316,7 @@ local function do_apply(ctx, steps, result, replace)
       local action = "unchanged"
       local diffs
       if live then
+        refuse_other_pair(ctx, step, live)
         diffs = step.diff and step.diff(ctx, live) or {}
         local why = replace_reason(diffs)
         if why then
@@ -301,6 +357,13 @@ local function do_apply(ctx, steps, result, replace)
     end
     ::next_step::
   end
+  for _, r in ipairs(retired(ctx, steps)) do
+    if r.live then
+      ctx.progress(ctx.pair.name, "deleting " .. r.step.title .. " (no longer in the config)")
+      delete_proven(ctx, r.step, r.live, result, RETIRED)
+    end
+    ctx.state:deleted(r.step.name)
+  end
 end
 
 local function do_verify(ctx, steps, result)
@@ -330,6 +393,13 @@ local function do_verify(ctx, steps, result)
       end
     end
   end
+  for _, r in ipairs(retired(ctx, steps)) do
+    if r.live then
+      problem(result, string.format("%s %s is no longer in the config and still there — run apply to delete it",
+        r.step.title, tostring(id_of(r.step, r.live))))
+      record(result, r.step, "problem", r.live)
+    end
+  end
 end
 
 local function do_destroy(ctx, steps, result)
@@ -338,7 +408,7 @@ local function do_destroy(ctx, steps, result)
   local lives, dupses = {}, {}
   for _, step in ipairs(steps) do
     -- a step without delete goes with its parent: no need to read it
-    if enabled(step, ctx) and step.delete then
+    if (enabled(step, ctx) or ctx.state:owns(step.name)) and step.delete then
       lives[step.name], dupses[step.name] = read_step(ctx, step)
       local live = lives[step.name]
       if live and step.id then ctx.ids[step.name] = step.id(live) end
@@ -353,7 +423,7 @@ local function do_destroy(ctx, steps, result)
   end
   for i = #steps, 1, -1 do
     local step = steps[i]
-    if enabled(step, ctx) and step.delete then
+    if lives[step.name] ~= nil or dupses[step.name] ~= nil then
       ctx.step_name = step.name
       for _, d in ipairs(dupses[step.name]) do
         local why = stale_reason(ctx, step, d)

@@ -189,6 +189,11 @@ M.cases = {
     message = 'config: state_dir: must be a folder path (the journal folder), e.g. ".kumo-state"' },
   { name = "rds not a table", phase = "check", text = with('c.pairs[1].rds = "orders-pg"'),
     message = 'pair "orders-pg": rds: required: the RDS side { profile=, db_instance_identifier=, engine_family=, ... }' },
+  { name = "kms_key_id not a string", phase = "check",
+    text = with('c.pairs[1].rds.secret_arn = nil\nc.pairs[1].rds.secret = { name = "kumo/orders-made", '
+      .. 'username = "orders_admin", password = "long-enough-1", kms_key_id = 5 }'),
+    message = 'pair "orders-pg": rds.secret.kms_key_id: must be a KMS key ARN, key id or alias (e.g. '
+      .. '"alias/orders"), or left out for the account\'s aws/secretsmanager key' },
 }
 
 return M

@@ -33,6 +33,12 @@ function step.policy(ctx)
     { Effect = "Allow", Action = "secretsmanager:GetSecretValue", Resource = { ctx.pair.rds.secret_arn or ctx.ids.secret } },
   }
   local key = ctx.facts.secret_kms_key_id
+  -- the secret kumo makes: its key as the config gives it (a key ARN: an
+  -- IAM policy names keys by ARN)
+  local made = ctx.pair.rds.secret
+  if not key and made and type(made.kms_key_id) == "string" and made.kms_key_id:match("^arn:aws[%w-]*:kms:.+:key/") then
+    key = made.kms_key_id
+  end
   if key and not key:match("alias/aws/secretsmanager$") then
     statements[2] = { Effect = "Allow", Action = "kms:Decrypt", Resource = key,
       Condition = { StringEquals = { ["kms:ViaService"] =

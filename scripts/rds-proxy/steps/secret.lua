@@ -12,20 +12,56 @@ function step.enabled(ctx)
   return ctx.pair.rds.secret ~= nil
 end
 
-function step.read(ctx)
-  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = ctx.pair.rds.secret.name })
+local function describe(ctx, id)
+  local out, err = ctx:read("rds", "secretsmanager", "DescribeSecret", { SecretId = id })
   if not out then
     if err.code == "ResourceNotFoundException" then return nil end
     error(err, 0)
   end
-  if out.DeletedDate then
-    error(string.format("rds.secret.name: the secret %q is scheduled for deletion; restore it "
-      .. "(aws secretsmanager restore-secret) or choose another name", ctx.pair.rds.secret.name), 0)
-  end
   return out
 end
 
+-- Found by its configured name. The journal's secret under another name
+-- (secret.name renamed) is a copy to delete (`step.stale`) when it carries
+-- the pair's tag; with `secret_arn` in place of `secret` the config names
+-- no secret of kumo's, and the journal's is the one read (apply deletes
+-- it, engine.lua).
+function step.read(ctx)
+  local made = ctx.pair.rds.secret
+  local entry = ctx.state:get("secret")
+  local live = made and describe(ctx, made.name)
+  if live and live.DeletedDate then
+    error(string.format("rds.secret.name: the secret %q is scheduled for deletion; restore it "
+      .. "(aws secretsmanager restore-secret) or choose another name", made.name), 0)
+  end
+  if entry and entry.id and not (live and live.ARN == entry.id) then
+    local former = describe(ctx, entry.id)
+    if former and not former.DeletedDate and require("rds-proxy.context").tagged(former, ctx.pair.name) then
+      if not made then return former end
+      return live, { former }
+    end
+  end
+  return live
+end
+
+--- kumo's secret of the pair under another name: secret.name was renamed.
+function step.stale(ctx, live)
+  local made = ctx.pair.rds.secret
+  if made and live.Name ~= made.name then
+    return string.format("secret.name changed: %q -> %q", tostring(live.Name), made.name)
+  end
+end
+
 function step.id(live) return live.ARN end
+
+local DEFAULT_KEY = "alias/aws/secretsmanager"
+
+-- The secret's KMS key as shown and compared: "Secrets Manager uses the
+-- key aws/secretsmanager" when none is given (CreateSecret, KmsKeyId).
+local function kms_key(id)
+  if type(id) ~= "string" or id == "" or id:match("alias/aws/secretsmanager$") then return DEFAULT_KEY end
+  return id
+end
 
 function step.diff(ctx, live)
   local v = ctx:read("rds", "secretsmanager", "GetSecretValue", { SecretId = live.ARN })
@@ -37,6 +73,11 @@ function step.diff(ctx, live)
   end
   if type(cur) ~= "table" or cur.password ~= want.password then
     d[#d + 1] = { key = "password", have = "(hidden)", want = "(hidden, differs)" }
+  end
+  local key, wkey = kms_key(live.KmsKeyId), kms_key(want.kms_key_id)
+  -- AWS answers with the key's ARN where the config may give its id
+  if key ~= wkey and key:sub(-#wkey - 1) ~= "/" .. wkey then
+    d[#d + 1] = { key = "KmsKeyId", have = key, want = kms_key(want.kms_key_id), kms = true }
   end
   local t = require("rds-proxy.tags").diff(ctx:tag_list(), live.Tags)
   if t then d[#d + 1] = t end
@@ -70,6 +111,9 @@ function step.update(ctx, live, diffs)
   local value = false
   for _, d in ipairs(diffs) do
     if d.tags then require("rds-proxy.tags").apply(ctx, "rds", "secretsmanager", live.ARN, d.tags)
+    elseif d.kms then
+      -- re-encrypts the current version with the key (UpdateSecret)
+      ctx:mutate("rds", "secretsmanager", "UpdateSecret", { SecretId = live.ARN, KmsKeyId = d.want })
     else value = true end
   end
   if value then

@@ -123,9 +123,10 @@ function step.diff(ctx, live)
   local pmiss, pextra = missing_and_extra({ ctx.facts.rds_account }, live.principals)
   if #pmiss > 0 then d[#d + 1] = { key = "principals (add)", want = table.concat(pmiss, ", ") } end
   if #pextra > 0 then d[#d + 1] = { key = "principals (remove)", have = table.concat(pextra, ", ") } end
+  -- UpdateResourceShare sets allowExternalPrincipals in place (its API
+  -- reference lists it among the parameters): no re-create needed
   if live.allowExternalPrincipals then
-    d[#d + 1] = { key = "allowExternalPrincipals", have = "true", want = "false", replace = true,
-                  reason = "this share allows principals outside the organization" }
+    d[#d + 1] = { key = "allowExternalPrincipals", have = "true", want = "false", external = true }
   end
   local t = tags.diff(ctx:tag_list("key", "value"), live.tags)
   if t then d[#d + 1] = t end
@@ -234,6 +235,11 @@ function step.update(ctx, live, diffs)
       error("share: " .. d.reason .. "; rerun with --replace share (deletes and re-creates only it)", 0)
     end
     if d.tags then tags.apply(ctx, "app", "ram", arn, d.tags) end
+    if d.external then
+      -- the name too: moto 5.2 clears a name left out (AWS keeps it)
+      ctx:mutate("app", "ram", "UpdateResourceShare", { resourceShareArn = arn, allowExternalPrincipals = false,
+        name = live.name or ctx.pair.app.share_name, clientToken = require("kumo.crypto").uuid4() })
+    end
   end
   local miss, extra = missing_and_extra(subnet_arns(ctx), live.resources)
   local pmiss, pextra = missing_and_extra({ ctx.facts.rds_account }, live.principals)

@@ -19,6 +19,18 @@ local function pick(ctx, out)
   return nil
 end
 
+-- Another database registered (db_instance_identifier or
+-- db_cluster_identifier changed): `{ cluster = id }` or `{ instance = id }`.
+-- A target group has one target, so it must go before the new one comes.
+local function former(out)
+  local inst
+  for _, t in ipairs(out and out.Targets or {}) do
+    if t.Type == "TRACKED_CLUSTER" then return { cluster = t.TrackedClusterId or t.RdsResourceId } end
+    if not t.TrackedClusterId and t.RdsResourceId then inst = inst or { instance = t.RdsResourceId } end
+  end
+  return inst
+end
+
 function step.read(ctx)
   if not ctx.ids.proxy then return nil end
   -- a proxy this run has just made has no target yet: nothing to read
@@ -29,12 +41,23 @@ function step.read(ctx)
     if err.code == "DBProxyNotFoundFault" or err.code == "DBProxyTargetGroupNotFoundFault" then return nil end
     error(err, 0)
   end
-  return pick(ctx, out)
+  local live = pick(ctx, out)
+  if live then return live end
+  local was = former(out)
+  if was then return { former = was, all = out.Targets } end
+  return nil
 end
 
-function step.id(live) return live.target.RdsResourceId or live.target.TrackedClusterId end
+function step.id(live)
+  if live.former then return live.former.cluster or live.former.instance end
+  return live.target.RdsResourceId or live.target.TrackedClusterId
+end
 
-function step.diff() return {} end
+function step.diff(ctx, live)
+  if not live.former then return {} end
+  return { { key = ctx.pair.rds.db_instance_identifier and "DBInstanceIdentifier" or "DBClusterIdentifier",
+             have = live.former.cluster or live.former.instance, want = db_id(ctx) } }
+end
 
 local function wait_healthy(ctx)
   return ctx:wait("rds", "rds", "DBProxyTargetsAvailable",
@@ -53,7 +76,19 @@ function step.create(ctx)
   return pick(ctx, wait_healthy(ctx)) or step.read(ctx)
 end
 
+--- Another database was the target: deregister it, register the configured one.
+function step.update(ctx, live)
+  local was = live.former
+  ctx:mutate("rds", "rds", "DeregisterDBProxyTargets", { DBProxyName = ctx.pair.rds.proxy_name,
+    TargetGroupName = "default", DBClusterIdentifiers = was.cluster and { was.cluster } or nil,
+    DBInstanceIdentifiers = was.instance and { was.instance } or nil }, { "DBProxyTargetNotFoundFault" })
+  return step.create(ctx)
+end
+
 function step.verify(ctx, live)
+  if live.former then
+    return { string.format("the target is %s, the config says %s — run apply", step.id(live), db_id(ctx)) }
+  end
   local problems = {}
   for _, t in ipairs(live.all) do
     local h = t.TargetHealth
