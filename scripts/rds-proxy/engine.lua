@@ -233,6 +233,8 @@ end
 local function do_apply(ctx, steps, result, replace)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
+      -- what the steps it needs left running in the background (ctx:later) ends first
+      for _, n in ipairs(step.needs or {}) do context.settle(ctx, n) end
       ctx.progress(ctx.pair.name, step.title)
       local live, dups
       local blind = step.create_first ~= nil and ctx.state:get(step.name) == nil
@@ -301,6 +303,8 @@ local function do_apply(ctx, steps, result, replace)
     end
     ::next_step::
   end
+  -- the run ends when everything it waits for is done
+  context.settle(ctx)
 end
 
 local function do_verify(ctx, steps, result)
@@ -393,11 +397,13 @@ function M.run_steps(ctx, steps, action, result, replace)
   local errs = contract.check(steps)
   if #errs > 0 then error("steps: " .. table.concat(errs, "; "), 0) end
   collect_allowed_rules(ctx, steps)
-  if action == "plan" then do_plan(ctx, steps, result)
-  elseif action == "apply" then do_apply(ctx, steps, result, replace or {})
-  elseif action == "verify" then do_verify(ctx, steps, result)
-  elseif action == "destroy" then do_destroy(ctx, steps, result)
-  else error("unknown action " .. tostring(action), 0)
+  local run = ({ plan = do_plan, apply = do_apply, verify = do_verify, destroy = do_destroy })[action]
+  if not run then error("unknown action " .. tostring(action), 0) end
+  local ok, err = pcall(run, ctx, steps, result, replace or {})
+  if not ok then
+    -- a failed run leaves nothing running behind it (a wait begun by ctx:later)
+    context.abandon(ctx)
+    error(err, 0)
   end
   return result
 end

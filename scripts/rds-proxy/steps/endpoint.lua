@@ -24,7 +24,9 @@ end
 
 local function make(key, title, get)
   -- endpoint names are unique per account and region: a fresh apply creates at once
-  local step = { name = key, title = title, account = "rds", create_first = { "DBProxyEndpointAlreadyExistsFault" } }
+  -- it is made in the shared subnets: the share's wait ends before it starts
+  local step = { name = key, title = title, account = "rds", needs = { "share" },
+                 create_first = { "DBProxyEndpointAlreadyExistsFault" } }
 
   local function describe(ctx, name)
     -- from the run's survey while it serves the pair: absent there is absent
