@@ -15,6 +15,7 @@ M.KEYS = {
   enabled = "function", read = "function", id = "function", diff = "function",
   create = "function", update = "function", verify = "function", delete = "function",
   tags = "function", owned = "function", stale = "function",
+  create_first = "table", read_ahead = "boolean",
 }
 local REQUIRED = { "read", "create", "id" }
 

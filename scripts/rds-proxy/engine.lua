@@ -336,14 +336,44 @@ local function do_verify(ctx, steps, result)
   end
 end
 
+-- Read the `read_ahead` steps of `list` at once (each its own task): their
+-- reads need no other step's ids. Fills `lives` and `dupses`; the first
+-- failure (in list order) is raised as that step's, once all have ended.
+local function read_ahead(ctx, list, lives, dupses)
+  local sched = require "kumo.sched"
+  local tasks = {}
+  for i, step in ipairs(list) do
+    -- outside a scheduler (unit tests) one after the other
+    tasks[i] = sched.current() and sched.spawn(read_step, { name = ctx.pair.name .. " read " .. step.name,
+      quiet = true, hidden = true, args = { ctx, step, n = 2 } })
+  end
+  local failed
+  for i, step in ipairs(list) do
+    local r = tasks[i] and table.pack(pcall(tasks[i].wait, tasks[i])) or table.pack(pcall(read_step, ctx, step))
+    if r[1] then lives[step.name], dupses[step.name] = r[2], r[3] or {}
+    elseif not failed then failed = { step = step, err = r[2] } end
+  end
+  if failed then
+    ctx.step_name = failed.step.name
+    error(failed.err, 0)
+  end
+end
+
 local function do_destroy(ctx, steps, result)
   -- read every step in apply order first: later steps need the ids of
-  -- earlier ones (the proxy SG for the DB rule, ...)
+  -- earlier ones (the proxy SG for the DB rule, ...); the steps whose read
+  -- needs no id (`read_ahead`) are read all at once before the others
   local lives, dupses = {}, {}
+  local ahead, done = {}, {}
   for _, step in ipairs(steps) do
     -- a step without delete goes with its parent: no need to read it
+    if step.read_ahead and enabled(step, ctx) and step.delete then ahead[#ahead + 1] = step end
+  end
+  if #ahead > 0 then read_ahead(ctx, ahead, lives, dupses) end
+  for _, step in ipairs(ahead) do done[step.name] = true end
+  for _, step in ipairs(steps) do
     if enabled(step, ctx) and step.delete then
-      lives[step.name], dupses[step.name] = read_step(ctx, step)
+      if not done[step.name] then lives[step.name], dupses[step.name] = read_step(ctx, step) end
       local live = lives[step.name]
       if live and step.id then ctx.ids[step.name] = step.id(live) end
     end

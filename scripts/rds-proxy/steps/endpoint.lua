@@ -25,7 +25,8 @@ end
 local function make(key, title, get)
   -- endpoint names are unique per account and region: a fresh apply creates at once
   -- it is made in the shared subnets: the share's wait ends before it starts
-  local step = { name = key, title = title, account = "rds", needs = { "share" },
+  -- found by its name: destroy reads it beside the others (`read_ahead`)
+  local step = { name = key, title = title, account = "rds", needs = { "share" }, read_ahead = true,
                  create_first = { "DBProxyEndpointAlreadyExistsFault" } }
 
   local function describe(ctx, name)

@@ -24,4 +24,6 @@ local step = sg.group_step{
 -- subnets are shared with it: the share's wait (begun in the background
 -- by its create) ends before this step starts
 step.needs = { "share" }
+-- found by its name and VPC: destroy reads it beside the others
+step.read_ahead = true
 return step

@@ -4,7 +4,8 @@
 -- @module rds-proxy.steps.share
 local tags = require "rds-proxy.tags"
 
-local step = { name = "share", title = "RAM resource share", account = "app" }
+local step = { name = "share", title = "RAM resource share", account = "app",
+               read_ahead = true }  -- found by its tag: destroy reads it beside the others
 
 local function subnet_arns(ctx)
   local arns = {}
