@@ -127,6 +127,8 @@ local function delete_proven(ctx, step, live, result, action)
   local id = id_of(step, live)
   ctx.step_name = step.name
   local proof = step.delete(ctx, live)
+  local bad = contract.check_proof(step, proof, ctx.steps_by_name or {})
+  if bad then error(bad, 0) end
   local parent = type(proof) == "string" and proof:match("^with (.+)$")
   if parent and action == "delete" and ctx.destroying and ctx.destroying[parent] then
     ctx.deferred = ctx.deferred or {}
@@ -427,6 +429,8 @@ function M.run_steps(ctx, steps, action, result, replace)
   local errs = contract.check(steps)
   if #errs > 0 then error("steps: " .. table.concat(errs, "; "), 0) end
   collect_allowed_rules(ctx, steps)
+  ctx.steps_by_name = {}
+  for _, step in ipairs(steps) do ctx.steps_by_name[step.name] = step end
   local run = ({ plan = do_plan, apply = do_apply, verify = do_verify, destroy = do_destroy })[action]
   if not run then error("unknown action " .. tostring(action), 0) end
   local ok, err = pcall(run, ctx, steps, result, replace or {})

@@ -142,6 +142,41 @@ describe("the step contract", function()
     assert.are.same({ 'step "a": needs must be a table, got "b"' }, contract.check({ st("a", { needs = "b" }) }))
   end)
 
+  it("checks create_first (a list of error codes) and read_ahead (a boolean), misspelt or ill-typed", function()
+    assert.are.same({}, contract.check({ st("a", { create_first = { "EntityAlreadyExists", "InvalidGroup.Duplicate" },
+                                                   read_ahead = true }) }, { true }))
+    assert.are.same({ 'step "a": create_firts is not part of the step contract (did you mean "create_first"?)' },
+      contract.check({ st("a", { create_firts = { "EntityAlreadyExists" } }) }, { true }))
+    assert.are.same({ 'step "a": read_ahaed is not part of the step contract (did you mean "read_ahead"?)' },
+      contract.check({ st("a", { read_ahaed = true }) }, { true }))
+    assert.are.same({ 'step "a": create_first must be a table, got "EntityAlreadyExists"' },
+      contract.check({ st("a", { create_first = "EntityAlreadyExists" }) }))
+    assert.are.same({ 'step "a": create_first must be a list of the error codes create\'s call answers when the '
+      .. 'resource exists (e.g. create_first = { "DBProxyAlreadyExistsFault" }), got no code' },
+      contract.check({ st("a", { create_first = {} }) }))
+    assert.are.same({ 'step "a": create_first must be a list of the error codes create\'s call answers when the '
+      .. 'resource exists (e.g. create_first = { "DBProxyAlreadyExistsFault" }), got other keys' },
+      contract.check({ st("a", { create_first = { "EntityAlreadyExists", code = "x" } }) }))
+    assert.are.same({ 'step "a": create_first[2] must be an AWS error code such as "EntityAlreadyExists", got a number' },
+      contract.check({ st("a", { create_first = { "EntityAlreadyExists", 409 } }) }))
+    assert.are.same({ 'step "a": read_ahead must be a boolean, got "yes"' },
+      contract.check({ st("a", { read_ahead = "yes" }) }))
+  end)
+
+  it("accepts what a delete may return and names the step and the fix for anything else", function()
+    local byname = { g = st("g"), r = st("r") }
+    assert.is_nil(contract.check_proof(byname.r, nil, byname))
+    assert.is_nil(contract.check_proof(byname.r, "gone", byname))
+    assert.is_nil(contract.check_proof(byname.r, "with g", byname))
+    assert.are.equal('step "r": its delete returned "with gg", but "gg" is not a step of this workflow (did you '
+      .. 'mean "with g"?); return "with <step>" naming the step whose delete removes this resource',
+      contract.check_proof(byname.r, "with gg", byname))
+    assert.are.equal('step "r": its delete returned "gon"; a delete returns nothing (the engine reads the step '
+      .. 'again), "gone" (its own read found it gone) or "with <step>" (it goes with that step\'s delete)',
+      contract.check_proof(byname.r, "gon", byname))
+    assert.truthy(contract.check_proof(byname.r, true, byname):find("returned a boolean", 1, true))
+  end)
+
   it("refuses keys outside the contract only in a config's step tables", function()
     assert.are.same({}, contract.check({ st("a", { helper = noop }) }))
     assert.are.same({ 'step "a": delet is not part of the step contract (did you mean "delete"?)' },
@@ -312,6 +347,19 @@ describe("the engine's economies", function()
     assert.are.same({ "g=delete", "r=delete" }, actions(r), "r is reported once g is proven gone")
     assert.are.same({ "g:read", "r:read", "r:delete", "g:delete", "g:read" }, log, "r is not read back itself")
     assert.is_nil(next(store))
+  end)
+
+  it("fails a destroy whose delete returns \"with <step>\" naming no step, before anything else is deleted", function()
+    local steps = { store_step("g", store, log), store_step("r", store, log) }
+    steps[2].delete = function() return "with gg" end
+    run(new_ctx(dir, "apply"), steps, "apply")
+    local ok, err = pcall(run, new_ctx(dir, "destroy"), steps, "destroy")
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find('step "r": its delete returned "with gg", but "gg" is not a step of this '
+      .. 'workflow (did you mean "with g"?)', 1, true), tostring(err))
+    local n = 0
+    for _ in pairs(store) do n = n + 1 end
+    assert.are.equal(2, n, "g is not deleted after r's unsound delete")
   end)
 
   it("reads back a step that meant to go with another's delete when that one is not deleted", function()
