@@ -634,6 +634,9 @@ function Ctx:later(fn)
   self.pending[#self.pending + 1] = { step = name, task = t }
 end
 
+--- `Ctx:later` as a function of the module (a context made elsewhere: tests).
+M.later = Ctx.later
+
 --- Finish the background work of step `name` (of every step when nil), in
 -- the order it began; the first failure is raised as that step's. A
 -- function of the module, so the engine can call it on any context.

@@ -361,6 +361,69 @@ local function read_ahead(ctx, list, lives, dupses)
   end
 end
 
+-- The steps each step may depend on: those it `needs` and what they
+-- depend on; for a step that does not say (no `needs`), every step listed
+-- before it.
+local function dependencies(steps)
+  local deps = {}
+  for i, step in ipairs(steps) do
+    local set = {}
+    if type(step.needs) == "table" then
+      for _, n in ipairs(step.needs) do
+        set[n] = true
+        for m in pairs(deps[n] or {}) do set[m] = true end
+      end
+    else
+      for j = 1, i - 1 do set[steps[j].name] = true end
+    end
+    deps[step.name] = set
+  end
+  return deps
+end
+
+-- Delete the steps of `order` (those destroy deletes, in list order), each
+-- by `delete_one(c, step)`, once every step that may depend on it is done:
+-- the reverse order where steps do not say what they need, side by side
+-- where they do (the endpoint SG beside the proxy, the role beside the DB
+-- rule and the proxy SG). Each runs with its own view of `ctx` (its step
+-- name, its fresh reads); after a failure no delete starts, those running
+-- end, and the first failure is raised as its step's.
+local function delete_all(ctx, steps, order, delete_one)
+  local sched = require "kumo.sched"
+  if not sched.current() then  -- outside a scheduler (unit tests): one after the other
+    for i = #order, 1, -1 do delete_one(ctx, order[i]) end
+    return
+  end
+  local deps = dependencies(steps)
+  -- what the views share must be the context's own tables, not a view's
+  ctx.deferred = ctx.deferred or {}
+  ctx.endpoints_gone = ctx.endpoints_gone or {}
+  ctx.staled = ctx.staled or {}
+  ctx.sg_seen = ctx.sg_seen or {}
+  ctx.sg_known = ctx.sg_known or {}
+  ctx.made_now = ctx.made_now or {}
+  local tasks, failed = {}, nil
+  for i = #order, 1, -1 do
+    local step = order[i]
+    local after = {}
+    for j = i + 1, #order do
+      if deps[order[j].name][step.name] then after[#after + 1] = tasks[order[j].name] end
+    end
+    tasks[step.name] = sched.spawn(function()
+      for _, t in ipairs(after) do t:wait() end
+      if failed then return end
+      local view = setmetatable({}, { __index = ctx })
+      local ok, err = pcall(delete_one, view, step)
+      if not ok and not failed then failed = { step = step, err = err } end
+    end, { name = ctx.pair.name .. " delete " .. step.name, quiet = true, hidden = true })
+  end
+  for i = #order, 1, -1 do tasks[order[i].name]:wait() end
+  if failed then
+    ctx.step_name = failed.step.name
+    error(failed.err, 0)
+  end
+end
+
 local function do_destroy(ctx, steps, result)
   -- read every step in apply order first: later steps need the ids of
   -- earlier ones (the proxy SG for the DB rule, ...); the steps whose read
@@ -387,28 +450,41 @@ local function do_destroy(ctx, steps, result)
     local live = lives[step.name]
     if live and (ctx.state:owns(step.name) or ours(ctx, step, live)) then ctx.destroying[step.name] = true end
   end
-  for i = #steps, 1, -1 do
-    local step = steps[i]
-    if enabled(step, ctx) and step.delete then
-      ctx.step_name = step.name
-      for _, d in ipairs(dupses[step.name]) do
-        local why = stale_reason(ctx, step, d)
-        ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
-        delete_proven(ctx, step, d, result, why and "delete (renamed)" or "delete (duplicate)")
-      end
-      local live = lives[step.name]
-      local owned = ctx.state:owns(step.name) or ours(ctx, step, live)
-      if live and owned then
-        ctx.progress(ctx.pair.name, "deleting " .. step.title)
-        delete_proven(ctx, step, live, result, "delete")
-      elseif live then
-        record(result, step, "kept (not created by kumo)", live)
-      else
-        record(result, step, "absent")
-      end
-      ctx.state:deleted(step.name)
+  local order = {}
+  for _, step in ipairs(steps) do
+    if enabled(step, ctx) and step.delete then order[#order + 1] = step end
+  end
+  -- each step's report, put in the teardown order at the end (the deletes
+  -- of independent steps end in any order)
+  local reports = {}
+  local function delete_one(c, step)
+    local out = { steps = {} }
+    reports[step.name] = out
+    c.step_name = step.name
+    for _, d in ipairs(dupses[step.name]) do
+      local why = stale_reason(c, step, d)
+      c.progress(c.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
+      delete_proven(c, step, d, out, why and "delete (renamed)" or "delete (duplicate)")
+    end
+    local live = lives[step.name]
+    local owned = c.state:owns(step.name) or ours(c, step, live)
+    if live and owned then
+      c.progress(c.pair.name, "deleting " .. step.title)
+      delete_proven(c, step, live, out, "delete")
+    elseif live then
+      record(out, step, "kept (not created by kumo)", live)
+    else
+      record(out, step, "absent")
+    end
+    c.state:deleted(step.name)
+  end
+  local ok, err = pcall(delete_all, ctx, steps, order, delete_one)
+  for i = #order, 1, -1 do
+    for _, s in ipairs(reports[order[i].name] and reports[order[i].name].steps or {}) do
+      result.steps[#result.steps + 1] = s
     end
   end
+  if not ok then error(err, 0) end
   for parent, list in pairs(ctx.deferred or {}) do
     error(string.format("%s was left to go with %s, which was not deleted; rerun destroy",
       list[1].step.title, parent), 0)

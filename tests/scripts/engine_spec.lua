@@ -374,6 +374,132 @@ describe("the engine's economies", function()
   end)
 end)
 
+describe("the engine side by side (in a scheduler)", function()
+  local sched = require "kumo.sched"
+  local context = require "rds-proxy.context"
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  -- A step whose create and delete take `secs` and log their start and end.
+  local function slow_step(name, store, log, extra)
+    local s = { name = name, title = name .. " thing", account = "rds" }
+    for k, v in pairs(extra or {}) do s[k] = v end
+    function s.read() return store[name] end
+    function s.id(live) return live.Id end
+    function s.create(ctx)
+      store[name] = { Id = name .. "-1", Tags = { { Key = "kumo:pair", Value = "p" } } }
+      ctx.state:created(name, name .. "-1")
+      return store[name]
+    end
+    function s.delete(ctx)
+      log[#log + 1] = name .. "<"
+      sched.sleep(0.05)
+      if s.fail then error(name .. ": the delete failed", 0) end
+      ctx:check()
+      store[name] = nil
+      log[#log + 1] = name .. ">"
+    end
+    return s
+  end
+
+  local function position(log, what)
+    for i, v in ipairs(log) do if v == what then return i end end
+  end
+
+  it("destroys what steps say they need after what needs it, side by side otherwise, reported in order", function()
+    local store, log = {}, {}
+    local steps = { slow_step("a", store, log, { needs = {} }), slow_step("b", store, log, { needs = { "a" } }),
+                    slow_step("c", store, log, { needs = { "a" } }), slow_step("d", store, log) }
+    local r
+    sched.run(function()
+      local ctx = new_ctx(dir, "apply")
+      ctx.check = function() end
+      run(ctx, steps, "apply")
+      ctx = new_ctx(dir, "destroy")
+      ctx.check = function() end
+      r = run(ctx, steps, "destroy")
+    end)
+    assert.are.same({ "d=delete", "c=delete", "b=delete", "a=delete" }, actions(r))
+    assert.is_nil(next(store))
+    -- d (no needs: it may depend on all) first; b and c side by side; a last
+    assert.are.equal(2, position(log, "d>"))
+    assert.truthy(position(log, "b<") < position(log, "c>") and position(log, "c<") < position(log, "b>"),
+      table.concat(log, " "))
+    assert.truthy(position(log, "a<") > position(log, "b>") and position(log, "a<") > position(log, "c>"),
+      table.concat(log, " "))
+  end)
+
+  it("starts no delete after one failed, lets the running ones end and raises the failure as its step's", function()
+    local store, log = {}, {}
+    local steps = { slow_step("a", store, log, { needs = {} }), slow_step("b", store, log, { needs = { "a" } }),
+                    slow_step("c", store, log, { needs = { "a" } }) }
+    local ok, err, ctx
+    sched.run(function()
+      ctx = new_ctx(dir, "apply")
+      ctx.check = function() end
+      run(ctx, steps, "apply")
+      steps[2].fail = true
+      ctx = new_ctx(dir, "destroy")
+      ctx.check = function() end
+      ok, err = pcall(run, ctx, steps, "destroy")
+    end)
+    assert.is_false(ok)
+    assert.are.equal("b: the delete failed", err)
+    assert.are.equal("b", ctx.step_name)
+    assert.is_nil(store.c, "c, running beside b, ended")
+    assert.truthy(store.a and store.b, "a, which b needs, is not deleted")
+  end)
+
+  it("lets a create's background work run beside the next steps, ends it before a step that needs it", function()
+    local store, log = {}, {}
+    local ready = false
+    local a = slow_step("a", store, log)
+    local create = a.create
+    a.create = function(ctx)
+      local live = create(ctx)
+      ctx:later(function() sched.sleep(0.1); ready = true end)
+      return live
+    end
+    local seen = {}
+    local function peek(name, more)
+      local s = slow_step(name, store, log, more)
+      local c = s.create
+      s.create = function(ctx) seen[name] = ready; return c(ctx) end
+      return s
+    end
+    local steps = { a, peek("b", { needs = {} }), peek("c", { needs = { "a" } }), peek("d", { needs = {} }) }
+    sched.run(function()
+      local ctx = new_ctx(dir, "apply")
+      ctx.later = context.later
+      run(ctx, steps, "apply")
+    end)
+    assert.are.same({ b = false, c = true, d = true }, seen)
+    assert.is_true(ready)
+  end)
+
+  it("ends the run when background work is done, and fails it as that step's when it failed", function()
+    local store, log = {}, {}
+    local a = slow_step("a", store, log)
+    local create = a.create
+    a.create = function(ctx)
+      local live = create(ctx)
+      ctx:later(function() sched.sleep(0.05); error("a: the wait found it failed", 0) end)
+      return live
+    end
+    local ok, err, ctx
+    sched.run(function()
+      ctx = new_ctx(dir, "apply")
+      ctx.later = context.later
+      ok, err = pcall(run, ctx, { a, slow_step("b", store, log, { needs = {} }) }, "apply")
+    end)
+    assert.is_false(ok)
+    assert.are.equal("a: the wait found it failed", err)
+    assert.are.equal("a", ctx.step_name)
+    assert.truthy(store.b, "b ran beside a's wait")
+  end)
+end)
+
 describe("step tables in a config", function()
   local dir
   before_each(function() dir = tmpdir(); os.execute("mkdir -p '" .. dir .. "'") end)

@@ -15,4 +15,6 @@ local step = sg.group_step{
 }
 -- found by its name and VPC: destroy reads it beside the others
 step.read_ahead = true
+-- it needs nothing: the DB SG rule, the proxy and the endpoint need it
+step.needs = {}
 return step

@@ -5,6 +5,7 @@
 local tags = require "rds-proxy.tags"
 
 local step = { name = "share", title = "RAM resource share", account = "app",
+               needs = {},          -- the first: it needs nothing
                read_ahead = true }  -- found by its tag: destroy reads it beside the others
 
 local function subnet_arns(ctx)

@@ -2,7 +2,8 @@
 -- proxy can reach it (AVAILABLE). UNAVAILABLE right after registration is
 -- normal; a failure reason that persists fails with an explanation.
 -- @module rds-proxy.steps.target
-local step = { name = "target", title = "proxy target (the database)", account = "rds", with_parent = "proxy" }
+local step = { name = "target", title = "proxy target (the database)", account = "rds", with_parent = "proxy",
+               needs = { "proxy" } }
 
 local function db_id(ctx)
   return ctx.pair.rds.db_instance_identifier or ctx.pair.rds.db_cluster_identifier
