@@ -27,7 +27,12 @@
 --   `replace (<reason>)`, apply deletes it before creating the new one,
 --   verify reports it, destroy deletes it with the rest.
 -- * `needs = { "step", ... }`: steps that must come before it; checked with
---   the rest of the contract before any call (contract.lua).
+--   the rest of the contract before any call (contract.lua). apply ends
+--   what they left running (`ctx:later`) before it starts; destroy deletes
+--   a step once every step that may depend on it is gone (a step without
+--   `needs` may depend on every step before it), side by side otherwise.
+-- * `read_ahead = true`: its read needs no other step's ids; destroy reads
+--   these steps at once before the others.
 -- * `create_first = { codes }` (a resource whose name is unique in its
 --   account or VPC): when the journal knows nothing of the step, apply
 --   creates at once instead of reading first; an answer with one of the
