@@ -147,7 +147,9 @@ def _users_of_group(region, group_id):
             continue
         rds = regions[region]
         for p in list(rds.db_proxies.values()) + list(rds.__dict__.get("_kumo_deleting_proxies", {}).values()):
-            if group_id in (p.vpc_security_group_ids or []):
+            # a proxy whose deletion completed (status "deleted", not yet
+            # reaped from the deleting store) holds no network interface
+            if p.status != "deleted" and group_id in (p.vpc_security_group_ids or []):
                 users.append(f"DB proxy {p.db_proxy_name}")
         for e in list(rds.__dict__.get("_kumo_endpoints", {}).values()):
             if group_id in e.vpc_security_group_ids:

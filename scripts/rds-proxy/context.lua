@@ -630,6 +630,61 @@ function Ctx:wait(side, service, name, params, timeout)
   error(out, 0)
 end
 
+-- Background work ---------------------------------------------------------
+
+--- Run `fn()` beside the next steps: the part of the current step's create
+-- that no step after it needs until later (a wait for a share's
+-- associations, a target's health). The engine finishes it (`M.settle`)
+-- before a step that `needs` this one, and before the run ends, so the
+-- run waits for everything it waited for before, only not one thing
+-- after the other. Outside a scheduler task `fn` runs at once.
+-- @param fn the work; its error fails the step when settled
+function Ctx:later(fn)
+  local name = self.step_name
+  if not sched.current() then return fn() end
+  local t = sched.spawn(fn, { name = self.pair.name .. " " .. tostring(name), quiet = true, hidden = true })
+  self.pending = self.pending or {}
+  self.pending[#self.pending + 1] = { step = name, task = t }
+end
+
+--- `Ctx:later` as a function of the module (a context made elsewhere: tests).
+M.later = Ctx.later
+
+--- Finish the background work of step `name` (of every step when nil), in
+-- the order it began; the first failure is raised as that step's. A
+-- function of the module, so the engine can call it on any context.
+-- @param self the context
+-- @param[opt] name a step name
+function M.settle(self, name)
+  local rest = {}
+  local list = self.pending or {}
+  self.pending = rest
+  local failed
+  for _, p in ipairs(list) do
+    if failed or (name ~= nil and p.step ~= name) then
+      rest[#rest + 1] = p
+    else
+      local ok, err = pcall(p.task.wait, p.task)
+      if not ok then failed = { step = p.step, err = err } end
+    end
+  end
+  if failed then
+    self.step_name = failed.step
+    error(failed.err, 0)
+  end
+end
+
+--- Cancel the background work still running (the run failed).
+-- @param self the context
+function M.abandon(self)
+  local list = self.pending or {}
+  self.pending = nil
+  for _, p in ipairs(list) do
+    if not p.task:done() then p.task:cancel() end
+  end
+  for _, p in ipairs(list) do pcall(p.task.wait, p.task) end
+end
+
 --- Tags of everything created, as `{ {Key=, Value=}, ... }`.
 function Ctx:tag_list(key_name, value_name)
   key_name, value_name = key_name or "Key", value_name or "Value"

@@ -9,12 +9,16 @@ local M = {}
 
 --- The keys a step may have, with the type each must be. `read`,
 -- `create` and `id` are required (the engine calls them on every step).
+-- `create_first` is a list of error codes ("already exists": the engine
+-- then reads first, see engine.lua); `read_ahead = true` says the step's
+-- read needs no other step's ids (destroy reads it beside the others).
 M.KEYS = {
   name = "string", title = "string", account = "string", needs = "table",
   with_parent = "string", allow_rules = "table|function",
   enabled = "function", read = "function", id = "function", diff = "function",
   create = "function", update = "function", verify = "function", delete = "function",
   tags = "function", owned = "function", stale = "function",
+  create_first = "table", read_ahead = "boolean",
 }
 local REQUIRED = { "read", "create", "id" }
 
@@ -90,6 +94,21 @@ local function check_shape(errs, step, i, strict)
       end
     end
   end
+  if type(step.create_first) == "table" then
+    local codes, n = step.create_first, 0
+    for _ in pairs(codes) do n = n + 1 end
+    if #codes == 0 or n ~= #codes then
+      errs[#errs + 1] = string.format("%s: create_first must be a list of the error codes create's call answers "
+        .. "when the resource exists (e.g. create_first = { \"DBProxyAlreadyExistsFault\" }), got %s", where,
+        #codes == 0 and "no code" or "other keys")
+    end
+    for j, c in ipairs(codes) do
+      if type(c) ~= "string" or not c:match("^[%a][%w%.]*$") then
+        errs[#errs + 1] = string.format("%s: create_first[%d] must be an AWS error code such as "
+          .. "\"EntityAlreadyExists\", got %s", where, j, show(c))
+      end
+    end
+  end
   return true
 end
 
@@ -141,6 +160,30 @@ function M.load(names)
     end
   end
   return steps
+end
+
+--- Check what a step's `delete` returned (the engine calls this after
+-- every delete): nothing (the engine reads the step again to prove it
+-- gone), `"gone"` (the delete waited until a read found it gone: that read
+-- is the proof) or `"with <step>"` (it goes with that step's delete, whose
+-- proof proves both; `<step>` must be a step of this workflow).
+-- @param step the step
+-- @param proof what its delete returned
+-- @param byname the workflow's steps by name
+-- @return nil when sound, else the problem naming the step and the fix
+function M.check_proof(step, proof, byname)
+  if proof == nil or proof == "gone" then return nil end
+  local parent = type(proof) == "string" and proof:match("^with (.+)$")
+  if parent and byname[parent] then return nil end
+  if parent then
+    local near = closest(parent, byname)
+    return string.format("step %q: its delete returned %s, but %q is not a step of this workflow%s; "
+      .. "return \"with <step>\" naming the step whose delete removes this resource", tostring(step.name),
+      show(proof), parent, near and string.format(" (did you mean \"with %s\"?)", near) or "")
+  end
+  return string.format("step %q: its delete returned %s; a delete returns nothing (the engine reads the step "
+    .. "again), \"gone\" (its own read found it gone) or \"with <step>\" (it goes with that step's delete)",
+    tostring(step.name), show(proof))
 end
 
 --- Check a list of loaded steps.

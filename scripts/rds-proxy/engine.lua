@@ -27,7 +27,12 @@
 --   `replace (<reason>)`, apply deletes it before creating the new one,
 --   verify reports it, destroy deletes it with the rest.
 -- * `needs = { "step", ... }`: steps that must come before it; checked with
---   the rest of the contract before any call (contract.lua).
+--   the rest of the contract before any call (contract.lua). apply ends
+--   what they left running (`ctx:later`) before it starts; destroy deletes
+--   a step once every step that may depend on it is gone (a step without
+--   `needs` may depend on every step before it), side by side otherwise.
+-- * `read_ahead = true`: its read needs no other step's ids; destroy reads
+--   these steps at once before the others.
 -- * `create_first = { codes }` (a resource whose name is unique in its
 --   account or VPC): when the journal knows nothing of the step, apply
 --   creates at once instead of reading first; an answer with one of the
@@ -161,6 +166,8 @@ local function delete_proven(ctx, step, live, result, action)
   local id = id_of(step, live)
   ctx.step_name = step.name
   local proof = step.delete(ctx, live)
+  local bad = contract.check_proof(step, proof, ctx.steps_by_name or {})
+  if bad then error(bad, 0) end
   local parent = type(proof) == "string" and proof:match("^with (.+)$")
   if parent and action == "delete" and ctx.destroying and ctx.destroying[parent] then
     ctx.deferred = ctx.deferred or {}
@@ -288,6 +295,8 @@ end
 local function do_apply(ctx, steps, result, replace)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
+      -- what the steps it needs left running in the background (ctx:later) ends first
+      for _, n in ipairs(step.needs or {}) do context.settle(ctx, n) end
       ctx.progress(ctx.pair.name, step.title)
       local live, dups
       local blind = step.create_first ~= nil and ctx.state:get(step.name) == nil
@@ -357,6 +366,8 @@ local function do_apply(ctx, steps, result, replace)
     end
     ::next_step::
   end
+  -- the run ends when everything it waits for is done
+  context.settle(ctx)
   for _, r in ipairs(retired(ctx, steps)) do
     if r.live then
       ctx.progress(ctx.pair.name, "deleting " .. r.step.title .. " (no longer in the config)")
@@ -402,14 +413,108 @@ local function do_verify(ctx, steps, result)
   end
 end
 
+-- Read the `read_ahead` steps of `list` at once (each its own task): their
+-- reads need no other step's ids. Fills `lives` and `dupses`; the first
+-- failure (in list order) is raised as that step's, once all have ended.
+local function read_ahead(ctx, list, lives, dupses)
+  local sched = require "kumo.sched"
+  local tasks = {}
+  for i, step in ipairs(list) do
+    -- outside a scheduler (unit tests) one after the other
+    tasks[i] = sched.current() and sched.spawn(read_step, { name = ctx.pair.name .. " read " .. step.name,
+      quiet = true, hidden = true, args = { ctx, step, n = 2 } })
+  end
+  local failed
+  for i, step in ipairs(list) do
+    local r = tasks[i] and table.pack(pcall(tasks[i].wait, tasks[i])) or table.pack(pcall(read_step, ctx, step))
+    if r[1] then lives[step.name], dupses[step.name] = r[2], r[3] or {}
+    elseif not failed then failed = { step = step, err = r[2] } end
+  end
+  if failed then
+    ctx.step_name = failed.step.name
+    error(failed.err, 0)
+  end
+end
+
+-- The steps each step may depend on: those it `needs` and what they
+-- depend on; for a step that does not say (no `needs`), every step listed
+-- before it.
+local function dependencies(steps)
+  local deps = {}
+  for i, step in ipairs(steps) do
+    local set = {}
+    if type(step.needs) == "table" then
+      for _, n in ipairs(step.needs) do
+        set[n] = true
+        for m in pairs(deps[n] or {}) do set[m] = true end
+      end
+    else
+      for j = 1, i - 1 do set[steps[j].name] = true end
+    end
+    deps[step.name] = set
+  end
+  return deps
+end
+
+-- Delete the steps of `order` (those destroy deletes, in list order), each
+-- by `delete_one(c, step)`, once every step that may depend on it is done:
+-- the reverse order where steps do not say what they need, side by side
+-- where they do (the endpoint SG beside the proxy, the role beside the DB
+-- rule and the proxy SG). Each runs with its own view of `ctx` (its step
+-- name, its fresh reads); after a failure no delete starts, those running
+-- end, and the first failure is raised as its step's.
+local function delete_all(ctx, steps, order, delete_one)
+  local sched = require "kumo.sched"
+  if not sched.current() then  -- outside a scheduler (unit tests): one after the other
+    for i = #order, 1, -1 do delete_one(ctx, order[i]) end
+    return
+  end
+  local deps = dependencies(steps)
+  -- what the views share must be the context's own tables, not a view's
+  ctx.deferred = ctx.deferred or {}
+  ctx.endpoints_gone = ctx.endpoints_gone or {}
+  ctx.staled = ctx.staled or {}
+  ctx.sg_seen = ctx.sg_seen or {}
+  ctx.sg_known = ctx.sg_known or {}
+  ctx.made_now = ctx.made_now or {}
+  local tasks, failed = {}, nil
+  for i = #order, 1, -1 do
+    local step = order[i]
+    local after = {}
+    for j = i + 1, #order do
+      if deps[order[j].name][step.name] then after[#after + 1] = tasks[order[j].name] end
+    end
+    tasks[step.name] = sched.spawn(function()
+      for _, t in ipairs(after) do t:wait() end
+      if failed then return end
+      local view = setmetatable({}, { __index = ctx })
+      local ok, err = pcall(delete_one, view, step)
+      if not ok and not failed then failed = { step = step, err = err } end
+    end, { name = ctx.pair.name .. " delete " .. step.name, quiet = true, hidden = true })
+  end
+  for i = #order, 1, -1 do tasks[order[i].name]:wait() end
+  if failed then
+    ctx.step_name = failed.step.name
+    error(failed.err, 0)
+  end
+end
+
 local function do_destroy(ctx, steps, result)
   -- read every step in apply order first: later steps need the ids of
-  -- earlier ones (the proxy SG for the DB rule, ...)
+  -- earlier ones (the proxy SG for the DB rule, ...); the steps whose read
+  -- needs no id (`read_ahead`) are read all at once before the others
   local lives, dupses = {}, {}
+  local ahead, done = {}, {}
   for _, step in ipairs(steps) do
     -- a step without delete goes with its parent: no need to read it
+    if step.read_ahead and enabled(step, ctx) and step.delete then ahead[#ahead + 1] = step end
+  end
+  if #ahead > 0 then read_ahead(ctx, ahead, lives, dupses) end
+  for _, step in ipairs(ahead) do done[step.name] = true end
+  for _, step in ipairs(steps) do
+    -- a step the config no longer enables still goes when the journal owns it
     if (enabled(step, ctx) or ctx.state:owns(step.name)) and step.delete then
-      lives[step.name], dupses[step.name] = read_step(ctx, step)
+      if not done[step.name] then lives[step.name], dupses[step.name] = read_step(ctx, step) end
       local live = lives[step.name]
       if live and step.id then ctx.ids[step.name] = step.id(live) end
     end
@@ -421,28 +526,41 @@ local function do_destroy(ctx, steps, result)
     local live = lives[step.name]
     if live and (ctx.state:owns(step.name) or ours(ctx, step, live)) then ctx.destroying[step.name] = true end
   end
-  for i = #steps, 1, -1 do
-    local step = steps[i]
-    if lives[step.name] ~= nil or dupses[step.name] ~= nil then
-      ctx.step_name = step.name
-      for _, d in ipairs(dupses[step.name]) do
-        local why = stale_reason(ctx, step, d)
-        ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
-        delete_proven(ctx, step, d, result, why and "delete (renamed)" or "delete (duplicate)")
-      end
-      local live = lives[step.name]
-      local owned = ctx.state:owns(step.name) or ours(ctx, step, live)
-      if live and owned then
-        ctx.progress(ctx.pair.name, "deleting " .. step.title)
-        delete_proven(ctx, step, live, result, "delete")
-      elseif live then
-        record(result, step, "kept (not created by kumo)", live)
-      else
-        record(result, step, "absent")
-      end
-      ctx.state:deleted(step.name)
+  local order = {}
+  for _, step in ipairs(steps) do
+    if lives[step.name] ~= nil or dupses[step.name] ~= nil then order[#order + 1] = step end
+  end
+  -- each step's report, put in the teardown order at the end (the deletes
+  -- of independent steps end in any order)
+  local reports = {}
+  local function delete_one(c, step)
+    local out = { steps = {} }
+    reports[step.name] = out
+    c.step_name = step.name
+    for _, d in ipairs(dupses[step.name]) do
+      local why = stale_reason(c, step, d)
+      c.progress(c.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
+      delete_proven(c, step, d, out, why and "delete (renamed)" or "delete (duplicate)")
+    end
+    local live = lives[step.name]
+    local owned = c.state:owns(step.name) or ours(c, step, live)
+    if live and owned then
+      c.progress(c.pair.name, "deleting " .. step.title)
+      delete_proven(c, step, live, out, "delete")
+    elseif live then
+      record(out, step, "kept (not created by kumo)", live)
+    else
+      record(out, step, "absent")
+    end
+    c.state:deleted(step.name)
+  end
+  local ok, err = pcall(delete_all, ctx, steps, order, delete_one)
+  for i = #order, 1, -1 do
+    for _, s in ipairs(reports[order[i].name] and reports[order[i].name].steps or {}) do
+      result.steps[#result.steps + 1] = s
     end
   end
+  if not ok then error(err, 0) end
   for parent, list in pairs(ctx.deferred or {}) do
     error(string.format("%s was left to go with %s, which was not deleted; rerun destroy",
       list[1].step.title, parent), 0)
@@ -463,11 +581,15 @@ function M.run_steps(ctx, steps, action, result, replace)
   local errs = contract.check(steps)
   if #errs > 0 then error("steps: " .. table.concat(errs, "; "), 0) end
   collect_allowed_rules(ctx, steps)
-  if action == "plan" then do_plan(ctx, steps, result)
-  elseif action == "apply" then do_apply(ctx, steps, result, replace or {})
-  elseif action == "verify" then do_verify(ctx, steps, result)
-  elseif action == "destroy" then do_destroy(ctx, steps, result)
-  else error("unknown action " .. tostring(action), 0)
+  ctx.steps_by_name = {}
+  for _, step in ipairs(steps) do ctx.steps_by_name[step.name] = step end
+  local run = ({ plan = do_plan, apply = do_apply, verify = do_verify, destroy = do_destroy })[action]
+  if not run then error("unknown action " .. tostring(action), 0) end
+  local ok, err = pcall(run, ctx, steps, result, replace or {})
+  if not ok then
+    -- a failed run leaves nothing running behind it (a wait begun by ctx:later)
+    context.abandon(ctx)
+    error(err, 0)
   end
   return result
 end

@@ -184,7 +184,7 @@ describe("hostile and invalid config files", function()
     raw.base_profile = "deployer"
     raw.state_dir = "/var/lib/kumo"
     raw.timeouts = { wait = 60 }
-    raw.steps = { "share", "endpoint" }
+    raw.steps = { "share", "proxy", "endpoint_sg", "endpoint" }  -- the endpoint needs the other three
     raw.replace = { "endpoint" }
     raw.pairs[1].app = { role_arn = "arn:aws:iam::111111111111:role/Deployer", vpc_id = "vpc-f8c87004dc62cf3f7",
                          subnet_ids = { "subnet-d586394639a02df88", "subnet-35d5955801289aa1e" },
@@ -193,7 +193,7 @@ describe("hostile and invalid config files", function()
     assert.are.equal("deployer", cfg.base_profile)
     assert.are.equal("/var/lib/kumo", cfg.state_dir)
     assert.are.same({ wait = 60 }, cfg.timeouts)
-    assert.are.same({ "share", "endpoint" }, cfg.steps)
+    assert.are.same({ "share", "proxy", "endpoint_sg", "endpoint" }, cfg.steps)
     assert.are.same({ "endpoint" }, cfg.replace)
   end)
 

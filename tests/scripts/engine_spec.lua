@@ -142,6 +142,41 @@ describe("the step contract", function()
     assert.are.same({ 'step "a": needs must be a table, got "b"' }, contract.check({ st("a", { needs = "b" }) }))
   end)
 
+  it("checks create_first (a list of error codes) and read_ahead (a boolean), misspelt or ill-typed", function()
+    assert.are.same({}, contract.check({ st("a", { create_first = { "EntityAlreadyExists", "InvalidGroup.Duplicate" },
+                                                   read_ahead = true }) }, { true }))
+    assert.are.same({ 'step "a": create_firts is not part of the step contract (did you mean "create_first"?)' },
+      contract.check({ st("a", { create_firts = { "EntityAlreadyExists" } }) }, { true }))
+    assert.are.same({ 'step "a": read_ahaed is not part of the step contract (did you mean "read_ahead"?)' },
+      contract.check({ st("a", { read_ahaed = true }) }, { true }))
+    assert.are.same({ 'step "a": create_first must be a table, got "EntityAlreadyExists"' },
+      contract.check({ st("a", { create_first = "EntityAlreadyExists" }) }))
+    assert.are.same({ 'step "a": create_first must be a list of the error codes create\'s call answers when the '
+      .. 'resource exists (e.g. create_first = { "DBProxyAlreadyExistsFault" }), got no code' },
+      contract.check({ st("a", { create_first = {} }) }))
+    assert.are.same({ 'step "a": create_first must be a list of the error codes create\'s call answers when the '
+      .. 'resource exists (e.g. create_first = { "DBProxyAlreadyExistsFault" }), got other keys' },
+      contract.check({ st("a", { create_first = { "EntityAlreadyExists", code = "x" } }) }))
+    assert.are.same({ 'step "a": create_first[2] must be an AWS error code such as "EntityAlreadyExists", got a number' },
+      contract.check({ st("a", { create_first = { "EntityAlreadyExists", 409 } }) }))
+    assert.are.same({ 'step "a": read_ahead must be a boolean, got "yes"' },
+      contract.check({ st("a", { read_ahead = "yes" }) }))
+  end)
+
+  it("accepts what a delete may return and names the step and the fix for anything else", function()
+    local byname = { g = st("g"), r = st("r") }
+    assert.is_nil(contract.check_proof(byname.r, nil, byname))
+    assert.is_nil(contract.check_proof(byname.r, "gone", byname))
+    assert.is_nil(contract.check_proof(byname.r, "with g", byname))
+    assert.are.equal('step "r": its delete returned "with gg", but "gg" is not a step of this workflow (did you '
+      .. 'mean "with g"?); return "with <step>" naming the step whose delete removes this resource',
+      contract.check_proof(byname.r, "with gg", byname))
+    assert.are.equal('step "r": its delete returned "gon"; a delete returns nothing (the engine reads the step '
+      .. 'again), "gone" (its own read found it gone) or "with <step>" (it goes with that step\'s delete)',
+      contract.check_proof(byname.r, "gon", byname))
+    assert.truthy(contract.check_proof(byname.r, true, byname):find("returned a boolean", 1, true))
+  end)
+
   it("refuses keys outside the contract only in a config's step tables", function()
     assert.are.same({}, contract.check({ st("a", { helper = noop }) }))
     assert.are.same({ 'step "a": delet is not part of the step contract (did you mean "delete"?)' },
@@ -314,6 +349,19 @@ describe("the engine's economies", function()
     assert.is_nil(next(store))
   end)
 
+  it("fails a destroy whose delete returns \"with <step>\" naming no step, before anything else is deleted", function()
+    local steps = { store_step("g", store, log), store_step("r", store, log) }
+    steps[2].delete = function() return "with gg" end
+    run(new_ctx(dir, "apply"), steps, "apply")
+    local ok, err = pcall(run, new_ctx(dir, "destroy"), steps, "destroy")
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find('step "r": its delete returned "with gg", but "gg" is not a step of this '
+      .. 'workflow (did you mean "with g"?)', 1, true), tostring(err))
+    local n = 0
+    for _ in pairs(store) do n = n + 1 end
+    assert.are.equal(2, n, "g is not deleted after r's unsound delete")
+  end)
+
   it("reads back a step that meant to go with another's delete when that one is not deleted", function()
     local steps = { store_step("g", store, log), store_step("r", store, log) }
     steps[1].delete = nil  -- g is never deleted by destroy
@@ -323,6 +371,132 @@ describe("the engine's economies", function()
     assert.is_false(ok)
     assert.truthy(tostring(err):find("r thing r-", 1, true) and tostring(err):find("still there", 1, true),
       tostring(err))
+  end)
+end)
+
+describe("the engine side by side (in a scheduler)", function()
+  local sched = require "kumo.sched"
+  local context = require "rds-proxy.context"
+  local dir
+  before_each(function() dir = tmpdir() end)
+  after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  -- A step whose create and delete take `secs` and log their start and end.
+  local function slow_step(name, store, log, extra)
+    local s = { name = name, title = name .. " thing", account = "rds" }
+    for k, v in pairs(extra or {}) do s[k] = v end
+    function s.read() return store[name] end
+    function s.id(live) return live.Id end
+    function s.create(ctx)
+      store[name] = { Id = name .. "-1", Tags = { { Key = "kumo:pair", Value = "p" } } }
+      ctx.state:created(name, name .. "-1")
+      return store[name]
+    end
+    function s.delete(ctx)
+      log[#log + 1] = name .. "<"
+      sched.sleep(0.05)
+      if s.fail then error(name .. ": the delete failed", 0) end
+      ctx:check()
+      store[name] = nil
+      log[#log + 1] = name .. ">"
+    end
+    return s
+  end
+
+  local function position(log, what)
+    for i, v in ipairs(log) do if v == what then return i end end
+  end
+
+  it("destroys what steps say they need after what needs it, side by side otherwise, reported in order", function()
+    local store, log = {}, {}
+    local steps = { slow_step("a", store, log, { needs = {} }), slow_step("b", store, log, { needs = { "a" } }),
+                    slow_step("c", store, log, { needs = { "a" } }), slow_step("d", store, log) }
+    local r
+    sched.run(function()
+      local ctx = new_ctx(dir, "apply")
+      ctx.check = function() end
+      run(ctx, steps, "apply")
+      ctx = new_ctx(dir, "destroy")
+      ctx.check = function() end
+      r = run(ctx, steps, "destroy")
+    end)
+    assert.are.same({ "d=delete", "c=delete", "b=delete", "a=delete" }, actions(r))
+    assert.is_nil(next(store))
+    -- d (no needs: it may depend on all) first; b and c side by side; a last
+    assert.are.equal(2, position(log, "d>"))
+    assert.truthy(position(log, "b<") < position(log, "c>") and position(log, "c<") < position(log, "b>"),
+      table.concat(log, " "))
+    assert.truthy(position(log, "a<") > position(log, "b>") and position(log, "a<") > position(log, "c>"),
+      table.concat(log, " "))
+  end)
+
+  it("starts no delete after one failed, lets the running ones end and raises the failure as its step's", function()
+    local store, log = {}, {}
+    local steps = { slow_step("a", store, log, { needs = {} }), slow_step("b", store, log, { needs = { "a" } }),
+                    slow_step("c", store, log, { needs = { "a" } }) }
+    local ok, err, ctx
+    sched.run(function()
+      ctx = new_ctx(dir, "apply")
+      ctx.check = function() end
+      run(ctx, steps, "apply")
+      steps[2].fail = true
+      ctx = new_ctx(dir, "destroy")
+      ctx.check = function() end
+      ok, err = pcall(run, ctx, steps, "destroy")
+    end)
+    assert.is_false(ok)
+    assert.are.equal("b: the delete failed", err)
+    assert.are.equal("b", ctx.step_name)
+    assert.is_nil(store.c, "c, running beside b, ended")
+    assert.truthy(store.a and store.b, "a, which b needs, is not deleted")
+  end)
+
+  it("lets a create's background work run beside the next steps, ends it before a step that needs it", function()
+    local store, log = {}, {}
+    local ready = false
+    local a = slow_step("a", store, log)
+    local create = a.create
+    a.create = function(ctx)
+      local live = create(ctx)
+      ctx:later(function() sched.sleep(0.1); ready = true end)
+      return live
+    end
+    local seen = {}
+    local function peek(name, more)
+      local s = slow_step(name, store, log, more)
+      local c = s.create
+      s.create = function(ctx) seen[name] = ready; return c(ctx) end
+      return s
+    end
+    local steps = { a, peek("b", { needs = {} }), peek("c", { needs = { "a" } }), peek("d", { needs = {} }) }
+    sched.run(function()
+      local ctx = new_ctx(dir, "apply")
+      ctx.later = context.later
+      run(ctx, steps, "apply")
+    end)
+    assert.are.same({ b = false, c = true, d = true }, seen)
+    assert.is_true(ready)
+  end)
+
+  it("ends the run when background work is done, and fails it as that step's when it failed", function()
+    local store, log = {}, {}
+    local a = slow_step("a", store, log)
+    local create = a.create
+    a.create = function(ctx)
+      local live = create(ctx)
+      ctx:later(function() sched.sleep(0.05); error("a: the wait found it failed", 0) end)
+      return live
+    end
+    local ok, err, ctx
+    sched.run(function()
+      ctx = new_ctx(dir, "apply")
+      ctx.later = context.later
+      ok, err = pcall(run, ctx, { a, slow_step("b", store, log, { needs = {} }) }, "apply")
+    end)
+    assert.is_false(ok)
+    assert.are.equal("a: the wait found it failed", err)
+    assert.are.equal("a", ctx.step_name)
+    assert.truthy(store.b, "b ran beside a's wait")
   end)
 end)
 

@@ -6,7 +6,10 @@
 -- @module rds-proxy.steps.db_ingress
 local sg = require "rds-proxy.sg"
 
-local step = { name = "db_ingress", title = "DB SG rule: DB port from proxy SG", account = "rds" }
+-- the rule's source is the proxy SG (its id); what needs the rule (the
+-- proxy, its target) comes after it
+local step = { name = "db_ingress", title = "DB SG rule: DB port from proxy SG", account = "rds",
+               needs = { "proxy_sg" } }
 
 local function db_sg(ctx)
   return ctx.facts.db.security_group_ids[1]

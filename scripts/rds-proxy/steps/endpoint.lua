@@ -24,7 +24,10 @@ end
 
 local function make(key, title, get)
   -- endpoint names are unique per account and region: a fresh apply creates at once
-  local step = { name = key, title = title, account = "rds", create_first = { "DBProxyEndpointAlreadyExistsFault" } }
+  -- it is made on the proxy, with the endpoint SG, in the shared subnets;
+  -- found by its name: destroy reads it beside the others (`read_ahead`)
+  local step = { name = key, title = title, account = "rds", needs = { "share", "proxy", "endpoint_sg" },
+                 read_ahead = true, create_first = { "DBProxyEndpointAlreadyExistsFault" } }
 
   local function describe(ctx, name)
     -- from the run's survey while it serves the pair: absent there is absent

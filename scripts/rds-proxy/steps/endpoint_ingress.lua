@@ -11,6 +11,7 @@
 local sg = require "rds-proxy.sg"
 
 local step = { name = "endpoint_ingress", title = "endpoint SG rules: listener port from APP clients",
+               needs = { "endpoint_sg" },  -- rules on the endpoint SG
                account = "rds" }
 
 local function wanted(ctx)

@@ -9,7 +9,7 @@
 -- @module rds-proxy.steps.endpoint_sg
 local sg = require "rds-proxy.sg"
 
-return sg.group_step{
+local step = sg.group_step{
   name = "endpoint_sg", title = "endpoint security group (in APP VPC)",
   what = "the endpoint security group (only the APP clients' groups on the listener port)",
   group_name = function(ctx) return ctx.pair.names.endpoint_sg end,
@@ -20,3 +20,10 @@ return sg.group_step{
   -- rules from a security group are endpoint_ingress's to add and remove
   managed_elsewhere = function(_, r) return r.from_group ~= nil end,
 }
+-- a group in the APP VPC can be made by the RDS account once the VPC's
+-- subnets are shared with it: the share's wait (begun in the background
+-- by its create) ends before this step starts
+step.needs = { "share" }
+-- found by its name and VPC: destroy reads it beside the others
+step.read_ahead = true
+return step

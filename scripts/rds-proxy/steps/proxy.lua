@@ -4,6 +4,7 @@
 -- family are create-only: changing them needs a destroy and an apply.
 -- @module rds-proxy.steps.proxy
 local step = { name = "proxy", title = "RDS Proxy", account = "rds",
+               read_ahead = true,  -- found by its name: destroy reads it beside the others
                -- proxy names are unique per account and region: a fresh apply creates at once
                create_first = { "DBProxyAlreadyExistsFault" } }
 

@@ -4,7 +4,7 @@
 -- @module rds-proxy.steps.proxy_sg
 local sg = require "rds-proxy.sg"
 
-return sg.group_step{
+local step = sg.group_step{
   name = "proxy_sg", title = "proxy security group",
   what = "the proxy security group (it needs no inbound rule)",
   group_name = function(ctx) return ctx.pair.names.proxy_sg end,
@@ -13,3 +13,8 @@ return sg.group_step{
     return "RDS Proxy " .. ctx.pair.rds.proxy_name .. " (kumo pair " .. ctx.pair.name .. "): no inbound rules needed"
   end,
 }
+-- found by its name and VPC: destroy reads it beside the others
+step.read_ahead = true
+-- it needs nothing: the DB SG rule, the proxy and the endpoint need it
+step.needs = {}
+return step

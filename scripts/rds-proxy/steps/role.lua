@@ -6,6 +6,7 @@
 local json = require "kumo.json"
 
 local step = { name = "role", title = "IAM role for the proxy", account = "rds",
+               read_ahead = true,  -- found by its name: destroy reads it beside the others
                -- role names are unique per account: a fresh apply creates at once (engine.lua)
                create_first = { "EntityAlreadyExists" } }
 

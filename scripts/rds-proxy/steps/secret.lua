@@ -6,7 +6,9 @@
 -- @module rds-proxy.steps.secret
 local json = require "kumo.json"
 
-local step = { name = "secret", title = "Secrets Manager secret", account = "rds" }
+local step = { name = "secret", title = "Secrets Manager secret", account = "rds",
+               needs = {},          -- nothing: the role and the proxy need it
+               read_ahead = true }  -- found by its name: destroy reads it beside the others
 
 function step.enabled(ctx)
   return ctx.pair.rds.secret ~= nil

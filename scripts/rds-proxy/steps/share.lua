@@ -4,7 +4,9 @@
 -- @module rds-proxy.steps.share
 local tags = require "rds-proxy.tags"
 
-local step = { name = "share", title = "RAM resource share", account = "app" }
+local step = { name = "share", title = "RAM resource share", account = "app",
+               needs = {},          -- the first: it needs nothing
+               read_ahead = true }  -- found by its tag: destroy reads it beside the others
 
 local function subnet_arns(ctx)
   local arns = {}
@@ -199,11 +201,21 @@ function step.create(ctx)
   })
   local arn = out.resourceShare.resourceShareArn
   ctx.state:created("share", arn)
-  -- the waiters' last answers are what read would find: no second read
-  local share, res, pri = wait_ready(ctx, arn, out.resourceShare)
-  local live = share and share.resourceShares and share.resourceShares[1]
-  if not (live and live.resourceShareArn == arn and res and pri) then return step.read(ctx) end
-  live.resources, live.principals = association_set(res), association_set(pri)
+  -- the share as created; the waiters' last answers complete it (what
+  -- read would find: no second read). Until the RDS-side steps made in the
+  -- APP VPC (`needs = { "share" }`) the waits run beside the steps between
+  local live = out.resourceShare
+  live.resources, live.principals = {}, {}
+  ctx:later(function()
+    local share, res, pri = wait_ready(ctx, arn, out.resourceShare)
+    local got = share and share.resourceShares and share.resourceShares[1]
+    if not (got and got.resourceShareArn == arn and res and pri) then
+      got = step.read(ctx)
+    else
+      got.resources, got.principals = association_set(res), association_set(pri)
+    end
+    for k, v in pairs(got or {}) do live[k] = v end
+  end)
   return live
 end
 

@@ -2,7 +2,8 @@
 -- proxy can reach it (AVAILABLE). UNAVAILABLE right after registration is
 -- normal; a failure reason that persists fails with an explanation.
 -- @module rds-proxy.steps.target
-local step = { name = "target", title = "proxy target (the database)", account = "rds", with_parent = "proxy" }
+local step = { name = "target", title = "proxy target (the database)", account = "rds", with_parent = "proxy",
+               needs = { "proxy" } }
 
 local function db_id(ctx)
   return ctx.pair.rds.db_instance_identifier or ctx.pair.rds.db_cluster_identifier
@@ -72,8 +73,18 @@ function step.create(ctx)
     params.DBClusterIdentifiers = { ctx.pair.rds.db_cluster_identifier }
   end
   ctx:mutate("rds", "rds", "RegisterDBProxyTargets", params, { "DBProxyTargetAlreadyRegisteredFault" })
-  -- the waiter's last answer lists the healthy targets: no second read
-  return pick(ctx, wait_healthy(ctx)) or step.read(ctx)
+  -- the target as registered; the waiter's last answer (the healthy
+  -- targets) completes it: no second read
+  local live = { target = ctx.pair.rds.db_instance_identifier and { RdsResourceId = db_id(ctx) }
+                   or { TrackedClusterId = db_id(ctx) }, all = {} }
+  -- nothing after this step needs the target healthy (an endpoint needs
+  -- the proxy available, not its target): the wait runs beside the
+  -- endpoint's steps, and the run ends only when it has succeeded
+  ctx:later(function()
+    local got = pick(ctx, wait_healthy(ctx)) or step.read(ctx)
+    if got then live.target, live.all = got.target, got.all end
+  end)
+  return live
 end
 
 --- Another database was the target: deregister it, register the configured one.

@@ -5,7 +5,7 @@
 -- the proxy, so there is nothing to create or delete.
 -- @module rds-proxy.steps.target_group
 local step = { name = "target_group", title = "target group connection pool", account = "rds",
-               with_parent = "proxy" }
+               with_parent = "proxy", needs = { "proxy" } }
 
 -- A proxy's default target group starts with the API's documented
 -- defaults (ConnectionPoolConfiguration, RDS API reference):
