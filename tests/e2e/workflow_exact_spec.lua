@@ -14,10 +14,9 @@
 -- * --graph shows the VPC CIDR blocks on the right VPC node.
 local root = os.getenv("KUMO_ROOT") or "."
 local sandbox = dofile(root .. "/tests/lib/sandbox.lua")
-local json = require "kumo.json"
 
 local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
-local q, env_prefix, write, run, slurp = h.q, h.env_prefix, h.write, h.run, h.slurp
+local q, write, run, slurp = h.q, h.write, h.run, h.slurp
 
 local PRELUDE = [==[
 import boto3, json, sys
@@ -40,22 +39,9 @@ def init_query(proxy):
     return tg["ConnectionPoolConfig"].get("InitQuery", "")
 ]==]
 
-local function py(sb, code)
-  local file = os.tmpname()
-  write(file, PRELUDE .. code)
-  local p = io.popen(env_prefix(sb) .. " python3 " .. file .. " " .. q(sb.dir .. "/world.json") .. " 2>&1")
-  local text = p:read("a")
-  p:close()
-  os.remove(file)
-  local last = text:match("([^\n]*)\n?$")
-  local ok, v = pcall(json.decode, last)
-  assert(ok and v ~= nil, "boto3 helper failed:\n" .. text)
-  return v
-end
+local function py(sb, code) return h.boto3(sb, PRELUDE, code) end
 
-local function has(text, needle)
-  assert(text:find(needle, 1, true), "expected «" .. needle .. "» in:\n" .. text)
-end
+local has = h.has
 
 local DEFAULT_STEPS = '"share", "secret", "role", "proxy_sg", "db_ingress", "proxy", "target_group", '
   .. '"target", "endpoint_sg", "endpoint_ingress", "endpoint"'

@@ -163,4 +163,25 @@ function M.kill_after_calls(sb, args, n)
   return code, err
 end
 
+--- Run a boto3 snippet (`prelude` then `code`) against the sandbox and
+-- decode the JSON its last printed line holds: the independent reader of
+-- the workflow specs.
+function M.boto3(sb, prelude, code)
+  local file = os.tmpname()
+  M.write(file, prelude .. code)
+  local p = io.popen(env_prefix(sb) .. " python3 " .. file .. " " .. M.q(sb.dir .. "/world.json") .. " 2>&1")
+  local text = p:read("a")
+  p:close()
+  os.remove(file)
+  local last = text:match("([^\n]*)\n?$")
+  local ok, v = pcall(require("kumo.json").decode, last)
+  assert(ok and v ~= nil, "boto3 helper failed:\n" .. text)
+  return v
+end
+
+--- Assert that `text` holds `needle` (plain), showing the text when not.
+function M.has(text, needle)
+  assert(text:find(needle, 1, true), "expected «" .. needle .. "» in:\n" .. text)
+end
+
 return M

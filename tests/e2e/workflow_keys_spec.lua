@@ -11,7 +11,7 @@ local sandbox = dofile(root .. "/tests/lib/sandbox.lua")
 local json = require "kumo.json"
 
 local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
-local q, env_prefix, write, run, slurp = h.q, h.env_prefix, h.write, h.run, h.slurp
+local q, run, slurp = h.q, h.run, h.slurp
 
 -- boto3 in the sandbox's accounts, independent of the code under test.
 local PRELUDE = [==[
@@ -37,22 +37,9 @@ def targets(name):
     return sorted(t.get("RdsResourceId") for t in ts)
 ]==]
 
-local function py(sb, code)
-  local file = os.tmpname()
-  write(file, PRELUDE .. code)
-  local p = io.popen(env_prefix(sb) .. " python3 " .. file .. " " .. q(sb.dir .. "/world.json") .. " 2>&1")
-  local text = p:read("a")
-  p:close()
-  os.remove(file)
-  local last = text:match("([^\n]*)\n?$")
-  local ok, v = pcall(json.decode, last)
-  assert(ok and v ~= nil, "boto3 helper failed:\n" .. text)
-  return v
-end
+local function py(sb, code) return h.boto3(sb, PRELUDE, code) end
 
-local function has(text, needle)
-  assert(text:find(needle, 1, true), "expected «" .. needle .. "» in:\n" .. text)
-end
+local has = h.has
 
 -- plan (read-only), apply, verify, a second apply with zero changing calls;
 -- returns plan's text.
