@@ -3,7 +3,7 @@
 # Runs as root on the project's machines (CI included); says what it installs.
 set -eu
 
-# --- Python tools (h-cli block): the local cloud runs on moto 5.2 (server
+# --- Python tools (h-cli block): the local cloud runs on moto 5.2.1 (server
 # extras), the tests read back with boto3 and compare `kumo call` with the AWS
 # CLI v1. They come from PyPI, not Debian: checked (on every exit path), not
 # installed; a missing one fails with the command that installs it.
@@ -14,8 +14,8 @@ python_tools_check() {
     exit 1
   fi
   gone=""
-  "$py" -c 'import moto, sys; sys.exit(0 if moto.__version__.startswith("5.2") else 1)' 2>/dev/null \
-    || gone="$gone 'moto[server]==5.2.*'"
+  "$py" -c 'import moto, sys; sys.exit(0 if moto.__version__ == "5.2.1" else 1)' 2>/dev/null \
+    || gone="$gone 'moto[server]==5.2.1'"
   "$py" -c 'import boto3' 2>/dev/null || gone="$gone boto3"
   command -v aws >/dev/null 2>&1 || gone="$gone awscli"
   if [ -n "$gone" ]; then

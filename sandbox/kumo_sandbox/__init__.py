@@ -21,24 +21,26 @@ cross-account RDS Proxy workflow needs and moto lacks (see docs/sandbox.md):
 
 __version__ = "1.0"
 
-# The moto series the patches are written against: they replace moto's own
-# methods by name and read its private state, so another series may break them
+# The moto release the patches are written against: they replace moto's own
+# methods by name and read its private state, so another release may break them
 # in ways no error shows. `python3 -m kumo_sandbox` refuses to start on another.
-MOTO_SERIES = (5, 2)
+MOTO_VERSION = "5.2.1"
 
 
 def moto_version_problem(version=None):
-    """None when the installed moto is of MOTO_SERIES, else a message saying what to install."""
-    want = ".".join(map(str, MOTO_SERIES))
+    """None when the installed moto is MOTO_VERSION, else a message saying what to install.
+
+    Pinned to the release: the extensions call moto's internals by name, which
+    a patch release may change too."""
     if version is None:
         try:
             import moto
         except ImportError:
-            return f"moto is not installed; install moto {want}.x (with its server extras) for this python3"
+            return (f"moto is not installed; install moto {MOTO_VERSION} (with its server extras) "
+                    f"for this python3")
         version = getattr(moto, "__version__", "")
-    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
-    if parts != MOTO_SERIES:
+    if version != MOTO_VERSION:
         return (f"moto {version or '(unknown version)'} is installed, but the sandbox is written for moto "
-                f"{want}.x; install moto {want}.x (e.g. pip install 'moto[server]=={want}.*'), or point "
+                f"{MOTO_VERSION}; install it (e.g. pip install 'moto[server]=={MOTO_VERSION}'), or point "
                 f"KUMO_PYTHON at an interpreter that has it")
     return None

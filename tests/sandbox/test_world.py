@@ -197,16 +197,19 @@ class Command(unittest.TestCase):
             self.assertEqual(out.returncode, 2, out.stderr)
             self.assertIn(needle, out.stderr)
 
-    def test_another_moto_series_is_refused(self):
-        fake = os.path.join(SB.dir, "fake-moto")
-        os.makedirs(os.path.join(fake, "moto"), exist_ok=True)
-        with open(os.path.join(fake, "moto", "__init__.py"), "w") as f:
-            f.write('__version__ = "5.3.1"\n')
-        out = subprocess.run(["python3", "-m", "kumo_sandbox", "--dir", os.path.join(SB.dir, "fake")],
-                             capture_output=True, text=True, timeout=30,
-                             env=dict(SB.env(), PYTHONPATH=fake + os.pathsep + util.SANDBOX_PATH))
-        self.assertEqual(out.returncode, 1, out.stderr)
-        self.assertIn("moto 5.3.1 is installed, but the sandbox is written for moto 5.2.x", out.stderr)
+    def test_another_moto_release_is_refused(self):
+        # another series, and another patch release of the pinned one
+        for version in ("5.3.1", "5.2.2"):
+            fake = os.path.join(SB.dir, "fake-moto-" + version)
+            os.makedirs(os.path.join(fake, "moto"), exist_ok=True)
+            with open(os.path.join(fake, "moto", "__init__.py"), "w") as f:
+                f.write(f'__version__ = "{version}"\n')
+            out = subprocess.run(["python3", "-m", "kumo_sandbox", "--dir", os.path.join(SB.dir, "fake")],
+                                 capture_output=True, text=True, timeout=30,
+                                 env=dict(SB.env(), PYTHONPATH=fake + os.pathsep + util.SANDBOX_PATH))
+            self.assertEqual(out.returncode, 1, out.stderr)
+            self.assertIn(f"moto {version} is installed, but the sandbox is written for moto 5.2.1",
+                          out.stderr)
 
     def test_port_in_use(self):
         out = subprocess.run(["python3", "-m", "kumo_sandbox", "--port", str(SB.port), "--dir",
