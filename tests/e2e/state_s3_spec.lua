@@ -78,6 +78,9 @@ print(json.dumps(out))]==])
     return code, doc, err
   end
 
+  -- every DescribeDBProxies answered 2 s late: a run holds its lock that long
+  local HOLD = { { op = "DescribeDBProxies", kind = "delay", delay_ms = 2000, rate = 1 } }
+
   -- the lock object of a pair (its note), or nil: one GetObject
   local function lock_of(pair)
     return s3py(string.format([==[
@@ -222,7 +225,9 @@ print(json.dumps(len(v)))]==])
   end)
 
   it("takes over the lock of a holder killed with -9 once its lease runs out", function()
-    sb.faults({}, 150)  -- slow enough to kill it while it holds the lock
+    -- slow enough to kill it while it holds the lock, however slow the
+    -- poller below is (each poll starts a python3)
+    sb.faults(HOLD, 150)
     local h = helpers.spawn(sb, "apply --reapply --pair app-02 --config " .. q(cfg))
     local deadline = clock.monotonic() + 60
     while lock_of("app-02") == json.null do
@@ -242,7 +247,7 @@ print(json.dumps(len(v)))]==])
   end)
 
   it("releases its lock when SIGTERM stops it", function()
-    sb.faults({}, 150)
+    sb.faults(HOLD, 150)
     local h = helpers.spawn(sb, "apply --reapply --pair app-04 --config " .. q(cfg))
     local deadline = clock.monotonic() + 60
     while lock_of("app-04") == json.null do
