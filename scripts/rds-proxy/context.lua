@@ -52,6 +52,18 @@ local function retry_budget(top)
   return top.timeouts and top.timeouts.call or nil
 end
 
+--- The options of every session a run makes (the long retry mode and its
+-- budget): a session made elsewhere (a pre-check's source profile) must
+-- not give up after 3 throttled attempts.
+-- @param top the resolved config
+-- @tparam[opt] string profile
+-- @tparam[opt] string region (default the config's)
+-- @treturn table options for `aws.session`
+function M.session_options(top, profile, region)
+  return { profile = profile, region = region or top.region, retry_mode = RETRY_MODE,
+           retry_budget = retry_budget(top) }
+end
+
 local function session_key(side, spec)
   local role = side == "app" and spec.role_arn or spec.account_role_arn
   return (spec.profile or "") .. "|" .. (role or "") .. "|" .. (spec.external_id or ""), role
@@ -62,12 +74,9 @@ local function session_for(top, side, spec)
   local s = session_cache[key]
   if s then return s end
   if spec.profile then
-    s = aws.session{ profile = spec.profile, region = top.region, retry_mode = RETRY_MODE,
-                     retry_budget = retry_budget(top) }
+    s = aws.session(M.session_options(top, spec.profile))
   else
-    session_cache.base = session_cache.base
-      or aws.session{ profile = top.base_profile, region = top.region, retry_mode = RETRY_MODE,
-                     retry_budget = retry_budget(top) }
+    session_cache.base = session_cache.base or aws.session(M.session_options(top, top.base_profile))
     s = session_cache.base:assume_role{ role_arn = role, external_id = spec.external_id,
                                         session_name = "kumo-rds-proxy-share" }
   end

@@ -649,7 +649,7 @@ local function org_sharing(ctx, problems)
   end
   if state == "transient" then
     problems[#problems + 1] = "AWS throttled/unavailable while checking RAM sharing with the organization ("
-      .. tostring(err) .. "); the config is fine; rerun"
+      .. tostring(err) .. "); the config is fine; rerun " .. tostring(ctx.action or "apply") .. " to resume"
     return
   end
   ctx:note("RAM sharing with the organization could not be checked: only its management account " .. mgmt
@@ -687,7 +687,8 @@ function M.org_sharing_state(ctx, mgmt)
     local src = prof and prof.source_profile or (not ctx.pair[side].profile and ctx.top.base_profile)
     if src and not tried[src] then
       tried[src] = true
-      local ok, sess = pcall(aws.session, { profile = src, region = ctx.pair.region })
+      local ok, sess = pcall(aws.session,
+        require("rds-proxy.context").session_options(ctx.top, src, ctx.pair.region))
       if ok then
         local src_prof = sess:profile_settings()
         local role = type(src_prof.role_arn) == "string" and src_prof.role_arn or ""
