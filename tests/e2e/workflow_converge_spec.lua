@@ -15,13 +15,8 @@ local slurp = h.slurp
 
 -- boto3 in the sandbox's accounts: `app`, `rds` (sessions), `W` (world.json),
 -- `out(v)` prints the result. Independent of the code under test.
+-- (h.boto3 puts `app`, `rds`, `W` and `out(v)` before these helpers)
 local PRELUDE = [==[
-import boto3, json, sys
-app = boto3.Session(profile_name="app")
-rds = boto3.Session(profile_name="rds")
-W = json.load(open(sys.argv[1]))
-def out(v):
-    print(json.dumps(v, default=str))
 def group(name):
     g = rds.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])
     return g["SecurityGroups"][0]["GroupId"]

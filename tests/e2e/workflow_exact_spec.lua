@@ -18,13 +18,8 @@ local sandbox = dofile(root .. "/tests/lib/sandbox.lua")
 local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
 local q, write, run, slurp = h.q, h.write, h.run, h.slurp
 
+-- (h.boto3 puts `app`, `rds`, `W` and `out(v)` before these helpers)
 local PRELUDE = [==[
-import boto3, json, sys
-app = boto3.Session(profile_name="app")
-rds = boto3.Session(profile_name="rds")
-W = json.load(open(sys.argv[1]))
-def out(v):
-    print(json.dumps(v, default=str))
 def alarm(name):
     cw = rds.client("cloudwatch")
     a = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]

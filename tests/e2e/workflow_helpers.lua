@@ -163,12 +163,23 @@ function M.kill_after_calls(sb, args, n)
   return code, err
 end
 
---- Run a boto3 snippet (`prelude` then `code`) against the sandbox and
--- decode the JSON its last printed line holds: the independent reader of
--- the workflow specs.
+-- What every boto3 snippet starts with: sessions of the sandbox's two
+-- accounts, the seeded world, and `out(v)` to print the result.
+local BOTO3_HEAD = [==[
+import boto3, json, sys
+app = boto3.Session(profile_name="app")
+rds = boto3.Session(profile_name="rds")
+W = json.load(open(sys.argv[1]))
+def out(v):
+    print(json.dumps(v, default=str))
+]==]
+
+--- Run a boto3 snippet (`prelude` then `code`, after the common head:
+-- `app`, `rds`, `W`, `out`) against the sandbox and decode the JSON its last
+-- printed line holds: the independent reader of the workflow specs.
 function M.boto3(sb, prelude, code)
   local file = os.tmpname()
-  M.write(file, prelude .. code)
+  M.write(file, BOTO3_HEAD .. prelude .. code)
   local p = io.popen(env_prefix(sb) .. " python3 " .. file .. " " .. M.q(sb.dir .. "/world.json") .. " 2>&1")
   local text = p:read("a")
   p:close()

@@ -14,13 +14,8 @@ local h = dofile(root .. "/tests/e2e/workflow_helpers.lua")
 local q, run, slurp = h.q, h.run, h.slurp
 
 -- boto3 in the sandbox's accounts, independent of the code under test.
+-- (h.boto3 puts `app`, `rds`, `W` and `out(v)` before these helpers)
 local PRELUDE = [==[
-import boto3, json, sys
-app = boto3.Session(profile_name="app")
-rds = boto3.Session(profile_name="rds")
-W = json.load(open(sys.argv[1]))
-def out(v):
-    print(json.dumps(v, default=str))
 def proxy(name):
     ps = rds.client("rds").describe_db_proxies()["DBProxies"]
     return ([p for p in ps if p["DBProxyName"] == name] or [None])[0]
