@@ -192,9 +192,15 @@ print(json.dumps(len(v)))]==])
     assert.truthy(loser:find("pair app%-01 is locked by another kumo run %(pid %d+ on [^,]+, apply since "
       .. "[^ ]+ %(lock id [%x-]+%); lock s3://kumo%-state%-e2e/team/orders/app%-01%.lock%)"), loser)
     assert.is_nil(objects()["app-01.lock"], "the winner deleted its lock")
-    -- with --lock-timeout the second waits for the first and then runs
-    sb.faults({}, 30)
+    -- with --lock-timeout the second waits for the first and then runs;
+    -- the second starts only once the first holds the lock (started
+    -- together, the one without --lock-timeout could lose the race)
+    sb.faults(HOLD, 30)
     a = helpers.spawn(sb, args)
+    local deadline = clock.monotonic() + 60
+    while lock_of("app-01") == json.null do
+      assert.is_true(clock.monotonic() < deadline and a.running(), "the first run's lock never showed")
+    end
     b = helpers.spawn(sb, args .. " --lock-timeout 60")
     ca, oa, ea = a.wait(300)
     cb, ob, eb = b.wait(300)
