@@ -11,14 +11,16 @@ local M = {}
 -- `create` and `id` are required (the engine calls them on every step).
 -- `create_first` is a list of error codes ("already exists": the engine
 -- then reads first, see engine.lua); `read_ahead = true` says the step's
--- read needs no other step's ids (destroy reads it beside the others).
+-- read needs no other step's ids (destroy reads it beside the others);
+-- `stale_last = true` says a copy under a former setting may still be used
+-- by later steps, so apply deletes it after all of them.
 M.KEYS = {
   name = "string", title = "string", account = "string", needs = "table",
   with_parent = "string", allow_rules = "table|function",
   enabled = "function", read = "function", id = "function", diff = "function",
   create = "function", update = "function", verify = "function", delete = "function",
   tags = "function", owned = "function", stale = "function",
-  create_first = "table", read_ahead = "boolean",
+  create_first = "table", read_ahead = "boolean", stale_last = "boolean",
 }
 local REQUIRED = { "read", "create", "id" }
 

@@ -25,7 +25,10 @@
 -- * `stale(ctx, d)` → a reason when a copy `read` returned is this pair's
 --   under a former name (`share_name`, `proxy_name` renamed): plan shows
 --   `replace (<reason>)`, apply deletes it before creating the new one,
---   verify reports it, destroy deletes it with the rest.
+--   verify reports it, destroy deletes it with the rest. With
+--   `stale_last = true` apply deletes such a copy after every other step
+--   instead (later steps may still use it: the endpoint SG of a former
+--   `app.vpc_id` until the endpoint moved).
 -- * `needs = { "step", ... }`: steps that must come before it; checked with
 --   the rest of the contract before any call (contract.lua). apply ends
 --   what they left running (`ctx:later`) before it starts; destroy deletes
@@ -259,8 +262,9 @@ local function do_plan(ctx, steps, result)
         record(result, step, why and ("replace (" .. why .. ")") or (#diffs > 0 and "update" or "unchanged"),
           live, diffs)
       elseif renamed then
-        record(result, step, "replace (" .. renamed.why .. "; apply deletes the old one and creates the new one)",
-          renamed.d)
+        record(result, step, "replace (" .. renamed.why .. (step.stale_last
+          and "; apply creates the new one, and deletes the old one once the steps after it moved)"
+          or "; apply deletes the old one and creates the new one)"), renamed.d)
       elseif step.with_parent then
         record(result, step, "create", nil, { { key = "with", want = step.with_parent } })
       else
@@ -293,6 +297,7 @@ local function create_first(ctx, step)
 end
 
 local function do_apply(ctx, steps, result, replace)
+  local last = {}  -- copies under a former setting that later steps used (`stale_last`)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
       -- what the steps it needs left running in the background (ctx:later) ends first
@@ -319,8 +324,14 @@ local function do_apply(ctx, steps, result, replace)
       end
       for _, d in ipairs(dups) do
         local why = stale_reason(ctx, step, d)
-        ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
-        delete_proven(ctx, step, d, result, why and "delete (renamed)" or "delete (duplicate)")
+        if why and step.stale_last then
+          -- still used by later steps (the old endpoint uses the old
+          -- VPC's group): deleted after every other step
+          last[#last + 1] = { step = step, live = d, why = why }
+        else
+          ctx.progress(ctx.pair.name, (why and "deleting the renamed " or "deleting a duplicate ") .. step.title)
+          delete_proven(ctx, step, d, result, why and "delete (renamed)" or "delete (duplicate)")
+        end
       end
       local action = "unchanged"
       local diffs
@@ -368,6 +379,11 @@ local function do_apply(ctx, steps, result, replace)
   end
   -- the run ends when everything it waits for is done
   context.settle(ctx)
+  for i = #last, 1, -1 do
+    local l = last[i]
+    ctx.progress(ctx.pair.name, "deleting the former " .. l.step.title .. " (" .. l.why .. ")")
+    delete_proven(ctx, l.step, l.live, result, "delete (" .. l.why .. ")")
+  end
   for _, r in ipairs(retired(ctx, steps)) do
     if r.live then
       ctx.progress(ctx.pair.name, "deleting " .. r.step.title .. " (no longer in the config)")

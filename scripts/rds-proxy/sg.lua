@@ -30,13 +30,13 @@ local function sorted_keys(set)
   return list
 end
 
--- `names`, `vpcs`: sets of the pair's group names and their VPCs (those
--- of every group step whose name and VPC the pair's facts tell).
-local function pair_groups(ctx, names, vpcs)
+-- `want`: `{ [name] = vpc }` of the pair's groups (those of every group
+-- step whose name and VPC the pair's facts tell).
+local function pair_groups(ctx, want)
   if not ctx.pair then return end
   for _, o in ipairs(group_steps) do
     local ok, name, vpc = pcall(function() return o.group_name(ctx), o.vpc_id(ctx) end)
-    if ok and name and vpc then names[name], vpcs[vpc] = true, true end
+    if ok and name and vpc then want[name] = vpc end
   end
 end
 
@@ -71,54 +71,69 @@ local function survey_groups(ctx)
   end)
 end
 
+local function copy(g)
+  local c = {}
+  for f, x in pairs(g) do c[f] = x end
+  return c
+end
+
+local function copies(list)
+  local out = {}
+  for i, g in ipairs(list or {}) do out[i] = copy(g) end
+  return out
+end
+
 --- Find the group `name` in `vpc_id` owned by the RDS account (read with
 -- the pair's other groups in one call, or with all the run's pairs').
+-- @return the group (nil when absent), and the groups of that name and
+--   owner in other VPCs (a VPC the config named before: `app.vpc_id`
+--   changed, or the database moved), which the caller may claim by tag
 function M.find(ctx, name, vpc_id)
   -- what the pair's batch read found (or not) for this group, unless a
   -- mutation of kumo's touched the group since, or the read must be fresh
-  local seen = ctx.sg_seen and ctx.sg_seen[name .. "|" .. vpc_id]
-  if seen ~= nil and not ctx.fresh_after then return seen or nil end
-  local names, vpcs = { [name] = true }, { [vpc_id] = true }
-  pair_groups(ctx, names, vpcs)
+  local key = name .. "|" .. vpc_id
+  local seen = ctx.sg_seen and ctx.sg_seen[key]
+  local elsewhere = ctx.sg_elsewhere and ctx.sg_elsewhere[key]
+  if seen ~= nil and elsewhere and not ctx.fresh_after then return seen or nil, copies(elsewhere) end
+  local want = { [name] = vpc_id }
+  pair_groups(ctx, want)
+  want[name] = vpc_id
+  local names = {}
+  for n in pairs(want) do names[n] = true end
   local s = survey_groups(ctx)
   for n in pairs(names) do
     if s and not s.names[n] then s = nil end  -- a name the survey did not ask for
   end
   local out, err
   if s then out = { SecurityGroups = s.groups } else
+    -- by name and owner in every VPC: a group left in a former VPC is found too
     out, err = ctx:read("rds", "ec2", "DescribeSecurityGroups", { Filters = {
-      { Name = "vpc-id", Values = sorted_keys(vpcs) },
       { Name = "group-name", Values = sorted_keys(names) },
       { Name = "owner-id", Values = { ctx.facts.rds_account } },
     } })
     if not out then error(err, 0) end
   end
-  local found
-  local seen_now = {}
-  for n in pairs(names) do
-    for v in pairs(vpcs) do seen_now[n .. "|" .. v] = false end
-  end
+  local seen_now, elsewhere_now = {}, {}
+  for n, v in pairs(want) do seen_now[n .. "|" .. v], elsewhere_now[n .. "|" .. v] = false, {} end
   for _, g in ipairs(out.SecurityGroups or {}) do
-    if names[g.GroupName] and vpcs[g.VpcId] then
+    local v = want[g.GroupName]
+    if v then
       -- the pair's groups, whose rules the next rules read includes
       ctx.sg_known = ctx.sg_known or {}
       ctx.sg_known[g.GroupId] = true
-      seen_now[g.GroupName .. "|" .. g.VpcId] = g
+      local k = g.GroupName .. "|" .. v
+      if g.VpcId == v then seen_now[k] = g else table.insert(elsewhere_now[k], g) end
     end
-    if g.GroupName == name and g.VpcId == vpc_id then found = g end
   end
   ctx.sg_seen = ctx.sg_seen or {}
+  ctx.sg_elsewhere = ctx.sg_elsewhere or {}
   for k, g in pairs(seen_now) do
-    -- a copy: the step adds its rules to what it returns
-    if g then
-      local c = {}
-      for f, x in pairs(g) do c[f] = x end
-      g = c
-    end
-    ctx.sg_seen[k] = g
+    -- copies: the step adds its rules to what it returns
+    ctx.sg_seen[k] = g and copy(g)
+    ctx.sg_elsewhere[k] = copies(elsewhere_now[k])
   end
-  ctx.sg_seen[name .. "|" .. vpc_id] = nil
-  return found
+  ctx.sg_seen[key], ctx.sg_elsewhere[key] = nil, nil
+  return seen_now[key] or nil, elsewhere_now[key]
 end
 
 -- Forget what the batch read found for group `name` (made, changed, deleted).
@@ -126,10 +141,15 @@ local function forget(ctx, name, vpc_id)
   if ctx.sg_seen then ctx.sg_seen[name .. "|" .. vpc_id] = nil end
 end
 
--- Forget it for the group `id`.
+-- Forget it for the group `id` (found in its VPC or in another).
 local function forget_id(ctx, id)
   for k, g in pairs(ctx.sg_seen or {}) do
     if g and g.GroupId == id then ctx.sg_seen[k] = nil end
+  end
+  for k, list in pairs(ctx.sg_elsewhere or {}) do
+    for _, g in ipairs(list) do
+      if g.GroupId == id then ctx.sg_elsewhere[k] = nil end
+    end
   end
 end
 
@@ -367,6 +387,7 @@ function M.add_diff(r)
 end
 
 local tags = require "rds-proxy.tags"
+local context = require "rds-proxy.context"
 
 --- A step for a security group kumo makes: found by name in a VPC,
 -- created tagged, deleted once nothing uses it; its inbound rules
@@ -381,12 +402,25 @@ function M.group_step(o)
   group_steps[#group_steps + 1] = o
   local function elsewhere(ctx, r) return o.managed_elsewhere and o.managed_elsewhere(ctx, r) end
 
+  -- The group in its configured VPC, and the pair's groups of that name
+  -- left in another VPC (`app.vpc_id` changed, the database moved): copies
+  -- under a former setting (`stale`), in use until the steps after this
+  -- one moved (the endpoint), so apply deletes them last (`stale_last`).
   function step.read(ctx)
-    local g = M.find(ctx, o.group_name(ctx), o.vpc_id(ctx))
+    local g, other_vpcs = M.find(ctx, o.group_name(ctx), o.vpc_id(ctx))
     if g then g.rules = M.rules(ctx, g.GroupId) end
-    return g
+    local former = {}
+    for _, x in ipairs(other_vpcs or {}) do
+      if context.tagged(x, ctx.pair.name) then former[#former + 1] = x end
+    end
+    return g, former
   end
   function step.id(live) return live.GroupId end
+  function step.stale(ctx, d)
+    local vpc = o.vpc_id(ctx)
+    if d.VpcId ~= vpc then return string.format("in %s, not in the configured VPC %s", tostring(d.VpcId), vpc) end
+  end
+  step.stale_last = true
 
   --- Rules on the group no step of kumo wants and no step allows.
   function step.extras(ctx, live)

@@ -347,6 +347,90 @@ out(s["Subnet"]["SubnetId"])]==])
     assert.are.same(want, py(sb, 'out(sorted(proxy("orders-mysql-proxy")["VpcSubnetIds"]))'))
   end)
 
+  -- app.vpc_id (with the subnets and client SG of another APP VPC): the
+  -- share moves to the new subnets, the endpoint SG is made in the new VPC,
+  -- the endpoint is replaced, and only then is the old VPC's endpoint SG
+  -- deleted (the old endpoint used it until then); and back.
+  it("app.vpc_id: the endpoint and its SG move to another APP VPC; the old SG goes after the endpoint", function()
+    local W = sb.world
+    local new = py(sb, [==[
+ec2 = app.client("ec2")
+vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
+subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock="10.2.%d.0/24" % (i + 1),
+                             AvailabilityZone=W["app"]["subnets"][i]["az"])["Subnet"]["SubnetId"] for i in range(2)]
+client = ec2.create_security_group(GroupName="app-clients-2", Description="clients in the second VPC", VpcId=vpc)["GroupId"]
+out({"vpc": vpc, "subnets": subnets, "client": client})]==])
+    local path = h.config_with(sb, function(t)
+      t = mysql(t, 'vpc_id = "[^"]+"', 'vpc_id = "' .. new.vpc .. '"')
+      t = mysql(t, 'subnet_ids = {[^}]*}', string.format('subnet_ids = { %q, %q }', new.subnets[1], new.subnets[2]))
+      return mysql(t, 'client_security_group_ids = {[^}]*}', string.format('client_security_group_ids = { %q }', new.client))
+    end, "vpc2")
+    -- the pair's endpoint SGs (by name, any VPC) and its endpoint, read with boto3
+    local function live()
+      return py(sb, [==[
+ec2 = rds.client("ec2")
+gs = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["kumo-orders-mysql-endpoint"]}])["SecurityGroups"]
+ep = rds.client("rds").describe_db_proxy_endpoints(DBProxyEndpointName="orders-mysql-app")["DBProxyEndpoints"][0]
+g = gs[0] if len(gs) == 1 else None
+ports = sorted("%d %s" % (p["FromPort"], u["GroupId"]) for p in (g or {}).get("IpPermissions", [])
+               for u in p.get("UserIdGroupPairs", []))
+ram = app.client("ram")
+share = ram.get_resource_shares(resourceOwner="SELF", name="orders-mysql-subnets", resourceShareStatus="ACTIVE")["resourceShares"][0]
+res = ram.list_resources(resourceOwner="SELF", resourceShareArns=[share["resourceShareArn"]])["resources"]
+out({"groups": sorted(x["VpcId"] for x in gs), "sg_id": g and g["GroupId"], "ep_vpc": ep["VpcId"],
+     "ep_subnets": sorted(ep["VpcSubnetIds"]), "ep_sgs": ep["VpcSecurityGroupIds"], "rules": ports,
+     "shared": sorted(r["arn"].split("/")[-1] for r in res)})]==])
+    end
+    local old = live()
+    assert.are.same({ W.app.vpc_id }, old.groups)
+    local base = h.mutating(sb)
+    local code, out, err = run(sb, "plan --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    has(out, "replace (an endpoint's VPC cannot change in place)")
+    has(out, "in " .. W.app.vpc_id .. ", not in the configured VPC " .. new.vpc)
+    assert.are.equal(base, h.mutating(sb), "plan changes nothing")
+    -- without --replace apply stops at the endpoint, naming the fix; the
+    -- old VPC's group is still the endpoint's, and verify says it is left
+    code, out, err = run(sb, "apply --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(1, code, out .. err)
+    has(out .. err, "rerun with --replace endpoint")
+    local mid = live()
+    assert.are.equal(old.sg_id, (py(sb, [==[
+ep = rds.client("rds").describe_db_proxy_endpoints(DBProxyEndpointName="orders-mysql-app")["DBProxyEndpoints"][0]
+out(ep["VpcSecurityGroupIds"][0])]==])), "the old endpoint keeps its group until it is replaced")
+    assert.are.equal(2, #mid.groups, "the new VPC's group is made beside the old one")
+    code, out, err = run(sb, "verify --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(1, code, out .. err)
+    has(out .. err, old.sg_id)
+    -- destroyed half-moved: the group in each VPC goes with the rest
+    code, out, err = run(sb, "destroy --config " .. q(path) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    assert.are.same({}, py(sb, [==[
+gs = rds.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": ["kumo-orders-mysql-endpoint"]}])
+out([g["GroupId"] for g in gs["SecurityGroups"]])]==]))
+    h.assert_count(sb, "orders-mysql", 0)
+    -- from the old VPC to the new, in one apply
+    code, out, err = run(sb, "apply --quiet --config " .. q(cfg) .. " --pair orders-mysql")
+    assert.are.equal(0, code, out .. err)
+    converge(sb, path, "orders-mysql", "--replace endpoint")
+    local now = live()
+    assert.are.same({ new.vpc }, now.groups, "exactly one endpoint SG, in the new VPC")
+    assert.are_not.equal(old.sg_id, now.sg_id)
+    assert.are.equal(new.vpc, now.ep_vpc)
+    table.sort(new.subnets)
+    assert.are.same(new.subnets, now.ep_subnets)
+    assert.are.same({ now.sg_id }, now.ep_sgs)
+    assert.are.same({ "3306 " .. new.client }, now.rules, "the listener port from the new VPC's clients only")
+    assert.are.same(new.subnets, now.shared, "the share holds the new VPC's subnets only")
+    h.assert_count(sb, "orders-mysql", 1)
+    -- and back: the group in the second VPC goes the same way
+    converge(sb, cfg, "orders-mysql", "--replace endpoint")
+    local back = live()
+    assert.are.same({ W.app.vpc_id }, back.groups)
+    assert.are.equal(W.app.vpc_id, back.ep_vpc)
+    h.assert_count(sb, "orders-mysql", 1)
+  end)
+
   -- engine_family + db_instance_identifier + secret_arn: the pair moves
   -- to the other database; the engine family needs a new proxy; the DB
   -- and endpoint rules move to the new port.

@@ -62,6 +62,43 @@ describe("workflow security groups", function()
     assert.are.equal(3, #step.extras(ctx_with(RULES), { GroupId = "sg-1" }))
   end)
 
+  it("finds its group in the configured VPC and the pair's group left in a former VPC, to delete last", function()
+    local step = sg.group_step{ name = "endpoint_sg", title = "t", group_name = function() return "kumo-p-endpoint" end,
+      vpc_id = function() return "vpc-new" end, description = function() return "d" end }
+    local function group(id, vpc, pair)
+      return { GroupId = id, GroupName = "kumo-p-endpoint", VpcId = vpc,
+               Tags = pair and { { Key = "kumo:pair", Value = pair } } or {} }
+    end
+    local calls = 0
+    local ctx = {
+      pair = { name = "p" }, facts = { rds_account = "222222222222" },
+      read = function(_, side, service, op, params)
+        calls = calls + 1
+        assert.are.equal("rds ec2 DescribeSecurityGroups", side .. " " .. service .. " " .. op)
+        -- by name and owner, in every VPC: a group in a former VPC is found too
+        for _, f in ipairs(params.Filters) do assert.are_not.equal("vpc-id", f.Name) end
+        return { SecurityGroups = { group("sg-old", "vpc-old", "p"), group("sg-new", "vpc-new", "p"),
+                                    group("sg-theirs", "vpc-x", "other-pair"), group("sg-user", "vpc-y") } }
+      end,
+      read_all = function() return { { SecurityGroupRules = {} } } end,
+    }
+    local live, dups = step.read(ctx)
+    assert.are.equal("sg-new", live.GroupId)
+    assert.are.equal(1, #dups, "only the pair's own group in another VPC")
+    assert.are.equal("sg-old", dups[1].GroupId)
+    assert.are.equal("in vpc-old, not in the configured VPC vpc-new", step.stale(ctx, dups[1]))
+    assert.is_nil(step.stale(ctx, live))
+    assert.is_true(step.stale_last)
+    -- absent in the configured VPC: nothing live, the old one still a stale copy
+    ctx.sg_seen, ctx.sg_elsewhere = nil, nil
+    local moved = sg.group_step{ name = "endpoint_sg", title = "t", group_name = function() return "kumo-p-endpoint" end,
+      vpc_id = function() return "vpc-3" end, description = function() return "d" end }
+    live, dups = moved.read(ctx)
+    assert.is_nil(live)
+    assert.are.equal(2, #dups)
+    assert.are.equal(2, calls)
+  end)
+
   it("matches a rule on protocol, port and exactly one source", function()
     local r = { protocol = "tcp", port = 5432, from_group = "sg-x" }
     assert.is_true(sg.matches(r, { port = 5432, from_group = "sg-x" }))
