@@ -9,7 +9,8 @@
 --   both accounts: apply and destroy each succeed in ONE run;
 -- * 50 % throttling: a run converges or says "AWS throttled/unavailable
 --   ...; the config is fine; rerun apply to resume", and the next converges;
--- * every create's answer lost once: one apply run, one of each;
+-- * every create's answer lost once: one apply run, one of each; every
+--   delete's answer lost once: one destroy run, nothing left;
 -- * two applies with different state folders started together: plan and
 --   verify report the duplicates, the next apply removes them;
 -- * three apply/destroy cycles leave the DB team's SG as it was.
@@ -184,6 +185,29 @@ describe("rds-proxy-share chaos matrix", function()
     code, out = h.run(sb, act("verify"))
     assert.are.equal(0, code, out)
     clean()
+  end)
+
+  -- a delete resent after its answer was lost meets the resource already
+  -- going: "deleting" (a proxy, an endpoint) or not found is the delete
+  -- under way, not a failure
+  it("every delete's answer lost once: one destroy run, nothing left", function()
+    faults(sb, {}, 0)
+    local code, out, err = h.run(sb, act("apply"))
+    assert.are.equal(0, code, out .. err)
+    converged(1)
+    local rules = {}
+    for _, op in ipairs{ "DeleteDBProxyEndpoint", "DeleteDBProxy", "DeleteSecurityGroup", "RevokeSecurityGroupIngress",
+                         "DeleteRolePolicy", "DeleteRole", "DeleteSecret", "DeleteResourceShare" } do
+      rules[#rules + 1] = { op = op, kind = "lose", times = 1 }
+    end
+    faults(sb, rules, 0)
+    code, out, err = h.run(sb, act("destroy"))
+    assert.are.equal(0, code, out .. err)
+    for i, n in ipairs(fired(sb)) do
+      assert.truthy(n == 1, "the answer of " .. rules[i].op .. " was lost once (fired " .. n .. ")")
+    end
+    faults(sb, {}, 0)
+    converged(0)
   end)
 
   it("two applies with different state folders at once: duplicates reported, then removed", function()
