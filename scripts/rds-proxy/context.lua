@@ -36,6 +36,8 @@ local Ctx = {}
 Ctx.__index = Ctx
 
 local M = {}
+--- The context's methods (a step's unit tests give them to a fake context).
+M.Ctx = Ctx
 
 -- A session per distinct account access description, shared by all pairs
 -- so a fleet assumes each role once.
@@ -551,6 +553,35 @@ function Ctx:mutate(side, service, op, params, ok_codes, opts)
     end
   end
   error(err, 0)
+end
+
+--- A delete that AWS refuses while the resource is in a passing state
+-- (RDS: InvalidDBProxyStateFault, "The requested operation can't be
+-- performed while the proxy is in this state."). Met when the resource is
+-- already `deleting` (a delete resent after its answer was lost, or
+-- another run's) or still `creating`/`modifying`: the resource is read
+-- again; deleting or gone is the delete under way, anything else is waited
+-- for (`o.wait`) and deleted again, three times at most.
+-- @param o `{ side=, service=, op=, params=, gone = {codes}, busy = code,
+--   read = { op=, params=, list= }, wait = { name=, params=, timeout= }, what=, cli= }`
+function Ctx:delete_when_ready(o)
+  for _ = 1, 3 do
+    local _, code = self:mutate(o.side, o.service, o.op, o.params, o.gone, { pending = { o.busy } })
+    if code ~= o.busy then return end
+    local out, err = self:fresh(self.read, self, o.side, o.service, o.read.op, o.read.params)
+    if not out then
+      for _, c in ipairs(o.gone) do
+        if err.code == c then return end
+      end
+      error(err, 0)
+    end
+    local status = out[o.read.list][1] and out[o.read.list][1].Status
+    if status == nil or status == "deleting" then return end
+    self.progress(self.pair.name, "waiting for " .. o.what .. " (" .. status .. ") before deleting it")
+    self:wait(o.side, o.service, o.wait.name, o.wait.params, o.wait.timeout)
+  end
+  error(string.format("%s: %s kept answering %s; see its status (%s) and rerun destroy",
+    o.what, o.op, o.busy, o.cli), 0)
 end
 
 --- The idempotency token of the current step's create (RAM `clientToken`,

@@ -7,6 +7,7 @@ local root = os.getenv("KUMO_ROOT") or "."
 package.path = root .. "/scripts/?.lua;" .. package.path
 local proxy = require "rds-proxy.steps.proxy"
 local endpoint = require "rds-proxy.steps.endpoint"
+local Ctx = require("rds-proxy.context").Ctx
 
 -- A context whose mutate answers `answers[op]` in turn (an error code, or
 -- nil for success) and whose reads answer the statuses of `statuses` in
@@ -15,7 +16,7 @@ local function fake(answers, statuses)
   local calls = {}
   local ctx = {
     pair = { name = "p", rds = { proxy_name = "px" } }, timeouts = {}, calls = calls,
-    progress = function() end,
+    progress = function() end, delete_when_ready = Ctx.delete_when_ready,
   }
   function ctx.mutate(_, _, _, op, _, ok_codes, opts)
     calls[#calls + 1] = op

@@ -185,36 +185,20 @@ local function make(key, title, get)
     return problems
   end
 
-  -- DeleteDBProxyEndpoint, answered InvalidDBProxyEndpointStateFault when
-  -- the endpoint is already `deleting` (a delete resent after its answer
-  -- was lost) or still `creating`/`modifying`: deleting or gone is the
-  -- delete under way; otherwise wait until it is available and delete again.
-  local function delete_endpoint(ctx, name, proxy)
-    for _ = 1, 3 do
-      local _, code = ctx:mutate("rds", "rds", "DeleteDBProxyEndpoint", { DBProxyEndpointName = name },
-        { "DBProxyEndpointNotFoundFault" }, { pending = { "InvalidDBProxyEndpointStateFault" } })
-      if code ~= "InvalidDBProxyEndpointStateFault" then return end
-      local out, err = ctx:fresh(ctx.read, ctx, "rds", "rds", "DescribeDBProxyEndpoints", { DBProxyEndpointName = name })
-      if not out then
-        if err.code == "DBProxyEndpointNotFoundFault" then return end
-        error(err, 0)
-      end
-      local status = out.DBProxyEndpoints[1] and out.DBProxyEndpoints[1].Status
-      if status == nil or status == "deleting" then return end
-      ctx.progress(ctx.pair.name, "waiting for endpoint " .. name .. " (" .. status .. ") before deleting it")
-      ctx:wait("rds", "rds", "DBProxyEndpointAvailable", { DBProxyName = proxy, DBProxyEndpointName = name },
-        ctx.timeouts.endpoint)
-    end
-    error(string.format("endpoint %s: DeleteDBProxyEndpoint kept answering InvalidDBProxyEndpointStateFault; see its "
-      .. "status (aws rds describe-db-proxy-endpoints --db-proxy-endpoint-name %s) and rerun destroy", name, name), 0)
-  end
-
   -- @return "gone": the waiter's last read found no endpoint of that name
   function step.delete(ctx, live)
     local name = live and live.DBProxyEndpointName or get(ctx).name
-    delete_endpoint(ctx, name, live and live.DBProxyName or ctx.pair.rds.proxy_name)
-    ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyName = live and live.DBProxyName or ctx.pair.rds.proxy_name,
-      DBProxyEndpointName = name }, ctx.timeouts.delete)
+    local proxy = live and live.DBProxyName or ctx.pair.rds.proxy_name
+    -- resent after a lost answer, it meets the endpoint deleting: under way
+    ctx:delete_when_ready{ side = "rds", service = "rds", op = "DeleteDBProxyEndpoint",
+      params = { DBProxyEndpointName = name }, gone = { "DBProxyEndpointNotFoundFault" },
+      busy = "InvalidDBProxyEndpointStateFault",
+      read = { op = "DescribeDBProxyEndpoints", params = { DBProxyEndpointName = name }, list = "DBProxyEndpoints" },
+      wait = { name = "DBProxyEndpointAvailable", params = { DBProxyName = proxy, DBProxyEndpointName = name },
+               timeout = ctx.timeouts.endpoint },
+      what = "endpoint " .. name, cli = "aws rds describe-db-proxy-endpoints --db-proxy-endpoint-name " .. name }
+    ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyName = proxy, DBProxyEndpointName = name },
+      ctx.timeouts.delete)
     ctx.endpoints_gone = ctx.endpoints_gone or {}
     ctx.endpoints_gone[name] = true
     return "gone"

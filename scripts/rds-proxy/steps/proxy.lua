@@ -239,35 +239,15 @@ end
 -- for them as well, so an endpoint of the same name (a renamed proxy's
 -- endpoint, re-created on the new one) can be created next.
 -- @return "gone": the waiter's last read found no proxy of that name
--- DeleteDBProxy, answered InvalidDBProxyStateFault ("The requested
--- operation can't be performed while the proxy is in this state.") when the
--- proxy is already `deleting` — a delete resent after its answer was lost,
--- or another run's — or still `creating`/`modifying`. Read the proxy: gone
--- or deleting is the delete under way; otherwise wait until it is
--- available and delete again.
-local function delete_proxy(ctx, name)
-  for _ = 1, 3 do
-    local _, code = ctx:mutate("rds", "rds", "DeleteDBProxy", { DBProxyName = name }, { "DBProxyNotFoundFault" },
-      { pending = { "InvalidDBProxyStateFault" } })
-    if code ~= "InvalidDBProxyStateFault" then return end
-    local out, err = ctx:fresh(ctx.read, ctx, "rds", "rds", "DescribeDBProxies", { DBProxyName = name })
-    if not out then
-      if err.code == "DBProxyNotFoundFault" then return end
-      error(err, 0)
-    end
-    local status = out.DBProxies[1] and out.DBProxies[1].Status
-    if status == nil or status == "deleting" then return end
-    ctx.progress(ctx.pair.name, "waiting for proxy " .. name .. " (" .. status .. ") before deleting it")
-    ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = name }, ctx.timeouts.proxy)
-  end
-  error(string.format("proxy %s: DeleteDBProxy kept answering InvalidDBProxyStateFault; see its status "
-    .. "(aws rds describe-db-proxies --db-proxy-name %s) and rerun destroy", name, name), 0)
-end
-
 function step.delete(ctx, live)
   local name = live and live.DBProxyName or ctx.pair.rds.proxy_name
   local eps = require("rds-proxy.steps.endpoint").endpoints_of(ctx, name)
-  delete_proxy(ctx, name)
+  -- resent after a lost answer, it meets the proxy deleting: under way
+  ctx:delete_when_ready{ side = "rds", service = "rds", op = "DeleteDBProxy", params = { DBProxyName = name },
+    gone = { "DBProxyNotFoundFault" }, busy = "InvalidDBProxyStateFault",
+    read = { op = "DescribeDBProxies", params = { DBProxyName = name }, list = "DBProxies" },
+    wait = { name = "DBProxyAvailable", params = { DBProxyName = name }, timeout = ctx.timeouts.proxy },
+    what = "proxy " .. name, cli = "aws rds describe-db-proxies --db-proxy-name " .. name }
   ctx:wait("rds", "rds", "DBProxyDeleted", { DBProxyName = name }, ctx.timeouts.delete)
   for _, ep in ipairs(eps) do
     ctx:wait("rds", "rds", "DBProxyEndpointDeleted", { DBProxyEndpointName = ep.DBProxyEndpointName },
