@@ -555,33 +555,40 @@ function Ctx:mutate(side, service, op, params, ok_codes, opts)
   error(err, 0)
 end
 
---- A delete that AWS refuses while the resource is in a passing state
--- (RDS: InvalidDBProxyStateFault, "The requested operation can't be
--- performed while the proxy is in this state."). Met when the resource is
--- already `deleting` (a delete resent after its answer was lost, or
--- another run's) or still `creating`/`modifying`: the resource is read
--- again; deleting or gone is the delete under way, anything else is waited
--- for (`o.wait`) and deleted again, three times at most.
--- @param o `{ side=, service=, op=, params=, gone = {codes}, busy = code,
---   read = { op=, params=, list= }, wait = { name=, params=, timeout= }, what=, cli= }`
-function Ctx:delete_when_ready(o)
+--- A changing call AWS refuses while the resource is in a passing state
+-- (`o.busy`; RDS: InvalidDBProxyStateFault, "The requested operation can't
+-- be performed while the proxy is in this state."). Met when the call was
+-- resent after its answer was lost (the first one acted: the proxy is
+-- `modifying` or `deleting`), or while another change is under way.
+-- A delete (`o.read` given) reads the resource again: deleting or gone is
+-- the delete under way. Otherwise the resource is waited for (`o.wait`)
+-- and the call made again (an update resent sets the same values), three
+-- times at most.
+-- @param o `{ side=, service=, op=, params=, ok = {codes}, busy = code,
+--   read = { op=, params=, list= } (deletes), wait = { name=, params=, timeout= },
+--   what=, cli= }`
+-- @return what `mutate` returns
+function Ctx:when_ready(o)
   for _ = 1, 3 do
-    local _, code = self:mutate(o.side, o.service, o.op, o.params, o.gone, { pending = { o.busy } })
-    if code ~= o.busy then return end
-    local out, err = self:fresh(self.read, self, o.side, o.service, o.read.op, o.read.params)
-    if not out then
-      for _, c in ipairs(o.gone) do
-        if err.code == c then return end
+    local out, code = self:mutate(o.side, o.service, o.op, o.params, o.ok, { pending = { o.busy } })
+    if code ~= o.busy then return out, code end
+    local status = "busy"
+    if o.read then
+      local got, err = self:fresh(self.read, self, o.side, o.service, o.read.op, o.read.params)
+      if not got then
+        for _, c in ipairs(o.ok or {}) do
+          if err.code == c then return nil, c end
+        end
+        error(err, 0)
       end
-      error(err, 0)
+      status = got[o.read.list][1] and got[o.read.list][1].Status
+      if status == nil or status == "deleting" then return nil, o.busy end
     end
-    local status = out[o.read.list][1] and out[o.read.list][1].Status
-    if status == nil or status == "deleting" then return end
-    self.progress(self.pair.name, "waiting for " .. o.what .. " (" .. status .. ") before deleting it")
+    self.progress(self.pair.name, "waiting for " .. o.what .. " (" .. status .. ") before " .. o.op)
     self:wait(o.side, o.service, o.wait.name, o.wait.params, o.wait.timeout)
   end
-  error(string.format("%s: %s kept answering %s; see its status (%s) and rerun destroy",
-    o.what, o.op, o.busy, o.cli), 0)
+  error(string.format("%s: %s kept answering %s; see its status (%s) and rerun %s",
+    o.what, o.op, o.busy, o.cli, tostring(self.action)), 0)
 end
 
 --- The idempotency token of the current step's create (RAM `clientToken`,

@@ -10,7 +10,8 @@
 -- * 50 % throttling: a run converges or says "AWS throttled/unavailable
 --   ...; the config is fine; rerun apply to resume", and the next converges;
 -- * every create's answer lost once: one apply run, one of each; every
---   delete's answer lost once: one destroy run, nothing left;
+--   delete's answer lost once: one destroy run, nothing left; every
+--   update's answer lost once: one apply run reaches the new config;
 -- * two applies with different state folders started together: plan and
 --   verify report the duplicates, the next apply removes them;
 -- * three apply/destroy cycles leave the DB team's SG as it was.
@@ -203,6 +204,36 @@ describe("rds-proxy-share chaos matrix", function()
     lost_once({ "DeleteDBProxyEndpoint", "DeleteDBProxy", "DeleteSecurityGroup", "RevokeSecurityGroupIngress",
                 "DeleteRolePolicy", "DeleteRole", "DeleteSecret", "DeleteResourceShare" }, "destroy")
     converged(0)
+  end)
+
+  -- an update resent after its answer was lost meets the proxy or the
+  -- endpoint `modifying` (or already renamed): the update under way
+  it("every update's answer lost once: one apply run reaches the new config", function()
+    faults(sb, {}, 0)
+    local code, out, err = h.run(sb, act("apply"))
+    assert.are.equal(0, code, out .. err)
+    local changed = h.config_with(sb, function()
+      return (h.slurp(cfg):gsub("idle_client_timeout = 1800,", "idle_client_timeout = 900, max_connections_percent = 60,", 1)
+        :gsub('"orders%-pg%-app"', '"orders-pg-app2"', 1):gsub('Project = "kumo%-sandbox"', 'Project = "kumo-chaos"', 1))
+    end, "chaos-update")
+    local path = cfg
+    cfg = changed
+    local ops = { "ModifyDBProxy", "ModifyDBProxyTargetGroup", "ModifyDBProxyEndpoint", "AddTagsToResource",
+                  "CreateTags", "TagRole" }
+    lost_once(ops, "apply")
+    code, out, err = h.run(sb, act("verify"))
+    assert.are.equal(0, code, out .. err)
+    local base = h.mutating(sb)
+    code, out, err = h.run(sb, act("apply"))
+    assert.are.equal(0, code, out .. err)
+    assert.are.equal(base, h.mutating(sb), "the second apply changes nothing:\n" .. out)
+    -- and back (the endpoint renamed again), through the same losses
+    cfg = path
+    lost_once(ops, "apply")
+    converged(1)
+    code, out, err = h.run(sb, act("verify"))
+    assert.are.equal(0, code, out .. err)
+    clean()
   end)
 
   it("two applies with different state folders at once: duplicates reported, then removed", function()

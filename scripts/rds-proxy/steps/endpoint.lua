@@ -159,10 +159,19 @@ local function make(key, title, get)
     end
     local name = live.DBProxyEndpointName
     if modify then
-      ctx:mutate("rds", "rds", "ModifyDBProxyEndpoint", { DBProxyEndpointName = name,
-        NewDBProxyEndpointName = name ~= get(ctx).name and get(ctx).name or nil,
-        VpcSecurityGroupIds = { ctx.ids.endpoint_sg } })
-      name = get(ctx).name
+      local new = get(ctx).name
+      -- resent after a lost answer, it meets the endpoint modifying (waited
+      -- for) or, renamed, finds no endpoint of the old name: the rename
+      -- took, and the wait for the new name proves it
+      ctx:when_ready{ side = "rds", service = "rds", op = "ModifyDBProxyEndpoint", params = {
+        DBProxyEndpointName = name, NewDBProxyEndpointName = name ~= new and new or nil,
+        VpcSecurityGroupIds = { ctx.ids.endpoint_sg } },
+        ok = name ~= new and { "DBProxyEndpointNotFoundFault" } or nil,
+        busy = "InvalidDBProxyEndpointStateFault", what = "endpoint " .. new,
+        wait = { name = "DBProxyEndpointAvailable", params = { DBProxyName = ctx.pair.rds.proxy_name,
+          DBProxyEndpointName = new }, timeout = ctx.timeouts.endpoint },
+        cli = "aws rds describe-db-proxy-endpoints --db-proxy-endpoint-name " .. new }
+      name = new
       ctx:wait("rds", "rds", "DBProxyEndpointAvailable",
         { DBProxyName = ctx.pair.rds.proxy_name, DBProxyEndpointName = name }, ctx.timeouts.endpoint)
       if live.DBProxyEndpointName ~= name then
@@ -190,8 +199,8 @@ local function make(key, title, get)
     local name = live and live.DBProxyEndpointName or get(ctx).name
     local proxy = live and live.DBProxyName or ctx.pair.rds.proxy_name
     -- resent after a lost answer, it meets the endpoint deleting: under way
-    ctx:delete_when_ready{ side = "rds", service = "rds", op = "DeleteDBProxyEndpoint",
-      params = { DBProxyEndpointName = name }, gone = { "DBProxyEndpointNotFoundFault" },
+    ctx:when_ready{ side = "rds", service = "rds", op = "DeleteDBProxyEndpoint",
+      params = { DBProxyEndpointName = name }, ok = { "DBProxyEndpointNotFoundFault" },
       busy = "InvalidDBProxyEndpointStateFault",
       read = { op = "DescribeDBProxyEndpoints", params = { DBProxyEndpointName = name }, list = "DBProxyEndpoints" },
       wait = { name = "DBProxyEndpointAvailable", params = { DBProxyName = proxy, DBProxyEndpointName = name },

@@ -213,11 +213,14 @@ function step.update(ctx, live, diffs)
   end
   local r = ctx.pair.rds
   if any then
-    ctx:mutate("rds", "rds", "ModifyDBProxy", {
+    -- resent after a lost answer, it meets the proxy modifying: waited for
+    ctx:when_ready{ side = "rds", service = "rds", op = "ModifyDBProxy", params = {
       DBProxyName = r.proxy_name, Auth = update_auth(ctx), RoleArn = role_arn(ctx), RequireTLS = r.require_tls,
       IdleClientTimeout = r.idle_client_timeout, DebugLogging = r.debug_logging,
       SecurityGroups = { ctx.ids.proxy_sg },
-    })
+    }, busy = "InvalidDBProxyStateFault", what = "proxy " .. r.proxy_name,
+      wait = { name = "DBProxyAvailable", params = { DBProxyName = r.proxy_name }, timeout = ctx.timeouts.proxy },
+      cli = "aws rds describe-db-proxies --db-proxy-name " .. r.proxy_name }
     ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = r.proxy_name }, ctx.timeouts.proxy)
   end
   if tagd then require("rds-proxy.tags").apply(ctx, "rds", "rds", live.DBProxyArn, tagd) end
@@ -243,8 +246,8 @@ function step.delete(ctx, live)
   local name = live and live.DBProxyName or ctx.pair.rds.proxy_name
   local eps = require("rds-proxy.steps.endpoint").endpoints_of(ctx, name)
   -- resent after a lost answer, it meets the proxy deleting: under way
-  ctx:delete_when_ready{ side = "rds", service = "rds", op = "DeleteDBProxy", params = { DBProxyName = name },
-    gone = { "DBProxyNotFoundFault" }, busy = "InvalidDBProxyStateFault",
+  ctx:when_ready{ side = "rds", service = "rds", op = "DeleteDBProxy", params = { DBProxyName = name },
+    ok = { "DBProxyNotFoundFault" }, busy = "InvalidDBProxyStateFault",
     read = { op = "DescribeDBProxies", params = { DBProxyName = name }, list = "DBProxies" },
     wait = { name = "DBProxyAvailable", params = { DBProxyName = name }, timeout = ctx.timeouts.proxy },
     what = "proxy " .. name, cli = "aws rds describe-db-proxies --db-proxy-name " .. name }

@@ -85,8 +85,10 @@ end
 -- empty SessionPinningFilters list clears the filters.
 function step.update(ctx)
   local w = want(ctx)
-  ctx:mutate("rds", "rds", "ModifyDBProxyTargetGroup", {
-    DBProxyName = ctx.pair.rds.proxy_name, TargetGroupName = "default",
+  local name = ctx.pair.rds.proxy_name
+  -- resent after a lost answer, it meets the proxy modifying: waited for
+  ctx:when_ready{ side = "rds", service = "rds", op = "ModifyDBProxyTargetGroup", params = {
+    DBProxyName = name, TargetGroupName = "default",
     ConnectionPoolConfig = {
       MaxConnectionsPercent = w.MaxConnectionsPercent,
       MaxIdleConnectionsPercent = w.MaxIdleConnectionsPercent,
@@ -94,7 +96,9 @@ function step.update(ctx)
       SessionPinningFilters = w.SessionPinningFilters,
       InitQuery = w.InitQuery,
     },
-  })
+  }, busy = "InvalidDBProxyStateFault", what = "proxy " .. name,
+    wait = { name = "DBProxyAvailable", params = { DBProxyName = name }, timeout = ctx.timeouts.proxy },
+    cli = "aws rds describe-db-proxies --db-proxy-name " .. name }
   ctx:wait("rds", "rds", "DBProxyAvailable", { DBProxyName = ctx.pair.rds.proxy_name }, ctx.timeouts.proxy)
   return step.read(ctx)
 end

@@ -1,8 +1,9 @@
--- The proxy's and the endpoint's deletes without AWS: a delete answered
--- "invalid state" reads the resource; `deleting` or gone is the delete
--- under way (a delete resent after its answer was lost), `creating` or
--- `modifying` is waited for and deleted again. The end-to-end case (every
--- delete's answer lost once) is in tests/e2e/workflow_chaos_spec.lua.
+-- Changing calls met by a busy resource (Ctx:when_ready), without AWS: a
+-- delete answered "invalid state" reads the resource; `deleting` or gone
+-- is the delete under way (a delete resent after its answer was lost),
+-- `creating` or `modifying` is waited for and deleted again; an update is
+-- waited for and made again. The end-to-end cases (every delete's and
+-- every update's answer lost once) are in tests/e2e/workflow_chaos_spec.lua.
 local root = os.getenv("KUMO_ROOT") or "."
 package.path = root .. "/scripts/?.lua;" .. package.path
 local proxy = require "rds-proxy.steps.proxy"
@@ -15,8 +16,8 @@ local Ctx = require("rds-proxy.context").Ctx
 local function fake(answers, statuses)
   local calls = {}
   local ctx = {
-    pair = { name = "p", rds = { proxy_name = "px" } }, timeouts = {}, calls = calls,
-    progress = function() end, delete_when_ready = Ctx.delete_when_ready,
+    pair = { name = "p", rds = { proxy_name = "px" } }, timeouts = {}, calls = calls, action = "destroy",
+    progress = function() end, when_ready = Ctx.when_ready,
   }
   function ctx.mutate(_, _, _, op, _, ok_codes, opts)
     calls[#calls + 1] = op
@@ -97,5 +98,26 @@ describe("the endpoint's delete", function()
     endpoint.delete(ctx, { DBProxyEndpointName = "ep", DBProxyName = "px" })
     assert.are.same({ "DeleteDBProxyEndpoint", "DescribeDBProxyEndpoints", "wait DBProxyEndpointAvailable",
                       "DeleteDBProxyEndpoint", "wait DBProxyEndpointDeleted" }, ctx.calls)
+  end)
+end)
+
+describe("an update met by a busy resource", function()
+  local UPDATE = { side = "rds", service = "rds", op = "ModifyDBProxy", params = {}, busy = "InvalidDBProxyStateFault",
+    wait = { name = "DBProxyAvailable" }, what = "proxy px", cli = "aws rds describe-db-proxies" }
+
+  it("waits until it is available and makes the call again", function()
+    local ctx = fake({ ModifyDBProxy = { "InvalidDBProxyStateFault" } }, {})
+    Ctx.when_ready(ctx, UPDATE)
+    assert.are.same({ "ModifyDBProxy", "wait DBProxyAvailable", "ModifyDBProxy" }, ctx.calls)
+  end)
+
+  it("gives up after three tries, naming the resource, the call and the action to rerun", function()
+    local ctx = fake({ ModifyDBProxy = { "InvalidDBProxyStateFault", "InvalidDBProxyStateFault",
+      "InvalidDBProxyStateFault" } }, {})
+    ctx.action = "apply"
+    local ok, err = pcall(Ctx.when_ready, ctx, UPDATE)
+    assert.is_false(ok)
+    assert.are.equal("proxy px: ModifyDBProxy kept answering InvalidDBProxyStateFault; see its status "
+      .. "(aws rds describe-db-proxies) and rerun apply", err)
   end)
 end)
