@@ -296,8 +296,52 @@ local function create_first(ctx, step)
   error(err, 0)
 end
 
+-- Read the `read_ahead` steps of `list` at once (each its own task): their
+-- reads need no other step's ids. Fills `lives` and `dupses`; the first
+-- failure (in list order) is raised as that step's, once all have ended.
+local function read_ahead(ctx, list, lives, dupses)
+  local sched = require "kumo.sched"
+  local tasks = {}
+  for i, step in ipairs(list) do
+    -- outside a scheduler (unit tests) one after the other
+    tasks[i] = sched.current() and sched.spawn(read_step, { name = ctx.pair.name .. " read " .. step.name,
+      quiet = true, hidden = true, args = { ctx, step, n = 2 } })
+  end
+  local failed
+  for i, step in ipairs(list) do
+    local r = tasks[i] and table.pack(pcall(tasks[i].wait, tasks[i])) or table.pack(pcall(read_step, ctx, step))
+    if r[1] then lives[step.name], dupses[step.name] = r[2], r[3] or {}
+    elseif not failed then failed = { step = step, err = r[2] } end
+  end
+  if failed then
+    ctx.step_name = failed.step.name
+    error(failed.err, 0)
+  end
+end
+
+-- The steps found by a name the config gives (the proxy's, the
+-- endpoint's: `tags`, since their describe shows none) that apply would
+-- create without reading first, the journal knowing nothing of them: read
+-- them at once before any change, so a name that is another kumo pair's (a
+-- pair renamed in the config) is refused before the share, role and groups
+-- are made, as plan refuses it. A fresh apply pays one read each.
+local function refuse_taken_names(ctx, steps)
+  local list = {}
+  for _, step in ipairs(steps) do
+    if enabled(step, ctx) and step.tags and step.create_first and step.read_ahead
+        and ctx.state:get(step.name) == nil then
+      list[#list + 1] = step
+    end
+  end
+  if #list == 0 then return end
+  local lives = {}
+  read_ahead(ctx, list, lives, {})
+  for _, step in ipairs(list) do refuse_other_pair(ctx, step, lives[step.name]) end
+end
+
 local function do_apply(ctx, steps, result, replace)
   local last = {}  -- copies under a former setting that later steps used (`stale_last`)
+  refuse_taken_names(ctx, steps)
   for _, step in ipairs(steps) do
     if enabled(step, ctx) then
       -- what the steps it needs left running in the background (ctx:later) ends first
@@ -429,28 +473,6 @@ local function do_verify(ctx, steps, result)
   end
 end
 
--- Read the `read_ahead` steps of `list` at once (each its own task): their
--- reads need no other step's ids. Fills `lives` and `dupses`; the first
--- failure (in list order) is raised as that step's, once all have ended.
-local function read_ahead(ctx, list, lives, dupses)
-  local sched = require "kumo.sched"
-  local tasks = {}
-  for i, step in ipairs(list) do
-    -- outside a scheduler (unit tests) one after the other
-    tasks[i] = sched.current() and sched.spawn(read_step, { name = ctx.pair.name .. " read " .. step.name,
-      quiet = true, hidden = true, args = { ctx, step, n = 2 } })
-  end
-  local failed
-  for i, step in ipairs(list) do
-    local r = tasks[i] and table.pack(pcall(tasks[i].wait, tasks[i])) or table.pack(pcall(read_step, ctx, step))
-    if r[1] then lives[step.name], dupses[step.name] = r[2], r[3] or {}
-    elseif not failed then failed = { step = step, err = r[2] } end
-  end
-  if failed then
-    ctx.step_name = failed.step.name
-    error(failed.err, 0)
-  end
-end
 
 -- The steps each step may depend on: those it `needs` and what they
 -- depend on; for a step that does not say (no `needs`), every step listed
