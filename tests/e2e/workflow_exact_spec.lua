@@ -297,19 +297,29 @@ out(e["DBProxyName"])
   end)
 
   it("destroy after a rename removes the old and the new when both exist", function()
-    -- the seeded names again, applied through another journal: the old-named
-    -- share and proxy exist beside the renamed ones (the endpoint name is taken)
+    -- the seeded names again, applied through another journal: refused before
+    -- any change, since the endpoint name belongs to the renamed proxy
     local other = sb.dir .. "/state-other"
+    local base = h.mutating(sb)
     local code, out, err = run(sb, "apply --quiet --config " .. q(cfg) .. " --pair orders-mysql --state " .. q(other))
     assert.are.equal(1, code, out .. err)
     has(out, "already belongs to proxy orders-mysql-px2")
+    assert.are.equal(base, h.mutating(sb), "the refused apply makes zero changing calls:\n" .. out)
     local doc = h.inspect(sb, "orders-mysql")
-    -- shares are found by the pair's tag: that apply renamed the share back
-    assert.are.same({ "orders-mysql-subnets" }, doc.tagged_shares)
-    -- a share of the pair under the other name again, made with boto3
+    assert.are.same({ "orders-mysql-shared" }, doc.tagged_shares)
+    assert.are.same({ "orders-mysql-px2" }, doc.tagged_proxies)
+    -- the pair's share and proxy under the seeded names beside the renamed
+    -- ones, made with boto3 (as an operator's earlier run would have left them)
     py(sb, [==[
-app.client("ram").create_resource_share(name="orders-mysql-shared", principals=[W["accounts"]["rds"]],
+app.client("ram").create_resource_share(name="orders-mysql-subnets", principals=[W["accounts"]["rds"]],
     allowExternalPrincipals=False, tags=[{"key": "kumo:pair", "value": "orders-mysql"}])
+r = rds.client("rds")
+p = r.describe_db_proxies(DBProxyName="orders-mysql-px2")["DBProxies"][0]
+a = p["Auth"][0]
+r.create_db_proxy(DBProxyName="orders-mysql-proxy", EngineFamily=p["EngineFamily"], RoleArn=p["RoleArn"],
+    Auth=[{"AuthScheme": "SECRETS", "SecretArn": a["SecretArn"], "IAMAuth": a["IAMAuth"]}],
+    VpcSubnetIds=p["VpcSubnetIds"], VpcSecurityGroupIds=p["VpcSecurityGroupIds"],
+    Tags=[{"Key": "kumo:pair", "Value": "orders-mysql"}])
 out(1)
 ]==])
     doc = h.inspect(sb, "orders-mysql")
