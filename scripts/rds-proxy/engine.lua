@@ -473,7 +473,6 @@ local function do_verify(ctx, steps, result)
   end
 end
 
-
 -- The steps each step may depend on: those it `needs` and what they
 -- depend on; for a step that does not say (no `needs`), every step listed
 -- before it.
